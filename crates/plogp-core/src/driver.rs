@@ -1,0 +1,314 @@
+//! The two loop shapes every kernel shares, so each kernel file holds only its formula.
+//!
+//! - [`elementwise`]: one term per element (binary losses), with optional per-element output.
+//! - [`rows`]: one value per row of `row_len` contiguous elements (categorical losses,
+//!   entropies), with optional per-row output.
+//!
+//! Both cut the work into fixed chunks ([`crate::parallel`]), run each chunk on the active SIMD
+//! tier, validate values in the same pass (first bad flat index wins, in chunk order), and
+//! return compensated totals merged in chunk order: bitwise identical for any thread count.
+
+use crate::error::{Error, Result};
+use crate::parallel::{map_chunks, rows_per_chunk, CHUNK_ELEMS};
+use crate::reduce::{merge_in_order, Sum, VecSum};
+use crate::simd::{dispatch, Simd, WithSimd, LANES};
+use crate::value::{lanes, Real, Target};
+
+/// Non-negative sample weights, validated by the kernel as it reads them.
+#[derive(Debug, Clone, Copy)]
+pub enum Weights<'a> {
+    /// Every item has weight 1.
+    None,
+    /// One weight per item (element for binary losses, row for categorical ones).
+    PerItem(&'a [f64]),
+    /// One weight per group of `inner` consecutive items: a 1-D `sample_weight` of length N
+    /// broadcast along the first axis of an `(N, …)` input.
+    PerGroup { w: &'a [f64], inner: usize },
+}
+
+impl Weights<'_> {
+    #[inline(always)]
+    fn get(&self, item: usize) -> f64 {
+        match *self {
+            Weights::None => 1.0,
+            Weights::PerItem(w) => w[item],
+            Weights::PerGroup { w, inner } => w[item / inner],
+        }
+    }
+
+    fn is_weighted(&self) -> bool {
+        !matches!(self, Weights::None)
+    }
+
+    /// Index of the weight array that holds item `item`'s weight (for error messages).
+    fn source_index(&self, item: usize) -> usize {
+        match *self {
+            Weights::PerGroup { inner, .. } => item / inner,
+            _ => item,
+        }
+    }
+}
+
+/// `Σ s_i·l_i` and `Σ s_i` of a call, as compensated sums.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    pub loss: f64,
+    pub weight: f64,
+}
+
+impl Totals {
+    /// `Σ s_i·l_i / Σ s_i`; an error when the total weight is zero.
+    pub fn mean(&self) -> Result<f64> {
+        if self.weight > 0.0 {
+            Ok(self.loss / self.weight)
+        } else {
+            Err(Error::ZeroTotalWeight)
+        }
+    }
+}
+
+#[inline(always)]
+fn check_weight(w: f64) -> bool {
+    (0.0..=f64::MAX).contains(&w)
+}
+
+fn bad_weight(w: &Weights<'_>, item: usize) -> Error {
+    Error::BadWeight { arg: "sample_weight", index: w.source_index(item), value: w.get(item) }
+}
+
+/// An elementwise loss term `l(y, p)` on lane vectors.
+pub(crate) trait ElementLoss: Copy + Send + Sync {
+    /// Whether `p` must lie in `[0, 1]` (probabilities) or may be any real (logits).
+    const P_IS_PROBABILITY: bool;
+    fn term<S: Simd>(self, s: S, y: S::V, p: S::V) -> S::V;
+}
+
+/// `Σ s_i·l(y_i, p_i)` over all elements, writing `s_i·l_i` to `out` when given.
+pub(crate) fn elementwise<L: ElementLoss, Y: Target, P: Real>(
+    loss: L,
+    y: &[Y],
+    p: &[P],
+    w: Weights<'_>,
+    out: Option<&mut [P]>,
+) -> Result<Totals> {
+    debug_assert_eq!(y.len(), p.len());
+    let n = p.len();
+    let parts = map_chunks(n, CHUNK_ELEMS, n, out, 1, |range, out| {
+        dispatch(ElementChunk { loss, y: &y[range.clone()], p: &p[range.clone()], w, start: range.start, out })
+    });
+    let mut total = [Sum::ZERO; 2];
+    for part in parts {
+        let part = part?;
+        total = merge_in_order([total, part]);
+    }
+    let weight = if w.is_weighted() { total[1].value() } else { n as f64 };
+    Ok(Totals { loss: total[0].value(), weight })
+}
+
+struct ElementChunk<'a, L, Y, P> {
+    loss: L,
+    y: &'a [Y],
+    p: &'a [P],
+    w: Weights<'a>,
+    start: usize,
+    out: Option<&'a mut [P]>,
+}
+
+impl<L: ElementLoss, Y: Target, P: Real> WithSimd for ElementChunk<'_, L, Y, P> {
+    type Output = Result<[Sum; 2]>;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> Self::Output {
+        let ElementChunk { loss, y, p, w, start, mut out } = self;
+        let n = p.len();
+        let (zero, one) = (s.splat(0.0), s.splat(1.0));
+        let mut acc = VecSum::<S, 2>::new(s);
+        let mut i = 0;
+        while i < n {
+            let yv = s.load(&lanes(y, i, 0.0, Y::to_f64));
+            let pv = s.load(&lanes(p, i, 0.5, P::to_f64));
+            let live = (n - i).min(LANES);
+            let mut wl = [0.0; LANES];
+            for (k, wk) in wl.iter_mut().enumerate().take(live) {
+                *wk = w.get(start + i + k);
+            }
+            let mut in_range = s.and(s.le(zero, yv), s.le(yv, one));
+            in_range = s.or(in_range, s.is_nan(yv));
+            if L::P_IS_PROBABILITY {
+                let p_ok = s.or(s.and(s.le(zero, pv), s.le(pv, one)), s.is_nan(pv));
+                in_range = s.and(in_range, p_ok);
+            }
+            if !s.all(in_range) || !wl.iter().all(|&x| check_weight(x)) {
+                return Err(first_bad_element::<L, Y, P>(y, p, &w, start, i));
+            }
+            let wv = s.load(&wl);
+            let l = s.mul(wv, loss.term(s, yv, pv));
+            if let Some(out) = out.as_deref_mut() {
+                let lv = s.store(l);
+                for (o, &x) in out[i..i + live].iter_mut().zip(&lv) {
+                    *o = P::from_f64(x);
+                }
+            }
+            acc.push([l, wv]);
+            i += LANES;
+        }
+        Ok(acc.finish())
+    }
+}
+
+#[cold]
+fn first_bad_element<L: ElementLoss, Y: Target, P: Real>(
+    y: &[Y],
+    p: &[P],
+    w: &Weights<'_>,
+    start: usize,
+    from: usize,
+) -> Error {
+    for k in from..p.len().min(from + LANES) {
+        let (yk, pk) = (y[k].to_f64(), p[k].to_f64());
+        if yk < 0.0 || yk > 1.0 {
+            return Error::OutOfRange { arg: "y_true", index: start + k, value: yk, lo: 0.0, hi: 1.0 };
+        }
+        if L::P_IS_PROBABILITY && (pk < 0.0 || pk > 1.0) {
+            return Error::OutOfRange { arg: "y_pred", index: start + k, value: pk, lo: 0.0, hi: 1.0 };
+        }
+        if !check_weight(w.get(start + k)) {
+            return bad_weight(w, start + k);
+        }
+    }
+    unreachable_error()
+}
+
+/// Returned only if a vector check and its scalar re-check disagree, which would be a bug;
+/// an error is still better than a panic inside a user's process.
+#[cold]
+fn unreachable_error() -> Error {
+    Error::OutOfRange { arg: "internal", index: 0, value: f64::NAN, lo: 0.0, hi: 1.0 }
+}
+
+/// A per-row computation: row `r` of the op's inputs → one f64 value.
+pub(crate) trait RowOp: Sync {
+    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64>;
+}
+
+/// Apply `op` to `n_rows` rows of `row_len` elements; write `s_r·v_r` to `out` when given and
+/// return `Σ s_r·v_r`, `Σ s_r`.
+pub(crate) fn rows<Op: RowOp, O: Real>(
+    op: &Op,
+    n_rows: usize,
+    row_len: usize,
+    w: Weights<'_>,
+    out: Option<&mut [O]>,
+) -> Result<Totals> {
+    let work = n_rows.saturating_mul(row_len.max(1));
+    let parts = map_chunks(n_rows, rows_per_chunk(row_len), work, out, 1, |range, out| {
+        dispatch(RowChunk { op, w, rows: range, out })
+    });
+    let mut total = [Sum::ZERO; 2];
+    for part in parts {
+        total = merge_in_order([total, part?]);
+    }
+    let weight = if w.is_weighted() { total[1].value() } else { n_rows as f64 };
+    Ok(Totals { loss: total[0].value(), weight })
+}
+
+struct RowChunk<'a, Op, O> {
+    op: &'a Op,
+    w: Weights<'a>,
+    rows: std::ops::Range<usize>,
+    out: Option<&'a mut [O]>,
+}
+
+impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
+    type Output = Result<[Sum; 2]>;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> Self::Output {
+        let RowChunk { op, w, rows, mut out } = self;
+        let (mut loss, mut weight) = (Sum::ZERO, Sum::ZERO);
+        for (k, r) in rows.clone().enumerate() {
+            let v = op.row(s, r)?;
+            let wr = w.get(r);
+            if !check_weight(wr) {
+                return Err(bad_weight(&w, r));
+            }
+            // Skip the product when unweighted so that 1·v never turns a −0 into +0 or similar.
+            let wv = if w.is_weighted() { wr * v } else { v };
+            if let Some(out) = out.as_deref_mut() {
+                out[k] = O::from_f64(wv);
+            }
+            loss.add(wv);
+            weight.add(wr);
+        }
+        Ok([loss, weight])
+    }
+}
+
+/// Lanes that hold a probability in `[0, 1]` or a NaN (NaN propagates; it is not an error).
+#[inline(always)]
+pub(crate) fn in_unit<S: Simd>(s: S, v: S::V) -> S::M {
+    let ok = s.and(s.le(s.splat(0.0), v), s.le(v, s.splat(1.0)));
+    s.or(ok, s.is_nan(v))
+}
+
+/// The first value of `xs` outside `[0, 1]`, as an error at flat index `base + k`.
+#[cold]
+pub(crate) fn outside_unit<T: Copy>(arg: &'static str, xs: &[T], base: usize, f: impl Fn(T) -> f64) -> Error {
+    for (k, &x) in xs.iter().enumerate() {
+        let v = f(x);
+        if v < 0.0 || v > 1.0 {
+            return Error::OutOfRange { arg, index: base + k, value: v, lo: 0.0, hi: 1.0 };
+        }
+    }
+    unreachable_error()
+}
+
+/// Check that every lane of `v`, read from `row` (flat offset `base`), is a probability.
+#[inline(always)]
+pub(crate) fn check_unit<S: Simd, T: Copy>(
+    s: S,
+    v: S::V,
+    arg: &'static str,
+    row: &[T],
+    base: usize,
+    f: impl Fn(T) -> f64,
+) -> Result<()> {
+    if s.all(in_unit(s, v)) {
+        Ok(())
+    } else {
+        Err(outside_unit(arg, row, base, f))
+    }
+}
+
+/// Max-shifted log-sum-exp pieces of one row of logits: `(m, Σ exp(z − m))`.
+/// `m` is NaN if any logit is NaN; the sum is over lanes padded with −inf (exp → 0).
+#[inline(always)]
+pub(crate) fn row_max_sumexp<S: Simd, P: Real>(s: S, z: &[P]) -> (f64, f64) {
+    let mut mv = s.splat(f64::NEG_INFINITY);
+    for k in (0..z.len()).step_by(LANES) {
+        mv = s.max(mv, s.load(&lanes(z, k, f64::NEG_INFINITY, P::to_f64)));
+    }
+    let m = s.reduce_max(mv);
+    if !m.is_finite() {
+        return (m, f64::NAN);
+    }
+    let mut acc = VecSum::<S, 1>::new(s);
+    let mv = s.splat(m);
+    for k in (0..z.len()).step_by(LANES) {
+        let zv = s.load(&lanes(z, k, f64::NEG_INFINITY, P::to_f64));
+        acc.push([s.exp(s.sub(zv, mv))]);
+    }
+    (m, acc.finish()[0].value())
+}
+
+/// `ln Σ exp(z)` of one row: −inf for an empty or all −inf row, +inf if any logit is +inf,
+/// NaN if any is NaN.
+#[inline(always)]
+pub(crate) fn row_logsumexp<S: Simd, P: Real>(s: S, z: &[P]) -> f64 {
+    let (m, sum) = row_max_sumexp(s, z);
+    if m.is_finite() {
+        m + crate::math::ln(sum)
+    } else {
+        m
+    }
+}

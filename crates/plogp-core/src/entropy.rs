@@ -1,0 +1,240 @@
+//! Entropy, cross-entropy and divergences of discrete distributions, one value per row.
+//!
+//! Formulas (natural log; the caller's `ln_base` divides the result for other bases):
+//! - `H(p) = −Σ p·ln p`, with `0·ln 0 = 0`.
+//! - `H(softmax(z)) = ln S − Σ e_c·(z_c − m) / S` with `m = max z`, `e_c = exp(z_c − m)`,
+//!   `S = Σ e_c`; classes with `e_c = 0` (e.g. `z_c = −inf`) contribute 0.
+//! - `H(p, q) = −Σ p·ln q`, terms with `p = 0` are 0 (also when `q = 0`).
+//! - `KL(p‖q) = Σ rel_entr(p, q)` with SciPy's edge cases: `p = 0 → 0`, `p > 0 = q → inf`;
+//!   else `p·ln_1p((p − q)/q)` where `q/2 ≤ p ≤ 2q` (there `p − q` is exact by Sterbenz's
+//!   lemma, so the term keeps full relative accuracy as p → q, where `p·ln(p/q)` loses it),
+//!   and `p·ln(p/q)` elsewhere (`p·(ln p − ln q)` if `p/q` over- or underflows).
+//! - `JS(p, q) = ½·KL(p‖m) + ½·KL(q‖m)`, `m = (p + q)/2` (the divergence, not its square root).
+//!
+//! Inputs must lie in `[0, 1]` (NaN propagates); rows are not normalised.
+//! Each row is summed with the blocked compensated sum of [`crate::reduce`].
+
+use crate::driver::{check_unit, row_max_sumexp, rows, RowOp, Weights};
+use crate::error::Result;
+use crate::reduce::VecSum;
+use crate::simd::{Simd, LANES};
+use crate::value::{lanes, Real};
+
+/// `rel_entr(p, q)` lane-wise (see the module docs).
+#[inline(always)]
+pub(crate) fn rel_entr<S: Simd>(s: S, p: S::V, q: S::V) -> S::V {
+    let zero = s.splat(0.0);
+    let two = s.splat(2.0);
+    let r = s.div(p, q);
+    let near = s.and(s.le(p, s.mul(two, q)), s.le(q, s.mul(two, p)));
+    let far = s.mul(p, s.ln(r));
+    let close = s.mul(p, s.ln_1p(s.div(s.sub(p, q), q)));
+    let mut t = s.select(near, close, far);
+    // p/q overflowed or underflowed although both are finite and positive: subtract logs.
+    let q_pos = s.lt(zero, q);
+    let unsafe_ratio = s.or(s.eq(r, s.splat(f64::INFINITY)), s.lt(r, s.splat(f64::MIN_POSITIVE)));
+    let fix = s.and(s.and(q_pos, s.lt(zero, p)), unsafe_ratio);
+    if s.any(fix) {
+        t = s.select(fix, s.mul(p, s.sub(s.ln(p), s.ln(q))), t);
+    }
+    // p = 0 contributes 0 unless q is NaN (NaN propagates as in SciPy).
+    s.select(s.or(s.ne(p, zero), s.is_nan(q)), t, zero)
+}
+
+/// Which per-row quantity of two distributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pair {
+    CrossEntropy,
+    Kl,
+    Js,
+}
+
+struct PairRows<'a, P> {
+    p: &'a [P],
+    q: &'a [P],
+    c: usize,
+    ln_base: f64,
+    kind: Pair,
+}
+
+impl<P: Real> RowOp for PairRows<'_, P> {
+    #[inline(always)]
+    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
+        let base = r * self.c;
+        let (p, q) = (&self.p[base..base + self.c], &self.q[base..base + self.c]);
+        let zero = s.splat(0.0);
+        let half = s.splat(0.5);
+        let mut acc = VecSum::<S, 1>::new(s);
+        for k in (0..self.c).step_by(LANES) {
+            let pv = s.load(&lanes(p, k, 0.0, P::to_f64));
+            let qv = s.load(&lanes(q, k, 0.0, P::to_f64));
+            check_unit(s, pv, "p", p, base, P::to_f64)?;
+            check_unit(s, qv, "q", q, base, P::to_f64)?;
+            let t = match self.kind {
+                Pair::CrossEntropy => {
+                    let nz = s.ne(pv, zero);
+                    s.select(s.or(nz, s.is_nan(qv)), s.neg(s.mul(pv, s.ln(qv))), zero)
+                }
+                Pair::Kl => rel_entr(s, pv, qv),
+                Pair::Js => {
+                    let m = s.add(s.mul(half, pv), s.mul(half, qv));
+                    s.mul(half, s.add(rel_entr(s, pv, m), rel_entr(s, qv, m)))
+                }
+            };
+            acc.push([t]);
+        }
+        Ok(acc.finish()[0].value() / self.ln_base)
+    }
+}
+
+struct EntropyRows<'a, P> {
+    p: &'a [P],
+    c: usize,
+    ln_base: f64,
+}
+
+impl<P: Real> RowOp for EntropyRows<'_, P> {
+    #[inline(always)]
+    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
+        let base = r * self.c;
+        let p = &self.p[base..base + self.c];
+        let zero = s.splat(0.0);
+        let mut acc = VecSum::<S, 1>::new(s);
+        for k in (0..self.c).step_by(LANES) {
+            let pv = s.load(&lanes(p, k, 0.0, P::to_f64));
+            check_unit(s, pv, "p", p, base, P::to_f64)?;
+            acc.push([s.select(s.ne(pv, zero), s.neg(s.mul(pv, s.ln(pv))), zero)]);
+        }
+        Ok(acc.finish()[0].value() / self.ln_base)
+    }
+}
+
+struct LogitEntropyRows<'a, P> {
+    z: &'a [P],
+    c: usize,
+    ln_base: f64,
+}
+
+impl<P: Real> RowOp for LogitEntropyRows<'_, P> {
+    #[inline(always)]
+    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
+        let z = &self.z[r * self.c..(r + 1) * self.c];
+        let (m, sum) = row_max_sumexp(s, z);
+        if !m.is_finite() {
+            // All −inf (or empty): softmax is undefined; +inf or NaN logits: likewise.
+            return Ok(f64::NAN);
+        }
+        let zero = s.splat(0.0);
+        let mv = s.splat(m);
+        let mut acc = VecSum::<S, 1>::new(s);
+        for k in (0..self.c).step_by(LANES) {
+            let d = s.sub(s.load(&lanes(z, k, f64::NEG_INFINITY, P::to_f64)), mv);
+            let e = s.exp(d);
+            acc.push([s.select(s.ne(e, zero), s.mul(e, d), zero)]);
+        }
+        let weighted = acc.finish()[0].value();
+        Ok((crate::math::ln(sum) - weighted / sum) / self.ln_base)
+    }
+}
+
+/// Entropy of each of the `n_rows` rows of `p` (row length `c`), divided by `ln_base`
+/// (1 for nats), written to `out` (length `n_rows`).
+pub fn entropy<P: Real>(p: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
+    rows(&EntropyRows { p, c, ln_base }, n_rows, c, Weights::None, Some(out)).map(drop)
+}
+
+/// Entropy of `softmax(z)` of each row, fused (no probability array).
+pub fn entropy_from_logits<P: Real>(z: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
+    rows(&LogitEntropyRows { z, c, ln_base }, n_rows, c, Weights::None, Some(out)).map(drop)
+}
+
+fn pair<P: Real>(kind: Pair, p: &[P], q: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
+    rows(&PairRows { p, q, c, ln_base, kind }, n_rows, c, Weights::None, Some(out)).map(drop)
+}
+
+/// Cross-entropy `H(p, q)` of each row pair.
+pub fn cross_entropy<P: Real>(p: &[P], q: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
+    pair(Pair::CrossEntropy, p, q, n_rows, c, ln_base, out)
+}
+
+/// Kullback–Leibler divergence `KL(p‖q)` of each row pair.
+pub fn kl_divergence<P: Real>(p: &[P], q: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
+    pair(Pair::Kl, p, q, n_rows, c, ln_base, out)
+}
+
+/// Jensen–Shannon divergence of each row pair.
+pub fn js_divergence<P: Real>(p: &[P], q: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
+    pair(Pair::Js, p, q, n_rows, c, ln_base, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    #[test]
+    fn uniform_entropy_is_ln_c() {
+        for c in 1..=130usize {
+            let p = vec![1.0 / c as f64; c];
+            let mut out = [0.0];
+            entropy(&p, 1, c, 1.0, &mut out).unwrap();
+            assert!((out[0] - (c as f64).ln()).abs() <= 4.0 * f64::EPSILON * (c as f64).ln().max(1.0), "c={c}");
+        }
+    }
+
+    #[test]
+    fn zero_log_zero_and_bits() {
+        let mut out = [0.0; 2];
+        entropy(&[0.0f64, 1.0, 0.5, 0.5], 2, 2, std::f64::consts::LN_2, &mut out).unwrap();
+        assert_eq!(out, [0.0, 1.0]);
+    }
+
+    #[test]
+    fn kl_edge_cases_match_rel_entr() {
+        let mut out = [0.0; 4];
+        let p = [0.0f64, 0.5, 0.5, 1e-300];
+        let q = [0.0f64, 0.0, 0.5, 1.0];
+        kl_divergence(&p, &q, 4, 1, 1.0, &mut out).unwrap();
+        assert_eq!(out[0], 0.0);
+        assert_eq!(out[1], f64::INFINITY);
+        assert_eq!(out[2], 0.0);
+        assert_eq!(out[3], 1e-300 * (1e-300f64).ln());
+        // Near p = q the log1p form keeps relative accuracy: KL ≈ d²/(2q) for p = q + d.
+        let (q, d) = (0.3f64, 1e-9f64);
+        kl_divergence(&[q + d], &[q], 1, 1, 1.0, &mut out[..1]).unwrap();
+        let dd = (q + d) - q;
+        let exact = (q + dd) * (dd / q - dd * dd / (2.0 * q * q) + dd.powi(3) / (3.0 * q.powi(3)));
+        assert!((out[0] - exact).abs() <= 1e-15 * exact, "{} vs {}", out[0], exact);
+    }
+
+    #[test]
+    fn js_is_symmetric_and_bounded() {
+        let p = [0.1f64, 0.2, 0.7, 1.0, 0.0];
+        let q = [0.3f64, 0.3, 0.4, 0.0, 1.0];
+        let (mut a, mut b) = ([0.0; 1], [0.0; 1]);
+        js_divergence(&p, &q, 1, 5, 1.0, &mut a).unwrap();
+        js_divergence(&q, &p, 1, 5, 1.0, &mut b).unwrap();
+        assert_eq!(a, b);
+        assert!(a[0] > 0.0 && a[0] <= 2.0 * std::f64::consts::LN_2);
+    }
+
+    #[test]
+    fn logit_entropy_matches_probability_entropy() {
+        let z = [1.0f64, -2.0, 0.5, f64::NEG_INFINITY, 3.0];
+        let m = 3.0f64;
+        let e: Vec<f64> = z.iter().map(|x| (x - m).exp()).collect();
+        let sum: f64 = e.iter().sum();
+        let p: Vec<f64> = e.iter().map(|x| x / sum).collect();
+        let (mut a, mut b) = ([0.0; 1], [0.0; 1]);
+        entropy_from_logits(&z, 1, 5, 1.0, &mut a).unwrap();
+        entropy(&p, 1, 5, 1.0, &mut b).unwrap();
+        assert!((a[0] - b[0]).abs() <= 1e-14);
+    }
+
+    #[test]
+    fn out_of_range_names_argument_and_index() {
+        let mut out = [0.0; 2];
+        let err = cross_entropy(&[0.5f64, 0.5, 0.5, 0.5], &[0.5f64, 0.5, 0.5, 2.0], 2, 2, 1.0, &mut out);
+        assert_eq!(err, Err(Error::OutOfRange { arg: "q", index: 3, value: 2.0, lo: 0.0, hi: 1.0 }));
+    }
+}

@@ -1,0 +1,47 @@
+//! The errors a caller can provoke. The binding crate maps every variant to a Python
+//! `ValueError`; a panic is always a bug, never part of the API.
+
+use std::fmt;
+
+/// Something wrong with the *values* of the input (shapes and options are checked by the
+/// caller before a kernel runs; values are checked by the kernel in the same pass as it computes).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// A probability or target outside `[lo, hi]`. `index` is the flat (row-major) index.
+    OutOfRange { arg: &'static str, index: usize, value: f64, lo: f64, hi: f64 },
+    /// An integer class label outside `[0, n_classes)`.
+    LabelOutOfRange { arg: &'static str, index: usize, value: i128, n_classes: usize },
+    /// A negative, infinite or NaN weight.
+    BadWeight { arg: &'static str, index: usize, value: f64 },
+    /// `reduction="mean"` over a total weight of zero (including an empty input).
+    ZeroTotalWeight,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::OutOfRange { arg, index, value, lo, hi } => write!(
+                f,
+                "{arg} must be within [{lo}, {hi}]; found {arg}[{index}] = {value} (flat index)"
+            ),
+            Error::LabelOutOfRange { arg, index, value, n_classes } => write!(
+                f,
+                "{arg}[{index}] = {value} is out of range for {n_classes} classes \
+                 (labels must be in [0, {n_classes}))"
+            ),
+            Error::BadWeight { arg, index, value } => write!(
+                f,
+                "{arg} must be finite and non-negative; found {arg}[{index}] = {value}"
+            ),
+            Error::ZeroTotalWeight => write!(
+                f,
+                "reduction='mean' is undefined over zero total weight \
+                 (empty input, or every sample_weight is 0)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,162 @@
+//! The one SIMD dispatch point, and the lane abstraction every kernel is written against.
+//!
+//! Kernels are generic over [`Simd`]: a "virtual vector" of [`LANES`] f64 lanes with a fixed
+//! set of correctly rounded operations (add, sub, mul, div, fused multiply-add, min/max,
+//! compare, select) plus the elementwise math primitives. Every tier implements the same
+//! virtual vector — one AVX-512 register, two AVX2 registers or eight scalars — and the same
+//! horizontal reduction tree, so a kernel returns bit-identical results on every tier.
+//!
+//! The tier is detected once per process and cached; `PLOGP_SIMD=scalar|avx2|avx512` forces a
+//! lower tier (a request above what the CPU supports falls back to the best supported one).
+//! A kernel runs on a tier through [`WithSimd`]: its `with_simd` body is `#[inline(always)]`
+//! so that it is compiled inside the tier's `#[target_feature]` entry function.
+
+mod scalar;
+
+pub use scalar::Scalar;
+
+use std::sync::OnceLock;
+
+/// Number of f64 lanes of the virtual vector (the canonical layout shared by all tiers).
+pub const LANES: usize = 8;
+
+/// An instruction-set tier, from slowest to fastest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tier {
+    Scalar,
+    Avx2,
+    Avx512,
+    Neon,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Scalar => "scalar",
+            Tier::Avx2 => "avx2",
+            Tier::Avx512 => "avx512",
+            Tier::Neon => "neon",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Tier> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "scalar" => Some(Tier::Scalar),
+            "avx2" => Some(Tier::Avx2),
+            "avx512" => Some(Tier::Avx512),
+            "neon" => Some(Tier::Neon),
+            _ => None,
+        }
+    }
+
+    /// Whether this CPU can run the tier.
+    pub fn is_supported(self) -> bool {
+        match self {
+            Tier::Scalar => true,
+            _ => false,
+        }
+    }
+}
+
+/// Every tier this machine can run, slowest first.
+pub fn supported_tiers() -> Vec<Tier> {
+    [Tier::Scalar, Tier::Avx2, Tier::Avx512, Tier::Neon]
+        .into_iter()
+        .filter(|t| t.is_supported())
+        .collect()
+}
+
+/// The best tier this CPU supports, lowered by `PLOGP_SIMD` if set. Detected once.
+pub fn active_tier() -> Tier {
+    static TIER: OnceLock<Tier> = OnceLock::new();
+    *TIER.get_or_init(|| {
+        let best = *supported_tiers().last().unwrap_or(&Tier::Scalar);
+        match std::env::var("PLOGP_SIMD").ok().as_deref().and_then(Tier::from_name) {
+            Some(forced) if forced.is_supported() && forced <= best => forced,
+            _ => best,
+        }
+    })
+}
+
+/// A computation that can run on any tier.
+pub trait WithSimd {
+    type Output;
+    fn with_simd<S: Simd>(self, s: S) -> Self::Output;
+}
+
+/// Run `op` on the active tier.
+#[inline]
+pub fn dispatch<Op: WithSimd>(op: Op) -> Op::Output {
+    run_on(active_tier(), op).unwrap_or_else(|op| op.with_simd(Scalar))
+}
+
+/// Run `op` on a given tier; gives `op` back if this CPU cannot run that tier.
+pub fn run_on<Op: WithSimd>(tier: Tier, op: Op) -> Result<Op::Output, Op> {
+    match tier {
+        Tier::Scalar => Ok(op.with_simd(Scalar)),
+        _ => Err(op),
+    }
+}
+
+/// The lane abstraction: `V` holds [`LANES`] f64 values, `M` a lane mask.
+///
+/// Every operation is lane-wise and correctly rounded (or, for the math primitives, the same
+/// polynomial evaluated with the same fused operations), so that all tiers agree bit for bit.
+/// `min`/`max` propagate NaN from either operand (unlike x86 `minpd`/`maxpd`).
+pub trait Simd: Copy + Send + Sync + 'static {
+    type V: Copy;
+    type M: Copy;
+
+    fn splat(self, x: f64) -> Self::V;
+    fn load(self, a: &[f64; LANES]) -> Self::V;
+    fn store(self, v: Self::V) -> [f64; LANES];
+
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    fn sub(self, a: Self::V, b: Self::V) -> Self::V;
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    fn div(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b + c` with a single rounding.
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    fn min(self, a: Self::V, b: Self::V) -> Self::V;
+    fn max(self, a: Self::V, b: Self::V) -> Self::V;
+    fn abs(self, a: Self::V) -> Self::V;
+    fn neg(self, a: Self::V) -> Self::V;
+
+    fn lt(self, a: Self::V, b: Self::V) -> Self::M;
+    fn le(self, a: Self::V, b: Self::V) -> Self::M;
+    fn eq(self, a: Self::V, b: Self::V) -> Self::M;
+    fn ne(self, a: Self::V, b: Self::V) -> Self::M;
+    fn is_nan(self, a: Self::V) -> Self::M;
+    fn and(self, a: Self::M, b: Self::M) -> Self::M;
+    fn or(self, a: Self::M, b: Self::M) -> Self::M;
+    fn any(self, m: Self::M) -> bool;
+    fn all(self, m: Self::M) -> bool;
+    /// Lane-wise `if m { a } else { b }`.
+    fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
+
+    /// Natural logarithm (see [`crate::math`] for method, domain and accuracy).
+    fn ln(self, a: Self::V) -> Self::V;
+    /// `e^a`.
+    fn exp(self, a: Self::V) -> Self::V;
+    /// `ln(1 + a)`, accurate for small `a`.
+    fn ln_1p(self, a: Self::V) -> Self::V;
+
+    /// Horizontal sum in the canonical tree: lanes `i` and `i + 4` first, then `i` and `i + 2`,
+    /// then the last pair: `((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))`.
+    #[inline(always)]
+    fn reduce_sum(self, v: Self::V) -> f64 {
+        let a = self.store(v);
+        let h = [a[0] + a[4], a[1] + a[5], a[2] + a[6], a[3] + a[7]];
+        let q = [h[0] + h[2], h[1] + h[3]];
+        q[0] + q[1]
+    }
+
+    /// Largest lane, NaN if any lane is NaN (same tree shape as [`Simd::reduce_sum`]).
+    #[inline(always)]
+    fn reduce_max(self, v: Self::V) -> f64 {
+        let a = self.store(v);
+        let m = |x: f64, y: f64| if x.is_nan() || y.is_nan() { f64::NAN } else { x.max(y) };
+        let h = [m(a[0], a[4]), m(a[1], a[5]), m(a[2], a[6]), m(a[3], a[7])];
+        m(m(h[0], h[2]), m(h[1], h[3]))
+    }
+}

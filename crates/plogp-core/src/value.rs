@@ -1,0 +1,107 @@
+//! Element types the kernels read.
+//!
+//! Every kernel computes in f64 lanes: f32 inputs are widened on load (exact) and results are
+//! rounded once when stored back as f32. Targets and labels of any integer dtype (and bool)
+//! are read in place, so the binding never makes a conversion copy of them.
+
+use crate::simd::LANES;
+
+/// A floating-point input (probabilities, logits, distributions).
+pub trait Real: Copy + Send + Sync + 'static {
+    /// Machine epsilon of the type, the default clipping bound (`eps="auto"`).
+    const EPSILON: f64;
+    fn to_f64(self) -> f64;
+    /// Round an f64 result to this type (one rounding).
+    fn from_f64(x: f64) -> Self;
+}
+
+impl Real for f64 {
+    const EPSILON: f64 = f64::EPSILON;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+}
+
+impl Real for f32 {
+    const EPSILON: f64 = f32::EPSILON as f64;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+}
+
+/// A target value of a binary or categorical loss: a float, a bool or any integer.
+pub trait Target: Copy + Send + Sync + 'static {
+    fn to_f64(self) -> f64;
+}
+
+/// An integer class label (any integer dtype or bool).
+pub trait Label: Copy + Send + Sync + 'static {
+    /// The label as a wide integer, so that every dtype's range fits without wrapping.
+    fn to_i128(self) -> i128;
+}
+
+macro_rules! impl_int {
+    ($($t:ty),*) => {$(
+        impl Target for $t {
+            #[inline(always)]
+            fn to_f64(self) -> f64 { self as f64 }
+        }
+        impl Label for $t {
+            #[inline(always)]
+            fn to_i128(self) -> i128 { self as i128 }
+        }
+    )*};
+}
+impl_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl Target for f32 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+impl Target for f64 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+impl Target for bool {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as u8 as f64
+    }
+}
+impl Label for bool {
+    #[inline(always)]
+    fn to_i128(self) -> i128 {
+        self as i128
+    }
+}
+
+/// Widen up to `LANES` values starting at `start` into an f64 lane array; lanes past the end
+/// of `src` get `fill`. Full blocks compile to a straight widening load.
+#[inline(always)]
+pub(crate) fn lanes<T: Copy>(src: &[T], start: usize, fill: f64, f: impl Fn(T) -> f64) -> [f64; LANES] {
+    let mut out = [fill; LANES];
+    if let Some(block) = src.get(start..start + LANES) {
+        for (o, &x) in out.iter_mut().zip(block) {
+            *o = f(x);
+        }
+    } else if start < src.len() {
+        for (o, &x) in out.iter_mut().zip(&src[start..]) {
+            *o = f(x);
+        }
+    }
+    out
+}
