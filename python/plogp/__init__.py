@@ -1,0 +1,51 @@
+"""plogp: fast, exact entropy, cross-entropy, divergences and classification losses.
+
+Every public function is implemented in Rust (``plogp._native``); ``plogp.reference`` holds the
+same functions in plain NumPy.
+"""
+
+import os as _os
+
+from plogp._native import (
+    _after_fork_in_child,
+    binary_cross_entropy,
+    categorical_cross_entropy,
+    cross_entropy,
+    entropy,
+    entropy_from_logits,
+    get_num_threads,
+    js_divergence,
+    kl_divergence,
+    log_sigmoid,
+    log_softmax,
+    logsumexp,
+    set_num_threads,
+    sigmoid,
+    simd_level,
+    softmax,
+    sparse_categorical_cross_entropy,
+)
+from plogp._log_loss import log_loss
+
+# A forked child has none of the parent's worker threads: drop the pool there.
+_os.register_at_fork(after_in_child=_after_fork_in_child)
+
+__all__ = [
+    "binary_cross_entropy",
+    "categorical_cross_entropy",
+    "cross_entropy",
+    "entropy",
+    "entropy_from_logits",
+    "get_num_threads",
+    "js_divergence",
+    "kl_divergence",
+    "log_loss",
+    "log_sigmoid",
+    "log_softmax",
+    "logsumexp",
+    "set_num_threads",
+    "sigmoid",
+    "simd_level",
+    "softmax",
+    "sparse_categorical_cross_entropy",
+]

@@ -1,0 +1,182 @@
+//! Getting NumPy inputs into contiguous slices, and results back out.
+//!
+//! Every input goes through [`prepare`]: anything `numpy.asarray` accepts; the dtype checked
+//! against the argument's role (naming the argument in the TypeError); float16 widened to
+//! float32; the class axis moved last; and, only if needed, one copy to an aligned C-contiguous
+//! array (strided, Fortran-ordered, misaligned or byte-swapped inputs). Targets and labels of
+//! every integer dtype and bool are borrowed as they are, never converted.
+
+use numpy::{
+    Element, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+/// What an argument is, which decides the dtypes it accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Probabilities or logits of a loss: floating point only.
+    Float,
+    /// A distribution of an information function: floating point; bool/integers → float64.
+    Distribution,
+    /// Targets of binary / categorical losses: floating point, bool or any integer.
+    Target,
+    /// Class labels: bool or any integer.
+    Label,
+    /// Sample weights: any real dtype, read as float64.
+    Weight,
+}
+
+/// A prepared input: aligned, C-contiguous, native byte order, class axis last.
+pub struct Prepared<'py> {
+    pub array: Bound<'py, PyUntypedArray>,
+    /// The shape as the caller passed it (before moving the class axis), for messages.
+    pub orig_shape: Vec<usize>,
+    /// The class axis, normalised, if one was moved last.
+    pub axis: Option<usize>,
+    /// The input was float16 (computed as float32, per-item results returned as float16).
+    pub was_f16: bool,
+}
+
+impl<'py> Prepared<'py> {
+    pub fn len(&self) -> usize {
+        self.array.len()
+    }
+}
+
+fn numpy(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
+    py.import("numpy")
+}
+
+/// Normalise `axis` for an array of `ndim` dimensions (NumPy's rules; ValueError otherwise).
+pub fn normalize_axis(axis: isize, ndim: usize) -> PyResult<usize> {
+    let n = ndim as isize;
+    if axis < -n || axis >= n {
+        return Err(PyValueError::new_err(format!(
+            "axis {axis} is out of bounds for an array of dimension {ndim}"
+        )));
+    }
+    Ok(if axis < 0 { (axis + n) as usize } else { axis as usize })
+}
+
+/// Canonical dtype name this role computes in, or a TypeError naming the argument.
+fn target_dtype(name: &str, role: Role, kind: u8, itemsize: usize, dtype_str: &str) -> PyResult<(&'static str, bool)> {
+    let unsupported = || {
+        let allowed = match role {
+            Role::Float => "a floating-point array (float16, float32 or float64)",
+            Role::Distribution => "a real array (float16/32/64, or integer/bool read as float64)",
+            Role::Target => "a real array (float16/32/64, bool or any integer dtype)",
+            Role::Label => "an integer array of class labels (any integer dtype or bool)",
+            Role::Weight => "a real array (float, integer or bool)",
+        };
+        PyTypeError::new_err(format!("{name} must be {allowed}, got dtype {dtype_str}"))
+    };
+    let int_name = |kind: u8, size: usize| -> Option<&'static str> {
+        Some(match (kind, size) {
+            (b'b', 1) => "bool",
+            (b'i', 1) => "int8",
+            (b'i', 2) => "int16",
+            (b'i', 4) => "int32",
+            (b'i', 8) => "int64",
+            (b'u', 1) => "uint8",
+            (b'u', 2) => "uint16",
+            (b'u', 4) => "uint32",
+            (b'u', 8) => "uint64",
+            _ => return None,
+        })
+    };
+    let float_name = |size: usize| -> Option<(&'static str, bool)> {
+        match size {
+            2 => Some(("float32", true)),
+            4 => Some(("float32", false)),
+            8 => Some(("float64", false)),
+            _ => None,
+        }
+    };
+    let is_int = matches!(kind, b'b' | b'i' | b'u');
+    match role {
+        Role::Float => (kind == b'f').then(|| float_name(itemsize)).flatten().ok_or_else(unsupported),
+        Role::Distribution | Role::Weight if is_int => Ok(("float64", false)),
+        Role::Weight => (kind == b'f').then_some(("float64", false)).ok_or_else(unsupported),
+        Role::Distribution => (kind == b'f').then(|| float_name(itemsize)).flatten().ok_or_else(unsupported),
+        Role::Target if kind == b'f' => float_name(itemsize).ok_or_else(unsupported),
+        Role::Target | Role::Label => {
+            if is_int {
+                int_name(kind, itemsize).map(|n| (n, false)).ok_or_else(unsupported)
+            } else {
+                Err(unsupported())
+            }
+        }
+    }
+}
+
+/// Bring `obj` to an aligned, C-contiguous array of the role's dtype, with `axis` moved last.
+pub fn prepare<'py>(obj: &Bound<'py, PyAny>, name: &str, role: Role, axis: Option<isize>) -> PyResult<Prepared<'py>> {
+    let py = obj.py();
+    let array = match obj.cast::<PyUntypedArray>() {
+        Ok(a) => a.clone(),
+        Err(_) => numpy(py)?
+            .call_method1("asarray", (obj,))
+            .map_err(|e| PyTypeError::new_err(format!("{name} could not be converted to an array: {e}")))?
+            .cast_into::<PyUntypedArray>()?,
+    };
+    let dtype = array.dtype();
+    let (want, was_f16) = target_dtype(name, role, dtype.kind(), dtype.itemsize(), &dtype.str()?.to_string())?;
+    let mut array = array;
+    let orig_shape = array.shape().to_vec();
+    let axis = axis.map(|a| normalize_axis(a, orig_shape.len())).transpose()?;
+    if let Some(axis) = axis {
+        if axis + 1 != array.ndim() {
+            array = numpy(py)?.call_method1("moveaxis", (array, axis, -1))?.cast_into()?;
+        }
+    }
+    let dtype = array.dtype();
+    let same_dtype = !was_f16
+        && dtype.is_native_byteorder() != Some(false)
+        && numpy::PyArrayDescr::new(py, want)
+            .map(|w| w.kind() == dtype.kind() && w.itemsize() == dtype.itemsize())
+            .unwrap_or(false);
+    if !(same_dtype && array.is_c_contiguous() && array.is_aligned()) {
+        array = numpy(py)?
+            .call_method1("require", (array, want, "CA"))?
+            .cast_into()?;
+    }
+    Ok(Prepared { array, orig_shape, axis, was_f16 })
+}
+
+/// Borrow a prepared array as a typed read-only array of `T` (its dtype is `T` by construction).
+pub fn readonly<'py, T: Element>(p: &Prepared<'py>) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
+    let typed = p.array.cast::<PyArrayDyn<T>>()?;
+    typed
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(format!("array is being written elsewhere: {e}")))
+}
+
+/// The contiguous data of a borrowed array.
+pub fn slice<'a, T: Element>(a: &'a PyReadonlyArrayDyn<'_, T>) -> PyResult<&'a [T]> {
+    a.as_slice().map_err(|e| PyValueError::new_err(format!("internal: input not contiguous: {e}")))
+}
+
+/// A new uninitialised-free (zeroed) output array of `shape`.
+pub fn new_output<'py, T: Element>(py: Python<'py>, shape: &[usize]) -> Bound<'py, PyArrayDyn<T>> {
+    PyArrayDyn::<T>::zeros(py, shape, false)
+}
+
+/// Return an output array, cast to float16 if the input was float16.
+pub fn finish_array<'py>(out: Bound<'py, PyAny>, was_f16: bool) -> PyResult<Bound<'py, PyAny>> {
+    if was_f16 {
+        out.call_method1("astype", ("float16",))
+    } else {
+        Ok(out)
+    }
+}
+
+/// The shape as a Python tuple (for messages).
+pub fn shape_str(shape: &[usize]) -> String {
+    match shape.len() {
+        1 => format!("({},)", shape[0]),
+        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+    }
+}
+

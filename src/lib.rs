@@ -1,0 +1,431 @@
+//! `plogp._native`: the thin PyO3 layer over `plogp-core`.
+//!
+//! Every function does the same five steps: extract the arrays (any float dtype, any integer
+//! label dtype), check shapes and options while holding the GIL, get contiguous slices (copying
+//! only strided or misaligned inputs), run the core kernel — with the GIL released above
+//! [`GIL_RELEASE_MIN`] elements — and map the error / wrap the result. No math lives here.
+//!
+//! While the GIL is released another Python thread could write to an input array; as with
+//! NumPy ufuncs, the result is then unspecified (but never unsafe: inputs are only read).
+
+mod arrays;
+mod options;
+mod typed;
+
+use arrays::{finish_array, new_output, prepare, Prepared, Role};
+use numpy::{PyArrayDescrMethods, PyArrayMethods, PyUntypedArrayMethods};
+use options::{parse_base, parse_eps, same_shape, Reduction, SampleWeight};
+use plogp_core::entropy as info;
+use plogp_core::{activation, binary, categorical, parallel, simd, Real, Totals};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyFloat;
+use typed::{Floats, Ints, Targets};
+
+/// Calls touching fewer elements keep the GIL: below ~8k elements the whole call takes a few
+/// microseconds, comparable to the cost of releasing and re-taking the GIL (blake3-py makes the
+/// same trade-off).
+const GIL_RELEASE_MIN: usize = 1 << 13;
+
+fn detached<T: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> T + Send) -> T {
+    if work >= GIL_RELEASE_MIN {
+        py.detach(f)
+    } else {
+        f()
+    }
+}
+
+fn value_error(e: plogp_core::Error) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+fn float<'py>(py: Python<'py>, x: f64) -> Bound<'py, PyAny> {
+    PyFloat::new(py, x).into_any()
+}
+
+/// Run a loss kernel and apply the reduction. `items` is the shape of the per-item losses.
+fn run_loss<'py, P: Real + numpy::Element>(
+    py: Python<'py>,
+    items: &[usize],
+    work: usize,
+    reduction: Reduction,
+    was_f16: bool,
+    kernel: impl FnOnce(Option<&mut [P]>) -> plogp_core::Result<Totals> + Send,
+) -> PyResult<Bound<'py, PyAny>> {
+    match reduction {
+        Reduction::None => {
+            let out = new_output::<P>(py, items);
+            // SAFETY: `out` was just created here and is not shared with any other code.
+            let slice = unsafe { out.as_slice_mut() }.map_err(|e| PyValueError::new_err(e.to_string()))?;
+            detached(py, work, || kernel(Some(slice))).map_err(value_error)?;
+            finish_array(out.into_any(), was_f16)
+        }
+        Reduction::Sum => {
+            let t = detached(py, work, || kernel(None)).map_err(value_error)?;
+            Ok(float(py, t.loss))
+        }
+        Reduction::Mean => {
+            let t = detached(py, work, || kernel(None)).map_err(value_error)?;
+            Ok(float(py, t.mean().map_err(value_error)?))
+        }
+    }
+}
+
+/// Run a per-row kernel writing one value per row. `rows` is the output shape; an empty shape
+/// (a single distribution) gives a Python float.
+fn run_rows<'py, P: Real + numpy::Element>(
+    py: Python<'py>,
+    rows: &[usize],
+    work: usize,
+    was_f16: bool,
+    kernel: impl FnOnce(&mut [P]) -> plogp_core::Result<()> + Send,
+) -> PyResult<Bound<'py, PyAny>> {
+    let out = new_output::<P>(py, rows);
+    // SAFETY: `out` was just created here and is not shared with any other code.
+    let slice = unsafe { out.as_slice_mut() }.map_err(|e| PyValueError::new_err(e.to_string()))?;
+    detached(py, work, || kernel(slice)).map_err(value_error)?;
+    if rows.is_empty() {
+        let value = out.get_item(())?.extract::<f64>()?;
+        return Ok(float(py, value));
+    }
+    finish_array(out.into_any(), was_f16)
+}
+
+/// `(n_rows, row_len, rows_shape)` of an array whose class axis is last.
+fn row_layout(p: &Prepared<'_>) -> (usize, usize, Vec<usize>) {
+    let shape = p.array.shape();
+    let (rows, c) = shape.split_at(shape.len() - 1);
+    (rows.iter().product(), c[0], rows.to_vec())
+}
+
+fn dtype_eps(p: &Prepared<'_>) -> f64 {
+    if p.array.dtype().itemsize() == 4 { f32::EPSILON as f64 } else { f64::EPSILON }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Information theory
+
+#[pyfunction]
+#[pyo3(signature = (p, *, axis = -1, base = None, keepdims = false))]
+fn entropy<'py>(p: &Bound<'py, PyAny>, axis: isize, base: Option<f64>, keepdims: bool) -> PyResult<Bound<'py, PyAny>> {
+    let py = p.py();
+    let ln_base = parse_base(base)?;
+    let pa = prepare(p, "p", Role::Distribution, Some(axis))?;
+    let (n, c, mut rows) = row_layout(&pa);
+    if keepdims {
+        rows = kept_dims(&pa);
+    }
+    with_floats!(Floats::new(&pa)?, p => run_rows(py, &rows, pa.len(), pa.was_f16, |out| {
+        info::entropy(p, n, c, ln_base, out)
+    }))
+}
+
+/// The input's original shape with the class axis kept as length 1.
+fn kept_dims(p: &Prepared<'_>) -> Vec<usize> {
+    let mut shape = p.orig_shape.clone();
+    if let Some(axis) = p.axis {
+        shape[axis] = 1;
+    }
+    shape
+}
+
+#[pyfunction]
+#[pyo3(signature = (z, *, axis = -1, base = None))]
+fn entropy_from_logits<'py>(z: &Bound<'py, PyAny>, axis: isize, base: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+    let py = z.py();
+    let ln_base = parse_base(base)?;
+    let za = prepare(z, "z", Role::Float, Some(axis))?;
+    let (n, c, rows) = row_layout(&za);
+    with_floats!(Floats::new(&za)?, z => run_rows(py, &rows, za.len(), za.was_f16, |out| {
+        info::entropy_from_logits(z, n, c, ln_base, out)
+    }))
+}
+
+/// Prepare `p` and `q` of a two-distribution function in a common float dtype.
+fn prepare_pair<'py>(p: &Bound<'py, PyAny>, q: &Bound<'py, PyAny>, axis: isize) -> PyResult<(Prepared<'py>, Prepared<'py>)> {
+    let mut pa = prepare(p, "p", Role::Distribution, Some(axis))?;
+    let mut qa = prepare(q, "q", Role::Distribution, Some(axis))?;
+    same_shape("p", &pa, "q", &qa)?;
+    let (ps, qs) = (pa.array.dtype().itemsize(), qa.array.dtype().itemsize());
+    if ps != qs {
+        let widen = |a: &mut Prepared<'py>| -> PyResult<()> {
+            a.array = a.array.py().import("numpy")?.call_method1("require", (&a.array, "float64", "CA"))?.cast_into()?;
+            Ok(())
+        };
+        if ps < qs { widen(&mut pa)? } else { widen(&mut qa)? }
+    }
+    let both_f16 = pa.was_f16 && qa.was_f16;
+    pa.was_f16 = both_f16;
+    qa.was_f16 = both_f16;
+    Ok((pa, qa))
+}
+
+macro_rules! pair_function {
+    ($name:ident, $kernel:path, $doc:literal) => {
+        #[doc = $doc]
+        #[pyfunction]
+        #[pyo3(signature = (p, q, *, axis = -1, base = None))]
+        fn $name<'py>(p: &Bound<'py, PyAny>, q: &Bound<'py, PyAny>, axis: isize, base: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+            let py = p.py();
+            let ln_base = parse_base(base)?;
+            let (pa, qa) = prepare_pair(p, q, axis)?;
+            let (n, c, rows) = row_layout(&pa);
+            match (Floats::new(&pa)?, Floats::new(&qa)?) {
+                (Floats::F32(pv), Floats::F32(qv)) => {
+                    let (p, q) = (arrays::slice(&pv)?, arrays::slice(&qv)?);
+                    run_rows(py, &rows, 2 * pa.len(), pa.was_f16, |out| $kernel(p, q, n, c, ln_base, out))
+                }
+                (Floats::F64(pv), Floats::F64(qv)) => {
+                    let (p, q) = (arrays::slice(&pv)?, arrays::slice(&qv)?);
+                    run_rows(py, &rows, 2 * pa.len(), pa.was_f16, |out| $kernel(p, q, n, c, ln_base, out))
+                }
+                _ => Err(PyTypeError::new_err("internal: p and q were not promoted to one dtype")),
+            }
+        }
+    };
+}
+
+pair_function!(cross_entropy, info::cross_entropy, "Cross-entropy H(p, q) per distribution.");
+pair_function!(kl_divergence, info::kl_divergence, "KL divergence per distribution.");
+pair_function!(js_divergence, info::js_divergence, "Jensen-Shannon divergence per distribution.");
+
+// ---------------------------------------------------------------------------------------------
+// Activations
+
+/// Softmax or log-softmax along `axis`, same shape and dtype as `z`.
+fn row_map<'py>(z: &Bound<'py, PyAny>, axis: isize, kind: activation::RowMap) -> PyResult<Bound<'py, PyAny>> {
+    let py = z.py();
+    let za = prepare(z, "z", Role::Float, Some(axis))?;
+    let (n, c, _) = row_layout(&za);
+    let shape = za.array.shape().to_vec();
+    let out = with_floats!(Floats::new(&za)?, z => {
+        let out = new_output(py, &shape);
+        // SAFETY: `out` was just created here and is not shared with any other code.
+        let slice = unsafe { out.as_slice_mut() }.map_err(|e| PyValueError::new_err(e.to_string()))?;
+        detached(py, za.len(), || activation::row_map(kind, z, n, c, slice));
+        out.into_any()
+    });
+    let out = match za.axis {
+        Some(axis) if axis + 1 != za.orig_shape.len() => {
+            let np = py.import("numpy")?;
+            np.call_method1("ascontiguousarray", (np.call_method1("moveaxis", (out, -1, axis))?,))?
+        }
+        _ => out,
+    };
+    finish_array(out, za.was_f16)
+}
+
+#[pyfunction]
+#[pyo3(signature = (z, *, axis = -1))]
+fn softmax<'py>(z: &Bound<'py, PyAny>, axis: isize) -> PyResult<Bound<'py, PyAny>> {
+    row_map(z, axis, activation::RowMap::Softmax)
+}
+
+#[pyfunction]
+#[pyo3(signature = (z, *, axis = -1))]
+fn log_softmax<'py>(z: &Bound<'py, PyAny>, axis: isize) -> PyResult<Bound<'py, PyAny>> {
+    row_map(z, axis, activation::RowMap::LogSoftmax)
+}
+
+#[pyfunction]
+#[pyo3(signature = (z, *, axis = -1))]
+fn logsumexp<'py>(z: &Bound<'py, PyAny>, axis: isize) -> PyResult<Bound<'py, PyAny>> {
+    let py = z.py();
+    let za = prepare(z, "z", Role::Float, Some(axis))?;
+    let (n, c, rows) = row_layout(&za);
+    with_floats!(Floats::new(&za)?, z => run_rows(py, &rows, za.len(), za.was_f16, |out| {
+        activation::logsumexp(z, n, c, out);
+        Ok(())
+    }))
+}
+
+fn elementwise<'py>(z: &Bound<'py, PyAny>, kind: activation::Elementwise) -> PyResult<Bound<'py, PyAny>> {
+    let py = z.py();
+    let za = prepare(z, "z", Role::Float, None)?;
+    let shape = za.array.shape().to_vec();
+    let out = with_floats!(Floats::new(&za)?, z => {
+        let out = new_output(py, &shape);
+        // SAFETY: `out` was just created here and is not shared with any other code.
+        let slice = unsafe { out.as_slice_mut() }.map_err(|e| PyValueError::new_err(e.to_string()))?;
+        detached(py, za.len(), || activation::elementwise(kind, z, slice));
+        out.into_any()
+    });
+    finish_array(out, za.was_f16)
+}
+
+#[pyfunction]
+fn sigmoid<'py>(z: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    elementwise(z, activation::Elementwise::Sigmoid)
+}
+
+#[pyfunction]
+fn log_sigmoid<'py>(z: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    elementwise(z, activation::Elementwise::LogSigmoid)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Losses
+
+#[pyfunction]
+#[pyo3(
+    signature = (y_true, y_pred, *, from_logits = false, sample_weight = None, eps = None, reduction = None),
+    text_signature = "(y_true, y_pred, *, from_logits=False, sample_weight=None, eps='auto', reduction='mean')"
+)]
+fn binary_cross_entropy<'py>(
+    y_true: &Bound<'py, PyAny>,
+    y_pred: &Bound<'py, PyAny>,
+    from_logits: bool,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    eps: Option<&Bound<'py, PyAny>>,
+    reduction: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = y_pred.py();
+    let reduction = reduction.map_or(Ok(Reduction::Mean), Reduction::parse)?;
+    let pred = prepare(y_pred, "y_pred", Role::Float, None)?;
+    let targ = prepare(y_true, "y_true", Role::Target, None)?;
+    same_shape("y_true", &targ, "y_pred", &pred)?;
+    let eps = parse_eps(eps, dtype_eps(&pred))?;
+    let items = pred.orig_shape.clone();
+    let sw = SampleWeight::new(sample_weight, &items)?;
+    let w = sw.weights()?;
+    let n = pred.len();
+    with_floats!(Floats::new(&pred)?, p => with_targets!(Targets::new(&targ)?, y => {
+        run_loss(py, &items, n, reduction, pred.was_f16, |out| {
+            if from_logits { binary::bce_logits(y, p, w, out) } else { binary::bce_prob(y, p, eps, w, out) }
+        })
+    }))
+}
+
+#[pyfunction]
+#[pyo3(
+    signature = (y_true, y_pred, *, from_logits = false, axis = -1, sample_weight = None, eps = None, reduction = None),
+    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, eps='auto', reduction='mean')"
+)]
+#[allow(clippy::too_many_arguments)]
+fn categorical_cross_entropy<'py>(
+    y_true: &Bound<'py, PyAny>,
+    y_pred: &Bound<'py, PyAny>,
+    from_logits: bool,
+    axis: isize,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    eps: Option<&Bound<'py, PyAny>>,
+    reduction: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = y_pred.py();
+    let reduction = reduction.map_or(Ok(Reduction::Mean), Reduction::parse)?;
+    let pred = prepare(y_pred, "y_pred", Role::Float, Some(axis))?;
+    let targ = prepare(y_true, "y_true", Role::Target, Some(axis))?;
+    same_shape("y_true", &targ, "y_pred", &pred)?;
+    let eps = parse_eps(eps, dtype_eps(&pred))?;
+    let (n, c, rows) = row_layout(&pred);
+    let sw = SampleWeight::new(sample_weight, &rows)?;
+    let w = sw.weights()?;
+    with_floats!(Floats::new(&pred)?, p => with_targets!(Targets::new(&targ)?, t => {
+        run_loss(py, &rows, 2 * pred.len(), reduction, pred.was_f16, |out| {
+            if from_logits {
+                categorical::cce_logits(t, p, n, c, w, out)
+            } else {
+                categorical::cce_prob(t, p, n, c, eps, w, out)
+            }
+        })
+    }))
+}
+
+#[pyfunction]
+#[pyo3(
+    signature = (y_true, y_pred, *, from_logits = false, axis = -1, sample_weight = None, eps = None, reduction = None),
+    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, eps='auto', reduction='mean')"
+)]
+#[allow(clippy::too_many_arguments)]
+fn sparse_categorical_cross_entropy<'py>(
+    y_true: &Bound<'py, PyAny>,
+    y_pred: &Bound<'py, PyAny>,
+    from_logits: bool,
+    axis: isize,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    eps: Option<&Bound<'py, PyAny>>,
+    reduction: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = y_pred.py();
+    let reduction = reduction.map_or(Ok(Reduction::Mean), Reduction::parse)?;
+    let pred = prepare(y_pred, "y_pred", Role::Float, Some(axis))?;
+    let labels = prepare(y_true, "y_true", Role::Label, None)?;
+    let (n, c, rows) = row_layout(&pred);
+    let mut expected = pred.orig_shape.clone();
+    if let Some(axis) = pred.axis {
+        expected.remove(axis);
+    }
+    if labels.orig_shape != expected {
+        return Err(PyValueError::new_err(format!(
+            "y_true must have the shape of y_pred without its class axis: y_true.shape = {} but \
+             y_pred.shape = {} (expected y_true.shape = {})",
+            arrays::shape_str(&labels.orig_shape),
+            arrays::shape_str(&pred.orig_shape),
+            arrays::shape_str(&expected)
+        )));
+    }
+    let eps = parse_eps(eps, dtype_eps(&pred))?;
+    let sw = SampleWeight::new(sample_weight, &rows)?;
+    let w = sw.weights()?;
+    let ints = Ints::new(&labels)?;
+    with_floats!(Floats::new(&pred)?, p => with_ints!(ints, y => {
+        run_loss(py, &rows, pred.len(), reduction, pred.was_f16, |out| {
+            if from_logits {
+                categorical::sparse_logits(y, p, n, c, w, out)
+            } else {
+                categorical::sparse_prob(y, p, n, c, eps, w, out)
+            }
+        })
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runtime
+
+#[pyfunction]
+fn set_num_threads(n: &Bound<'_, PyAny>) -> PyResult<()> {
+    let n: i64 = n.extract().map_err(|_| PyTypeError::new_err("n must be an int"))?;
+    if n < 1 {
+        return Err(PyValueError::new_err(format!("n must be a positive number of threads, got {n}")));
+    }
+    parallel::set_num_threads(n as usize);
+    Ok(())
+}
+
+#[pyfunction]
+fn get_num_threads() -> usize {
+    parallel::num_threads()
+}
+
+#[pyfunction]
+fn simd_level() -> &'static str {
+    simd::active_tier().name()
+}
+
+/// Called in the child after `os.fork()` (registered by `plogp/__init__.py`).
+#[pyfunction]
+fn _after_fork_in_child() {
+    parallel::forget_pool_after_fork();
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(entropy_from_logits, m)?)?;
+    m.add_function(wrap_pyfunction!(cross_entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(kl_divergence, m)?)?;
+    m.add_function(wrap_pyfunction!(js_divergence, m)?)?;
+    m.add_function(wrap_pyfunction!(softmax, m)?)?;
+    m.add_function(wrap_pyfunction!(log_softmax, m)?)?;
+    m.add_function(wrap_pyfunction!(logsumexp, m)?)?;
+    m.add_function(wrap_pyfunction!(sigmoid, m)?)?;
+    m.add_function(wrap_pyfunction!(log_sigmoid, m)?)?;
+    m.add_function(wrap_pyfunction!(binary_cross_entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(categorical_cross_entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(sparse_categorical_cross_entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(simd_level, m)?)?;
+    m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
+    Ok(())
+}
