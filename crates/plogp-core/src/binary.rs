@@ -34,11 +34,31 @@ impl ElementLoss for BceProb {
         let zero = s.splat(0.0);
         let one = s.splat(1.0);
         let p = s.min(s.max(p, s.splat(self.eps)), s.splat(1.0 - self.eps));
+        let is_one = s.eq(y, one);
+        if s.all(s.or(is_one, s.eq(y, zero))) {
+            return s.neg(ln_of_chosen(s, is_one, p));
+        }
         let pos = s.select(s.ne(y, zero), s.mul(y, s.ln(p)), zero);
         let ny = s.sub(one, y);
         let neg = s.select(s.ne(ny, zero), s.mul(ny, s.ln_1p(s.neg(p))), zero);
         s.neg(s.add(pos, neg))
     }
+}
+
+/// `ln p` where `pick_p`, else `ln(1 − p)`, with one logarithm per lane (hard labels).
+///
+/// With `u = p` or `u = 1 − p` (rounded) and `x = u − 1` known exactly (`p − 1` is exact for
+/// p ≥ ½ by Sterbenz, `−p` always), `ln(1 + x) = ln u + (x − (u − 1))/u` to first order: the
+/// correction restores the bits lost when `1 − p` was rounded (only lanes with u ≥ ½ need it;
+/// there `u − 1` is exact). This keeps `ln(1 − p)` accurate for tiny p, like `ln_1p(−p)`.
+#[inline(always)]
+fn ln_of_chosen<S: Simd>(s: S, pick_p: S::M, p: S::V) -> S::V {
+    let one = s.splat(1.0);
+    let u = s.select(pick_p, p, s.sub(one, p));
+    let x = s.select(pick_p, s.sub(p, one), s.neg(p));
+    let correction = s.div(s.sub(x, s.sub(u, one)), u);
+    let correction = s.select(s.le(s.splat(0.5), u), correction, s.splat(0.0));
+    s.add(s.ln(u), correction)
 }
 
 /// Per-element binary cross-entropy from logits (softplus form).
@@ -121,6 +141,21 @@ mod tests {
         let eps = f64::EPSILON;
         bce_prob(&y, &p, eps, Weights::None, Some(&mut out)).unwrap();
         assert_eq!(out[0], -eps.ln());
+    }
+
+    #[test]
+    fn hard_labels_keep_relative_accuracy() {
+        // y = 0 with tiny p: the loss is ≈ p, which ln(1 − p) would lose entirely.
+        let p: Vec<f64> = (0..2000).map(|i| 10f64.powf(-300.0 + 0.15 * i as f64).min(0.999)).collect();
+        for label in [0u8, 1] {
+            let y = vec![label; p.len()];
+            let mut out = vec![0.0; p.len()];
+            bce_prob(&y, &p, 0.0, Weights::None, Some(&mut out)).unwrap();
+            for (&pi, &got) in p.iter().zip(&out) {
+                let want = exact(label as f64, pi);
+                assert!((got - want).abs() <= 2.0 * f64::EPSILON * want, "y={label} p={pi:e}: {got:e} vs {want:e}");
+            }
+        }
     }
 
     #[test]
