@@ -60,55 +60,67 @@ pub fn normalize_axis(axis: isize, ndim: usize) -> PyResult<usize> {
     Ok(if axis < 0 { (axis + n) as usize } else { axis as usize })
 }
 
-/// Canonical dtype name this role computes in, or a TypeError naming the argument.
-fn target_dtype(name: &str, role: Role, kind: u8, itemsize: usize, dtype_str: &str) -> PyResult<(&'static str, bool)> {
-    let unsupported = || {
-        let allowed = match role {
-            Role::Float => "a floating-point array (float16, float32 or float64)",
-            Role::Distribution => "a real array (float16/32/64, or integer/bool read as float64)",
-            Role::Target => "a real array (float16/32/64, bool or any integer dtype)",
-            Role::Label => "an integer array of class labels (any integer dtype or bool)",
-            Role::Weight => "a real array (float, integer or bool)",
-        };
-        PyTypeError::new_err(format!("{name} must be {allowed}, got dtype {dtype_str}"))
+/// The dtype an argument is computed in: NumPy name, kind character and item size.
+#[derive(Clone, Copy)]
+struct Want {
+    name: &'static str,
+    kind: u8,
+    size: usize,
+}
+
+const fn want(name: &'static str, kind: u8, size: usize) -> Want {
+    Want { name, kind, size }
+}
+
+const FLOAT32: Want = want("float32", b'f', 4);
+const FLOAT64: Want = want("float64", b'f', 8);
+
+/// The dtype this role computes in for an input of `kind`/`itemsize` (and whether the input was
+/// float16), or None if the role does not accept it.
+fn wanted_dtype(role: Role, kind: u8, itemsize: usize) -> Option<(Want, bool)> {
+    let float = |size: usize| match size {
+        2 => Some((FLOAT32, true)),
+        4 => Some((FLOAT32, false)),
+        8 => Some((FLOAT64, false)),
+        _ => None,
     };
-    let int_name = |kind: u8, size: usize| -> Option<&'static str> {
-        Some(match (kind, size) {
-            (b'b', 1) => "bool",
-            (b'i', 1) => "int8",
-            (b'i', 2) => "int16",
-            (b'i', 4) => "int32",
-            (b'i', 8) => "int64",
-            (b'u', 1) => "uint8",
-            (b'u', 2) => "uint16",
-            (b'u', 4) => "uint32",
-            (b'u', 8) => "uint64",
-            _ => return None,
-        })
-    };
-    let float_name = |size: usize| -> Option<(&'static str, bool)> {
-        match size {
-            2 => Some(("float32", true)),
-            4 => Some(("float32", false)),
-            8 => Some(("float64", false)),
-            _ => None,
-        }
+    let int = || {
+        Some((
+            match (kind, itemsize) {
+                (b'b', 1) => want("bool", b'b', 1),
+                (b'i', 1) => want("int8", b'i', 1),
+                (b'i', 2) => want("int16", b'i', 2),
+                (b'i', 4) => want("int32", b'i', 4),
+                (b'i', 8) => want("int64", b'i', 8),
+                (b'u', 1) => want("uint8", b'u', 1),
+                (b'u', 2) => want("uint16", b'u', 2),
+                (b'u', 4) => want("uint32", b'u', 4),
+                (b'u', 8) => want("uint64", b'u', 8),
+                _ => return None,
+            },
+            false,
+        ))
     };
     let is_int = matches!(kind, b'b' | b'i' | b'u');
     match role {
-        Role::Float => (kind == b'f').then(|| float_name(itemsize)).flatten().ok_or_else(unsupported),
-        Role::Distribution | Role::Weight if is_int => Ok(("float64", false)),
-        Role::Weight => (kind == b'f').then_some(("float64", false)).ok_or_else(unsupported),
-        Role::Distribution => (kind == b'f').then(|| float_name(itemsize)).flatten().ok_or_else(unsupported),
-        Role::Target if kind == b'f' => float_name(itemsize).ok_or_else(unsupported),
-        Role::Target | Role::Label => {
-            if is_int {
-                int_name(kind, itemsize).map(|n| (n, false)).ok_or_else(unsupported)
-            } else {
-                Err(unsupported())
-            }
-        }
+        _ if kind == b'f' && role == Role::Weight => Some((FLOAT64, false)),
+        _ if kind == b'f' && role != Role::Label => float(itemsize),
+        Role::Distribution | Role::Weight if is_int => Some((FLOAT64, false)),
+        Role::Target | Role::Label if is_int => int(),
+        _ => None,
     }
+}
+
+fn unsupported(name: &str, role: Role, dtype: &Bound<'_, numpy::PyArrayDescr>) -> PyErr {
+    let allowed = match role {
+        Role::Float => "a floating-point array (float16, float32 or float64)",
+        Role::Distribution => "a real array (float16/32/64, or integer/bool read as float64)",
+        Role::Target => "a real array (float16/32/64, bool or any integer dtype)",
+        Role::Label => "an integer array of class labels (any integer dtype or bool)",
+        Role::Weight => "a real array (float, integer or bool)",
+    };
+    let shown = dtype.getattr("name").and_then(|n| n.extract::<String>()).unwrap_or_else(|_| "?".into());
+    PyTypeError::new_err(format!("{name} must be {allowed}, got dtype {shown}"))
 }
 
 /// Bring `obj` to an aligned, C-contiguous array of the role's dtype, with `axis` moved last.
@@ -122,7 +134,8 @@ pub fn prepare<'py>(obj: &Bound<'py, PyAny>, name: &str, role: Role, axis: Optio
             .cast_into::<PyUntypedArray>()?,
     };
     let dtype = array.dtype();
-    let (want, was_f16) = target_dtype(name, role, dtype.kind(), dtype.itemsize(), &dtype.str()?.to_string())?;
+    let (want, was_f16) =
+        wanted_dtype(role, dtype.kind(), dtype.itemsize()).ok_or_else(|| unsupported(name, role, &dtype))?;
     let mut array = array;
     let orig_shape = array.shape().to_vec();
     let axis = axis.map(|a| normalize_axis(a, orig_shape.len())).transpose()?;
@@ -133,13 +146,12 @@ pub fn prepare<'py>(obj: &Bound<'py, PyAny>, name: &str, role: Role, axis: Optio
     }
     let dtype = array.dtype();
     let same_dtype = !was_f16
-        && dtype.is_native_byteorder() != Some(false)
-        && numpy::PyArrayDescr::new(py, want)
-            .map(|w| w.kind() == dtype.kind() && w.itemsize() == dtype.itemsize())
-            .unwrap_or(false);
+        && dtype.kind() == want.kind
+        && dtype.itemsize() == want.size
+        && dtype.is_native_byteorder() != Some(false);
     if !(same_dtype && array.is_c_contiguous() && array.is_aligned()) {
         array = numpy(py)?
-            .call_method1("require", (array, want, "CA"))?
+            .call_method1("require", (array, want.name, "CA"))?
             .cast_into()?;
     }
     Ok(Prepared { array, orig_shape, axis, was_f16 })
