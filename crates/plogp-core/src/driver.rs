@@ -128,20 +128,17 @@ impl<L: ElementLoss, Y: Target, P: Real> WithSimd for ElementChunk<'_, L, Y, P> 
             let yv = s.load(&lanes(y, i, 0.0, Y::to_f64));
             let pv = s.load(&lanes(p, i, 0.5, P::to_f64));
             let live = (n - i).min(LANES);
-            let mut wl = [0.0; LANES];
-            for (k, wk) in wl.iter_mut().enumerate().take(live) {
-                *wk = w.get(start + i + k);
-            }
+            let wv = weight_lanes(s, &w, start, i, live);
             let mut in_range = s.and(s.le(zero, yv), s.le(yv, one));
             in_range = s.or(in_range, s.is_nan(yv));
             if L::P_IS_PROBABILITY {
                 let p_ok = s.or(s.and(s.le(zero, pv), s.le(pv, one)), s.is_nan(pv));
                 in_range = s.and(in_range, p_ok);
             }
-            if !s.all(in_range) || !wl.iter().all(|&x| check_weight(x)) {
+            let w_ok = s.and(s.le(zero, wv), s.le(wv, s.splat(f64::MAX)));
+            if !s.all(s.and(in_range, w_ok)) {
                 return Err(first_bad_element::<L, Y, P>(y, p, &w, start, i));
             }
-            let wv = s.load(&wl);
             let l = s.mul(wv, loss.term(s, yv, pv));
             if let Some(out) = out.as_deref_mut() {
                 let lv = s.store(l);
@@ -153,6 +150,22 @@ impl<L: ElementLoss, Y: Target, P: Real> WithSimd for ElementChunk<'_, L, Y, P> 
             i += LANES;
         }
         Ok(acc.finish())
+    }
+}
+
+/// Weights of elements `start + i ..` (`live` of them; padding lanes get 0).
+#[inline(always)]
+fn weight_lanes<S: Simd>(s: S, w: &Weights<'_>, start: usize, i: usize, live: usize) -> S::V {
+    match *w {
+        Weights::None if live == LANES => s.splat(1.0),
+        Weights::PerItem(ws) => s.load(&lanes(&ws[start..start + (i + live)], i, 0.0, |x| x)),
+        _ => {
+            let mut wl = [0.0; LANES];
+            for (k, wk) in wl.iter_mut().enumerate().take(live) {
+                *wk = w.get(start + i + k);
+            }
+            s.load(&wl)
+        }
     }
 }
 
