@@ -130,7 +130,14 @@ pub fn prepare<'py>(obj: &Bound<'py, PyAny>, name: &str, role: Role, axis: Optio
         Ok(a) => a.clone(),
         Err(_) => numpy(py)?
             .call_method1("asarray", (obj,))
-            .map_err(|e| PyTypeError::new_err(format!("{name} could not be converted to an array: {e}")))?
+            .map_err(|e| {
+                let msg = format!("{name} could not be converted to an array: {e}");
+                if e.is_instance_of::<PyValueError>(py) {
+                    PyValueError::new_err(msg)
+                } else {
+                    PyTypeError::new_err(msg)
+                }
+            })?
             .cast_into::<PyUntypedArray>()?,
     };
     let dtype = array.dtype();

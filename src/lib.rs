@@ -14,7 +14,7 @@ mod typed;
 
 use arrays::{finish_array, new_output, prepare, Prepared, Role};
 use numpy::{PyArrayDescrMethods, PyArrayMethods, PyUntypedArrayMethods};
-use options::{parse_base, parse_eps, same_shape, Reduction, SampleWeight};
+use options::{same_shape, Axis, Eps, Flag, LnBase, Reduction, SampleWeight};
 use plogp_core::entropy as info;
 use plogp_core::{activation, binary, categorical, parallel, simd, Real, Totals};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -106,10 +106,13 @@ fn dtype_eps(p: &Prepared<'_>) -> f64 {
 // Information theory
 
 #[pyfunction]
-#[pyo3(signature = (p, *, axis = -1, base = None, keepdims = false))]
-fn entropy<'py>(p: &Bound<'py, PyAny>, axis: isize, base: Option<f64>, keepdims: bool) -> PyResult<Bound<'py, PyAny>> {
+#[pyo3(
+    signature = (p, *, axis = Axis(-1), base = LnBase(1.0), keepdims = Flag(false)),
+    text_signature = "(p, *, axis=-1, base=None, keepdims=False)"
+)]
+fn entropy<'py>(p: &Bound<'py, PyAny>, axis: Axis, base: LnBase, keepdims: Flag) -> PyResult<Bound<'py, PyAny>> {
     let py = p.py();
-    let ln_base = parse_base(base)?;
+    let (ln_base, keepdims, axis) = (base.0, keepdims.0, axis.0);
     let pa = prepare(p, "p", Role::Distribution, Some(axis))?;
     let (n, c, mut rows) = row_layout(&pa);
     if keepdims {
@@ -130,10 +133,10 @@ fn kept_dims(p: &Prepared<'_>) -> Vec<usize> {
 }
 
 #[pyfunction]
-#[pyo3(signature = (z, *, axis = -1, base = None))]
-fn entropy_from_logits<'py>(z: &Bound<'py, PyAny>, axis: isize, base: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+#[pyo3(signature = (z, *, axis = Axis(-1), base = LnBase(1.0)), text_signature = "(z, *, axis=-1, base=None)")]
+fn entropy_from_logits<'py>(z: &Bound<'py, PyAny>, axis: Axis, base: LnBase) -> PyResult<Bound<'py, PyAny>> {
     let py = z.py();
-    let ln_base = parse_base(base)?;
+    let (ln_base, axis) = (base.0, axis.0);
     let za = prepare(z, "z", Role::Float, Some(axis))?;
     let (n, c, rows) = row_layout(&za);
     with_floats!(Floats::new(&za)?, z => run_rows(py, &rows, za.len(), za.was_f16, |out| {
@@ -164,11 +167,11 @@ macro_rules! pair_function {
     ($name:ident, $kernel:path, $doc:literal) => {
         #[doc = $doc]
         #[pyfunction]
-        #[pyo3(signature = (p, q, *, axis = -1, base = None))]
-        fn $name<'py>(p: &Bound<'py, PyAny>, q: &Bound<'py, PyAny>, axis: isize, base: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        #[pyo3(signature = (p, q, *, axis = Axis(-1), base = LnBase(1.0)), text_signature = "(p, q, *, axis=-1, base=None)")]
+        fn $name<'py>(p: &Bound<'py, PyAny>, q: &Bound<'py, PyAny>, axis: Axis, base: LnBase) -> PyResult<Bound<'py, PyAny>> {
             let py = p.py();
-            let ln_base = parse_base(base)?;
-            let (pa, qa) = prepare_pair(p, q, axis)?;
+            let ln_base = base.0;
+            let (pa, qa) = prepare_pair(p, q, axis.0)?;
             let (n, c, rows) = row_layout(&pa);
             match (Floats::new(&pa)?, Floats::new(&qa)?) {
                 (Floats::F32(pv), Floats::F32(qv)) => {
@@ -216,20 +219,23 @@ fn row_map<'py>(z: &Bound<'py, PyAny>, axis: isize, kind: activation::RowMap) ->
 }
 
 #[pyfunction]
-#[pyo3(signature = (z, *, axis = -1))]
-fn softmax<'py>(z: &Bound<'py, PyAny>, axis: isize) -> PyResult<Bound<'py, PyAny>> {
+#[pyo3(signature = (z, *, axis = Axis(-1)), text_signature = "(z, *, axis=-1)")]
+fn softmax<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, PyAny>> {
+    let axis = axis.0;
     row_map(z, axis, activation::RowMap::Softmax)
 }
 
 #[pyfunction]
-#[pyo3(signature = (z, *, axis = -1))]
-fn log_softmax<'py>(z: &Bound<'py, PyAny>, axis: isize) -> PyResult<Bound<'py, PyAny>> {
+#[pyo3(signature = (z, *, axis = Axis(-1)), text_signature = "(z, *, axis=-1)")]
+fn log_softmax<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, PyAny>> {
+    let axis = axis.0;
     row_map(z, axis, activation::RowMap::LogSoftmax)
 }
 
 #[pyfunction]
-#[pyo3(signature = (z, *, axis = -1))]
-fn logsumexp<'py>(z: &Bound<'py, PyAny>, axis: isize) -> PyResult<Bound<'py, PyAny>> {
+#[pyo3(signature = (z, *, axis = Axis(-1)), text_signature = "(z, *, axis=-1)")]
+fn logsumexp<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, PyAny>> {
+    let axis = axis.0;
     let py = z.py();
     let za = prepare(z, "z", Role::Float, Some(axis))?;
     let (n, c, rows) = row_layout(&za);
@@ -268,23 +274,23 @@ fn log_sigmoid<'py>(z: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = false, sample_weight = None, eps = None, reduction = None),
+    signature = (y_true, y_pred, *, from_logits = Flag(false), sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean),
     text_signature = "(y_true, y_pred, *, from_logits=False, sample_weight=None, eps='auto', reduction='mean')"
 )]
 fn binary_cross_entropy<'py>(
     y_true: &Bound<'py, PyAny>,
     y_pred: &Bound<'py, PyAny>,
-    from_logits: bool,
+    from_logits: Flag,
     sample_weight: Option<&Bound<'py, PyAny>>,
-    eps: Option<&Bound<'py, PyAny>>,
-    reduction: Option<&Bound<'py, PyAny>>,
+    eps: Eps,
+    reduction: Reduction,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = y_pred.py();
-    let reduction = reduction.map_or(Ok(Reduction::Mean), Reduction::parse)?;
+    let from_logits = from_logits.0;
     let pred = prepare(y_pred, "y_pred", Role::Float, None)?;
     let targ = prepare(y_true, "y_true", Role::Target, None)?;
     same_shape("y_true", &targ, "y_pred", &pred)?;
-    let eps = parse_eps(eps, dtype_eps(&pred))?;
+    let eps = eps.resolve(dtype_eps(&pred));
     let items = pred.orig_shape.clone();
     let sw = SampleWeight::new(sample_weight, &items)?;
     let w = sw.weights()?;
@@ -298,25 +304,25 @@ fn binary_cross_entropy<'py>(
 
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = false, axis = -1, sample_weight = None, eps = None, reduction = None),
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean),
     text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, eps='auto', reduction='mean')"
 )]
 #[allow(clippy::too_many_arguments)]
 fn categorical_cross_entropy<'py>(
     y_true: &Bound<'py, PyAny>,
     y_pred: &Bound<'py, PyAny>,
-    from_logits: bool,
-    axis: isize,
+    from_logits: Flag,
+    axis: Axis,
     sample_weight: Option<&Bound<'py, PyAny>>,
-    eps: Option<&Bound<'py, PyAny>>,
-    reduction: Option<&Bound<'py, PyAny>>,
+    eps: Eps,
+    reduction: Reduction,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = y_pred.py();
-    let reduction = reduction.map_or(Ok(Reduction::Mean), Reduction::parse)?;
+    let (from_logits, axis) = (from_logits.0, axis.0);
     let pred = prepare(y_pred, "y_pred", Role::Float, Some(axis))?;
     let targ = prepare(y_true, "y_true", Role::Target, Some(axis))?;
     same_shape("y_true", &targ, "y_pred", &pred)?;
-    let eps = parse_eps(eps, dtype_eps(&pred))?;
+    let eps = eps.resolve(dtype_eps(&pred));
     let (n, c, rows) = row_layout(&pred);
     let sw = SampleWeight::new(sample_weight, &rows)?;
     let w = sw.weights()?;
@@ -333,21 +339,21 @@ fn categorical_cross_entropy<'py>(
 
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = false, axis = -1, sample_weight = None, eps = None, reduction = None),
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean),
     text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, eps='auto', reduction='mean')"
 )]
 #[allow(clippy::too_many_arguments)]
 fn sparse_categorical_cross_entropy<'py>(
     y_true: &Bound<'py, PyAny>,
     y_pred: &Bound<'py, PyAny>,
-    from_logits: bool,
-    axis: isize,
+    from_logits: Flag,
+    axis: Axis,
     sample_weight: Option<&Bound<'py, PyAny>>,
-    eps: Option<&Bound<'py, PyAny>>,
-    reduction: Option<&Bound<'py, PyAny>>,
+    eps: Eps,
+    reduction: Reduction,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = y_pred.py();
-    let reduction = reduction.map_or(Ok(Reduction::Mean), Reduction::parse)?;
+    let (from_logits, axis) = (from_logits.0, axis.0);
     let pred = prepare(y_pred, "y_pred", Role::Float, Some(axis))?;
     let labels = prepare(y_true, "y_true", Role::Label, None)?;
     let (n, c, rows) = row_layout(&pred);
@@ -364,7 +370,7 @@ fn sparse_categorical_cross_entropy<'py>(
             arrays::shape_str(&expected)
         )));
     }
-    let eps = parse_eps(eps, dtype_eps(&pred))?;
+    let eps = eps.resolve(dtype_eps(&pred));
     let sw = SampleWeight::new(sample_weight, &rows)?;
     let w = sw.weights()?;
     let ints = Ints::new(&labels)?;
@@ -384,9 +390,12 @@ fn sparse_categorical_cross_entropy<'py>(
 
 #[pyfunction]
 fn set_num_threads(n: &Bound<'_, PyAny>) -> PyResult<()> {
-    let n: i64 = n.extract().map_err(|_| PyTypeError::new_err("n must be an int"))?;
-    if n < 1 {
-        return Err(PyValueError::new_err(format!("n must be a positive number of threads, got {n}")));
+    if n.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(PyTypeError::new_err("n must be an int, got bool"));
+    }
+    let n: i128 = n.extract().map_err(|_| PyTypeError::new_err("n must be an int"))?;
+    if !(1..=4096).contains(&n) {
+        return Err(PyValueError::new_err(format!("n must be a number of threads in [1, 4096], got {n}")));
     }
     parallel::set_num_threads(n as usize);
     Ok(())

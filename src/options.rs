@@ -5,7 +5,14 @@ use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use plogp_core::Weights;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyBool, PyString};
+
+// Option types extract themselves, so that a bad value is a ValueError (bad value) or a
+// TypeError (bad type) whose message names the argument; `None` is never silently a default.
+
+fn type_name(obj: &Borrowed<'_, '_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reduction {
@@ -14,46 +21,109 @@ pub enum Reduction {
     None,
 }
 
-impl Reduction {
-    pub fn parse(s: &Bound<'_, PyAny>) -> PyResult<Self> {
-        match s.extract::<String>().ok().as_deref() {
+impl FromPyObject<'_, '_> for Reduction {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
+        match obj.extract::<String>().ok().as_deref() {
             Some("mean") => Ok(Reduction::Mean),
             Some("sum") => Ok(Reduction::Sum),
             Some("none") => Ok(Reduction::None),
             _ => Err(PyValueError::new_err(format!(
                 "reduction must be one of 'mean', 'sum', 'none'; got {}",
-                s.repr()?
+                obj.repr()?
             ))),
         }
     }
 }
 
-/// `eps`: "auto" (the dtype's machine epsilon, `dtype_eps`), or a real in `[0, 0.5)`.
-pub fn parse_eps(eps: Option<&Bound<'_, PyAny>>, dtype_eps: f64) -> PyResult<f64> {
-    let Some(eps) = eps else { return Ok(dtype_eps) };
-    if let Ok(s) = eps.cast::<PyString>() {
-        return if s.to_str()? == "auto" {
-            Ok(dtype_eps)
-        } else {
-            Err(PyValueError::new_err(format!("eps must be 'auto' or a float in [0, 0.5); got {}", eps.repr()?)))
-        };
-    }
-    let value: f64 = eps
-        .extract()
-        .map_err(|_| PyTypeError::new_err(format!("eps must be 'auto' or a float in [0, 0.5); got {}", eps.repr().map(|r| r.to_string()).unwrap_or_default())))?;
-    if (0.0..0.5).contains(&value) {
-        Ok(value)
-    } else {
-        Err(PyValueError::new_err(format!("eps must be 'auto' or a float in [0, 0.5); got {value}")))
+/// `eps`: "auto" (the dtype's machine epsilon) or a real number in `[0, 0.5)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Eps {
+    Auto,
+    Value(f64),
+}
+
+impl Eps {
+    pub fn resolve(self, dtype_eps: f64) -> f64 {
+        match self {
+            Eps::Auto => dtype_eps,
+            Eps::Value(v) => v,
+        }
     }
 }
 
-/// `base`: None → 1 (nats), else `ln(base)` for a finite base > 0 other than 1.
-pub fn parse_base(base: Option<f64>) -> PyResult<f64> {
-    match base {
-        None => Ok(1.0),
-        Some(b) if b.is_finite() && b > 0.0 && b != 1.0 => Ok(b.ln()),
-        Some(b) => Err(PyValueError::new_err(format!("base must be a positive number other than 1, got {b}"))),
+impl FromPyObject<'_, '_> for Eps {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
+        if let Ok(s) = obj.cast::<PyString>() {
+            return if s.to_str()? == "auto" {
+                Ok(Eps::Auto)
+            } else {
+                Err(PyValueError::new_err(format!("eps must be 'auto' or a float in [0, 0.5); got {}", obj.repr()?)))
+            };
+        }
+        if obj.is_instance_of::<PyBool>() || obj.is_none() {
+            return Err(PyTypeError::new_err(format!(
+                "eps must be 'auto' or a float in [0, 0.5); got {}",
+                type_name(&obj)
+            )));
+        }
+        let value: f64 = obj.extract().map_err(|_| {
+            PyTypeError::new_err(format!("eps must be 'auto' or a float in [0, 0.5); got {}", type_name(&obj)))
+        })?;
+        if (0.0..0.5).contains(&value) {
+            Ok(Eps::Value(value))
+        } else {
+            Err(PyValueError::new_err(format!("eps must be 'auto' or a float in [0, 0.5); got {value}")))
+        }
+    }
+}
+
+/// `axis`: an integer (normalised later against the array's dimension).
+#[derive(Debug, Clone, Copy)]
+pub struct Axis(pub isize);
+
+impl FromPyObject<'_, '_> for Axis {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
+        if obj.is_instance_of::<PyBool>() {
+            return Err(PyTypeError::new_err("axis must be an int, got bool"));
+        }
+        obj.extract::<isize>()
+            .map(Axis)
+            .map_err(|_| PyTypeError::new_err(format!("axis must be an int, got {}", type_name(&obj))))
+    }
+}
+
+/// `base`: None (nats) or a finite number > 0 other than 1; holds `ln(base)`.
+#[derive(Debug, Clone, Copy)]
+pub struct LnBase(pub f64);
+
+impl FromPyObject<'_, '_> for LnBase {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
+        if obj.is_none() {
+            return Ok(LnBase(1.0));
+        }
+        let b: f64 = obj
+            .extract()
+            .map_err(|_| PyTypeError::new_err(format!("base must be None or a number, got {}", type_name(&obj))))?;
+        if b.is_finite() && b > 0.0 && b != 1.0 {
+            Ok(LnBase(b.ln()))
+        } else {
+            Err(PyValueError::new_err(format!("base must be a positive number other than 1, got {b}")))
+        }
+    }
+}
+
+/// A yes/no option (`from_logits`, `keepdims`): any object, read by its truth value.
+#[derive(Debug, Clone, Copy)]
+pub struct Flag(pub bool);
+
+impl FromPyObject<'_, '_> for Flag {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
+        obj.is_truthy().map(Flag)
     }
 }
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -52,7 +52,7 @@ def log_loss(
     y = np.asarray(y_true)
     weights = None if sample_weight is None else np.asarray(sample_weight)
     _check_lengths(proba, y, weights)
-    reduction = "mean" if normalize else "sum"
+    reduction: Literal["mean", "sum"] = "mean" if normalize else "sum"
 
     if y.ndim == 2 and y.shape[1] > 1:
         return _indicator_loss(y, proba, eps, weights, reduction, labels)
@@ -161,7 +161,12 @@ def _check_rows_sum_to_one(proba: np.ndarray, eps: float) -> None:
 
 
 def _indicator_loss(
-    y: np.ndarray, proba: np.ndarray, eps: float, weights: Any, reduction: str, labels: Any
+    y: np.ndarray,
+    proba: np.ndarray,
+    eps: float,
+    weights: Any,
+    reduction: Literal["mean", "sum"],
+    labels: Any,
 ) -> float:
     """``y_true`` given as a label-indicator matrix (one column per class)."""
     if proba.ndim == 1:

@@ -35,13 +35,14 @@ impl ElementLoss for BceProb {
         let one = s.splat(1.0);
         let p = s.min(s.max(p, s.splat(self.eps)), s.splat(1.0 - self.eps));
         let is_one = s.eq(y, one);
+        // `0 − x` rather than `−x`, so that a zero loss is +0, never −0.
         if s.all(s.or(is_one, s.eq(y, zero))) {
-            return s.neg(ln_of_chosen(s, is_one, p));
+            return s.sub(zero, ln_of_chosen(s, is_one, p));
         }
         let pos = s.select(s.ne(y, zero), s.mul(y, s.ln(p)), zero);
         let ny = s.sub(one, y);
         let neg = s.select(s.ne(ny, zero), s.mul(ny, s.ln_1p(s.neg(p))), zero);
-        s.neg(s.add(pos, neg))
+        s.sub(zero, s.add(pos, neg))
     }
 }
 

@@ -48,7 +48,9 @@ impl<T: Target, P: Real> RowOp for CategoricalRows<'_, T, P> {
                 }
                 None => s.mul(tv, s.sub(s.splat(lse), pv)),
             };
-            acc.push([s.select(s.ne(tv, zero), term, zero)]);
+            // Zero-target terms are skipped, but a NaN prediction still propagates.
+            let keep = s.or(s.ne(tv, zero), s.is_nan(pv));
+            acc.push([s.select(keep, term, zero)]);
         }
         Ok(acc.finish()[0].value())
     }
@@ -73,15 +75,20 @@ impl<L: Label, P: Real> RowOp for SparseRows<'_, L, P> {
         let target = row[label as usize].to_f64();
         match self.eps {
             Some(eps) => {
+                let mut nan = s.is_nan(s.splat(0.0));
                 for k in (0..self.c).step_by(LANES) {
-                    check_unit(s, s.load(&lanes(row, k, 0.5, P::to_f64)), "y_pred", row, base, P::to_f64)?;
+                    let pv = s.load(&lanes(row, k, 0.5, P::to_f64));
+                    check_unit(s, pv, "y_pred", row, base, P::to_f64)?;
+                    nan = s.or(nan, s.is_nan(pv));
                 }
-                let pc = if target.is_nan() { target } else { target.clamp(eps, 1.0 - eps) };
-                Ok(-crate::math::ln(pc))
+                if s.any(nan) {
+                    return Ok(f64::NAN);
+                }
+                // 0 − ln(1) is +0 (a bare negation would give −0).
+                Ok(0.0 - crate::math::ln(target.clamp(eps, 1.0 - eps)))
             }
             None => {
-                let lse = row_logsumexp(s, row);
-                Ok(lse - target)
+                Ok(row_logsumexp(s, row) - target)
             }
         }
     }

@@ -119,6 +119,9 @@ impl<P: Real> RowOp for LogitEntropyRows<'_, P> {
     #[inline(always)]
     fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
         let z = &self.z[r * self.c..(r + 1) * self.c];
+        if z.is_empty() {
+            return Ok(0.0); // an empty distribution has entropy 0, as in `entropy`
+        }
         let (m, sum) = row_max_sumexp(s, z);
         if !m.is_finite() {
             // All −inf (or empty): softmax is undefined; +inf or NaN logits: likewise.
