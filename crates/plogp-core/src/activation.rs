@@ -7,7 +7,7 @@
 //!   `e = exp(−|z|) ≤ 1`, so it never overflows;
 //!   `log_sigmoid(z) = −softplus(−z) = min(z, 0) − ln_1p(exp(−|z|))`, exact for all finite z.
 
-use crate::driver::row_max_sumexp;
+use crate::driver::row_shift;
 use crate::parallel::{map_chunks, rows_per_chunk, CHUNK_ELEMS};
 use crate::simd::{dispatch, Simd, WithSimd, LANES};
 use crate::value::{lanes, Real};
@@ -33,10 +33,10 @@ impl<P: Real> WithSimd for RowMapChunk<'_, P> {
     fn with_simd<S: Simd>(self, s: S) {
         let RowMapChunk { z, c, kind, out } = self;
         for (zr, or) in z.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
-            let (m, sum) = row_max_sumexp(s, zr);
+            let r = row_shift(s, zr);
             // A row with a +inf, NaN or only −inf logits has no finite shift: NaN throughout.
-            let (mv, sv, lnsv) = if m.is_finite() {
-                (s.splat(m), s.splat(sum), s.splat(crate::math::ln(sum)))
+            let (mv, sv, lnsv) = if r.m.is_finite() {
+                (s.splat(r.m), s.splat(r.sum), s.splat(r.ln_sum))
             } else {
                 let nan = s.splat(f64::NAN);
                 (nan, nan, nan)

@@ -293,35 +293,51 @@ pub(crate) fn check_unit<S: Simd, T: Copy>(
     }
 }
 
-/// Max-shifted log-sum-exp pieces of one row of logits: `(m, Σ exp(z − m))`.
-/// `m` is NaN if any logit is NaN; the sum is over lanes padded with −inf (exp → 0).
+/// Max-shifted softmax pieces of one row of logits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowShift {
+    /// `m = max z`: NaN if any logit is NaN, −inf for an empty or all −inf row.
+    pub m: f64,
+    /// `S = Σ exp(z − m)` (meaningless unless `m` is finite).
+    pub sum: f64,
+    /// `ln S`, accurate also when one logit dominates: `S = n + R` with `n` the number of
+    /// logits equal to `m` and `R` the sum of the others, so `ln S = ln_1p((n − 1) + R)` keeps
+    /// the relative accuracy of a tiny `ln S` that `ln(1 + R)` would round away.
+    pub ln_sum: f64,
+}
+
 #[inline(always)]
-pub(crate) fn row_max_sumexp<S: Simd, P: Real>(s: S, z: &[P]) -> (f64, f64) {
+pub(crate) fn row_shift<S: Simd, P: Real>(s: S, z: &[P]) -> RowShift {
     let mut mv = s.splat(f64::NEG_INFINITY);
     for k in (0..z.len()).step_by(LANES) {
         mv = s.max(mv, s.load(&lanes(z, k, f64::NEG_INFINITY, P::to_f64)));
     }
     let m = s.reduce_max(mv);
     if !m.is_finite() {
-        return (m, f64::NAN);
+        return RowShift { m, sum: f64::NAN, ln_sum: f64::NAN };
     }
-    let mut acc = VecSum::<S, 1>::new(s);
+    let (zero, one) = (s.splat(0.0), s.splat(1.0));
+    let mut acc = VecSum::<S, 2>::new(s);
     let mv = s.splat(m);
     for k in (0..z.len()).step_by(LANES) {
         let zv = s.load(&lanes(z, k, f64::NEG_INFINITY, P::to_f64));
-        acc.push([s.exp(s.sub(zv, mv))]);
+        let at_max = s.eq(zv, mv);
+        let e = s.exp(s.sub(zv, mv));
+        acc.push([s.select(at_max, zero, e), s.select(at_max, one, zero)]);
     }
-    (m, acc.finish()[0].value())
+    let [rest, n] = acc.finish();
+    let (rest, n) = (rest.value(), n.value());
+    RowShift { m, sum: n + rest, ln_sum: crate::math::ln_1p((n - 1.0) + rest) }
 }
 
 /// `ln Σ exp(z)` of one row: −inf for an empty or all −inf row, +inf if any logit is +inf,
 /// NaN if any is NaN.
 #[inline(always)]
 pub(crate) fn row_logsumexp<S: Simd, P: Real>(s: S, z: &[P]) -> f64 {
-    let (m, sum) = row_max_sumexp(s, z);
-    if m.is_finite() {
-        m + crate::math::ln(sum)
+    let r = row_shift(s, z);
+    if r.m.is_finite() {
+        r.m + r.ln_sum
     } else {
-        m
+        r.m
     }
 }

@@ -1,0 +1,872 @@
+"""``plogp.reference``: every public plogp function in plain, readable NumPy.
+
+This module is the oracle of the parity tests and the "numpy" row of ``plogp bench``, and
+the place to read each formula. It has the signatures, semantics and exception types of the
+native functions (see ``contract.md``), written for clarity rather than speed: it makes
+full-size temporaries where the native kernels make none.
+
+Conventions shared by every function:
+
+- Natural logarithms; ``base=2`` divides the result by ``log 2`` (bits).
+- float16 inputs are computed in float32 and per-item results are returned as float16;
+  float32 inputs are computed in float32 elementwise, and every sum (a reduction, or the
+  sum along a distribution's axis) is accumulated in float64.
+- Reductions return a Python float; per-row / per-element results return an ndarray.
+- Inputs are never modified (clipping and masking make new arrays).
+- ``0 · log 0 = 0``: terms whose weight is exactly 0 are masked with ``np.where`` (the
+  masked branch may be ``0 · (−inf)``, computed under ``np.errstate`` and then discarded).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+import warnings
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "binary_cross_entropy",
+    "categorical_cross_entropy",
+    "cross_entropy",
+    "entropy",
+    "entropy_from_logits",
+    "js_divergence",
+    "kl_divergence",
+    "log_loss",
+    "log_sigmoid",
+    "log_softmax",
+    "logsumexp",
+    "sigmoid",
+    "softmax",
+    "sparse_categorical_cross_entropy",
+]
+
+_FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# --------------------------------------------------------------------------- argument checks
+
+
+def _asarray(name: str, x: Any) -> np.ndarray:
+    try:
+        return np.asarray(x)
+    except ValueError as e:  # e.g. a ragged nested list
+        raise ValueError(f"{name} could not be converted to an array: {e}") from None
+    except TypeError as e:
+        raise TypeError(f"{name} could not be converted to an array: {e}") from None
+
+
+def _as_float(name: str, x: Any) -> np.ndarray:
+    """Probabilities or logits: float16, float32 or float64 only (never converted)."""
+    a = _asarray(name, x)
+    if a.dtype not in _FLOAT_DTYPES:
+        raise TypeError(
+            f"{name} must be a floating-point array (float16, float32 or float64), "
+            f"got dtype {a.dtype}"
+        )
+    return a
+
+
+def _as_distribution(name: str, x: Any) -> np.ndarray:
+    """A distribution: a float array; bool and integer arrays are read as float64 (as SciPy)."""
+    a = _asarray(name, x)
+    if a.dtype.kind in "biu":
+        return a.astype(np.float64)
+    if a.dtype not in _FLOAT_DTYPES:
+        raise TypeError(
+            f"{name} must be a real array (float16/32/64, or integer/bool read as float64), "
+            f"got dtype {a.dtype}"
+        )
+    return a
+
+
+def _as_target(name: str, x: Any) -> np.ndarray:
+    """Targets of binary / categorical losses: float, bool or any integer dtype."""
+    a = _asarray(name, x)
+    if a.dtype.kind not in "biu" and a.dtype not in _FLOAT_DTYPES:
+        raise TypeError(
+            f"{name} must be a real array (float16/32/64, bool or any integer dtype), "
+            f"got dtype {a.dtype}"
+        )
+    return a
+
+
+def _as_labels(name: str, x: Any) -> np.ndarray:
+    """Integer class labels: any integer dtype or bool."""
+    a = _asarray(name, x)
+    if a.dtype.kind not in "biu":
+        raise TypeError(f"{name} must be an integer array of class labels, got {a.dtype}")
+    return a
+
+
+def _computed_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype an input is computed in: float64 (float16/32 terms are computed in float64
+    and rounded once to the input dtype, as the native kernels do)."""
+    return np.dtype(np.float64)
+
+
+def _computed(x: np.ndarray) -> np.ndarray:
+    return x.astype(_computed_dtype(x.dtype), copy=False)
+
+
+def _as_distribution_pair(p: Any, q: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``p`` and ``q`` of the same shape, promoted to one float dtype."""
+    p, q = _as_distribution("p", p), _as_distribution("q", q)
+    _check_same_shape("p", p, "q", q)
+    common = np.result_type(p.dtype, q.dtype)
+    return p.astype(common, copy=False), q.astype(common, copy=False)
+
+
+def _check_same_shape(a_name: str, a: np.ndarray, b_name: str, b: np.ndarray) -> None:
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{a_name} and {b_name} must have the same shape, got {a_name}.shape = {a.shape} "
+            f"and {b_name}.shape = {b.shape}"
+        )
+
+
+def _check_axis(axis: Any, ndim: int) -> int:
+    """``axis`` normalised to ``[0, ndim)``; ValueError if out of bounds (or ``ndim == 0``)."""
+    if isinstance(axis, (bool, np.bool_)):
+        raise TypeError("axis must be an int, got bool")
+    try:
+        axis = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"axis must be an int, got {type(axis).__name__}") from None
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of bounds for an array of dimension {ndim}")
+    return int(axis % ndim)
+
+
+def _check_reduction(reduction: Any) -> str:
+    if not (isinstance(reduction, str) and reduction in _REDUCTIONS):
+        raise ValueError(f"reduction must be one of 'mean', 'sum', 'none'; got {reduction!r}")
+    return reduction
+
+
+def _log_base(base: Any) -> float:
+    """``log(base)`` (1 for ``base=None``, i.e. nats); ``base`` must be positive and not 1."""
+    if base is None:
+        return 1.0
+    if not isinstance(base, numbers.Real):
+        raise TypeError(f"base must be None or a positive number other than 1, got {base!r}")
+    b = float(base)
+    if not (math.isfinite(b) and b > 0 and b != 1):
+        raise ValueError(f"base must be a positive number other than 1, got {base!r}")
+    return math.log(b)
+
+
+def _check_eps(eps: Any) -> float | None:
+    """The clipping bound: a float in [0, 0.5), or None for ``"auto"`` (see ``_resolve_eps``)."""
+    if isinstance(eps, str):
+        if eps == "auto":
+            return None
+        raise ValueError(f"eps must be 'auto' or a float in [0, 0.5); got {eps!r}")
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"eps must be 'auto' or a float in [0, 0.5); got {type(eps).__name__}")
+    value = float(eps)
+    if not 0 <= value < 0.5:
+        raise ValueError(f"eps must be 'auto' or a float in [0, 0.5); got {eps!r}")
+    return value
+
+
+def _resolve_eps(eps: float | None, dtype: np.dtype) -> float:
+    """``"auto"`` is the machine epsilon of the input's dtype (float32's for float16)."""
+    auto_dtype = np.float32 if dtype == np.float16 else dtype
+    return float(np.finfo(auto_dtype).eps) if eps is None else eps
+
+
+def _check_unit_interval(name: str, x: np.ndarray) -> None:
+    """ValueError naming the first value outside [0, 1] (flat C-order index); NaN passes."""
+    bad = ((x < 0) | (x > 1)).ravel()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"{name} must be within [0, 1]; found {name}[{i}] = {x.flat[i]} (flat index)"
+        )
+
+
+def _check_labels(labels: np.ndarray, n_classes: int) -> None:
+    bad = ((labels < 0) | (labels >= n_classes)).ravel()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"y_true[{i}] = {int(labels.flat[i])} is out of range for {n_classes} classes "
+            f"(labels must be in [0, {n_classes}))"
+        )
+
+
+def _as_weight(sample_weight: Any, items: tuple[int, ...]) -> np.ndarray | None:
+    """Sample weights as float64 of the per-item shape ``items``.
+
+    Accepted: ``items`` itself, or (for 2-D and wider items) a 1-D array of length
+    ``items[0]`` that broadcasts along the first axis. Weights must be finite and >= 0.
+    """
+    if sample_weight is None:
+        return None
+    w = _asarray("sample_weight", sample_weight)
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must be a real array, got dtype {w.dtype}")
+    w = w.astype(np.float64)
+    if w.shape == items:
+        broadcast = w
+    elif w.ndim == 1 and len(items) >= 2 and w.shape[0] == items[0]:
+        broadcast = np.broadcast_to(w.reshape((-1,) + (1,) * (len(items) - 1)), items)
+    else:
+        also = f" or ({items[0]},)" if len(items) >= 2 else ""
+        raise ValueError(
+            f"sample_weight has shape {w.shape} but the losses have shape {items}; "
+            f"expected {items}{also}"
+        )
+    bad = (~np.isfinite(w) | (w < 0)).ravel()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"sample_weight must be finite and non-negative; found "
+            f"sample_weight[{i}] = {w.flat[i]}"
+        )
+    return broadcast
+
+
+def _without_axis(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
+    return shape[:axis] + shape[axis + 1 :]
+
+
+# --------------------------------------------------------------------------- shared math
+
+
+def _per_row(values: Any, out_dtype: np.dtype) -> Any:
+    """One value per row: a Python float for a single row, else an array in ``out_dtype``."""
+    return float(values) if values.ndim == 0 else values.astype(out_dtype)
+
+
+def _per_distribution(
+    terms: np.ndarray, axis: int, ln_base: float, out_dtype: np.dtype, keepdims: bool = False
+) -> Any:
+    """Sum ``terms`` along the distribution axis in float64, in units of ``base``.
+
+    ``+ 0.0`` makes a sum of zero terms +0, never −0 (``−0·log 1`` is −0).
+    """
+    total = np.sum(terms, axis=axis, dtype=np.float64, keepdims=keepdims) / ln_base + 0.0
+    return _per_row(total, out_dtype)
+
+
+def _reduce(
+    per_item: Any, weight: np.ndarray | None, reduction: str, out_dtype: np.dtype
+) -> Any:
+    """Apply the reduction to per-item losses ``l_i`` with sample weights ``s_i``.
+
+    ``"none"``: ``s_i·l_i`` in ``out_dtype``; ``"sum"``: ``Σ s_i·l_i``;
+    ``"mean"``: ``Σ s_i·l_i / Σ s_i`` (``s_i = 1`` without weights), accumulated in float64.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):  # 0·inf = NaN, as in the kernels
+        weighted = per_item if weight is None else per_item * weight
+        if reduction == "none":
+            return np.asarray(weighted, dtype=out_dtype)
+    total = np.sum(weighted, dtype=np.float64)
+    if reduction == "sum":
+        return float(total)
+    total_weight = per_item.size if weight is None else np.sum(weight, dtype=np.float64)
+    if not total_weight > 0:
+        raise ValueError(
+            "reduction='mean' is undefined over zero total weight "
+            "(empty input, or every sample_weight is 0)"
+        )
+    return float(total / total_weight)
+
+
+def _max_shift(z: np.ndarray, axis: int) -> tuple[Any, Any, Any, Any]:
+    """The pieces of a max-shifted softmax along ``axis`` (kept as length 1).
+
+    Returns ``m = max z`` (−inf for an empty row, NaN if the row has a NaN), ``d = z − m``,
+    ``e = exp(d) ≤ 1`` and ``S = Σ e`` (accumulated in float64). Rows whose ``m`` is not
+    finite (all −inf, +inf or NaN) give meaningless ``d, e, S``: callers replace them.
+    """
+    m = np.max(z, axis=axis, keepdims=True, initial=-np.inf)
+    with np.errstate(invalid="ignore", over="ignore"):
+        d = z - np.where(np.isfinite(m), m, 0)
+        e = np.exp(d)
+    s = np.sum(e, axis=axis, keepdims=True, dtype=np.float64)
+    return m, d, e, s
+
+
+def _log_sum(d: np.ndarray, e: np.ndarray, axis: int) -> Any:
+    """``log S`` for ``S = Σ e`` of ``_max_shift``, accurate when one logit dominates.
+
+    ``S = n + R`` with ``n`` the number of logits at the maximum (``d = 0``) and ``R`` the sum
+    of the others, so ``log S = log1p((n − 1) + R)``: a tiny ``log S`` keeps its relative
+    accuracy, which ``log(1 + R)`` would round away.
+    """
+    at_max = d == 0
+    rest = np.sum(np.where(at_max, 0, e), axis=axis, keepdims=True, dtype=np.float64)
+    n = np.sum(at_max, axis=axis, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log1p((n - 1) + rest)
+
+
+def _logsumexp(z: np.ndarray, axis: int) -> Any:
+    """``log Σ exp z = m + log Σ exp(z − m)`` along ``axis`` (kept as length 1), in float64.
+
+    A row without a finite maximum gives that maximum: −inf (all −inf or empty), +inf, NaN.
+    """
+    m, d, e, _ = _max_shift(z, axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.isfinite(m), m + _log_sum(d, e, axis), m)
+
+
+def _rel_entr(p: np.ndarray, q: np.ndarray) -> Any:
+    """SciPy's ``rel_entr(p, q) = p·log(p/q)``: 0 where p = 0, inf where p > 0 = q.
+
+    Where ``q/2 ≤ p ≤ 2q``, ``p − q`` is exact (Sterbenz's lemma), so
+    ``p·log1p((p − q)/q)`` keeps full relative accuracy as p → q, where ``log(p/q)``
+    would lose it.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = p / q
+        near = (p <= 2 * q) & (q <= 2 * p)
+        terms = np.where(near, p * np.log1p((p - q) / q), p * np.log(ratio))
+        # p/q overflowed or underflowed although p and q are positive: subtract the logs.
+        lost = (p > 0) & (q > 0) & ((ratio == np.inf) | (ratio < np.finfo(ratio.dtype).tiny))
+        terms = np.where(lost, p * (np.log(p) - np.log(q)), terms)
+    # p = 0 contributes 0, unless q is NaN (NaN propagates, as in SciPy).
+    return np.where((p != 0) | np.isnan(q), terms, 0)
+
+
+# --------------------------------------------------------------------------- information theory
+
+
+def entropy(
+    p: Any, *, axis: int = -1, base: float | None = None, keepdims: bool = False
+) -> Any:
+    """Shannon entropy of each distribution along ``axis``.
+
+    ``H(p) = −Σ_c p_c·log p_c``, with ``0·log 0 = 0``. ``p`` must lie in [0, 1] (NaN
+    propagates); it is not normalised. An empty distribution has entropy 0.
+
+    Returns a Python float for a 1-D ``p`` (without ``keepdims``), else one value per
+    distribution.
+    """
+    ln_base = _log_base(base)
+    p = _as_distribution("p", p)
+    axis = _check_axis(axis, p.ndim)
+    _check_unit_interval("p", p)
+    out_dtype, p = p.dtype, _computed(p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p != 0, -p * np.log(p), 0)
+    return _per_distribution(terms, axis, ln_base, out_dtype, bool(keepdims))
+
+
+def entropy_from_logits(z: Any, *, axis: int = -1, base: float | None = None) -> Any:
+    """Entropy of ``softmax(z)`` along ``axis``, without forming the probabilities.
+
+    ``H(softmax z) = logsumexp(z) − Σ_c softmax(z)_c·z_c = log S − Σ_c e_c·d_c / S`` with
+    ``m = max z``, ``d = z − m``, ``e = exp d``, ``S = Σ e``. Classes with ``e_c = 0``
+    (e.g. ``z_c = −inf``) contribute 0; rows that are all −inf, or hold +inf or NaN, give
+    NaN. An empty distribution axis gives 0 (as ``entropy``).
+    """
+    ln_base = _log_base(base)
+    z = _as_float("z", z)
+    axis = _check_axis(axis, z.ndim)
+    out_dtype, z = z.dtype, _computed(z)
+    m, d, e, s = _max_shift(z, axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e_times_d = np.where(e != 0, e * d, 0)
+        weighted = np.sum(e_times_d, axis=axis, keepdims=True, dtype=np.float64)
+        undefined = np.nan if z.shape[axis] else 0.0
+        h = np.where(np.isfinite(m), _log_sum(d, e, axis) - weighted / s, undefined)
+    return _per_row(np.squeeze(h, axis=axis) / ln_base, out_dtype)
+
+
+def cross_entropy(p: Any, q: Any, *, axis: int = -1, base: float | None = None) -> Any:
+    """Cross-entropy of each pair of distributions along ``axis``.
+
+    ``H(p, q) = −Σ_c p_c·log q_c``; terms with ``p_c = 0`` are 0 (even where ``q_c = 0``),
+    ``p_c > 0 = q_c`` gives inf. ``p`` and ``q`` must have the same shape and lie in [0, 1].
+    No clipping.
+    """
+    ln_base = _log_base(base)
+    p, q = _as_distribution_pair(p, q)
+    axis = _check_axis(axis, p.ndim)
+    _check_unit_interval("p", p)
+    _check_unit_interval("q", q)
+    out_dtype, p, q = p.dtype, _computed(p), _computed(q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where((p != 0) | np.isnan(q), -p * np.log(q), 0)
+    return _per_distribution(terms, axis, ln_base, out_dtype)
+
+
+def kl_divergence(p: Any, q: Any, *, axis: int = -1, base: float | None = None) -> Any:
+    """Kullback–Leibler divergence of each pair of distributions along ``axis``.
+
+    ``KL(p‖q) = Σ_c p_c·log(p_c / q_c)``, summing SciPy's ``rel_entr``: 0 where
+    ``p_c = 0``, inf where ``p_c > 0 = q_c``; computed as ``p·log1p((p − q)/q)`` where
+    ``q/2 ≤ p ≤ 2q`` (stable near p = q).
+    """
+    ln_base = _log_base(base)
+    p, q = _as_distribution_pair(p, q)
+    axis = _check_axis(axis, p.ndim)
+    _check_unit_interval("p", p)
+    _check_unit_interval("q", q)
+    out_dtype, p, q = p.dtype, _computed(p), _computed(q)
+    return _per_distribution(_rel_entr(p, q), axis, ln_base, out_dtype)
+
+
+def js_divergence(p: Any, q: Any, *, axis: int = -1, base: float | None = None) -> Any:
+    """Jensen–Shannon divergence of each pair of distributions along ``axis``.
+
+    ``JS(p, q) = ½·KL(p‖m) + ½·KL(q‖m)`` with ``m = (p + q)/2``: the divergence, not
+    SciPy's ``jensenshannon`` distance (its square root).
+    """
+    ln_base = _log_base(base)
+    p, q = _as_distribution_pair(p, q)
+    axis = _check_axis(axis, p.ndim)
+    _check_unit_interval("p", p)
+    _check_unit_interval("q", q)
+    out_dtype, p, q = p.dtype, _computed(p), _computed(q)
+    m = 0.5 * p + 0.5 * q
+    terms = 0.5 * (_rel_entr(p, m) + _rel_entr(q, m))
+    return _per_distribution(terms, axis, ln_base, out_dtype)
+
+
+# --------------------------------------------------------------------------- activations
+
+
+def softmax(z: Any, *, axis: int = -1) -> np.ndarray:
+    """Softmax along ``axis``: ``softmax(z)_c = exp(z_c − m) / Σ_k exp(z_k − m)``, m = max z.
+
+    Same shape and dtype as ``z``. Rows that are all −inf, or hold +inf or NaN, give NaN.
+    """
+    z = _as_float("z", z)
+    axis = _check_axis(axis, z.ndim)
+    out_dtype, z = z.dtype, _computed(z)
+    m, _, e, s = _max_shift(z, axis)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(m), e / s, np.nan).astype(out_dtype)
+
+
+def log_softmax(z: Any, *, axis: int = -1) -> np.ndarray:
+    """Log-softmax along ``axis``: ``z_c − logsumexp(z) = (z_c − m) − log Σ_k exp(z_k − m)``.
+
+    Same shape and dtype as ``z``. Rows that are all −inf, or hold +inf or NaN, give NaN.
+    """
+    z = _as_float("z", z)
+    axis = _check_axis(axis, z.ndim)
+    out_dtype, z = z.dtype, _computed(z)
+    m, d, e, _ = _max_shift(z, axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.isfinite(m), d - _log_sum(d, e, axis), np.nan).astype(out_dtype)
+
+
+def logsumexp(z: Any, *, axis: int = -1) -> Any:
+    """``log Σ_c exp z_c`` along ``axis``, max-shifted: ``m + log Σ_c exp(z_c − m)``.
+
+    One value per row (a Python float for 1-D ``z``). Rows that are all −inf (or empty) give
+    −inf, rows with +inf give +inf, rows with NaN give NaN.
+    """
+    z = _as_float("z", z)
+    axis = _check_axis(axis, z.ndim)
+    out_dtype, z = z.dtype, _computed(z)
+    return _per_row(np.squeeze(_logsumexp(z, axis), axis=axis), out_dtype)
+
+
+def sigmoid(z: Any) -> np.ndarray:
+    """Logistic sigmoid, elementwise: ``σ(z) = 1 / (1 + exp(−z))``.
+
+    Computed from ``e = exp(−|z|) ≤ 1`` (never overflows): ``1/(1 + e)`` for z ≥ 0 and
+    ``e/(1 + e)`` for z < 0.
+    """
+    z = _as_float("z", z)
+    out_dtype, z = z.dtype, _computed(z)
+    e = np.exp(-np.abs(z))
+    return np.asarray(np.where(z >= 0, 1 / (1 + e), e / (1 + e)), dtype=out_dtype)
+
+
+def log_sigmoid(z: Any) -> np.ndarray:
+    """Log of the sigmoid, elementwise: ``log σ(z) = −softplus(−z)``.
+
+    Computed as ``min(z, 0) − log1p(exp(−|z|))``: exact for every finite z (no exp of a
+    positive argument).
+    """
+    z = _as_float("z", z)
+    out_dtype, z = z.dtype, _computed(z)
+    return np.asarray(np.minimum(z, 0) - np.log1p(np.exp(-np.abs(z))), dtype=out_dtype)
+
+
+# --------------------------------------------------------------------------- losses
+
+
+def binary_cross_entropy(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    sample_weight: Any = None,
+    eps: float | str = "auto",
+    reduction: str = "mean",
+) -> Any:
+    """Binary cross-entropy (log loss), elementwise over any shape.
+
+    From probabilities, with ``p`` clipped to ``[eps, 1 − eps]``:
+    ``l = −[y·log p + (1 − y)·log(1 − p)]``, where a term whose weight (``y`` or ``1 − y``)
+    is 0 contributes exactly 0 (so ``y = 1, p = 0, eps = 0`` gives inf, not NaN).
+
+    From logits ``z`` (never clipped), the softplus form
+    ``l = max(z, 0) − z·y + log1p(exp(−|z|)) = y·softplus(−z) + (1 − y)·softplus(z)``.
+
+    ``y_true`` (float, bool or integer) and ``y_pred`` have the same shape, both in [0, 1]
+    (``y_pred`` unrestricted with ``from_logits``); NaN propagates. ``sample_weight``: the
+    shape of ``y_pred``, or length ``y_pred.shape[0]`` broadcast along the first axis.
+    ``reduction``: ``"mean"`` (``Σ s·l / Σ s`` over elements), ``"sum"`` or ``"none"``.
+    """
+    reduction = _check_reduction(reduction)
+    eps_bound = _check_eps(eps)  # options first, as the native binding parses them
+    y_pred = _as_float("y_pred", y_pred)
+    y_true = _as_target("y_true", y_true)
+    _check_same_shape("y_true", y_true, "y_pred", y_pred)
+    weight = _as_weight(sample_weight, y_pred.shape)
+    _check_unit_interval("y_true", y_true)
+    if not from_logits:
+        _check_unit_interval("y_pred", y_pred)
+    out_dtype, pred = y_pred.dtype, _computed(y_pred)
+    y = y_true.astype(pred.dtype)
+    if from_logits:
+        loss = _binary_from_logits(y, pred)
+    else:
+        loss = _binary_from_probabilities(y, pred, _resolve_eps(eps_bound, y_pred.dtype))
+    return _reduce(loss, weight, reduction, out_dtype)
+
+
+def _binary_from_probabilities(y: np.ndarray, p: np.ndarray, eps: float) -> Any:
+    """``−[y·log p + (1 − y)·log(1 − p)]`` with ``p`` clipped, zero-weight terms skipped."""
+    p = np.clip(p, eps, 1 - eps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        positive = np.where(y != 0, y * np.log(p), 0)
+        negative = np.where(1 - y != 0, (1 - y) * np.log1p(-p), 0)
+    return 0.0 - (positive + negative)  # 0 − x: a zero loss is +0, never −0
+
+
+def _binary_from_logits(y: np.ndarray, z: np.ndarray) -> Any:
+    """``y·softplus(−z) + (1 − y)·softplus(z)``, softplus(x) = max(x, 0) + log1p(exp(−|x|)).
+
+    Equal to ``max(z, 0) − z·y + log1p(exp(−|z|))``; written with the zero-weight terms
+    skipped so that ``z = ±inf`` with a hard label gives its limit (0 or inf), not NaN.
+    """
+    with np.errstate(invalid="ignore"):
+        positive = np.where(y != 0, y * np.maximum(-z, 0), 0)
+        negative = np.where(1 - y != 0, (1 - y) * np.maximum(z, 0), 0)
+    return np.log1p(np.exp(-np.abs(z))) + (positive + negative)
+
+
+def categorical_cross_entropy(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    axis: int = -1,
+    sample_weight: Any = None,
+    eps: float | str = "auto",
+    reduction: str = "mean",
+) -> Any:
+    """Categorical cross-entropy of one-hot or soft targets, one loss per row.
+
+    From probabilities (clipped to ``[eps, 1 − eps]``): ``l = −Σ_c t_c·log p_c``.
+    From logits: ``l = Σ_c t_c·(logsumexp(z) − z_c)``. Terms with ``t_c = 0`` are 0 (a
+    −inf logit with target 0 is a masked class).
+
+    ``y_true`` has the shape of ``y_pred``, in [0, 1]. ``sample_weight``: the row shape
+    (``y_pred.shape`` without ``axis``), or length N broadcast along the first axis.
+    ``reduction``: ``"mean"`` (``Σ s·l / Σ s`` over rows), ``"sum"`` or ``"none"``.
+    """
+    reduction = _check_reduction(reduction)
+    eps_bound = _check_eps(eps)  # options first, as the native binding parses them
+    y_pred = _as_float("y_pred", y_pred)
+    axis = _check_axis(axis, y_pred.ndim)
+    y_true = _as_target("y_true", y_true)
+    _check_same_shape("y_true", y_true, "y_pred", y_pred)
+    weight = _as_weight(sample_weight, _without_axis(y_pred.shape, axis))
+    _check_unit_interval("y_true", y_true)
+    if not from_logits:
+        _check_unit_interval("y_pred", y_pred)
+    out_dtype, pred = y_pred.dtype, _computed(y_pred)
+    t = y_true.astype(pred.dtype)
+    # Zero-target terms are skipped, but a NaN prediction still propagates.
+    keep = (t != 0) | np.isnan(pred)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if from_logits:
+            terms = np.where(keep, t * (_logsumexp(pred, axis) - pred), 0)
+        else:
+            eps = _resolve_eps(eps_bound, y_pred.dtype)
+            terms = np.where(keep, -t * np.log(np.clip(pred, eps, 1 - eps)), 0)
+    loss = np.sum(terms, axis=axis, dtype=np.float64) + 0.0  # +0, never −0
+    return _reduce(loss, weight, reduction, out_dtype)
+
+
+def sparse_categorical_cross_entropy(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    axis: int = -1,
+    sample_weight: Any = None,
+    eps: float | str = "auto",
+    reduction: str = "mean",
+) -> Any:
+    """Categorical cross-entropy of integer class labels, one loss per row.
+
+    From probabilities (clipped to ``[eps, 1 − eps]``): ``l = −log p_y``.
+    From logits: ``l = logsumexp(z) − z_y``.
+
+    ``y_true``: integer (or bool) labels in ``[0, C)`` of shape ``y_pred.shape`` without
+    ``axis`` (C = ``y_pred.shape[axis]``). With probabilities, every value of ``y_pred`` must
+    lie in [0, 1]. ``sample_weight`` and ``reduction`` as in ``categorical_cross_entropy``.
+    """
+    reduction = _check_reduction(reduction)
+    eps_bound = _check_eps(eps)  # options first, as the native binding parses them
+    y_pred = _as_float("y_pred", y_pred)
+    axis = _check_axis(axis, y_pred.ndim)
+    labels = _as_labels("y_true", y_true)
+    rows = _without_axis(y_pred.shape, axis)
+    if labels.shape != rows:
+        raise ValueError(
+            "y_true must have the shape of y_pred without its class axis: "
+            f"y_true.shape = {labels.shape} but y_pred.shape = {y_pred.shape} "
+            f"(expected y_true.shape = {rows})"
+        )
+    weight = _as_weight(sample_weight, rows)
+    _check_labels(labels, y_pred.shape[axis])
+    if not from_logits:
+        _check_unit_interval("y_pred", y_pred)
+    out_dtype, pred = y_pred.dtype, _computed(y_pred)
+    at_label = np.expand_dims(labels.astype(np.intp), axis)
+    pred_of_label = np.take_along_axis(pred, at_label, axis=axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if from_logits:
+            loss = _logsumexp(pred, axis) - pred_of_label
+        else:
+            eps = _resolve_eps(eps_bound, y_pred.dtype)
+            loss = 0.0 - np.log(np.clip(pred_of_label, eps, 1 - eps))  # +0, never −0
+            # A NaN anywhere in the row propagates (as in the categorical loss).
+            loss = np.where(np.isnan(pred).any(axis=axis, keepdims=True), np.nan, loss)
+    return _reduce(np.squeeze(loss, axis=axis), weight, reduction, out_dtype)
+
+
+# --------------------------------------------------------------------------- log_loss
+
+
+class _InvalidParameterError(ValueError, TypeError):
+    """A parameter of the wrong kind (scikit-learn's ``InvalidParameterError`` is both)."""
+
+
+def _is_array_like(x: Any) -> bool:
+    """scikit-learn's "array-like" parameter constraint."""
+    has_length = hasattr(x, "__len__") or hasattr(x, "shape") or hasattr(x, "__array__")
+    return has_length and not np.isscalar(x)
+
+
+def _n_samples(x: np.ndarray) -> int:
+    if x.ndim == 0:
+        raise TypeError(f"Singleton array {x!r} cannot be considered a valid collection.")
+    return int(x.shape[0])
+
+
+def _classes(name: str, given: Any, values: np.ndarray) -> np.ndarray:
+    """The sorted distinct class labels of a 1-D array of labels (``LabelBinarizer``'s).
+
+    Labels may be of any sortable type; continuous (non-integral float) values, NaN, and
+    lists mixing strings and numbers are errors, as in scikit-learn.
+    """
+    kind = values.dtype.kind
+    if kind == "f":
+        if not np.isfinite(values).all():
+            raise ValueError(f"Input {name} contains NaN or infinity.")
+        if np.any(values != np.round(values)):
+            raise ValueError(f"Unknown label type: {name} holds continuous values")
+    elif kind == "O":
+        if values.size and not isinstance(values.flat[0], str):
+            raise ValueError(f"Unknown label type: {name} is an object array of non-strings")
+    elif kind in "US":
+        if not isinstance(given, np.ndarray):
+            elements = np.asarray(given, dtype=object).ravel()
+            if len({isinstance(v, str) for v in elements}) > 1:
+                raise ValueError("Mix of label input types (string and number)")
+    elif kind not in "biu":
+        raise ValueError(f"Unknown label type: {name} has dtype {values.dtype}")
+    return np.unique(values)
+
+
+def _log_loss_targets(y_true: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``y_true`` as an (n_samples, n_classes) indicator matrix, and the classes.
+
+    1-D labels (or a single column) are one-hot encoded over the sorted classes (those of
+    ``labels`` if given, else of ``y_true``); a 2-D label-indicator matrix is used as it is.
+    """
+    y = np.asarray(y_true)
+    if y.ndim == 2 and y.shape[1] > 1:
+        distinct = np.unique(y) if y.dtype.kind in "biuf" else None
+        indicator = distinct is not None and len(distinct) < 3 and (
+            y.dtype.kind in "biu" or bool(np.all(distinct == np.round(distinct)))
+        )
+        if not indicator:
+            raise ValueError(
+                "Multioutput target data is not supported with label binarization"
+            )
+        if labels is not None:
+            raise ValueError("The object was not fitted with multilabel input.")
+        return y, np.arange(y.shape[1])
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"Unknown label type: y_true has shape {y.shape}")
+
+    if labels is None:
+        classes = _classes("y_true", y_true, y)
+    else:
+        given = np.asarray(labels)
+        if given.ndim != 1:
+            raise ValueError(f"labels must be a 1-D array of labels, got shape {given.shape}")
+        classes = _classes("labels", labels, given)
+        if classes.shape != given.shape:
+            raise ValueError(f"labels must not contain duplicates, got {labels}")
+        if not np.all(classes == given):
+            warnings.warn(
+                f"Labels passed were {labels}. But this function assumes labels are ordered "
+                f"lexicographically. Pass the ordered labels={classes.tolist()} and ensure "
+                "that the columns of y_prob correspond to this ordering.",
+                UserWarning,
+                stacklevel=3,
+            )
+        known = np.isin(y, classes)
+        if not known.all():
+            undeclared = set(np.unique(y[~known]).tolist())
+            raise ValueError(
+                f"y_true contains values {undeclared} not belonging to the passed labels "
+                f"{labels}."
+            )
+
+    if len(classes) < 2:
+        if labels is None:
+            raise ValueError(
+                f"y_true contains only one label ({classes[0]}). Please provide the list of "
+                "all expected class labels explicitly through the labels argument."
+            )
+        raise ValueError(
+            f"The labels array needs to contain at least two labels, got {classes}."
+        )
+    one_hot = np.searchsorted(classes, y)[:, None] == np.arange(len(classes))
+    return one_hot, classes
+
+
+def _log_loss_proba(y_proba: Any) -> np.ndarray:
+    """``y_proba`` validated as scikit-learn's ``check_array`` does for ``log_loss``.
+
+    float64/32/16 are kept, any other real dtype becomes float64; 1-D or 2-D, at least one
+    sample (and one column), all finite.
+    """
+    proba = np.asarray(y_proba)
+    if proba.dtype.kind == "c":
+        raise ValueError("Complex data not supported")
+    if proba.dtype not in _FLOAT_DTYPES:
+        proba = proba.astype(np.float64)
+    if proba.ndim == 0:
+        raise TypeError(f"y_proba should have at least 1 dimension, got scalar {proba!r}")
+    if proba.ndim > 2:
+        raise ValueError(f"Found array with dim {proba.ndim}, while dim <= 2 is required.")
+    if not np.isfinite(proba).all():
+        raise ValueError("Input y_proba contains NaN or infinity.")
+    if proba.shape[0] == 0 or (proba.ndim == 2 and proba.shape[1] == 0):
+        raise ValueError(
+            f"Found y_proba with shape {proba.shape}: at least one sample and one class required"
+        )
+    return proba
+
+
+def log_loss(
+    y_true: Any,
+    y_proba: Any = None,
+    *,
+    normalize: bool = True,
+    sample_weight: Any = None,
+    labels: Any = None,
+    y_pred: Any = None,
+) -> float:
+    """Log loss of class labels and predicted probabilities (``sklearn.metrics.log_loss``).
+
+    ``L = −(1/Σ s_i)·Σ_i s_i·Σ_c t_ic·log p_ic`` with ``t`` the one-hot encoding of
+    ``y_true`` over the sorted classes (of ``labels`` if given) and ``p`` clipped to
+    ``[eps, 1 − eps]``, ``eps = finfo(y_proba.dtype).eps``; ``normalize=False`` gives the
+    weighted sum. A 1-D ``y_proba`` is the probability of the positive (greater) class.
+
+    Same results, errors and warnings as scikit-learn 1.9, except: ``y_pred=`` is an alias
+    of ``y_proba`` (no FutureWarning; both given -> ValueError), negative sample weights
+    are a ValueError, and float16 is computed in float32 (clipped at float16's eps).
+    """
+    if y_pred is not None:
+        if y_proba is not None:
+            raise ValueError("Cannot use both y_pred and y_proba; y_pred is an alias of y_proba")
+        y_proba = y_pred
+    if y_proba is None:
+        raise TypeError("log_loss() missing required argument: 'y_proba'")
+    for name, value, optional in [
+        ("y_true", y_true, False),
+        ("y_proba", y_proba, False),
+        ("sample_weight", sample_weight, True),
+        ("labels", labels, True),
+    ]:
+        if not (_is_array_like(value) or (optional and value is None)):
+            raise _InvalidParameterError(
+                f"The {name!r} parameter of log_loss must be an array-like"
+                f"{' or None' if optional else ''}. Got {value!r} instead."
+            )
+    if not isinstance(normalize, (bool, np.bool_)):
+        raise _InvalidParameterError(
+            f"The 'normalize' parameter of log_loss must be a bool. Got {normalize!r} instead."
+        )
+
+    proba = _log_loss_proba(y_proba)
+    if proba.max() > 1:
+        raise ValueError(f"y_proba contains values greater than 1: {proba.max()}")
+    if proba.min() < 0:
+        raise ValueError(f"y_proba contains values lower than 0: {proba.min()}")
+    lengths = [_n_samples(proba), _n_samples(np.asarray(y_true))]
+    if sample_weight is not None:
+        lengths.append(_n_samples(np.asarray(sample_weight)))
+    if len(set(lengths)) > 1:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: {lengths}"
+        )
+    weight = _as_weight(sample_weight, (lengths[0],))
+    if weight is not None and not weight.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+
+    target, classes = _log_loss_targets(y_true, labels)
+    eps = float(np.finfo(proba.dtype).eps)
+    proba = _computed(proba)
+    if proba.ndim == 1:
+        proba = proba[:, None]
+    if proba.shape[1] == 1:
+        proba = np.concatenate([1 - proba, proba], axis=1)
+    if not np.all(np.isclose(proba.sum(axis=1), 1, rtol=math.sqrt(eps))):
+        warnings.warn(
+            "The y_prob values do not sum to one. Make sure to pass probabilities.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if target.shape[1] != proba.shape[1]:
+        if labels is None:
+            raise ValueError(
+                f"y_true and y_prob contain different number of classes: {target.shape[1]} vs "
+                f"{proba.shape[1]}. Please provide the true labels explicitly through the "
+                f"labels argument. Classes found in y_true: {classes}"
+            )
+        raise ValueError(
+            "The number of classes in labels is different from that in y_prob. Classes found "
+            f"in labels: {classes}"
+        )
+
+    p = np.clip(proba, eps, 1 - eps)
+    loss = -np.sum(target.astype(p.dtype) * np.log(p), axis=1, dtype=np.float64)
+    return float(_reduce(loss, weight, "mean" if normalize else "sum", np.dtype(np.float64)))
