@@ -39,6 +39,32 @@ fn value_error(e: plogp_core::Error) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
+/// Kernels report flat indices in the layout they read (class axis moved last); translate an
+/// index back to the C-order flat index of the array as the caller passed it.
+fn unmove<'a>(layout: &'a Prepared<'_>) -> impl Fn(plogp_core::Error) -> plogp_core::Error + 'a {
+    move |e| match (e, layout.axis) {
+        (plogp_core::Error::OutOfRange { arg, index, value, lo, hi }, Some(axis))
+            if axis + 1 < layout.orig_shape.len() =>
+        {
+            let orig = &layout.orig_shape;
+            let mut moved: Vec<usize> = orig.clone();
+            let c = moved.remove(axis);
+            moved.push(c);
+            let mut rest = index;
+            let mut pos = vec![0; moved.len()];
+            for (d, &n) in moved.iter().enumerate().rev() {
+                pos[d] = rest % n.max(1);
+                rest /= n.max(1);
+            }
+            let c_pos = pos.pop().unwrap_or(0);
+            pos.insert(axis, c_pos);
+            let flat = pos.iter().zip(orig).fold(0, |acc, (&i, &n)| acc * n + i);
+            plogp_core::Error::OutOfRange { arg, index: flat, value, lo, hi }
+        }
+        (e, _) => e,
+    }
+}
+
 fn float<'py>(py: Python<'py>, x: f64) -> Bound<'py, PyAny> {
     PyFloat::new(py, x).into_any()
 }
@@ -49,9 +75,11 @@ fn run_loss<'py, P: Real + numpy::Element>(
     items: &[usize],
     work: usize,
     reduction: Reduction,
-    was_f16: bool,
+    layout: &Prepared<'_>,
     kernel: impl FnOnce(Option<&mut [P]>) -> plogp_core::Result<Totals> + Send,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let was_f16 = layout.was_f16;
+    let value_error = |e| value_error(unmove(layout)(e));
     match reduction {
         Reduction::None => {
             let out = new_output::<P>(py, items);
@@ -77,9 +105,11 @@ fn run_rows<'py, P: Real + numpy::Element>(
     py: Python<'py>,
     rows: &[usize],
     work: usize,
-    was_f16: bool,
+    layout: &Prepared<'_>,
     kernel: impl FnOnce(&mut [P]) -> plogp_core::Result<()> + Send,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let was_f16 = layout.was_f16;
+    let value_error = |e| value_error(unmove(layout)(e));
     let out = new_output::<P>(py, rows);
     // SAFETY: `out` was just created here and is not shared with any other code.
     let slice = unsafe { out.as_slice_mut() }.map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -118,7 +148,7 @@ fn entropy<'py>(p: &Bound<'py, PyAny>, axis: Axis, base: LnBase, keepdims: Flag)
     if keepdims {
         rows = kept_dims(&pa);
     }
-    with_floats!(Floats::new(&pa)?, p => run_rows(py, &rows, pa.len(), pa.was_f16, |out| {
+    with_floats!(Floats::new(&pa)?, p => run_rows(py, &rows, pa.len(), &pa, |out| {
         info::entropy(p, n, c, ln_base, out)
     }))
 }
@@ -139,7 +169,7 @@ fn entropy_from_logits<'py>(z: &Bound<'py, PyAny>, axis: Axis, base: LnBase) -> 
     let (ln_base, axis) = (base.0, axis.0);
     let za = prepare(z, "z", Role::Float, Some(axis))?;
     let (n, c, rows) = row_layout(&za);
-    with_floats!(Floats::new(&za)?, z => run_rows(py, &rows, za.len(), za.was_f16, |out| {
+    with_floats!(Floats::new(&za)?, z => run_rows(py, &rows, za.len(), &za, |out| {
         info::entropy_from_logits(z, n, c, ln_base, out)
     }))
 }
@@ -176,11 +206,11 @@ macro_rules! pair_function {
             match (Floats::new(&pa)?, Floats::new(&qa)?) {
                 (Floats::F32(pv), Floats::F32(qv)) => {
                     let (p, q) = (arrays::slice(&pv)?, arrays::slice(&qv)?);
-                    run_rows(py, &rows, 2 * pa.len(), pa.was_f16, |out| $kernel(p, q, n, c, ln_base, out))
+                    run_rows(py, &rows, 2 * pa.len(), &pa, |out| $kernel(p, q, n, c, ln_base, out))
                 }
                 (Floats::F64(pv), Floats::F64(qv)) => {
                     let (p, q) = (arrays::slice(&pv)?, arrays::slice(&qv)?);
-                    run_rows(py, &rows, 2 * pa.len(), pa.was_f16, |out| $kernel(p, q, n, c, ln_base, out))
+                    run_rows(py, &rows, 2 * pa.len(), &pa, |out| $kernel(p, q, n, c, ln_base, out))
                 }
                 _ => Err(PyTypeError::new_err("internal: p and q were not promoted to one dtype")),
             }
@@ -239,7 +269,7 @@ fn logsumexp<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, PyAn
     let py = z.py();
     let za = prepare(z, "z", Role::Float, Some(axis))?;
     let (n, c, rows) = row_layout(&za);
-    with_floats!(Floats::new(&za)?, z => run_rows(py, &rows, za.len(), za.was_f16, |out| {
+    with_floats!(Floats::new(&za)?, z => run_rows(py, &rows, za.len(), &za, |out| {
         activation::logsumexp(z, n, c, out);
         Ok(())
     }))
@@ -296,7 +326,7 @@ fn binary_cross_entropy<'py>(
     let w = sw.weights()?;
     let n = pred.len();
     with_floats!(Floats::new(&pred)?, p => with_targets!(Targets::new(&targ)?, y => {
-        run_loss(py, &items, n, reduction, pred.was_f16, |out| {
+        run_loss(py, &items, n, reduction, &pred, |out| {
             if from_logits { binary::bce_logits(y, p, w, out) } else { binary::bce_prob(y, p, eps, w, out) }
         })
     }))
@@ -327,7 +357,7 @@ fn categorical_cross_entropy<'py>(
     let sw = SampleWeight::new(sample_weight, &rows)?;
     let w = sw.weights()?;
     with_floats!(Floats::new(&pred)?, p => with_targets!(Targets::new(&targ)?, t => {
-        run_loss(py, &rows, 2 * pred.len(), reduction, pred.was_f16, |out| {
+        run_loss(py, &rows, 2 * pred.len(), reduction, &pred, |out| {
             if from_logits {
                 categorical::cce_logits(t, p, n, c, w, out)
             } else {
@@ -375,7 +405,7 @@ fn sparse_categorical_cross_entropy<'py>(
     let w = sw.weights()?;
     let ints = Ints::new(&labels)?;
     with_floats!(Floats::new(&pred)?, p => with_ints!(ints, y => {
-        run_loss(py, &rows, pred.len(), reduction, pred.was_f16, |out| {
+        run_loss(py, &rows, pred.len(), reduction, &pred, |out| {
             if from_logits {
                 categorical::sparse_logits(y, p, n, c, w, out)
             } else {

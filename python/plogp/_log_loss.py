@@ -52,6 +52,8 @@ def log_loss(
     y = np.asarray(y_true)
     weights = None if sample_weight is None else np.asarray(sample_weight)
     _check_lengths(proba, y, weights)
+    if weights is not None and weights.size and not np.any(weights):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
     reduction: Literal["mean", "sum"] = "mean" if normalize else "sum"
 
     if y.ndim == 2 and y.shape[1] > 1:
