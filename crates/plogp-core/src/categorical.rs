@@ -40,16 +40,21 @@ impl<T: Target, P: Real> RowOp for CategoricalRows<'_, T, P> {
             let tv = s.load(&lanes(t, k, 0.0, T::to_f64));
             let pv = s.load(&lanes(p, k, 0.5, P::to_f64));
             check_unit(s, tv, "y_true", t, base, T::to_f64)?;
+            // Zero-target terms are skipped, but a NaN prediction still propagates.
+            let keep = s.or(s.ne(tv, zero), s.is_nan(pv));
+            if self.eps.is_some() {
+                check_unit(s, pv, "y_pred", p, base, P::to_f64)?;
+            }
+            if !s.any(keep) {
+                continue; // a one-hot row: most vectors hold only zero targets, no log needed
+            }
             let term = match self.eps {
                 Some(eps) => {
-                    check_unit(s, pv, "y_pred", p, base, P::to_f64)?;
                     let pc = s.min(s.max(pv, s.splat(eps)), s.splat(1.0 - eps));
                     s.neg(s.mul(tv, s.ln(pc)))
                 }
                 None => s.mul(tv, s.sub(s.splat(lse), pv)),
             };
-            // Zero-target terms are skipped, but a NaN prediction still propagates.
-            let keep = s.or(s.ne(tv, zero), s.is_nan(pv));
             acc.push([s.select(keep, term, zero)]);
         }
         Ok(acc.finish()[0].value())
