@@ -271,7 +271,8 @@ def test_zero_d_binary_inputs(impl: ModuleType) -> None:
     assert impl.binary_cross_entropy(1.0, 0.3, reduction="sum") == pytest.approx(
         -math.log(0.3), rel=1e-15)
     none = impl.binary_cross_entropy(1.0, 0.5, reduction="none")
-    assert np.shape(none) == () and math.isclose(float(none), math.log(2.0), rel_tol=1e-15)
+    assert np.shape(none) == ()
+    assert math.isclose(float(none), math.log(2.0), rel_tol=1e-15)
 
 
 @pytest.mark.parametrize("function", LOSSES)
@@ -282,9 +283,11 @@ def test_empty_input_sum_and_none(impl: ModuleType, function: str) -> None:
         "sparse_categorical_cross_entropy": (np.zeros(0, dtype=np.int8), np.zeros((0, 3))),
     }[function]
     total = getattr(impl, function)(*args, reduction="sum")
-    assert isinstance(total, float) and total == 0.0
+    assert isinstance(total, float)
+    assert total == 0.0
     none = getattr(impl, function)(*args, reduction="none")
-    assert isinstance(none, np.ndarray) and none.shape == (0,)
+    assert isinstance(none, np.ndarray)
+    assert none.shape == (0,)
 
 
 @pytest.mark.parametrize("function", LOSSES)
@@ -300,7 +303,8 @@ def test_logits_outside_0_1_are_valid(impl: ModuleType, function: str) -> None:
     args = dict(VALID[function])
     args["y_pred"] = Z * 40
     got = getattr(impl, function)(*args.values(), from_logits=True)
-    assert math.isfinite(got) and got > 0
+    assert math.isfinite(got)
+    assert got > 0
 
 
 def test_nan_propagates_not_an_error(impl: ModuleType) -> None:
@@ -313,7 +317,33 @@ def test_nan_propagates_not_an_error(impl: ModuleType) -> None:
 def test_entropy_of_an_empty_distribution_is_zero(impl: ModuleType) -> None:
     assert impl.entropy(np.zeros(0)) == 0.0
     rows = impl.entropy(np.zeros((3, 0)))
-    assert rows.shape == (3,) and np.all(rows == 0)
+    assert rows.shape == (3,)
+    assert np.all(rows == 0)
+
+
+def _available_memory() -> int:
+    """Bytes of memory available (0 when unknown)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+HUGE = 2**31 + 17  # more elements than a 32-bit index can count
+
+
+@pytest.mark.skipif(_available_memory() < 3 * HUGE * 5,
+                    reason="needs ~3x the 11 GB of a > 2^31-element input")
+def test_more_than_2_31_elements(native: ModuleType) -> None:
+    y = np.ones(HUGE, dtype=np.uint8)
+    p = np.full(HUGE, 0.5, dtype=np.float32)
+    p[-1] = 0.25  # the last element must be read too
+    got = native.binary_cross_entropy(y, p, reduction="sum")
+    assert math.isclose(got, (HUGE - 1) * math.log(2) + math.log(4), rel_tol=1e-6)
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,8 +23,10 @@ from conftest import (
     ABOVE_ONE_CHUNK,
     FLOAT_DTYPES,
     INT_DTYPES,
+    LABEL_DTYPES,
     LAYOUTS,
     LOSSES,
+    PUBLIC_FUNCTIONS,
     as_layout,
     assert_elementwise_close,
     compute_dtype,
@@ -132,12 +134,18 @@ def _call(module: ModuleType, function: str, args: tuple, options: dict[str, Any
 
 def check_parity(native: ModuleType, reference: ModuleType, function: str, args: tuple,
                  options: dict[str, Any] | None = None, *,
-                 error: type[Exception] | None = None) -> Any:
+                 error: type[Exception] | None = None, layout: str | None = None) -> Any:
     """Calls ``function`` in both implementations and compares; returns the native result.
 
     With ``error``, both must raise it instead (the input was generated to be invalid).
+    With ``layout``, every array argument (sample weights included) is first given that
+    in-memory layout (see ``conftest.as_layout``).
     """
     options = dict(options or {})
+    if layout is not None:
+        args = tuple(as_layout(a, layout, None) for a in args)
+        options = {k: as_layout(v, layout, None) if isinstance(v, np.ndarray) else v
+                   for k, v in options.items()}
     if error is not None:
         for module in (reference, native):
             with pytest.raises(error):
@@ -170,6 +178,7 @@ def _assert_reduction(actual: float, expected: float, dtype: np.dtype, scale: fl
 # Hypothesis strategies
 
 dtypes = st.sampled_from(FLOAT_DTYPES)
+layouts = st.sampled_from([name for name in LAYOUTS if name != "memmap"])
 
 
 def _width(dtype: Any) -> int:
@@ -238,14 +247,15 @@ def _zero_total_weight(options: dict[str, Any], items: tuple[int, ...]) -> bool:
 def test_entropy(native, reference, data, dtype, shape, base, keepdims) -> None:
     p = data.draw(probability_arrays(dtype, shape))
     options = {"axis": data.draw(axis_for(shape)), "base": base, "keepdims": keepdims}
-    check_parity(native, reference, "entropy", (p,), options)
+    check_parity(native, reference, "entropy", (p,), options, layout=data.draw(layouts))
 
 
 @given(data=st.data(), dtype=dtypes, shape=shapes(), base=st.sampled_from(BASES))
 def test_entropy_from_logits(native, reference, data, dtype, shape, base) -> None:
     z = data.draw(logit_arrays(dtype, shape))
     options = {"axis": data.draw(axis_for(shape)), "base": base}
-    check_parity(native, reference, "entropy_from_logits", (z,), options)
+    check_parity(native, reference, "entropy_from_logits", (z,), options,
+                 layout=data.draw(layouts))
 
 
 @pytest.mark.parametrize("function", ["cross_entropy", "kl_divergence", "js_divergence"])
@@ -261,7 +271,8 @@ def test_two_distribution_functions(native, reference, function, data, p_dtype, 
     else:
         q = data.draw(probability_arrays(q_dtype, shape))
     options = {"axis": data.draw(axis_for(shape)), "base": base}
-    result = check_parity(native, reference, function, (p, q), options)
+    result = check_parity(native, reference, function, (p, q), options,
+                          layout=data.draw(layouts))
     if isinstance(result, np.ndarray):
         assert result.dtype == np.result_type(p_dtype, q_dtype)
 
@@ -270,7 +281,8 @@ def test_two_distribution_functions(native, reference, function, data, p_dtype, 
 @given(data=st.data(), dtype=dtypes, shape=shapes())
 def test_softmax_family(native, reference, function, data, dtype, shape) -> None:
     z = data.draw(logit_arrays(dtype, shape))
-    check_parity(native, reference, function, (z,), {"axis": data.draw(axis_for(shape))})
+    check_parity(native, reference, function, (z,), {"axis": data.draw(axis_for(shape))},
+                 layout=data.draw(layouts))
 
 
 @pytest.mark.parametrize("function", ["sigmoid", "log_sigmoid"])
@@ -279,7 +291,7 @@ def test_sigmoid_family(native, reference, function, data, dtype, shape) -> None
     z = data.draw(hnp.arrays(dtype, shape, elements=st.floats(
         -700 if dtype == np.float64 else -80, 700 if dtype == np.float64 else 80,
         width=_width(dtype))))
-    check_parity(native, reference, function, (z,))
+    check_parity(native, reference, function, (z,), layout=data.draw(layouts))
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,7 +305,7 @@ def test_binary_cross_entropy(native, reference, data, dtype, shape, from_logits
     options = {"from_logits": from_logits, **data.draw(loss_options(shape))}
     error = ValueError if _zero_total_weight(options, shape) else None
     check_parity(native, reference, "binary_cross_entropy", (y_true, y_pred), options,
-                 error=error)
+                 error=error, layout=data.draw(layouts))
 
 
 @given(data=st.data(), dtype=dtypes, shape=shapes(), from_logits=st.booleans())
@@ -313,11 +325,11 @@ def test_categorical_cross_entropy(native, reference, data, dtype, shape,
     options = {"from_logits": from_logits, "axis": axis, **data.draw(loss_options(items))}
     error = ValueError if _zero_total_weight(options, items) else None
     check_parity(native, reference, "categorical_cross_entropy", (y_true, y_pred), options,
-                 error=error)
+                 error=error, layout=data.draw(layouts))
 
 
 @given(data=st.data(), dtype=dtypes, shape=shapes(), from_logits=st.booleans(),
-       label_dtype=st.sampled_from([*INT_DTYPES, np.bool_]))
+       label_dtype=st.sampled_from(LABEL_DTYPES))
 def test_sparse_categorical_cross_entropy(native, reference, data, dtype, shape, from_logits,
                                           label_dtype) -> None:
     axis = data.draw(axis_for(shape))
@@ -332,7 +344,7 @@ def test_sparse_categorical_cross_entropy(native, reference, data, dtype, shape,
     no_class = n_classes == 0 and math.prod(items) > 0
     error = ValueError if no_class or _zero_total_weight(options, items) else None
     check_parity(native, reference, "sparse_categorical_cross_entropy", (labels, y_pred),
-                 options, error=error)
+                 options, error=error, layout=data.draw(layouts))
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,6 +354,7 @@ SIZES = {
     "empty": (0, 3),
     "one": (1, 1),
     "odd": (7, 5),
+    "odd_1d": (1_001,),
     "long_1d": (ABOVE_ONE_CHUNK,),
     "rows": (20_011, 5),
 }
@@ -427,7 +440,7 @@ def test_axis_over_layouts(native, reference, function, axis, layout, layout_dir
 # Dtypes of targets, labels and inputs
 
 
-@pytest.mark.parametrize("label_dtype", [*INT_DTYPES, np.bool_],
+@pytest.mark.parametrize("label_dtype", LABEL_DTYPES,
                          ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("from_logits", [False, True])
 def test_sparse_label_dtypes(native, reference, label_dtype, from_logits, rng) -> None:
@@ -580,6 +593,13 @@ def test_masked_class_logits(native, reference) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Hand-computable values (both implementations)
+
+
+def test_public_functions_exist(native, reference) -> None:
+    for name in PUBLIC_FUNCTIONS:
+        assert callable(getattr(reference, name, None)), f"plogp.reference.{name} is missing"
+        assert callable(getattr(native, name, None)), f"plogp.{name} is missing"
+        assert name in native.__all__, f"plogp.__all__ lacks {name}"
 
 
 def test_hand_computed_values(impl: ModuleType) -> None:

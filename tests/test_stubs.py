@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,7 @@ from conftest import REPO, requires_native, run_python
 pytestmark = requires_native
 
 
-def test_stubtest_native_module() -> None:
+def test_stubtest_native_module(tmp_path: Path) -> None:
     pytest.importorskip("mypy")
     # MYPYPATH puts this checkout's stub ahead of any installed copy of the package.
     mypy_path = os.pathsep.join(filter(None, [str(REPO / "python"), os.environ.get("MYPYPATH")]))
@@ -20,6 +21,7 @@ def test_stubtest_native_module() -> None:
         "import sys; from mypy.stubtest import main; sys.exit(main())",
         {"MYPYPATH": mypy_path},
         argv=["plogp._native"],
+        cwd=tmp_path,  # mypy's cache goes there, not into the checkout
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr

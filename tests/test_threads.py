@@ -139,6 +139,15 @@ def test_results_identical_for_every_tier() -> None:
         assert not differing, f"PLOGP_SIMD=scalar vs {tier}: {differing}"
 
 
+def test_unknown_or_unsupported_tier_request_falls_back() -> None:
+    best = _default_tier()
+    scalar = _workload_with("PLOGP_SIMD", "scalar")["results"]
+    for request in ("bogus", "avx512" if best != "avx512" else "neon"):
+        run = _workload_with("PLOGP_SIMD", request)
+        assert run["simd"] in _runnable_tiers(), run["simd"]
+        assert run["results"] == scalar, f"PLOGP_SIMD={request} changed a result"
+
+
 def _cpu_flags() -> set[str]:
     cpuinfo = Path("/proc/cpuinfo")
     if not cpuinfo.exists():
@@ -159,7 +168,8 @@ def test_detected_tier_uses_the_cpu() -> None:
     else:
         pytest.skip("this CPU has no AVX2+FMA")
     tier = _default_tier()
-    assert tier in expected, f"a CPU with {sorted(flags & {'avx2', 'fma', 'avx512f'})} runs {tier!r}"
+    shown = sorted(flags & {"avx2", "fma", "avx512f"})
+    assert tier in expected, f"a CPU with {shown} runs the {tier!r} tier"
 
 
 # --------------------------------------------------------------------------------------------
@@ -202,6 +212,6 @@ def test_set_num_threads_keeps_results_bitwise(restore_threads: ModuleType,
 def test_set_num_threads_rejects_non_positive(restore_threads: ModuleType, bad: int) -> None:
     native = restore_threads
     before = native.get_num_threads()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"\bn\b|thread"):
         native.set_num_threads(bad)
     assert native.get_num_threads() == before

@@ -698,11 +698,12 @@ def _classes(name: str, given: Any, values: np.ndarray) -> np.ndarray:
     return np.unique(values)
 
 
-def _log_loss_targets(y_true: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``y_true`` as an (n_samples, n_classes) indicator matrix, and the classes.
+def _log_loss_labels(y_true: Any, labels: Any) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``y_true`` encoded for ``log_loss``: ``(codes, classes, is_indicator)``.
 
-    1-D labels (or a single column) are one-hot encoded over the sorted classes (those of
-    ``labels`` if given, else of ``y_true``); a 2-D label-indicator matrix is used as it is.
+    1-D labels (or a single column) become integer codes ``0..C-1`` into the sorted classes
+    (those of ``labels`` if given, else of ``y_true``); a 2-D label-indicator matrix is
+    returned as it is (``is_indicator``), with classes ``0..C-1``.
     """
     y = np.asarray(y_true)
     if y.ndim == 2 and y.shape[1] > 1:
@@ -716,7 +717,7 @@ def _log_loss_targets(y_true: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]
             )
         if labels is not None:
             raise ValueError("The object was not fitted with multilabel input.")
-        return y, np.arange(y.shape[1])
+        return y, np.arange(y.shape[1]), True
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
     if y.ndim != 1:
@@ -746,7 +747,11 @@ def _log_loss_targets(y_true: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]
                 f"y_true contains values {undeclared} not belonging to the passed labels "
                 f"{labels}."
             )
+    return np.searchsorted(classes, y), classes, False
 
+
+def _check_two_classes(classes: Any, labels: Any) -> None:
+    """scikit-learn's error for fewer than two classes."""
     if len(classes) < 2:
         if labels is None:
             raise ValueError(
@@ -756,8 +761,30 @@ def _log_loss_targets(y_true: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]
         raise ValueError(
             f"The labels array needs to contain at least two labels, got {classes}."
         )
-    one_hot = np.searchsorted(classes, y)[:, None] == np.arange(len(classes))
-    return one_hot, classes
+
+
+def _check_class_count(n_classes: int, n_columns: int, labels: Any, classes: Any) -> None:
+    """scikit-learn's error for classes that don't match the columns of ``y_proba``."""
+    if n_classes != n_columns:
+        if labels is None:
+            raise ValueError(
+                f"y_true and y_prob contain different number of classes: {n_classes} vs "
+                f"{n_columns}. Please provide the true labels explicitly through the "
+                f"labels argument. Classes found in y_true: {classes}"
+            )
+        raise ValueError(
+            "The number of classes in labels is different from that in y_prob. Classes found "
+            f"in labels: {classes}"
+        )
+
+
+def _warn_unless_rows_sum_to_one(proba: np.ndarray, eps: float) -> None:
+    if not np.all(np.isclose(proba.sum(axis=1), 1, rtol=math.sqrt(eps))):
+        warnings.warn(
+            "The y_prob values do not sum to one. Make sure to pass probabilities.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _log_loss_proba(y_proba: Any) -> np.ndarray:
@@ -784,26 +811,11 @@ def _log_loss_proba(y_proba: Any) -> np.ndarray:
     return proba
 
 
-def log_loss(
-    y_true: Any,
-    y_proba: Any = None,
-    *,
-    normalize: bool = True,
-    sample_weight: Any = None,
-    labels: Any = None,
-    y_pred: Any = None,
-) -> float:
-    """Log loss of class labels and predicted probabilities (``sklearn.metrics.log_loss``).
-
-    ``L = −(1/Σ s_i)·Σ_i s_i·Σ_c t_ic·log p_ic`` with ``t`` the one-hot encoding of
-    ``y_true`` over the sorted classes (of ``labels`` if given) and ``p`` clipped to
-    ``[eps, 1 − eps]``, ``eps = finfo(y_proba.dtype).eps``; ``normalize=False`` gives the
-    weighted sum. A 1-D ``y_proba`` is the probability of the positive (greater) class.
-
-    Same results, errors and warnings as scikit-learn 1.9, except: ``y_pred=`` is an alias
-    of ``y_proba`` (no FutureWarning; both given -> ValueError), negative sample weights
-    are a ValueError, and float16 is computed in float32 (clipped at float16's eps).
-    """
+def _log_loss_inputs(
+    y_true: Any, y_proba: Any, normalize: Any, sample_weight: Any, labels: Any, y_pred: Any
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The argument checks of ``log_loss`` before labels are encoded, in scikit-learn's
+    order; returns the validated ``y_proba`` and ``sample_weight``."""
     if y_pred is not None:
         if y_proba is not None:
             raise ValueError("Cannot use both y_pred and y_proba; y_pred is an alias of y_proba")
@@ -842,30 +854,41 @@ def log_loss(
     if weight is not None and not weight.any():
         raise ValueError("Sample weights must contain at least one non-zero number.")
 
-    target, classes = _log_loss_targets(y_true, labels)
+    return proba, weight
+
+
+def log_loss(
+    y_true: Any,
+    y_proba: Any = None,
+    *,
+    normalize: bool = True,
+    sample_weight: Any = None,
+    labels: Any = None,
+    y_pred: Any = None,
+) -> float:
+    """Log loss of class labels and predicted probabilities (``sklearn.metrics.log_loss``).
+
+    ``L = −(1/Σ s_i)·Σ_i s_i·Σ_c t_ic·log p_ic`` with ``t`` the one-hot encoding of
+    ``y_true`` over the sorted classes (of ``labels`` if given) and ``p`` clipped to
+    ``[eps, 1 − eps]``, ``eps = finfo(y_proba.dtype).eps``; ``normalize=False`` gives the
+    weighted sum. A 1-D ``y_proba`` is the probability of the positive (greater) class.
+
+    Same results, errors and warnings as scikit-learn 1.9, except: ``y_pred=`` is an alias
+    of ``y_proba`` (no FutureWarning; both given -> ValueError), negative sample weights
+    are a ValueError, and float16 is computed in float32 (clipped at float16's eps).
+    """
+    proba, weight = _log_loss_inputs(y_true, y_proba, normalize, sample_weight, labels, y_pred)
+    codes, classes, is_indicator = _log_loss_labels(y_true, labels)
+    _check_two_classes(classes, labels)
     eps = float(np.finfo(proba.dtype).eps)
     proba = _computed(proba)
     if proba.ndim == 1:
         proba = proba[:, None]
     if proba.shape[1] == 1:
         proba = np.concatenate([1 - proba, proba], axis=1)
-    if not np.all(np.isclose(proba.sum(axis=1), 1, rtol=math.sqrt(eps))):
-        warnings.warn(
-            "The y_prob values do not sum to one. Make sure to pass probabilities.",
-            UserWarning,
-            stacklevel=2,
-        )
-    if target.shape[1] != proba.shape[1]:
-        if labels is None:
-            raise ValueError(
-                f"y_true and y_prob contain different number of classes: {target.shape[1]} vs "
-                f"{proba.shape[1]}. Please provide the true labels explicitly through the "
-                f"labels argument. Classes found in y_true: {classes}"
-            )
-        raise ValueError(
-            "The number of classes in labels is different from that in y_prob. Classes found "
-            f"in labels: {classes}"
-        )
+    _warn_unless_rows_sum_to_one(proba, eps)
+    _check_class_count(len(classes), proba.shape[1], labels, classes)
+    target = codes if is_indicator else codes[:, None] == np.arange(len(classes))
 
     p = np.clip(proba, eps, 1 - eps)
     loss = -np.sum(target.astype(p.dtype) * np.log(p), axis=1, dtype=np.float64)

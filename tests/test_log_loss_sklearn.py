@@ -1,0 +1,231 @@
+"""``log_loss`` is a drop-in for ``sklearn.metrics.log_loss`` (scikit-learn 1.9).
+
+Same value (≤ 1e-12 relative for float64 probabilities, 1e-6 for float32, which
+scikit-learn sums in float32), the same warnings (by category) and the same exception types,
+for both implementations.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+sklearn_metrics = pytest.importorskip("sklearn.metrics")
+
+
+@dataclass
+class Outcome:
+    value: float | None
+    error: BaseException | None
+    warnings: list[type[Warning]]
+
+
+def _outcome(function: Any, *args: Any, **kwargs: Any) -> Outcome:
+    """Runs ``function``, recording its result, its exception and its UserWarnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            value, error = function(*args, **kwargs), None
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # a PanicException is not an Exception
+            value, error = None, exc
+    user = sorted({w.category for w in caught if issubclass(w.category, UserWarning)},
+                  key=lambda c: c.__name__)
+    return Outcome(value, error, user)
+
+
+def _short(error: BaseException) -> str:
+    return f"{type(error).__name__}({str(error)[:160]!r})"
+
+
+def assert_same_as_sklearn(impl: ModuleType, *args: Any, rtol: float = 1e-12,
+                           **kwargs: Any) -> Outcome:
+    """``impl.log_loss`` and scikit-learn agree on value, warnings and exception type."""
+    theirs = _outcome(sklearn_metrics.log_loss, *args, **kwargs)
+    ours = _outcome(impl.log_loss, *args, **kwargs)
+    if theirs.error is not None:
+        kinds = [k for k in (ValueError, TypeError) if isinstance(theirs.error, k)]
+        assert kinds, f"unexpected scikit-learn error {theirs.error!r}"
+        assert isinstance(ours.error, tuple(kinds)), (
+            f"scikit-learn raised {_short(theirs.error)}, plogp gave "
+            f"{_short(ours.error) if ours.error else ours.value}")
+    else:
+        assert ours.error is None, f"plogp raised {_short(ours.error)}; scikit-learn gave " \
+            f"{theirs.value!r}"
+        assert isinstance(ours.value, float), type(ours.value)
+        assert math.isclose(ours.value, theirs.value, rel_tol=rtol, abs_tol=1e-300), (
+            ours.value, theirs.value)
+    assert ours.warnings == theirs.warnings, (ours.warnings, theirs.warnings)
+    return ours
+
+
+@pytest.fixture
+def binary(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    y = rng.integers(0, 2, 1001)
+    return y, rng.random(1001)
+
+
+@pytest.fixture
+def multiclass(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    y = rng.integers(0, 4, 999)
+    y[:4] = np.arange(4)
+    proba = rng.random((999, 4)) + 1e-3
+    return y, proba / proba.sum(axis=1, keepdims=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Values
+
+
+def test_binary_1d(impl: ModuleType, binary) -> None:
+    y, p = binary
+    assert_same_as_sklearn(impl, y, p)
+    assert_same_as_sklearn(impl, y.astype(bool), p)
+    assert_same_as_sklearn(impl, np.where(y == 1, 7, -3), p)  # the positive class is 7
+    assert_same_as_sklearn(impl, y.tolist(), p.tolist())
+
+
+def test_binary_two_columns(impl: ModuleType, binary) -> None:
+    y, p = binary
+    assert_same_as_sklearn(impl, y, np.column_stack([1 - p, p]))
+    assert_same_as_sklearn(impl, y, p[:, None])
+
+
+def test_multiclass(impl: ModuleType, multiclass) -> None:
+    y, proba = multiclass
+    assert_same_as_sklearn(impl, y, proba)
+    assert_same_as_sklearn(impl, y.astype(np.uint8), proba)
+    assert_same_as_sklearn(impl, y + 10, proba)  # classes 10..13, not 0..C-1
+    assert_same_as_sklearn(impl, y.astype(np.float64) - 1.0, proba)  # integral floats
+
+
+def test_label_indicator_matrix(impl: ModuleType, multiclass) -> None:
+    y, proba = multiclass
+    assert_same_as_sklearn(impl, np.eye(4, dtype=int)[y], proba)
+
+
+def test_string_labels(impl: ModuleType, multiclass) -> None:
+    y, proba = multiclass
+    names = np.array(["spam", "ham", "eggs", "bacon"])
+    assert_same_as_sklearn(impl, names[y], proba)
+    assert_same_as_sklearn(impl, names[y].astype(object), proba)
+    assert_same_as_sklearn(impl, ["spam", "ham", "ham", "spam"],
+                           [[0.1, 0.9], [0.9, 0.1], [0.8, 0.2], [0.35, 0.65]])
+
+
+def test_labels_argument(impl: ModuleType, rng) -> None:
+    # y_true uses 3 of the 5 declared classes.
+    y = rng.choice([0, 2, 4], 500)
+    proba = rng.random((500, 5))
+    proba /= proba.sum(axis=1, keepdims=True)
+    assert_same_as_sklearn(impl, y, proba, labels=[0, 1, 2, 3, 4])
+    assert_same_as_sklearn(impl, np.array(["a", "c", "e"])[y // 2], proba,
+                           labels=["a", "b", "c", "d", "e"])
+    # A single class in y_true is fine with labels.
+    assert_same_as_sklearn(impl, np.ones(20, dtype=int), rng.random(20), labels=[0, 1])
+
+
+def test_sample_weight_and_normalize(impl: ModuleType, multiclass, binary, rng) -> None:
+    y, proba = multiclass
+    w = rng.random(len(y)) * 3
+    w[::7] = 0
+    assert_same_as_sklearn(impl, y, proba, sample_weight=w)
+    assert_same_as_sklearn(impl, y, proba, sample_weight=w, normalize=False)
+    assert_same_as_sklearn(impl, y, proba, normalize=False)
+    yb, p = binary
+    assert_same_as_sklearn(impl, yb, p, sample_weight=rng.integers(0, 4, len(yb)))
+    assert_same_as_sklearn(impl, yb, p, sample_weight=list(rng.random(len(yb))),
+                           normalize=False)
+
+
+def test_clipping_at_the_dtype_eps(impl: ModuleType, binary) -> None:
+    y, p = binary
+    p = p.copy()
+    p[:50] = 0.0
+    p[50:100] = 1.0
+    p[100:150] = 1e-300
+    assert_same_as_sklearn(impl, y, p)
+    assert_same_as_sklearn(impl, y, np.column_stack([1 - p, p]))
+
+
+def test_float32_probabilities(impl: ModuleType, multiclass, binary) -> None:
+    # scikit-learn computes and sums in float32: parity is ~1e-6 (contract), clipped at the
+    # float32 eps (which a float64 clip would not reproduce).
+    y, proba = multiclass
+    proba32 = proba.astype(np.float32)
+    proba32[:10] = np.eye(4, dtype=np.float32)[(y[:10] + 1) % 4]  # certain and wrong
+    assert_same_as_sklearn(impl, y, proba32, rtol=1e-6)
+    yb, p = binary
+    p32 = p.astype(np.float32)
+    p32[:20] = 1 - yb[:20]  # certain and wrong: log(float32 eps)
+    assert_same_as_sklearn(impl, yb, p32, rtol=1e-6)
+    assert_same_as_sklearn(impl, yb, p32, rtol=1e-6, normalize=False)
+
+
+def test_y_pred_keyword_alias(impl: ModuleType, multiclass) -> None:
+    y, proba = multiclass
+    expected = sklearn_metrics.log_loss(y, proba)
+    assert math.isclose(impl.log_loss(y, y_pred=proba), expected, rel_tol=1e-12)
+    assert math.isclose(impl.log_loss(y_true=y, y_pred=proba, normalize=False),
+                        sklearn_metrics.log_loss(y, proba, normalize=False), rel_tol=1e-12)
+    with pytest.raises(ValueError, match="y_pred"):
+        impl.log_loss(y, proba, y_pred=proba)
+
+
+# --------------------------------------------------------------------------------------------
+# Warnings
+
+
+def test_rows_not_summing_to_one_warn(impl: ModuleType, multiclass) -> None:
+    y, proba = multiclass
+    scaled = proba * 0.9
+    outcome = assert_same_as_sklearn(impl, y, scaled)
+    assert outcome.warnings == [UserWarning]
+    with pytest.warns(UserWarning, match="sum to one"):
+        impl.log_loss(y, scaled)
+
+
+def test_unsorted_labels_warn(impl: ModuleType, rng) -> None:
+    y = rng.integers(0, 3, 60)
+    proba = rng.random((60, 3))
+    proba /= proba.sum(axis=1, keepdims=True)
+    outcome = assert_same_as_sklearn(impl, y, proba, labels=[2, 0, 1])
+    assert outcome.warnings == [UserWarning]
+
+
+# --------------------------------------------------------------------------------------------
+# Errors: the same exception types as scikit-learn
+
+ERROR_CASES = {
+    "one-label-no-labels": (([1, 1, 1], [0.2, 0.3, 0.9]), {}),
+    "labels-with-one-label": (([1, 1, 1], [0.2, 0.3, 0.9]), {"labels": [1]}),
+    "classes-mismatch": (([0, 1, 2], [[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]]), {}),
+    "classes-mismatch-labels": (([0, 1, 1], [[0.2, 0.3, 0.5]] * 3), {"labels": [0, 1]}),
+    "y-not-in-labels": (([0, 1, 5], [[0.5, 0.5]] * 3), {"labels": [0, 1]}),
+    "multiclass-1d-proba": (([0, 1, 2], [0.2, 0.3, 0.9]), {}),
+    "inconsistent-lengths": (([0, 1, 1], [0.2, 0.3]), {}),
+    "weight-length": (([0, 1, 1], [0.2, 0.3, 0.9]), {"sample_weight": [1.0, 2.0]}),
+    "proba-above-1": (([0, 1, 1], [0.2, 1.3, 0.9]), {}),
+    "proba-below-0": (([0, 1, 1], [0.2, -0.3, 0.9]), {}),
+    "proba-nan": (([0, 1, 1], [0.2, math.nan, 0.9]), {}),
+    "proba-inf": (([0, 1, 1], [[0.5, 0.5], [0.5, 0.5], [math.inf, 0.5]]), {}),
+    "continuous-labels": (([0.5, 1.5, 0.5], [[0.5, 0.5]] * 3), {}),
+    "proba-3d": (([0, 1], np.full((2, 2, 2), 0.5)), {}),
+    "proba-strings": (([0, 1], ["a", "b"]), {}),
+    "proba-complex": (([0, 1], np.array([0.5, 0.5], dtype=complex)), {}),
+}
+
+
+@pytest.mark.parametrize("case", list(ERROR_CASES))
+def test_same_errors_as_sklearn(impl: ModuleType, case: str) -> None:
+    args, kwargs = ERROR_CASES[case]
+    theirs = _outcome(sklearn_metrics.log_loss, *args, **kwargs)
+    assert theirs.error is not None, f"{case}: scikit-learn accepted it"
+    assert_same_as_sklearn(impl, *args, **kwargs)
