@@ -14,7 +14,8 @@ mod typed;
 
 use arrays::{finish_array, new_output, prepare, Prepared, Role};
 use numpy::{PyArrayDescrMethods, PyArrayMethods, PyUntypedArrayMethods};
-use options::{same_shape, Axis, Eps, Flag, LnBase, Reduction, SampleWeight};
+use options::{same_shape, Axis, Eps, Flag, LnBase, NanPolicyArg, Reduction, SampleWeight};
+use plogp_core::NanPolicy;
 use plogp_core::entropy as info;
 use plogp_core::{activation, binary, categorical, parallel, simd, Real, Totals};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -304,8 +305,8 @@ fn log_sigmoid<'py>(z: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean),
-    text_signature = "(y_true, y_pred, *, from_logits=False, sample_weight=None, eps='auto', reduction='mean')"
+    signature = (y_true, y_pred, *, from_logits = Flag(false), sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
+    text_signature = "(y_true, y_pred, *, from_logits=False, sample_weight=None, eps='auto', reduction='mean', nan_policy='propagate')"
 )]
 fn binary_cross_entropy<'py>(
     y_true: &Bound<'py, PyAny>,
@@ -314,7 +315,9 @@ fn binary_cross_entropy<'py>(
     sample_weight: Option<&Bound<'py, PyAny>>,
     eps: Eps,
     reduction: Reduction,
+    nan_policy: NanPolicyArg,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let nan = nan_policy.0;
     let py = y_pred.py();
     let from_logits = from_logits.0;
     let pred = prepare(y_pred, "y_pred", Role::Float, None)?;
@@ -327,15 +330,15 @@ fn binary_cross_entropy<'py>(
     let n = pred.len();
     with_floats!(Floats::new(&pred)?, p => with_targets!(Targets::new(&targ)?, y => {
         run_loss(py, &items, n, reduction, &pred, |out| {
-            if from_logits { binary::bce_logits(y, p, w, out) } else { binary::bce_prob(y, p, eps, w, out) }
+            if from_logits { binary::bce_logits(y, p, w, nan, out) } else { binary::bce_prob(y, p, eps, w, nan, out) }
         })
     }))
 }
 
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean),
-    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, eps='auto', reduction='mean')"
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
+    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, eps='auto', reduction='mean', nan_policy='propagate')"
 )]
 #[allow(clippy::too_many_arguments)]
 fn categorical_cross_entropy<'py>(
@@ -346,7 +349,9 @@ fn categorical_cross_entropy<'py>(
     sample_weight: Option<&Bound<'py, PyAny>>,
     eps: Eps,
     reduction: Reduction,
+    nan_policy: NanPolicyArg,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let nan = nan_policy.0;
     let py = y_pred.py();
     let (from_logits, axis) = (from_logits.0, axis.0);
     let pred = prepare(y_pred, "y_pred", Role::Float, Some(axis))?;
@@ -359,9 +364,9 @@ fn categorical_cross_entropy<'py>(
     with_floats!(Floats::new(&pred)?, p => with_targets!(Targets::new(&targ)?, t => {
         run_loss(py, &rows, 2 * pred.len(), reduction, &pred, |out| {
             if from_logits {
-                categorical::cce_logits(t, p, n, c, w, out)
+                categorical::cce_logits(t, p, n, c, w, nan, out)
             } else {
-                categorical::cce_prob(t, p, n, c, eps, w, out)
+                categorical::cce_prob(t, p, n, c, eps, w, nan, out)
             }
         })
     }))
@@ -369,8 +374,8 @@ fn categorical_cross_entropy<'py>(
 
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean),
-    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, eps='auto', reduction='mean')"
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
+    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, eps='auto', reduction='mean', nan_policy='propagate')"
 )]
 #[allow(clippy::too_many_arguments)]
 fn sparse_categorical_cross_entropy<'py>(
@@ -381,7 +386,9 @@ fn sparse_categorical_cross_entropy<'py>(
     sample_weight: Option<&Bound<'py, PyAny>>,
     eps: Eps,
     reduction: Reduction,
+    nan_policy: NanPolicyArg,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let nan = nan_policy.0;
     let py = y_pred.py();
     let (from_logits, axis) = (from_logits.0, axis.0);
     let pred = prepare(y_pred, "y_pred", Role::Float, Some(axis))?;
@@ -407,9 +414,9 @@ fn sparse_categorical_cross_entropy<'py>(
     with_floats!(Floats::new(&pred)?, p => with_ints!(ints, y => {
         run_loss(py, &rows, pred.len(), reduction, &pred, |out| {
             if from_logits {
-                categorical::sparse_logits(y, p, n, c, w, out)
+                categorical::sparse_logits(y, p, n, c, w, nan, out)
             } else {
-                categorical::sparse_prob(y, p, n, c, eps, w, out)
+                categorical::sparse_prob(y, p, n, c, eps, w, nan, out)
             }
         })
     }))

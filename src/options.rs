@@ -2,7 +2,7 @@
 
 use crate::arrays::{prepare, readonly, shape_str, slice, Prepared, Role};
 use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
-use plogp_core::Weights;
+use plogp_core::{NanPolicy, Weights};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyString};
@@ -30,6 +30,24 @@ impl FromPyObject<'_, '_> for Reduction {
             Some("none") => Ok(Reduction::None),
             _ => Err(PyValueError::new_err(format!(
                 "reduction must be one of 'mean', 'sum', 'none'; got {}",
+                obj.repr()?
+            ))),
+        }
+    }
+}
+
+/// `nan_policy`: "propagate" | "raise" | "omit".
+pub struct NanPolicyArg(pub NanPolicy);
+
+impl FromPyObject<'_, '_> for NanPolicyArg {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
+        match obj.extract::<String>().ok().as_deref() {
+            Some("propagate") => Ok(NanPolicyArg(NanPolicy::Propagate)),
+            Some("raise") => Ok(NanPolicyArg(NanPolicy::Raise)),
+            Some("omit") => Ok(NanPolicyArg(NanPolicy::Omit)),
+            _ => Err(PyValueError::new_err(format!(
+                "nan_policy must be one of 'propagate', 'raise', 'omit'; got {}",
                 obj.repr()?
             ))),
         }

@@ -498,6 +498,7 @@ def binary_cross_entropy(
     sample_weight: ArrayLike | None = None,
     eps: float | Literal["auto"] = "auto",
     reduction: Literal["mean", "sum", "none"] = "mean",
+    nan_policy: Literal["propagate", "raise", "omit"] = "propagate",
 ) -> float | NDArray[np.floating[Any]]:
     """Binary cross-entropy (log loss) of targets and predicted probabilities or logits.
 
@@ -522,6 +523,10 @@ def binary_cross_entropy(
     reduction : {"mean", "sum", "none"}, default "mean"
         "mean": weighted mean over all elements; "sum": weighted sum; "none": the weighted
         loss of each element.
+    nan_policy : {"propagate", "raise", "omit"}, default "propagate"
+        What to do with items whose loss is NaN (a NaN input, or e.g. inf - inf logits):
+        let the NaN reach the result, raise ValueError at the first one, or drop them from
+        both the numerator and the denominator of "mean" (their "none" output stays NaN).
 
     Returns
     -------
@@ -586,6 +591,7 @@ def categorical_cross_entropy(
     sample_weight: ArrayLike | None = None,
     eps: float | Literal["auto"] = "auto",
     reduction: Literal["mean", "sum", "none"] = "mean",
+    nan_policy: Literal["propagate", "raise", "omit"] = "propagate",
 ) -> float | NDArray[np.floating[Any]]:
     """Categorical cross-entropy of one-hot or soft targets and predicted distributions.
 
@@ -610,6 +616,10 @@ def categorical_cross_entropy(
     reduction : {"mean", "sum", "none"}, default "mean"
         "mean": weighted mean over rows; "sum": weighted sum; "none": the weighted loss of
         each row.
+    nan_policy : {"propagate", "raise", "omit"}, default "propagate"
+        What to do with items whose loss is NaN (a NaN input, or e.g. inf - inf logits):
+        let the NaN reach the result, raise ValueError at the first one, or drop them from
+        both the numerator and the denominator of "mean" (their "none" output stays NaN).
 
     Returns
     -------
@@ -667,6 +677,7 @@ def sparse_categorical_cross_entropy(
     sample_weight: ArrayLike | None = None,
     eps: float | Literal["auto"] = "auto",
     reduction: Literal["mean", "sum", "none"] = "mean",
+    nan_policy: Literal["propagate", "raise", "omit"] = "propagate",
 ) -> float | NDArray[np.floating[Any]]:
     """Categorical cross-entropy of integer class labels and predicted distributions.
 
@@ -691,6 +702,10 @@ def sparse_categorical_cross_entropy(
     reduction : {"mean", "sum", "none"}, default "mean"
         "mean": weighted mean over rows; "sum": weighted sum; "none": the weighted loss of
         each row.
+    nan_policy : {"propagate", "raise", "omit"}, default "propagate"
+        What to do with items whose loss is NaN (a NaN input, or e.g. inf - inf logits):
+        let the NaN reach the result, raise ValueError at the first one, or drop them from
+        both the numerator and the denominator of "mean" (their "none" output stays NaN).
 
     Returns
     -------

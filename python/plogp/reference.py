@@ -255,14 +255,44 @@ def _per_distribution(
     return _per_row(total, out_dtype)
 
 
+def _check_nan_policy(nan_policy: Any) -> str:
+    if nan_policy not in ("propagate", "raise", "omit"):
+        raise ValueError(
+            f"nan_policy must be one of 'propagate', 'raise', 'omit'; got {nan_policy!r}"
+        )
+    return str(nan_policy)
+
+
 def _reduce(
-    per_item: Any, weight: np.ndarray | None, reduction: str, out_dtype: np.dtype
+    per_item: Any,
+    weight: np.ndarray | None,
+    reduction: str,
+    out_dtype: np.dtype,
+    nan_policy: str = "propagate",
 ) -> Any:
     """Apply the reduction to per-item losses ``l_i`` with sample weights ``s_i``.
 
     ``"none"``: ``s_i·l_i`` in ``out_dtype``; ``"sum"``: ``Σ s_i·l_i``;
     ``"mean"``: ``Σ s_i·l_i / Σ s_i`` (``s_i = 1`` without weights), accumulated in float64.
+    ``nan_policy`` acts on items whose loss is NaN: ``"raise"`` on the first (flat index),
+    ``"omit"`` drops them from both sums (their ``"none"`` output stays NaN).
     """
+    per_item = np.asarray(per_item, dtype=np.float64)
+    if nan_policy != "propagate":
+        bad = np.isnan(per_item)
+        if bad.any():
+            if nan_policy == "raise":
+                first = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"nan_policy='raise': the loss of item {first} is NaN (a NaN in y_true or "
+                    "y_pred at that item, or an undefined value such as inf - inf)"
+                )
+            if reduction == "none":
+                with np.errstate(invalid="ignore", over="ignore"):
+                    kept = per_item if weight is None else per_item * weight
+                return np.where(bad, np.nan, kept).astype(out_dtype)
+            weight = np.where(bad, 0.0, 1.0 if weight is None else weight)
+            per_item = np.where(bad, 0.0, per_item)
     with np.errstate(invalid="ignore", over="ignore"):  # 0·inf = NaN, as in the kernels
         weighted = per_item if weight is None else per_item * weight
         if reduction == "none":
@@ -507,6 +537,7 @@ def binary_cross_entropy(
     sample_weight: Any = None,
     eps: float | str = "auto",
     reduction: str = "mean",
+    nan_policy: str = "propagate",
 ) -> Any:
     """Binary cross-entropy (log loss), elementwise over any shape.
 
@@ -524,6 +555,7 @@ def binary_cross_entropy(
     """
     reduction = _check_reduction(reduction)
     eps_bound = _check_eps(eps)  # options first, as the native binding parses them
+    nan_policy = _check_nan_policy(nan_policy)
     y_pred = _as_float("y_pred", y_pred)
     y_true = _as_target("y_true", y_true)
     _check_same_shape("y_true", y_true, "y_pred", y_pred)
@@ -537,7 +569,7 @@ def binary_cross_entropy(
         loss = _binary_from_logits(y, pred)
     else:
         loss = _binary_from_probabilities(y, pred, _resolve_eps(eps_bound, y_pred.dtype))
-    return _reduce(loss, weight, reduction, out_dtype)
+    return _reduce(loss, weight, reduction, out_dtype, nan_policy)
 
 
 def _binary_from_probabilities(y: np.ndarray, p: np.ndarray, eps: float) -> Any:
@@ -570,6 +602,7 @@ def categorical_cross_entropy(
     sample_weight: Any = None,
     eps: float | str = "auto",
     reduction: str = "mean",
+    nan_policy: str = "propagate",
 ) -> Any:
     """Categorical cross-entropy of one-hot or soft targets, one loss per row.
 
@@ -583,6 +616,7 @@ def categorical_cross_entropy(
     """
     reduction = _check_reduction(reduction)
     eps_bound = _check_eps(eps)  # options first, as the native binding parses them
+    nan_policy = _check_nan_policy(nan_policy)
     y_pred = _as_float("y_pred", y_pred)
     axis = _check_axis(axis, y_pred.ndim)
     y_true = _as_target("y_true", y_true)
@@ -602,7 +636,7 @@ def categorical_cross_entropy(
             eps = _resolve_eps(eps_bound, y_pred.dtype)
             terms = np.where(keep, -t * np.log(np.clip(pred, eps, 1 - eps)), 0)
     loss = np.sum(terms, axis=axis, dtype=np.float64) + 0.0  # +0, never −0
-    return _reduce(loss, weight, reduction, out_dtype)
+    return _reduce(loss, weight, reduction, out_dtype, nan_policy)
 
 
 def sparse_categorical_cross_entropy(
@@ -614,6 +648,7 @@ def sparse_categorical_cross_entropy(
     sample_weight: Any = None,
     eps: float | str = "auto",
     reduction: str = "mean",
+    nan_policy: str = "propagate",
 ) -> Any:
     """Categorical cross-entropy of integer class labels, one loss per row.
 
@@ -626,6 +661,7 @@ def sparse_categorical_cross_entropy(
     """
     reduction = _check_reduction(reduction)
     eps_bound = _check_eps(eps)  # options first, as the native binding parses them
+    nan_policy = _check_nan_policy(nan_policy)
     y_pred = _as_float("y_pred", y_pred)
     axis = _check_axis(axis, y_pred.ndim)
     labels = _as_labels("y_true", y_true)
@@ -651,7 +687,7 @@ def sparse_categorical_cross_entropy(
             loss = 0.0 - np.log(np.clip(pred_of_label, eps, 1 - eps))  # +0, never −0
             # A NaN anywhere in the row propagates (as in the categorical loss).
             loss = np.where(np.isnan(pred).any(axis=axis, keepdims=True), np.nan, loss)
-    return _reduce(np.squeeze(loss, axis=axis), weight, reduction, out_dtype)
+    return _reduce(np.squeeze(loss, axis=axis), weight, reduction, out_dtype, nan_policy)
 
 
 # --------------------------------------------------------------------------- log_loss

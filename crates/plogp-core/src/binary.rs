@@ -15,7 +15,7 @@
 //! compensated, deterministic sums of [`crate::reduce`].
 //! NaN in `y` or `p` propagates to the result; values outside `[0, 1]` are errors.
 
-use crate::driver::{elementwise, ElementLoss, Totals, Weights};
+use crate::driver::{elementwise, ElementLoss, NanPolicy, Totals, Weights};
 use crate::error::Result;
 use crate::simd::Simd;
 use crate::value::{Real, Target};
@@ -88,9 +88,10 @@ pub fn bce_prob<Y: Target, P: Real>(
     p: &[P],
     eps: f64,
     w: Weights<'_>,
+    nan: NanPolicy,
     out: Option<&mut [P]>,
 ) -> Result<Totals> {
-    elementwise(BceProb { eps }, y, p, w, out)
+    elementwise(BceProb { eps }, y, p, w, nan, out)
 }
 
 /// Binary cross-entropy of targets `y` and logits `z` (see [`bce_prob`] for the outputs).
@@ -98,9 +99,10 @@ pub fn bce_logits<Y: Target, P: Real>(
     y: &[Y],
     z: &[P],
     w: Weights<'_>,
+    nan: NanPolicy,
     out: Option<&mut [P]>,
 ) -> Result<Totals> {
-    elementwise(BceLogits, y, z, w, out)
+    elementwise(BceLogits, y, z, w, nan, out)
 }
 
 #[cfg(test)]
@@ -120,7 +122,7 @@ mod tests {
             let y: Vec<f64> = (0..n).map(|i| (i % 3) as f64 / 2.0).collect();
             let p: Vec<f64> = (0..n).map(|i| (i as f64 + 0.5) / (n as f64 + 1.0)).collect();
             let mut out = vec![0.0; n];
-            let t = bce_prob(&y, &p, 0.0, Weights::None, Some(&mut out)).unwrap();
+            let t = bce_prob(&y, &p, 0.0, Weights::None, NanPolicy::Propagate, Some(&mut out)).unwrap();
             let mut want = 0.0;
             for i in 0..n {
                 let e = exact(y[i], p[i]);
@@ -137,10 +139,10 @@ mod tests {
         let y = [1u8, 0, 1, 0];
         let p = [0.0f64, 1.0, 1.0, 0.0];
         let mut out = [0.0; 4];
-        bce_prob(&y, &p, 0.0, Weights::None, Some(&mut out)).unwrap();
+        bce_prob(&y, &p, 0.0, Weights::None, NanPolicy::Propagate, Some(&mut out)).unwrap();
         assert_eq!(out, [f64::INFINITY, f64::INFINITY, 0.0, 0.0]);
         let eps = f64::EPSILON;
-        bce_prob(&y, &p, eps, Weights::None, Some(&mut out)).unwrap();
+        bce_prob(&y, &p, eps, Weights::None, NanPolicy::Propagate, Some(&mut out)).unwrap();
         assert_eq!(out[0], -eps.ln());
     }
 
@@ -151,7 +153,7 @@ mod tests {
         for label in [0u8, 1] {
             let y = vec![label; p.len()];
             let mut out = vec![0.0; p.len()];
-            bce_prob(&y, &p, 0.0, Weights::None, Some(&mut out)).unwrap();
+            bce_prob(&y, &p, 0.0, Weights::None, NanPolicy::Propagate, Some(&mut out)).unwrap();
             for (&pi, &got) in p.iter().zip(&out) {
                 let want = exact(label as f64, pi);
                 assert!((got - want).abs() <= 2.0 * f64::EPSILON * want, "y={label} p={pi:e}: {got:e} vs {want:e}");
@@ -164,7 +166,7 @@ mod tests {
         let y = [1.0f64, 0.0, 1.0, 0.0, 0.5];
         let z = [1e300f64, -1e300, -800.0, 800.0, 0.0];
         let mut out = [0.0; 5];
-        bce_logits(&y, &z, Weights::None, Some(&mut out)).unwrap();
+        bce_logits(&y, &z, Weights::None, NanPolicy::Propagate, Some(&mut out)).unwrap();
         assert_eq!(out[..4], [0.0, 0.0, 800.0, 800.0]);
         assert_eq!(out[4], std::f64::consts::LN_2);
     }
@@ -175,20 +177,36 @@ mod tests {
         let mut p = vec![0.5f64; 100];
         p[70] = 1.5;
         p[90] = -1.0;
-        let err = bce_prob(&y, &p, 0.0, Weights::None, None).unwrap_err();
+        let err = bce_prob(&y, &p, 0.0, Weights::None, NanPolicy::Propagate, None).unwrap_err();
         assert_eq!(err, Error::OutOfRange { arg: "y_pred", index: 70, value: 1.5, lo: 0.0, hi: 1.0 });
         let w = vec![1.0; 100];
         let mut w2 = w.clone();
         w2[3] = -1.0;
-        let err = bce_logits(&y, &p, Weights::PerItem(&w2), None).unwrap_err();
+        let err = bce_logits(&y, &p, Weights::PerItem(&w2), NanPolicy::Propagate, None).unwrap_err();
         assert_eq!(err, Error::BadWeight { arg: "sample_weight", index: 3, value: -1.0 });
     }
 
     #[test]
+    fn nan_policy_omit_and_raise() {
+        let n = 70;
+        let y = vec![1.0f64; n];
+        let mut p = vec![0.5f64; n];
+        p[3] = f64::NAN;
+        p[66] = f64::NAN;
+        let mut out = vec![0.0; n];
+        let t = bce_prob(&y, &p, 0.0, Weights::None, NanPolicy::Omit, Some(&mut out)).unwrap();
+        assert_eq!(t.weight, (n - 2) as f64);
+        assert_eq!(t.mean().unwrap(), std::f64::consts::LN_2);
+        assert!(out[3].is_nan() && out[66].is_nan() && out[4] == std::f64::consts::LN_2);
+        let err = bce_prob(&y, &p, 0.0, Weights::None, NanPolicy::Raise, None).unwrap_err();
+        assert_eq!(err, Error::NanLoss { index: 3 });
+    }
+
+    #[test]
     fn nan_propagates() {
-        let t = bce_prob(&[0.0f64, 1.0], &[f64::NAN, 0.5], 1e-7, Weights::None, None).unwrap();
+        let t = bce_prob(&[0.0f64, 1.0], &[f64::NAN, 0.5], 1e-7, Weights::None, NanPolicy::Propagate, None).unwrap();
         assert!(t.loss.is_nan());
-        let t = bce_prob(&[f64::NAN, 1.0], &[0.2f64, 0.5], 1e-7, Weights::None, None).unwrap();
+        let t = bce_prob(&[f64::NAN, 1.0], &[0.2f64, 0.5], 1e-7, Weights::None, NanPolicy::Propagate, None).unwrap();
         assert!(t.loss.is_nan());
     }
 }

@@ -11,7 +11,7 @@
 //! Validation in the same pass: targets in `[0, 1]`, probabilities in `[0, 1]` (the whole row,
 //! also for sparse labels), labels in `[0, C)`. NaN propagates.
 
-use crate::driver::{check_unit, row_logsumexp, rows, RowOp, Totals, Weights};
+use crate::driver::{check_unit, row_logsumexp, rows, NanPolicy, RowOp, Totals, Weights};
 use crate::error::{Error, Result};
 use crate::reduce::VecSum;
 use crate::simd::{Simd, LANES};
@@ -108,9 +108,10 @@ pub fn cce_prob<T: Target, P: Real>(
     c: usize,
     eps: f64,
     w: Weights<'_>,
+    nan: NanPolicy,
     out: Option<&mut [P]>,
 ) -> Result<Totals> {
-    rows(&CategoricalRows { t, p, c, eps: Some(eps) }, n_rows, c, w, out)
+    rows(&CategoricalRows { t, p, c, eps: Some(eps) }, n_rows, c, w, nan, out)
 }
 
 /// Categorical cross-entropy of targets `t` and logits `z` (see [`cce_prob`]).
@@ -120,9 +121,10 @@ pub fn cce_logits<T: Target, P: Real>(
     n_rows: usize,
     c: usize,
     w: Weights<'_>,
+    nan: NanPolicy,
     out: Option<&mut [P]>,
 ) -> Result<Totals> {
-    rows(&CategoricalRows { t, p: z, c, eps: None }, n_rows, c, w, out)
+    rows(&CategoricalRows { t, p: z, c, eps: None }, n_rows, c, w, nan, out)
 }
 
 /// Sparse categorical cross-entropy of integer `labels` (length `n_rows`) and probabilities
@@ -134,9 +136,10 @@ pub fn sparse_prob<L: Label, P: Real>(
     c: usize,
     eps: f64,
     w: Weights<'_>,
+    nan: NanPolicy,
     out: Option<&mut [P]>,
 ) -> Result<Totals> {
-    rows(&SparseRows { labels, p, c, eps: Some(eps) }, n_rows, c, w, out)
+    rows(&SparseRows { labels, p, c, eps: Some(eps) }, n_rows, c, w, nan, out)
 }
 
 /// Sparse categorical cross-entropy of integer `labels` and logits `z`: `lse(z_r) − z_r[y_r]`.
@@ -146,9 +149,10 @@ pub fn sparse_logits<L: Label, P: Real>(
     n_rows: usize,
     c: usize,
     w: Weights<'_>,
+    nan: NanPolicy,
     out: Option<&mut [P]>,
 ) -> Result<Totals> {
-    rows(&SparseRows { labels, p: z, c, eps: None }, n_rows, c, w, out)
+    rows(&SparseRows { labels, p: z, c, eps: None }, n_rows, c, w, nan, out)
 }
 
 #[cfg(test)]
@@ -165,8 +169,8 @@ mod tests {
             for (r, &l) in labels.iter().enumerate() {
                 onehot[r * c + l as usize] = 1;
             }
-            let a = sparse_logits(&labels, &z, n, c, Weights::None, None).unwrap();
-            let b = cce_logits(&onehot, &z, n, c, Weights::None, None).unwrap();
+            let a = sparse_logits(&labels, &z, n, c, Weights::None, NanPolicy::Propagate, None).unwrap();
+            let b = cce_logits(&onehot, &z, n, c, Weights::None, NanPolicy::Propagate, None).unwrap();
             assert_eq!(a, b, "c={c}");
         }
     }
@@ -175,16 +179,16 @@ mod tests {
     fn masked_classes_contribute_nothing() {
         let z = [0.0f64, f64::NEG_INFINITY, 0.0];
         let t = [1.0f64, 0.0, 0.0];
-        let got = cce_logits(&t, &z, 1, 3, Weights::None, None).unwrap();
+        let got = cce_logits(&t, &z, 1, 3, Weights::None, NanPolicy::Propagate, None).unwrap();
         assert_eq!(got.loss, std::f64::consts::LN_2);
     }
 
     #[test]
     fn labels_out_of_range() {
         let p = [0.5f64; 6];
-        let err = sparse_prob(&[0i64, 2, -1], &p, 3, 2, 0.0, Weights::None, None).unwrap_err();
+        let err = sparse_prob(&[0i64, 2, -1], &p, 3, 2, 0.0, Weights::None, NanPolicy::Propagate, None).unwrap_err();
         assert_eq!(err, Error::LabelOutOfRange { arg: "y_true", index: 1, value: 2, n_classes: 2 });
-        let err = sparse_logits(&[u64::MAX], &p[..2], 1, 2, Weights::None, None).unwrap_err();
+        let err = sparse_logits(&[u64::MAX], &p[..2], 1, 2, Weights::None, NanPolicy::Propagate, None).unwrap_err();
         assert_eq!(err, Error::LabelOutOfRange { arg: "y_true", index: 0, value: u64::MAX as i128, n_classes: 2 });
     }
 
@@ -192,7 +196,7 @@ mod tests {
     fn weighted_mean() {
         let p = [0.25f64, 0.75, 0.5, 0.5];
         let w = [3.0, 1.0];
-        let t = sparse_prob(&[1u8, 0], &p, 2, 2, 0.0, Weights::PerItem(&w), None).unwrap();
+        let t = sparse_prob(&[1u8, 0], &p, 2, 2, 0.0, Weights::PerItem(&w), NanPolicy::Propagate, None).unwrap();
         let want = (3.0 * -(0.75f64).ln() + -(0.5f64).ln()) / 4.0;
         assert!((t.mean().unwrap() - want).abs() <= 1e-16);
         assert_eq!(t.weight, 4.0);

@@ -49,6 +49,19 @@ impl Weights<'_> {
     }
 }
 
+/// What to do with items whose loss is NaN (a NaN input, or an undefined value such as
+/// `inf − inf` of infinite logits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NanPolicy {
+    /// The NaN reaches the sum (and the result).
+    #[default]
+    Propagate,
+    /// The first such item is an error.
+    Raise,
+    /// Such items are dropped from both `Σ s_i·l_i` and `Σ s_i`; their per-item output is NaN.
+    Omit,
+}
+
 /// `Σ s_i·l_i` and `Σ s_i` of a call, as compensated sums.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Totals {
@@ -89,19 +102,20 @@ pub(crate) fn elementwise<L: ElementLoss, Y: Target, P: Real>(
     y: &[Y],
     p: &[P],
     w: Weights<'_>,
+    nan: NanPolicy,
     out: Option<&mut [P]>,
 ) -> Result<Totals> {
     debug_assert_eq!(y.len(), p.len());
     let n = p.len();
     let parts = map_chunks(n, CHUNK_ELEMS, n, out, 1, |range, out| {
-        dispatch(ElementChunk { loss, y: &y[range.clone()], p: &p[range.clone()], w, start: range.start, out })
+        dispatch(ElementChunk { loss, y: &y[range.clone()], p: &p[range.clone()], w, nan, start: range.start, out })
     });
     let mut total = [Sum::ZERO; 2];
     for part in parts {
         let part = part?;
         total = merge_in_order([total, part]);
     }
-    let weight = if w.is_weighted() { total[1].value() } else { n as f64 };
+    let weight = if w.is_weighted() || nan == NanPolicy::Omit { total[1].value() } else { n as f64 };
     Ok(Totals { loss: total[0].value(), weight })
 }
 
@@ -110,6 +124,7 @@ struct ElementChunk<'a, L, Y, P> {
     y: &'a [Y],
     p: &'a [P],
     w: Weights<'a>,
+    nan: NanPolicy,
     start: usize,
     out: Option<&'a mut [P]>,
 }
@@ -119,7 +134,7 @@ impl<L: ElementLoss, Y: Target, P: Real> WithSimd for ElementChunk<'_, L, Y, P> 
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> Self::Output {
-        let ElementChunk { loss, y, p, w, start, mut out } = self;
+        let ElementChunk { loss, y, p, w, nan, start, mut out } = self;
         let n = p.len();
         let (zero, one) = (s.splat(0.0), s.splat(1.0));
         let mut acc = VecSum::<S, 2>::new(s);
@@ -139,9 +154,24 @@ impl<L: ElementLoss, Y: Target, P: Real> WithSimd for ElementChunk<'_, L, Y, P> 
             if !s.all(s.and(in_range, w_ok)) {
                 return Err(first_bad_element::<L, Y, P>(y, p, &w, start, i));
             }
-            let l = s.mul(wv, loss.term(s, yv, pv));
+            let mut term = loss.term(s, yv, pv);
+            let mut wv = wv;
+            let mut shown = None;
+            if nan != NanPolicy::Propagate {
+                let is_nan = s.is_nan(term);
+                if s.any(is_nan) {
+                    if nan == NanPolicy::Raise {
+                        let k = s.store(term).iter().position(|x| x.is_nan()).unwrap_or(0);
+                        return Err(Error::NanLoss { index: start + i + k });
+                    }
+                    shown = Some(s.select(is_nan, term, s.mul(wv, term)));
+                    term = s.select(is_nan, zero, term);
+                    wv = s.select(is_nan, zero, wv);
+                }
+            }
+            let l = s.mul(wv, term);
             if let Some(out) = out.as_deref_mut() {
-                let lv = s.store(l);
+                let lv = s.store(shown.unwrap_or(l));
                 for (o, &x) in out[i..i + live].iter_mut().zip(&lv) {
                     *o = P::from_f64(x);
                 }
@@ -211,23 +241,25 @@ pub(crate) fn rows<Op: RowOp, O: Real>(
     n_rows: usize,
     row_len: usize,
     w: Weights<'_>,
+    nan: NanPolicy,
     out: Option<&mut [O]>,
 ) -> Result<Totals> {
     let work = n_rows.saturating_mul(row_len.max(1));
     let parts = map_chunks(n_rows, rows_per_chunk(row_len), work, out, 1, |range, out| {
-        dispatch(RowChunk { op, w, rows: range, out })
+        dispatch(RowChunk { op, w, nan, rows: range, out })
     });
     let mut total = [Sum::ZERO; 2];
     for part in parts {
         total = merge_in_order([total, part?]);
     }
-    let weight = if w.is_weighted() { total[1].value() } else { n_rows as f64 };
+    let weight = if w.is_weighted() || nan == NanPolicy::Omit { total[1].value() } else { n_rows as f64 };
     Ok(Totals { loss: total[0].value(), weight })
 }
 
 struct RowChunk<'a, Op, O> {
     op: &'a Op,
     w: Weights<'a>,
+    nan: NanPolicy,
     rows: std::ops::Range<usize>,
     out: Option<&'a mut [O]>,
 }
@@ -237,13 +269,22 @@ impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> Self::Output {
-        let RowChunk { op, w, rows, mut out } = self;
+        let RowChunk { op, w, nan, rows, mut out } = self;
         let (mut loss, mut weight) = (Sum::ZERO, Sum::ZERO);
         for (k, r) in rows.clone().enumerate() {
             let v = op.row(s, r)?;
             let wr = w.get(r);
             if !check_weight(wr) {
                 return Err(bad_weight(&w, r));
+            }
+            if v.is_nan() && nan != NanPolicy::Propagate {
+                if nan == NanPolicy::Raise {
+                    return Err(Error::NanLoss { index: r });
+                }
+                if let Some(out) = out.as_deref_mut() {
+                    out[k] = O::from_f64(f64::NAN);
+                }
+                continue;
             }
             // Skip the product when unweighted so that 1·v never turns a −0 into +0 or similar.
             let wv = if w.is_weighted() { wr * v } else { v };

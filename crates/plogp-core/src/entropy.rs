@@ -18,7 +18,7 @@
 //! Inputs must lie in `[0, 1]` (NaN propagates); rows are not normalised.
 //! Each row is summed with the blocked compensated sum of [`crate::reduce`].
 
-use crate::driver::{check_unit, row_shift, rows, RowOp, Weights};
+use crate::driver::{check_unit, row_shift, rows, NanPolicy, RowOp, Weights};
 use crate::error::Result;
 use crate::reduce::VecSum;
 use crate::simd::{Simd, LANES};
@@ -182,16 +182,16 @@ impl<P: Real> RowOp for LogitEntropyRows<'_, P> {
 /// Entropy of each of the `n_rows` rows of `p` (row length `c`), divided by `ln_base`
 /// (1 for nats), written to `out` (length `n_rows`).
 pub fn entropy<P: Real>(p: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
-    rows(&EntropyRows { p, c, ln_base }, n_rows, c, Weights::None, Some(out)).map(drop)
+    rows(&EntropyRows { p, c, ln_base }, n_rows, c, Weights::None, NanPolicy::Propagate, Some(out)).map(drop)
 }
 
 /// Entropy of `softmax(z)` of each row, fused (no probability array).
 pub fn entropy_from_logits<P: Real>(z: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
-    rows(&LogitEntropyRows { z, c, ln_base }, n_rows, c, Weights::None, Some(out)).map(drop)
+    rows(&LogitEntropyRows { z, c, ln_base }, n_rows, c, Weights::None, NanPolicy::Propagate, Some(out)).map(drop)
 }
 
 fn pair<P: Real>(kind: Pair, p: &[P], q: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
-    rows(&PairRows { p, q, c, ln_base, kind }, n_rows, c, Weights::None, Some(out)).map(drop)
+    rows(&PairRows { p, q, c, ln_base, kind }, n_rows, c, Weights::None, NanPolicy::Propagate, Some(out)).map(drop)
 }
 
 /// Cross-entropy `H(p, q)` of each row pair.

@@ -15,6 +15,8 @@ pub enum Error {
     BadWeight { arg: &'static str, index: usize, value: f64 },
     /// `reduction="mean"` over a total weight of zero (including an empty input).
     ZeroTotalWeight,
+    /// `nan_policy="raise"` met an item whose loss is NaN (flat item index).
+    NanLoss { index: usize },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -34,6 +36,11 @@ impl fmt::Display for Error {
             Error::BadWeight { arg, index, value } => write!(
                 f,
                 "{arg} must be finite and non-negative; found {arg}[{index}] = {value}"
+            ),
+            Error::NanLoss { index } => write!(
+                f,
+                "nan_policy='raise': the loss of item {index} is NaN (a NaN in y_true or y_pred \
+                 at that item, or an undefined value such as inf - inf)"
             ),
             Error::ZeroTotalWeight => write!(
                 f,

@@ -22,5 +22,5 @@ pub mod simd;
 mod value;
 
 pub use error::{Error, Result};
-pub use driver::{Totals, Weights};
+pub use driver::{NanPolicy, Totals, Weights};
 pub use value::{Label, Real, Target};
