@@ -8,13 +8,31 @@
 //!
 //! The tier is detected once per process and cached; `PLOGP_SIMD=scalar|avx2|avx512` forces a
 //! lower tier (a request above what the CPU supports falls back to the best supported one).
+//! Tests and benchmarks can override it at run time with [`force_tier`].
 //! A kernel runs on a tier through [`WithSimd`]: its `with_simd` body is `#[inline(always)]`
-//! so that it is compiled inside the tier's `#[target_feature]` entry function.
+//! so that it is compiled inside the tier's `#[target_feature]` entry function ([`run_on`]).
+//! Every method of every tier is `#[inline(always)]` for the same reason: target features only
+//! reach code that is inlined into the entry function.
+//!
+//! Tiers: [`Scalar`] (the reference, any CPU), `Avx2` (two `__m256d`, needs AVX2 + FMA) and
+//! `Avx512` (one `__m512d`, needs AVX-512F) on x86-64. `Neon` is reserved and never supported
+//! yet. No tier touches MXCSR (no FTZ/DAZ) or uses approximate instructions (`vrcp14`,
+//! `vgetexp`, `vscalef`): only correctly rounded operations and bit manipulation, so every
+//! tier computes the same bits.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod scalar;
 
+#[cfg(target_arch = "x86_64")]
+pub use avx2::Avx2;
+#[cfg(target_arch = "x86_64")]
+pub use avx512::Avx512;
 pub use scalar::Scalar;
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
 /// Number of f64 lanes of the virtual vector (the canonical layout shared by all tiers).
@@ -49,11 +67,34 @@ impl Tier {
         }
     }
 
-    /// Whether this CPU can run the tier.
+    /// Whether this CPU can run the tier (detected with `is_x86_feature_detected!`).
     pub fn is_supported(self) -> bool {
         match self {
             Tier::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx2 => Avx2::try_new().is_some(),
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx512 => Avx512::try_new().is_some(),
             _ => false,
+        }
+    }
+
+    fn code(self) -> u8 {
+        match self {
+            Tier::Scalar => 1,
+            Tier::Avx2 => 2,
+            Tier::Avx512 => 3,
+            Tier::Neon => 4,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<Tier> {
+        match code {
+            1 => Some(Tier::Scalar),
+            2 => Some(Tier::Avx2),
+            3 => Some(Tier::Avx512),
+            4 => Some(Tier::Neon),
+            _ => None,
         }
     }
 }
@@ -78,24 +119,82 @@ pub fn active_tier() -> Tier {
     })
 }
 
+/// Process-wide tier override of [`force_tier`]: 0 = none, else [`Tier::code`].
+static FORCED: AtomicU8 = AtomicU8::new(0);
+
+/// Make [`dispatch`] use `tier` in every thread from now on (`None` restores [`active_tier`]).
+/// For tests and benchmarks that compare tiers inside one process; kernels running
+/// concurrently may see the switch mid-call (each chunk reads it once), so serialise such
+/// tests. Returns `false`, and changes nothing, if this CPU cannot run `tier`.
+pub fn force_tier(tier: Option<Tier>) -> bool {
+    match tier {
+        Some(t) if !t.is_supported() => false,
+        Some(t) => {
+            FORCED.store(t.code(), Ordering::Relaxed);
+            true
+        }
+        None => {
+            FORCED.store(0, Ordering::Relaxed);
+            true
+        }
+    }
+}
+
+/// The tier [`dispatch`] runs on: the one set by [`force_tier`], else [`active_tier`].
+pub fn current_tier() -> Tier {
+    Tier::from_code(FORCED.load(Ordering::Relaxed)).unwrap_or_else(active_tier)
+}
+
 /// A computation that can run on any tier.
 pub trait WithSimd {
     type Output;
     fn with_simd<S: Simd>(self, s: S) -> Self::Output;
 }
 
-/// Run `op` on the active tier.
+/// Run `op` on the current tier ([`current_tier`]).
 #[inline]
 pub fn dispatch<Op: WithSimd>(op: Op) -> Op::Output {
-    run_on(active_tier(), op).unwrap_or_else(|op| op.with_simd(Scalar))
+    run_on(current_tier(), op).unwrap_or_else(|op| op.with_simd(Scalar))
 }
 
 /// Run `op` on a given tier; gives `op` back if this CPU cannot run that tier.
 pub fn run_on<Op: WithSimd>(tier: Tier, op: Op) -> Result<Op::Output, Op> {
     match tier {
         Tier::Scalar => Ok(op.with_simd(Scalar)),
+        #[cfg(target_arch = "x86_64")]
+        Tier::Avx2 => match Avx2::try_new() {
+            // SAFETY: the token exists only if the CPU has AVX2 and FMA.
+            Some(s) => Ok(unsafe { run_avx2(s, op) }),
+            None => Err(op),
+        },
+        #[cfg(target_arch = "x86_64")]
+        Tier::Avx512 => match Avx512::try_new() {
+            // SAFETY: the token exists only if the CPU has AVX-512F, AVX2 and FMA.
+            Some(s) => Ok(unsafe { run_avx512(s, op) }),
+            None => Err(op),
+        },
         _ => Err(op),
     }
+}
+
+/// The AVX2 entry point: `op.with_simd` (always inlined) is compiled with AVX2 and FMA.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA (guaranteed by the `Avx2` token).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2<Op: WithSimd>(s: Avx2, op: Op) -> Op::Output {
+    op.with_simd(s)
+}
+
+/// The AVX-512 entry point: `op.with_simd` (always inlined) is compiled with AVX-512F.
+///
+/// # Safety
+/// The CPU must support AVX-512F, AVX2 and FMA (guaranteed by the `Avx512` token).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn run_avx512<Op: WithSimd>(s: Avx512, op: Op) -> Op::Output {
+    op.with_simd(s)
 }
 
 /// The lane abstraction: `V` holds [`LANES`] f64 values, `M` a lane mask.
@@ -103,9 +202,13 @@ pub fn run_on<Op: WithSimd>(tier: Tier, op: Op) -> Result<Op::Output, Op> {
 /// Every operation is lane-wise and correctly rounded (or, for the math primitives, the same
 /// polynomial evaluated with the same fused operations), so that all tiers agree bit for bit.
 /// `min`/`max` propagate NaN from either operand (unlike x86 `minpd`/`maxpd`).
+///
+/// `I` holds [`LANES`] 64-bit integers: the bit patterns of `V`'s lanes, for the exponent
+/// tricks of [`crate::math`] (wrapping arithmetic, logical shifts).
 pub trait Simd: Copy + Send + Sync + 'static {
     type V: Copy;
     type M: Copy;
+    type I: Copy;
 
     fn splat(self, x: f64) -> Self::V;
     fn load(self, a: &[f64; LANES]) -> Self::V;
@@ -117,7 +220,10 @@ pub trait Simd: Copy + Send + Sync + 'static {
     fn div(self, a: Self::V, b: Self::V) -> Self::V;
     /// `a * b + c` with a single rounding.
     fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// The canonical NaN (`f64::NAN`) if either lane is NaN, else `if a < b { a } else { b }`
+    /// (so `min(-0.0, 0.0)` is `0.0`: the second operand wins ties, as in x86 `minpd`).
     fn min(self, a: Self::V, b: Self::V) -> Self::V;
+    /// The canonical NaN if either lane is NaN, else `if a > b { a } else { b }`.
     fn max(self, a: Self::V, b: Self::V) -> Self::V;
     fn abs(self, a: Self::V) -> Self::V;
     fn neg(self, a: Self::V) -> Self::V;
@@ -133,6 +239,23 @@ pub trait Simd: Copy + Send + Sync + 'static {
     fn all(self, m: Self::M) -> bool;
     /// Lane-wise `if m { a } else { b }`.
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
+
+    /// The bit pattern of each lane (`f64::to_bits`), free on SIMD tiers.
+    fn to_bits(self, a: Self::V) -> Self::I;
+    /// Lanes from bit patterns (`f64::from_bits`; `self` is the tier token).
+    #[allow(clippy::wrong_self_convention)]
+    fn from_bits(self, a: Self::I) -> Self::V;
+    fn splat_bits(self, x: u64) -> Self::I;
+    /// Wrapping 64-bit addition.
+    fn add_bits(self, a: Self::I, b: Self::I) -> Self::I;
+    /// Wrapping 64-bit subtraction.
+    fn sub_bits(self, a: Self::I, b: Self::I) -> Self::I;
+    fn and_bits(self, a: Self::I, b: Self::I) -> Self::I;
+    fn or_bits(self, a: Self::I, b: Self::I) -> Self::I;
+    /// Logical shift left by `N < 64` bits.
+    fn shl_bits<const N: u32>(self, a: Self::I) -> Self::I;
+    /// Logical shift right by `N < 64` bits.
+    fn shr_bits<const N: u32>(self, a: Self::I) -> Self::I;
 
     /// Natural logarithm (see [`crate::math`] for method, domain and accuracy).
     fn ln(self, a: Self::V) -> Self::V;
@@ -151,11 +274,20 @@ pub trait Simd: Copy + Send + Sync + 'static {
         q[0] + q[1]
     }
 
-    /// Largest lane, NaN if any lane is NaN (same tree shape as [`Simd::reduce_sum`]).
+    /// Largest lane, NaN if any lane is NaN (same tree shape as [`Simd::reduce_sum`], same
+    /// tie rule as [`Simd::max`]).
     #[inline(always)]
     fn reduce_max(self, v: Self::V) -> f64 {
         let a = self.store(v);
-        let m = |x: f64, y: f64| if x.is_nan() || y.is_nan() { f64::NAN } else { x.max(y) };
+        let m = |x: f64, y: f64| {
+            if x.is_nan() || y.is_nan() {
+                f64::NAN
+            } else if x > y {
+                x
+            } else {
+                y
+            }
+        };
         let h = [m(a[0], a[4]), m(a[1], a[5]), m(a[2], a[6]), m(a[3], a[7])];
         m(m(h[0], h[2]), m(h[1], h[3]))
     }

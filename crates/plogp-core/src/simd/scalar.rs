@@ -1,5 +1,8 @@
 //! The portable tier: the virtual vector as eight f64 scalars. It is the reference every
 //! other tier must match bit for bit, and the fallback on CPUs without a SIMD tier.
+//!
+//! Without a `#[target_feature]` context `f64::mul_add` is a call to libm's `fma`
+//! (correctly rounded, in hardware where the CPU has FMA), so this tier is slow but exact.
 
 use super::{Simd, LANES};
 use crate::math;
@@ -9,6 +12,7 @@ pub struct Scalar;
 
 type V = [f64; LANES];
 type M = [bool; LANES];
+type I = [u64; LANES];
 
 #[inline(always)]
 fn map(a: V, f: impl Fn(f64) -> f64) -> V {
@@ -29,6 +33,15 @@ fn zip(a: V, b: V, f: impl Fn(f64, f64) -> f64) -> V {
 }
 
 #[inline(always)]
+fn zip_bits(a: I, b: I, f: impl Fn(u64, u64) -> u64) -> I {
+    let mut o = a;
+    for (x, y) in o.iter_mut().zip(b) {
+        *x = f(*x, y);
+    }
+    o
+}
+
+#[inline(always)]
 fn cmp(a: V, b: V, f: impl Fn(f64, f64) -> bool) -> M {
     let mut m = [false; LANES];
     for i in 0..LANES {
@@ -40,6 +53,7 @@ fn cmp(a: V, b: V, f: impl Fn(f64, f64) -> bool) -> M {
 impl Simd for Scalar {
     type V = V;
     type M = M;
+    type I = I;
 
     #[inline(always)]
     fn splat(self, x: f64) -> V {
@@ -79,11 +93,27 @@ impl Simd for Scalar {
     }
     #[inline(always)]
     fn min(self, a: V, b: V) -> V {
-        zip(a, b, |x, y| if x.is_nan() || y.is_nan() { f64::NAN } else { x.min(y) })
+        zip(a, b, |x, y| {
+            if x.is_nan() || y.is_nan() {
+                f64::NAN
+            } else if x < y {
+                x
+            } else {
+                y
+            }
+        })
     }
     #[inline(always)]
     fn max(self, a: V, b: V) -> V {
-        zip(a, b, |x, y| if x.is_nan() || y.is_nan() { f64::NAN } else { x.max(y) })
+        zip(a, b, |x, y| {
+            if x.is_nan() || y.is_nan() {
+                f64::NAN
+            } else if x > y {
+                x
+            } else {
+                y
+            }
+        })
     }
     #[inline(always)]
     fn abs(self, a: V) -> V {
@@ -148,15 +178,51 @@ impl Simd for Scalar {
         o
     }
     #[inline(always)]
+    fn to_bits(self, a: V) -> I {
+        a.map(f64::to_bits)
+    }
+    #[inline(always)]
+    fn from_bits(self, a: I) -> V {
+        a.map(f64::from_bits)
+    }
+    #[inline(always)]
+    fn splat_bits(self, x: u64) -> I {
+        [x; LANES]
+    }
+    #[inline(always)]
+    fn add_bits(self, a: I, b: I) -> I {
+        zip_bits(a, b, u64::wrapping_add)
+    }
+    #[inline(always)]
+    fn sub_bits(self, a: I, b: I) -> I {
+        zip_bits(a, b, u64::wrapping_sub)
+    }
+    #[inline(always)]
+    fn and_bits(self, a: I, b: I) -> I {
+        zip_bits(a, b, |x, y| x & y)
+    }
+    #[inline(always)]
+    fn or_bits(self, a: I, b: I) -> I {
+        zip_bits(a, b, |x, y| x | y)
+    }
+    #[inline(always)]
+    fn shl_bits<const N: u32>(self, a: I) -> I {
+        a.map(|x| x << N)
+    }
+    #[inline(always)]
+    fn shr_bits<const N: u32>(self, a: I) -> I {
+        a.map(|x| x >> N)
+    }
+    #[inline(always)]
     fn ln(self, a: V) -> V {
-        map(a, math::ln)
+        math::lanes(math::Fun::Ln, a)
     }
     #[inline(always)]
     fn exp(self, a: V) -> V {
-        map(a, math::exp)
+        math::lanes(math::Fun::Exp, a)
     }
     #[inline(always)]
     fn ln_1p(self, a: V) -> V {
-        map(a, math::ln_1p)
+        math::lanes(math::Fun::Ln1p, a)
     }
 }
