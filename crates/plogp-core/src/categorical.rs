@@ -11,7 +11,7 @@
 //! Validation in the same pass: targets in `[0, 1]`, probabilities in `[0, 1]` (the whole row,
 //! also for sparse labels), labels in `[0, C)`. NaN propagates.
 
-use crate::driver::{check_unit, row_logsumexp, rows, NanPolicy, RowOp, Totals, Weights};
+use crate::driver::{check_unit, lane0, row_logsumexp, rows, NanPolicy, RowOp, Totals, Weights};
 use crate::error::{Error, Result};
 use crate::reduce::VecSum;
 use crate::simd::{Simd, LANES};
@@ -90,7 +90,7 @@ impl<L: Label, P: Real> RowOp for SparseRows<'_, L, P> {
                     return Ok(f64::NAN);
                 }
                 // 0 − ln(1) is +0 (a bare negation would give −0).
-                Ok(0.0 - crate::math::ln(target.clamp(eps, 1.0 - eps)))
+                Ok(0.0 - lane0(s, s.ln(s.splat(target.clamp(eps, 1.0 - eps)))))
             }
             None => {
                 Ok(row_logsumexp(s, row) - target)

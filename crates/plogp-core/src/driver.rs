@@ -334,6 +334,13 @@ pub(crate) fn check_unit<S: Simd, T: Copy>(
     }
 }
 
+/// Lane 0 of a vector: a single value computed with the tier's inlined vector math (the same
+/// bits as the standalone `math::*` functions, without their per-call dispatch cost).
+#[inline(always)]
+pub(crate) fn lane0<S: Simd>(s: S, v: S::V) -> f64 {
+    s.store(v)[0]
+}
+
 /// Max-shifted softmax pieces of one row of logits.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RowShift {
@@ -368,7 +375,7 @@ pub(crate) fn row_shift<S: Simd, P: Real>(s: S, z: &[P]) -> RowShift {
     }
     let [rest, n] = acc.finish();
     let (rest, n) = (rest.value(), n.value());
-    RowShift { m, sum: n + rest, ln_sum: crate::math::ln_1p((n - 1.0) + rest) }
+    RowShift { m, sum: n + rest, ln_sum: lane0(s, s.ln_1p(s.splat((n - 1.0) + rest))) }
 }
 
 /// `ln Σ exp(z)` of one row: −inf for an empty or all −inf row, +inf if any logit is +inf,
