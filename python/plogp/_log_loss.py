@@ -9,6 +9,7 @@ kernel as they are, so the common case makes no N-sized temporary and no sort.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import numpy as np
@@ -33,8 +34,12 @@ def log_loss(
     ``y_pred=`` is accepted as the older name of ``y_proba``, and negative sample weights
     are rejected.
     """
+    # A 1-D y_proba goes to the binary kernel, which range-checks every value in its own pass
+    # (ValueError) and propagates NaN, turned into scikit-learn's ValueError below: no extra
+    # NumPy passes. 2-D input is checked here, before the row-sum warning can see a NaN.
+    one_column = np.ndim(y_proba if y_pred is None else y_pred) == 1 and np.ndim(y_true) == 1
     proba, weight = _ref._log_loss_inputs(
-        y_true, y_proba, normalize, sample_weight, labels, y_pred
+        y_true, y_proba, normalize, sample_weight, labels, y_pred, check_values=not one_column
     )
     codes, classes, is_indicator = _label_codes(np.asarray(y_true), labels)
     _ref._check_two_classes(classes, labels)
@@ -47,11 +52,14 @@ def log_loss(
         if is_indicator:
             proba = np.stack([1 - proba, proba], axis=1)
         else:
-            return float(
+            loss = float(
                 _native.binary_cross_entropy(
                     codes, proba, sample_weight=weight, eps=eps, reduction=reduction
                 )
             )
+            if math.isnan(loss):
+                raise ValueError("Input y_proba contains NaN or infinity.")
+            return loss
     _ref._warn_unless_rows_sum_to_one(proba, eps)
     _ref._check_class_count(len(classes), proba.shape[1], labels, classes)
     kernel = (

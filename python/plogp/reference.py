@@ -823,11 +823,12 @@ def _warn_unless_rows_sum_to_one(proba: np.ndarray, eps: float) -> None:
         )
 
 
-def _log_loss_proba(y_proba: Any) -> np.ndarray:
+def _log_loss_proba(y_proba: Any, check_values: bool = True) -> np.ndarray:
     """``y_proba`` validated as scikit-learn's ``check_array`` does for ``log_loss``.
 
     float64/32/16 are kept, any other real dtype becomes float64; 1-D or 2-D, at least one
-    sample (and one column), all finite.
+    sample (and one column), all finite (unless ``check_values`` is false: a caller whose
+    kernel checks the values in its own pass).
     """
     proba = np.asarray(y_proba)
     if proba.dtype.kind == "c":
@@ -838,7 +839,7 @@ def _log_loss_proba(y_proba: Any) -> np.ndarray:
         raise TypeError(f"y_proba should have at least 1 dimension, got scalar {proba!r}")
     if proba.ndim > 2:
         raise ValueError(f"Found array with dim {proba.ndim}, while dim <= 2 is required.")
-    if not np.isfinite(proba).all():
+    if check_values and not np.isfinite(proba).all():
         raise ValueError("Input y_proba contains NaN or infinity.")
     if proba.shape[0] == 0 or (proba.ndim == 2 and proba.shape[1] == 0):
         raise ValueError(
@@ -848,10 +849,17 @@ def _log_loss_proba(y_proba: Any) -> np.ndarray:
 
 
 def _log_loss_inputs(
-    y_true: Any, y_proba: Any, normalize: Any, sample_weight: Any, labels: Any, y_pred: Any
+    y_true: Any,
+    y_proba: Any,
+    normalize: Any,
+    sample_weight: Any,
+    labels: Any,
+    y_pred: Any,
+    check_values: bool = True,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The argument checks of ``log_loss`` before labels are encoded, in scikit-learn's
-    order; returns the validated ``y_proba`` and ``sample_weight``."""
+    order; returns the validated ``y_proba`` and ``sample_weight``. ``check_values=False``
+    leaves the finiteness and [0, 1] checks of ``y_proba`` to the caller's kernel."""
     if y_pred is not None:
         if y_proba is not None:
             raise ValueError("Cannot use both y_pred and y_proba; y_pred is an alias of y_proba")
@@ -874,10 +882,10 @@ def _log_loss_inputs(
             f"The 'normalize' parameter of log_loss must be a bool. Got {normalize!r} instead."
         )
 
-    proba = _log_loss_proba(y_proba)
-    if proba.max() > 1:
+    proba = _log_loss_proba(y_proba, check_values)
+    if check_values and proba.max() > 1:
         raise ValueError(f"y_proba contains values greater than 1: {proba.max()}")
-    if proba.min() < 0:
+    if check_values and proba.min() < 0:
         raise ValueError(f"y_proba contains values lower than 0: {proba.min()}")
     lengths = [_n_samples(proba), _n_samples(np.asarray(y_true))]
     if sample_weight is not None:
