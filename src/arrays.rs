@@ -57,7 +57,11 @@ pub fn normalize_axis(axis: isize, ndim: usize) -> PyResult<usize> {
             "axis {axis} is out of bounds for an array of dimension {ndim}"
         )));
     }
-    Ok(if axis < 0 { (axis + n) as usize } else { axis as usize })
+    Ok(if axis < 0 {
+        (axis + n) as usize
+    } else {
+        axis as usize
+    })
 }
 
 /// The dtype an argument is computed in: NumPy name, kind character and item size.
@@ -119,12 +123,20 @@ fn unsupported(name: &str, role: Role, dtype: &Bound<'_, numpy::PyArrayDescr>) -
         Role::Label => "an integer array of class labels (any integer dtype or bool)",
         Role::Weight => "a real array (float, integer or bool)",
     };
-    let shown = dtype.getattr("name").and_then(|n| n.extract::<String>()).unwrap_or_else(|_| "?".into());
+    let shown = dtype
+        .getattr("name")
+        .and_then(|n| n.extract::<String>())
+        .unwrap_or_else(|_| "?".into());
     PyTypeError::new_err(format!("{name} must be {allowed}, got dtype {shown}"))
 }
 
 /// Bring `obj` to an aligned, C-contiguous array of the role's dtype, with `axis` moved last.
-pub fn prepare<'py>(obj: &Bound<'py, PyAny>, name: &str, role: Role, axis: Option<isize>) -> PyResult<Prepared<'py>> {
+pub fn prepare<'py>(
+    obj: &Bound<'py, PyAny>,
+    name: &str,
+    role: Role,
+    axis: Option<isize>,
+) -> PyResult<Prepared<'py>> {
     let py = obj.py();
     let array = match obj.cast::<PyUntypedArray>() {
         Ok(a) => a.clone(),
@@ -141,14 +153,18 @@ pub fn prepare<'py>(obj: &Bound<'py, PyAny>, name: &str, role: Role, axis: Optio
             .cast_into::<PyUntypedArray>()?,
     };
     let dtype = array.dtype();
-    let (want, was_f16) =
-        wanted_dtype(role, dtype.kind(), dtype.itemsize()).ok_or_else(|| unsupported(name, role, &dtype))?;
+    let (want, was_f16) = wanted_dtype(role, dtype.kind(), dtype.itemsize())
+        .ok_or_else(|| unsupported(name, role, &dtype))?;
     let mut array = array;
     let orig_shape = array.shape().to_vec();
-    let axis = axis.map(|a| normalize_axis(a, orig_shape.len())).transpose()?;
+    let axis = axis
+        .map(|a| normalize_axis(a, orig_shape.len()))
+        .transpose()?;
     if let Some(axis) = axis {
         if axis + 1 != array.ndim() {
-            array = numpy(py)?.call_method1("moveaxis", (array, axis, -1))?.cast_into()?;
+            array = numpy(py)?
+                .call_method1("moveaxis", (array, axis, -1))?
+                .cast_into()?;
         }
     }
     let dtype = array.dtype();
@@ -161,7 +177,12 @@ pub fn prepare<'py>(obj: &Bound<'py, PyAny>, name: &str, role: Role, axis: Optio
             .call_method1("require", (array, want.name, "CA"))?
             .cast_into()?;
     }
-    Ok(Prepared { array, orig_shape, axis, was_f16 })
+    Ok(Prepared {
+        array,
+        orig_shape,
+        axis,
+        was_f16,
+    })
 }
 
 /// Borrow a prepared array as a typed read-only array of `T` (its dtype is `T` by construction).
@@ -174,7 +195,8 @@ pub fn readonly<'py, T: Element>(p: &Prepared<'py>) -> PyResult<PyReadonlyArrayD
 
 /// The contiguous data of a borrowed array.
 pub fn slice<'a, T: Element>(a: &'a PyReadonlyArrayDyn<'_, T>) -> PyResult<&'a [T]> {
-    a.as_slice().map_err(|e| PyValueError::new_err(format!("internal: input not contiguous: {e}")))
+    a.as_slice()
+        .map_err(|e| PyValueError::new_err(format!("internal: input not contiguous: {e}")))
 }
 
 /// A new uninitialised-free (zeroed) output array of `shape`.
@@ -195,7 +217,13 @@ pub fn finish_array<'py>(out: Bound<'py, PyAny>, was_f16: bool) -> PyResult<Boun
 pub fn shape_str(shape: &[usize]) -> String {
     match shape.len() {
         1 => format!("({},)", shape[0]),
-        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
-

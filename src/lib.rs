@@ -15,8 +15,8 @@ mod typed;
 use arrays::{finish_array, new_output, prepare, Prepared, Role};
 use numpy::{PyArrayDescrMethods, PyArrayMethods, PyUntypedArrayMethods};
 use options::{same_shape, Axis, Eps, Flag, LnBase, NanPolicyArg, Reduction, SampleWeight};
-use plogp_core::NanPolicy;
 use plogp_core::entropy as info;
+use plogp_core::NanPolicy;
 use plogp_core::{activation, binary, categorical, parallel, simd, Real, Totals};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -44,9 +44,16 @@ fn value_error(e: plogp_core::Error) -> PyErr {
 /// index back to the C-order flat index of the array as the caller passed it.
 fn unmove<'a>(layout: &'a Prepared<'_>) -> impl Fn(plogp_core::Error) -> plogp_core::Error + 'a {
     move |e| match (e, layout.axis) {
-        (plogp_core::Error::OutOfRange { arg, index, value, lo, hi }, Some(axis))
-            if axis + 1 < layout.orig_shape.len() =>
-        {
+        (
+            plogp_core::Error::OutOfRange {
+                arg,
+                index,
+                value,
+                lo,
+                hi,
+            },
+            Some(axis),
+        ) if axis + 1 < layout.orig_shape.len() => {
             let orig = &layout.orig_shape;
             let mut moved: Vec<usize> = orig.clone();
             let c = moved.remove(axis);
@@ -60,7 +67,13 @@ fn unmove<'a>(layout: &'a Prepared<'_>) -> impl Fn(plogp_core::Error) -> plogp_c
             let c_pos = pos.pop().unwrap_or(0);
             pos.insert(axis, c_pos);
             let flat = pos.iter().zip(orig).fold(0, |acc, (&i, &n)| acc * n + i);
-            plogp_core::Error::OutOfRange { arg, index: flat, value, lo, hi }
+            plogp_core::Error::OutOfRange {
+                arg,
+                index: flat,
+                value,
+                lo,
+                hi,
+            }
         }
         (e, _) => e,
     }
@@ -85,7 +98,8 @@ fn run_loss<'py, P: Real + numpy::Element>(
         Reduction::None => {
             let out = new_output::<P>(py, items);
             // SAFETY: `out` was just created here and is not shared with any other code.
-            let slice = unsafe { out.as_slice_mut() }.map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let slice =
+                unsafe { out.as_slice_mut() }.map_err(|e| PyValueError::new_err(e.to_string()))?;
             detached(py, work, || kernel(Some(slice))).map_err(value_error)?;
             finish_array(out.into_any(), was_f16)
         }
@@ -130,7 +144,11 @@ fn row_layout(p: &Prepared<'_>) -> (usize, usize, Vec<usize>) {
 }
 
 fn dtype_eps(p: &Prepared<'_>) -> f64 {
-    if p.array.dtype().itemsize() == 4 { f32::EPSILON as f64 } else { f64::EPSILON }
+    if p.array.dtype().itemsize() == 4 {
+        f32::EPSILON as f64
+    } else {
+        f64::EPSILON
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,7 +159,12 @@ fn dtype_eps(p: &Prepared<'_>) -> f64 {
     signature = (p, *, axis = Axis(-1), base = LnBase(1.0), keepdims = Flag(false)),
     text_signature = "(p, *, axis=-1, base=None, keepdims=False)"
 )]
-fn entropy<'py>(p: &Bound<'py, PyAny>, axis: Axis, base: LnBase, keepdims: Flag) -> PyResult<Bound<'py, PyAny>> {
+fn entropy<'py>(
+    p: &Bound<'py, PyAny>,
+    axis: Axis,
+    base: LnBase,
+    keepdims: Flag,
+) -> PyResult<Bound<'py, PyAny>> {
     let py = p.py();
     let (ln_base, keepdims, axis) = (base.0, keepdims.0, axis.0);
     let pa = prepare(p, "p", Role::Distribution, Some(axis))?;
@@ -165,7 +188,11 @@ fn kept_dims(p: &Prepared<'_>) -> Vec<usize> {
 
 #[pyfunction]
 #[pyo3(signature = (z, *, axis = Axis(-1), base = LnBase(1.0)), text_signature = "(z, *, axis=-1, base=None)")]
-fn entropy_from_logits<'py>(z: &Bound<'py, PyAny>, axis: Axis, base: LnBase) -> PyResult<Bound<'py, PyAny>> {
+fn entropy_from_logits<'py>(
+    z: &Bound<'py, PyAny>,
+    axis: Axis,
+    base: LnBase,
+) -> PyResult<Bound<'py, PyAny>> {
     let py = z.py();
     let (ln_base, axis) = (base.0, axis.0);
     let za = prepare(z, "z", Role::Float, Some(axis))?;
@@ -176,17 +203,30 @@ fn entropy_from_logits<'py>(z: &Bound<'py, PyAny>, axis: Axis, base: LnBase) -> 
 }
 
 /// Prepare `p` and `q` of a two-distribution function in a common float dtype.
-fn prepare_pair<'py>(p: &Bound<'py, PyAny>, q: &Bound<'py, PyAny>, axis: isize) -> PyResult<(Prepared<'py>, Prepared<'py>)> {
+fn prepare_pair<'py>(
+    p: &Bound<'py, PyAny>,
+    q: &Bound<'py, PyAny>,
+    axis: isize,
+) -> PyResult<(Prepared<'py>, Prepared<'py>)> {
     let mut pa = prepare(p, "p", Role::Distribution, Some(axis))?;
     let mut qa = prepare(q, "q", Role::Distribution, Some(axis))?;
     same_shape("p", &pa, "q", &qa)?;
     let (ps, qs) = (pa.array.dtype().itemsize(), qa.array.dtype().itemsize());
     if ps != qs {
         let widen = |a: &mut Prepared<'py>| -> PyResult<()> {
-            a.array = a.array.py().import("numpy")?.call_method1("require", (&a.array, "float64", "CA"))?.cast_into()?;
+            a.array = a
+                .array
+                .py()
+                .import("numpy")?
+                .call_method1("require", (&a.array, "float64", "CA"))?
+                .cast_into()?;
             Ok(())
         };
-        if ps < qs { widen(&mut pa)? } else { widen(&mut qa)? }
+        if ps < qs {
+            widen(&mut pa)?
+        } else {
+            widen(&mut qa)?
+        }
     }
     let both_f16 = pa.was_f16 && qa.was_f16;
     pa.was_f16 = both_f16;
@@ -219,15 +259,31 @@ macro_rules! pair_function {
     };
 }
 
-pair_function!(cross_entropy, info::cross_entropy, "Cross-entropy H(p, q) per distribution.");
-pair_function!(kl_divergence, info::kl_divergence, "KL divergence per distribution.");
-pair_function!(js_divergence, info::js_divergence, "Jensen-Shannon divergence per distribution.");
+pair_function!(
+    cross_entropy,
+    info::cross_entropy,
+    "Cross-entropy H(p, q) per distribution."
+);
+pair_function!(
+    kl_divergence,
+    info::kl_divergence,
+    "KL divergence per distribution."
+);
+pair_function!(
+    js_divergence,
+    info::js_divergence,
+    "Jensen-Shannon divergence per distribution."
+);
 
 // ---------------------------------------------------------------------------------------------
 // Activations
 
 /// Softmax or log-softmax along `axis`, same shape and dtype as `z`.
-fn row_map<'py>(z: &Bound<'py, PyAny>, axis: isize, kind: activation::RowMap) -> PyResult<Bound<'py, PyAny>> {
+fn row_map<'py>(
+    z: &Bound<'py, PyAny>,
+    axis: isize,
+    kind: activation::RowMap,
+) -> PyResult<Bound<'py, PyAny>> {
     let py = z.py();
     let za = prepare(z, "z", Role::Float, Some(axis))?;
     let (n, c, _) = row_layout(&za);
@@ -242,7 +298,10 @@ fn row_map<'py>(z: &Bound<'py, PyAny>, axis: isize, kind: activation::RowMap) ->
     let out = match za.axis {
         Some(axis) if axis + 1 != za.orig_shape.len() => {
             let np = py.import("numpy")?;
-            np.call_method1("ascontiguousarray", (np.call_method1("moveaxis", (out, -1, axis))?,))?
+            np.call_method1(
+                "ascontiguousarray",
+                (np.call_method1("moveaxis", (out, -1, axis))?,),
+            )?
         }
         _ => out,
     };
@@ -276,7 +335,10 @@ fn logsumexp<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, PyAn
     }))
 }
 
-fn elementwise<'py>(z: &Bound<'py, PyAny>, kind: activation::Elementwise) -> PyResult<Bound<'py, PyAny>> {
+fn elementwise<'py>(
+    z: &Bound<'py, PyAny>,
+    kind: activation::Elementwise,
+) -> PyResult<Bound<'py, PyAny>> {
     let py = z.py();
     let za = prepare(z, "z", Role::Float, None)?;
     let shape = za.array.shape().to_vec();
@@ -430,9 +492,13 @@ fn set_num_threads(n: &Bound<'_, PyAny>) -> PyResult<()> {
     if n.is_instance_of::<pyo3::types::PyBool>() {
         return Err(PyTypeError::new_err("n must be an int, got bool"));
     }
-    let n: i128 = n.extract().map_err(|_| PyTypeError::new_err("n must be an int"))?;
+    let n: i128 = n
+        .extract()
+        .map_err(|_| PyTypeError::new_err("n must be an int"))?;
     if !(1..=4096).contains(&n) {
-        return Err(PyValueError::new_err(format!("n must be a number of threads in [1, 4096], got {n}")));
+        return Err(PyValueError::new_err(format!(
+            "n must be a number of threads in [1, 4096], got {n}"
+        )));
     }
     parallel::set_num_threads(n as usize);
     Ok(())

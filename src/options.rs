@@ -11,7 +11,10 @@ use pyo3::types::{PyBool, PyString};
 // TypeError (bad type) whose message names the argument; `None` is never silently a default.
 
 fn type_name(obj: &Borrowed<'_, '_, PyAny>) -> String {
-    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +80,10 @@ impl FromPyObject<'_, '_> for Eps {
             return if s.to_str()? == "auto" {
                 Ok(Eps::Auto)
             } else {
-                Err(PyValueError::new_err(format!("eps must be 'auto' or a float in [0, 0.5); got {}", obj.repr()?)))
+                Err(PyValueError::new_err(format!(
+                    "eps must be 'auto' or a float in [0, 0.5); got {}",
+                    obj.repr()?
+                )))
             };
         }
         if obj.is_instance_of::<PyBool>() || obj.is_none() {
@@ -87,12 +93,17 @@ impl FromPyObject<'_, '_> for Eps {
             )));
         }
         let value: f64 = obj.extract().map_err(|_| {
-            PyTypeError::new_err(format!("eps must be 'auto' or a float in [0, 0.5); got {}", type_name(&obj)))
+            PyTypeError::new_err(format!(
+                "eps must be 'auto' or a float in [0, 0.5); got {}",
+                type_name(&obj)
+            ))
         })?;
         if (0.0..0.5).contains(&value) {
             Ok(Eps::Value(value))
         } else {
-            Err(PyValueError::new_err(format!("eps must be 'auto' or a float in [0, 0.5); got {value}")))
+            Err(PyValueError::new_err(format!(
+                "eps must be 'auto' or a float in [0, 0.5); got {value}"
+            )))
         }
     }
 }
@@ -107,9 +118,9 @@ impl FromPyObject<'_, '_> for Axis {
         if obj.is_instance_of::<PyBool>() {
             return Err(PyTypeError::new_err("axis must be an int, got bool"));
         }
-        obj.extract::<isize>()
-            .map(Axis)
-            .map_err(|_| PyTypeError::new_err(format!("axis must be an int, got {}", type_name(&obj))))
+        obj.extract::<isize>().map(Axis).map_err(|_| {
+            PyTypeError::new_err(format!("axis must be an int, got {}", type_name(&obj)))
+        })
     }
 }
 
@@ -123,13 +134,18 @@ impl FromPyObject<'_, '_> for LnBase {
         if obj.is_none() {
             return Ok(LnBase(1.0));
         }
-        let b: f64 = obj
-            .extract()
-            .map_err(|_| PyTypeError::new_err(format!("base must be None or a number, got {}", type_name(&obj))))?;
+        let b: f64 = obj.extract().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "base must be None or a number, got {}",
+                type_name(&obj)
+            ))
+        })?;
         if b.is_finite() && b > 0.0 && b != 1.0 {
             Ok(LnBase(b.ln()))
         } else {
-            Err(PyValueError::new_err(format!("base must be a positive number other than 1, got {b}")))
+            Err(PyValueError::new_err(format!(
+                "base must be a positive number other than 1, got {b}"
+            )))
         }
     }
 }
@@ -156,7 +172,10 @@ impl<'py> SampleWeight<'py> {
     /// categorical ones). Accepted: exactly that shape, or a 1-D array of length `items[0]`.
     pub fn new(sw: Option<&Bound<'py, PyAny>>, items: &[usize]) -> PyResult<Self> {
         let Some(sw) = sw.filter(|s| !s.is_none()) else {
-            return Ok(SampleWeight { array: None, _prepared: None });
+            return Ok(SampleWeight {
+                array: None,
+                _prepared: None,
+            });
         };
         let p = prepare(sw, "sample_weight", Role::Weight, None)?;
         let shape = p.array.shape().to_vec();
@@ -165,7 +184,11 @@ impl<'py> SampleWeight<'py> {
         } else if shape.len() == 1 && items.len() >= 2 && shape[0] == items[0] {
             Some(items[1..].iter().product::<usize>().max(1))
         } else {
-            let broadcast = if items.len() >= 2 { format!(" or ({},)", items[0]) } else { String::new() };
+            let broadcast = if items.len() >= 2 {
+                format!(" or ({},)", items[0])
+            } else {
+                String::new()
+            };
             return Err(PyValueError::new_err(format!(
                 "sample_weight has shape {} but the losses have shape {}; expected {}{}",
                 shape_str(&shape),
@@ -175,14 +198,20 @@ impl<'py> SampleWeight<'py> {
             )));
         };
         let a = readonly(&p)?;
-        Ok(SampleWeight { array: Some((a, group)), _prepared: Some(p) })
+        Ok(SampleWeight {
+            array: Some((a, group)),
+            _prepared: Some(p),
+        })
     }
 
     pub fn weights(&self) -> PyResult<Weights<'_>> {
         Ok(match &self.array {
             None => Weights::None,
             Some((a, None)) => Weights::PerItem(slice(a)?),
-            Some((a, Some(inner))) => Weights::PerGroup { w: slice(a)?, inner: *inner },
+            Some((a, Some(inner))) => Weights::PerGroup {
+                w: slice(a)?,
+                inner: *inner,
+            },
         })
     }
 }

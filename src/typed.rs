@@ -87,15 +87,42 @@ macro_rules! with_ints {
     ($a:expr, $s:ident => $body:expr) => {{
         use $crate::typed::Ints;
         match &$a {
-            Ints::Bool(a) => { let $s = $crate::arrays::slice(a)?; $body }
-            Ints::I8(a) => { let $s = $crate::arrays::slice(a)?; $body }
-            Ints::I16(a) => { let $s = $crate::arrays::slice(a)?; $body }
-            Ints::I32(a) => { let $s = $crate::arrays::slice(a)?; $body }
-            Ints::I64(a) => { let $s = $crate::arrays::slice(a)?; $body }
-            Ints::U8(a) => { let $s = $crate::arrays::slice(a)?; $body }
-            Ints::U16(a) => { let $s = $crate::arrays::slice(a)?; $body }
-            Ints::U32(a) => { let $s = $crate::arrays::slice(a)?; $body }
-            Ints::U64(a) => { let $s = $crate::arrays::slice(a)?; $body }
+            Ints::Bool(a) => {
+                let $s = $crate::arrays::slice(a)?;
+                $body
+            }
+            Ints::I8(a) => {
+                let $s = $crate::arrays::slice(a)?;
+                $body
+            }
+            Ints::I16(a) => {
+                let $s = $crate::arrays::slice(a)?;
+                $body
+            }
+            Ints::I32(a) => {
+                let $s = $crate::arrays::slice(a)?;
+                $body
+            }
+            Ints::I64(a) => {
+                let $s = $crate::arrays::slice(a)?;
+                $body
+            }
+            Ints::U8(a) => {
+                let $s = $crate::arrays::slice(a)?;
+                $body
+            }
+            Ints::U16(a) => {
+                let $s = $crate::arrays::slice(a)?;
+                $body
+            }
+            Ints::U32(a) => {
+                let $s = $crate::arrays::slice(a)?;
+                $body
+            }
+            Ints::U64(a) => {
+                let $s = $crate::arrays::slice(a)?;
+                $body
+            }
         }
     }};
 }

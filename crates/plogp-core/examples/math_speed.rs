@@ -31,7 +31,11 @@ impl WithSimd for Map<'_> {
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
         for _ in 0..self.reps {
-            for (xc, oc) in self.x.chunks_exact(LANES).zip(self.out.chunks_exact_mut(LANES)) {
+            for (xc, oc) in self
+                .x
+                .chunks_exact(LANES)
+                .zip(self.out.chunks_exact_mut(LANES))
+            {
                 let v = s.load(xc.try_into().unwrap());
                 let y = match self.f {
                     Fun::Exp => s.exp(v),
@@ -49,7 +53,17 @@ fn time_ns_per_elem(tier: Tier, f: Fun, x: &[f64]) -> (f64, f64, f64) {
     let mut out = vec![0.0; x.len()];
     let run = |reps: usize, out: &mut Vec<f64>| {
         let t = Instant::now();
-        if run_on(tier, Map { f, x: black_box(x), out, reps }).is_err() {
+        if run_on(
+            tier,
+            Map {
+                f,
+                x: black_box(x),
+                out,
+                reps,
+            },
+        )
+        .is_err()
+        {
             panic!("tier {tier:?} not supported");
         }
         t.elapsed().as_secs_f64()
@@ -59,7 +73,9 @@ fn time_ns_per_elem(tier: Tier, f: Fun, x: &[f64]) -> (f64, f64, f64) {
     while run(reps, &mut out) < 0.02 {
         reps *= 2;
     }
-    let mut samples: Vec<f64> = (0..15).map(|_| run(reps, &mut out) * 1e9 / (reps * x.len()) as f64).collect();
+    let mut samples: Vec<f64> = (0..15)
+        .map(|_| run(reps, &mut out) * 1e9 / (reps * x.len()) as f64)
+        .collect();
     samples.sort_by(f64::total_cmp);
     (samples[7], samples[0], samples[14])
 }
@@ -79,7 +95,9 @@ fn time_scalar_fn(f: fn(f64) -> f64, x: &[f64]) -> (f64, f64, f64) {
     while run(reps) < 0.02 {
         reps *= 2;
     }
-    let mut samples: Vec<f64> = (0..15).map(|_| run(reps) * 1e9 / (reps * x.len()) as f64).collect();
+    let mut samples: Vec<f64> = (0..15)
+        .map(|_| run(reps) * 1e9 / (reps * x.len()) as f64)
+        .collect();
     samples.sort_by(f64::total_cmp);
     (samples[7], samples[0], samples[14])
 }
@@ -94,7 +112,9 @@ fn main() {
         (seed >> 11) as f64 / (1u64 << 53) as f64
     };
     let exp_x: Vec<f64> = (0..n).map(|_| -50.0 + 60.0 * unit()).collect();
-    let ln_x: Vec<f64> = (0..n).map(|_| (1e-6 + unit()) * 10f64.powf(-5.0 + 10.0 * unit())).collect();
+    let ln_x: Vec<f64> = (0..n)
+        .map(|_| (1e-6 + unit()) * 10f64.powf(-5.0 + 10.0 * unit()))
+        .collect();
     let ln1p_x: Vec<f64> = (0..n).map(|_| -0.9 + 2.0 * unit()).collect();
     let mut tail_x = exp_x.clone();
     for (i, v) in tail_x.iter_mut().enumerate() {
@@ -103,7 +123,10 @@ fn main() {
         }
     }
     println!("ns/element, 1 thread, {n} f64 in L1 (median of 15, [min, max])");
-    println!("{:<8} {:>22} {:>22} {:>22} {:>22}", "tier", "exp", "ln", "ln_1p", "exp tail");
+    println!(
+        "{:<8} {:>22} {:>22} {:>22} {:>22}",
+        "tier", "exp", "ln", "ln_1p", "exp tail"
+    );
     for tier in supported_tiers() {
         let cell = |f: Fun, x: &[f64]| {
             let (m, lo, hi) = time_ns_per_elem(tier, f, x);

@@ -65,7 +65,12 @@ pub fn row_map<P: Real>(kind: RowMap, z: &[P], n_rows: usize, c: usize, out: &mu
     let rpc = rows_per_chunk(c);
     map_chunks(n_rows, rpc, n_rows * c, Some(out), c, |rows, out| {
         let z = &z[rows.start * c..rows.end * c];
-        dispatch(RowMapChunk { z, c, kind, out: out.unwrap_or_default() })
+        dispatch(RowMapChunk {
+            z,
+            c,
+            kind,
+            out: out.unwrap_or_default(),
+        })
     });
 }
 
@@ -89,10 +94,21 @@ impl<P: Real> WithSimd for LseChunk<'_, P> {
 
 /// `logsumexp` of each row of `z` into `out` (length `n_rows`; an empty row gives −inf).
 pub fn logsumexp<P: Real>(z: &[P], n_rows: usize, c: usize, out: &mut [P]) {
-    map_chunks(n_rows, rows_per_chunk(c), n_rows * c.max(1), Some(out), 1, |rows, out| {
-        let z = &z[rows.start * c..rows.end * c];
-        dispatch(LseChunk { z, c, out: out.unwrap_or_default() })
-    });
+    map_chunks(
+        n_rows,
+        rows_per_chunk(c),
+        n_rows * c.max(1),
+        Some(out),
+        1,
+        |rows, out| {
+            let z = &z[rows.start * c..rows.end * c];
+            dispatch(LseChunk {
+                z,
+                c,
+                out: out.unwrap_or_default(),
+            })
+        },
+    );
 }
 
 /// Which elementwise function.
@@ -138,7 +154,11 @@ impl<P: Real> WithSimd for ElementChunk<'_, P> {
 /// Sigmoid or log-sigmoid of every element of `z` into `out`.
 pub fn elementwise<P: Real>(kind: Elementwise, z: &[P], out: &mut [P]) {
     map_chunks(z.len(), CHUNK_ELEMS, z.len(), Some(out), 1, |range, out| {
-        dispatch(ElementChunk { z: &z[range], kind, out: out.unwrap_or_default() })
+        dispatch(ElementChunk {
+            z: &z[range],
+            kind,
+            out: out.unwrap_or_default(),
+        })
     });
 }
 
@@ -180,7 +200,14 @@ mod tests {
 
     #[test]
     fn logsumexp_edge_rows() {
-        let z = [f64::NEG_INFINITY, f64::NEG_INFINITY, 1.0, f64::INFINITY, 800.0, 800.0];
+        let z = [
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+            1.0,
+            f64::INFINITY,
+            800.0,
+            800.0,
+        ];
         let mut out = [0.0; 3];
         logsumexp(&z, 3, 2, &mut out);
         assert_eq!(out[0], f64::NEG_INFINITY);

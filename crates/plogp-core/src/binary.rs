@@ -114,7 +114,11 @@ mod tests {
 
     fn exact(y: f64, p: f64) -> f64 {
         let a = if y != 0.0 { y * p.ln() } else { 0.0 };
-        let b = if y != 1.0 { (1.0 - y) * (-p).ln_1p() } else { 0.0 };
+        let b = if y != 1.0 {
+            (1.0 - y) * (-p).ln_1p()
+        } else {
+            0.0
+        };
         -(a + b)
     }
 
@@ -122,13 +126,27 @@ mod tests {
     fn matches_formula_all_lengths() {
         for n in 0..=130usize {
             let y: Vec<f64> = (0..n).map(|i| (i % 3) as f64 / 2.0).collect();
-            let p: Vec<f64> = (0..n).map(|i| (i as f64 + 0.5) / (n as f64 + 1.0)).collect();
+            let p: Vec<f64> = (0..n)
+                .map(|i| (i as f64 + 0.5) / (n as f64 + 1.0))
+                .collect();
             let mut out = vec![0.0; n];
-            let t = bce_prob(&y, &p, 0.0, Weights::None, NanPolicy::Propagate, Some(&mut out)).unwrap();
+            let t = bce_prob(
+                &y,
+                &p,
+                0.0,
+                Weights::None,
+                NanPolicy::Propagate,
+                Some(&mut out),
+            )
+            .unwrap();
             let mut want = 0.0;
             for i in 0..n {
                 let e = exact(y[i], p[i]);
-                assert!((out[i] - e).abs() <= 2.0 * f64::EPSILON * e, "n={n} i={i}: {} vs {e}", out[i]);
+                assert!(
+                    (out[i] - e).abs() <= 2.0 * f64::EPSILON * e,
+                    "n={n} i={i}: {} vs {e}",
+                    out[i]
+                );
                 want += e;
             }
             assert!((t.loss - want).abs() <= 1e-12 * want.abs().max(1.0));
@@ -141,24 +159,53 @@ mod tests {
         let y = [1u8, 0, 1, 0];
         let p = [0.0f64, 1.0, 1.0, 0.0];
         let mut out = [0.0; 4];
-        bce_prob(&y, &p, 0.0, Weights::None, NanPolicy::Propagate, Some(&mut out)).unwrap();
+        bce_prob(
+            &y,
+            &p,
+            0.0,
+            Weights::None,
+            NanPolicy::Propagate,
+            Some(&mut out),
+        )
+        .unwrap();
         assert_eq!(out, [f64::INFINITY, f64::INFINITY, 0.0, 0.0]);
         let eps = f64::EPSILON;
-        bce_prob(&y, &p, eps, Weights::None, NanPolicy::Propagate, Some(&mut out)).unwrap();
+        bce_prob(
+            &y,
+            &p,
+            eps,
+            Weights::None,
+            NanPolicy::Propagate,
+            Some(&mut out),
+        )
+        .unwrap();
         assert_eq!(out[0], -eps.ln());
     }
 
     #[test]
     fn hard_labels_keep_relative_accuracy() {
         // y = 0 with tiny p: the loss is ≈ p, which ln(1 − p) would lose entirely.
-        let p: Vec<f64> = (0..2000).map(|i| 10f64.powf(-300.0 + 0.15 * i as f64).min(0.999)).collect();
+        let p: Vec<f64> = (0..2000)
+            .map(|i| 10f64.powf(-300.0 + 0.15 * i as f64).min(0.999))
+            .collect();
         for label in [0u8, 1] {
             let y = vec![label; p.len()];
             let mut out = vec![0.0; p.len()];
-            bce_prob(&y, &p, 0.0, Weights::None, NanPolicy::Propagate, Some(&mut out)).unwrap();
+            bce_prob(
+                &y,
+                &p,
+                0.0,
+                Weights::None,
+                NanPolicy::Propagate,
+                Some(&mut out),
+            )
+            .unwrap();
             for (&pi, &got) in p.iter().zip(&out) {
                 let want = exact(label as f64, pi);
-                assert!((got - want).abs() <= 2.0 * f64::EPSILON * want, "y={label} p={pi:e}: {got:e} vs {want:e}");
+                assert!(
+                    (got - want).abs() <= 2.0 * f64::EPSILON * want,
+                    "y={label} p={pi:e}: {got:e} vs {want:e}"
+                );
             }
         }
     }
@@ -180,12 +227,29 @@ mod tests {
         p[70] = 1.5;
         p[90] = -1.0;
         let err = bce_prob(&y, &p, 0.0, Weights::None, NanPolicy::Propagate, None).unwrap_err();
-        assert_eq!(err, Error::OutOfRange { arg: "y_pred", index: 70, value: 1.5, lo: 0.0, hi: 1.0 });
+        assert_eq!(
+            err,
+            Error::OutOfRange {
+                arg: "y_pred",
+                index: 70,
+                value: 1.5,
+                lo: 0.0,
+                hi: 1.0
+            }
+        );
         let w = vec![1.0; 100];
         let mut w2 = w.clone();
         w2[3] = -1.0;
-        let err = bce_logits(&y, &p, Weights::PerItem(&w2), NanPolicy::Propagate, None).unwrap_err();
-        assert_eq!(err, Error::BadWeight { arg: "sample_weight", index: 3, value: -1.0 });
+        let err =
+            bce_logits(&y, &p, Weights::PerItem(&w2), NanPolicy::Propagate, None).unwrap_err();
+        assert_eq!(
+            err,
+            Error::BadWeight {
+                arg: "sample_weight",
+                index: 3,
+                value: -1.0
+            }
+        );
     }
 
     #[test]
@@ -206,9 +270,25 @@ mod tests {
 
     #[test]
     fn nan_propagates() {
-        let t = bce_prob(&[0.0f64, 1.0], &[f64::NAN, 0.5], 1e-7, Weights::None, NanPolicy::Propagate, None).unwrap();
+        let t = bce_prob(
+            &[0.0f64, 1.0],
+            &[f64::NAN, 0.5],
+            1e-7,
+            Weights::None,
+            NanPolicy::Propagate,
+            None,
+        )
+        .unwrap();
         assert!(t.loss.is_nan());
-        let t = bce_prob(&[f64::NAN, 1.0], &[0.2f64, 0.5], 1e-7, Weights::None, NanPolicy::Propagate, None).unwrap();
+        let t = bce_prob(
+            &[f64::NAN, 1.0],
+            &[0.2f64, 0.5],
+            1e-7,
+            Weights::None,
+            NanPolicy::Propagate,
+            None,
+        )
+        .unwrap();
         assert!(t.loss.is_nan());
     }
 }

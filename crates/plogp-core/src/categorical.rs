@@ -73,7 +73,12 @@ impl<L: Label, P: Real> RowOp for SparseRows<'_, L, P> {
     fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
         let label = self.labels[r].to_i128();
         if label < 0 || label >= self.c as i128 {
-            return Err(Error::LabelOutOfRange { arg: "y_true", index: r, value: label, n_classes: self.c });
+            return Err(Error::LabelOutOfRange {
+                arg: "y_true",
+                index: r,
+                value: label,
+                n_classes: self.c,
+            });
         }
         let base = r * self.c;
         let row = &self.p[base..base + self.c];
@@ -92,9 +97,7 @@ impl<L: Label, P: Real> RowOp for SparseRows<'_, L, P> {
                 // 0 − ln(1) is +0 (a bare negation would give −0).
                 Ok(0.0 - lane0(s, s.ln(s.splat(target.clamp(eps, 1.0 - eps)))))
             }
-            None => {
-                Ok(row_logsumexp(s, row) - target)
-            }
+            None => Ok(row_logsumexp(s, row) - target),
         }
     }
 }
@@ -111,7 +114,19 @@ pub fn cce_prob<T: Target, P: Real>(
     nan: NanPolicy,
     out: Option<&mut [P]>,
 ) -> Result<Totals> {
-    rows(&CategoricalRows { t, p, c, eps: Some(eps) }, n_rows, c, w, nan, out)
+    rows(
+        &CategoricalRows {
+            t,
+            p,
+            c,
+            eps: Some(eps),
+        },
+        n_rows,
+        c,
+        w,
+        nan,
+        out,
+    )
 }
 
 /// Categorical cross-entropy of targets `t` and logits `z` (see [`cce_prob`]).
@@ -124,7 +139,19 @@ pub fn cce_logits<T: Target, P: Real>(
     nan: NanPolicy,
     out: Option<&mut [P]>,
 ) -> Result<Totals> {
-    rows(&CategoricalRows { t, p: z, c, eps: None }, n_rows, c, w, nan, out)
+    rows(
+        &CategoricalRows {
+            t,
+            p: z,
+            c,
+            eps: None,
+        },
+        n_rows,
+        c,
+        w,
+        nan,
+        out,
+    )
 }
 
 /// Sparse categorical cross-entropy of integer `labels` (length `n_rows`) and probabilities
@@ -139,7 +166,19 @@ pub fn sparse_prob<L: Label, P: Real>(
     nan: NanPolicy,
     out: Option<&mut [P]>,
 ) -> Result<Totals> {
-    rows(&SparseRows { labels, p, c, eps: Some(eps) }, n_rows, c, w, nan, out)
+    rows(
+        &SparseRows {
+            labels,
+            p,
+            c,
+            eps: Some(eps),
+        },
+        n_rows,
+        c,
+        w,
+        nan,
+        out,
+    )
 }
 
 /// Sparse categorical cross-entropy of integer `labels` and logits `z`: `lse(z_r) − z_r[y_r]`.
@@ -152,7 +191,19 @@ pub fn sparse_logits<L: Label, P: Real>(
     nan: NanPolicy,
     out: Option<&mut [P]>,
 ) -> Result<Totals> {
-    rows(&SparseRows { labels, p: z, c, eps: None }, n_rows, c, w, nan, out)
+    rows(
+        &SparseRows {
+            labels,
+            p: z,
+            c,
+            eps: None,
+        },
+        n_rows,
+        c,
+        w,
+        nan,
+        out,
+    )
 }
 
 #[cfg(test)]
@@ -163,14 +214,18 @@ mod tests {
     fn sparse_logits_equals_categorical_one_hot() {
         for c in 1..=40usize {
             let n = 7;
-            let z: Vec<f64> = (0..n * c).map(|i| ((i * 37 % 11) as f64 - 5.0) * 0.7).collect();
+            let z: Vec<f64> = (0..n * c)
+                .map(|i| ((i * 37 % 11) as f64 - 5.0) * 0.7)
+                .collect();
             let labels: Vec<u16> = (0..n).map(|r| (r * 5 % c) as u16).collect();
             let mut onehot = vec![0u8; n * c];
             for (r, &l) in labels.iter().enumerate() {
                 onehot[r * c + l as usize] = 1;
             }
-            let a = sparse_logits(&labels, &z, n, c, Weights::None, NanPolicy::Propagate, None).unwrap();
-            let b = cce_logits(&onehot, &z, n, c, Weights::None, NanPolicy::Propagate, None).unwrap();
+            let a = sparse_logits(&labels, &z, n, c, Weights::None, NanPolicy::Propagate, None)
+                .unwrap();
+            let b =
+                cce_logits(&onehot, &z, n, c, Weights::None, NanPolicy::Propagate, None).unwrap();
             assert_eq!(a, b, "c={c}");
         }
     }
@@ -186,17 +241,62 @@ mod tests {
     #[test]
     fn labels_out_of_range() {
         let p = [0.5f64; 6];
-        let err = sparse_prob(&[0i64, 2, -1], &p, 3, 2, 0.0, Weights::None, NanPolicy::Propagate, None).unwrap_err();
-        assert_eq!(err, Error::LabelOutOfRange { arg: "y_true", index: 1, value: 2, n_classes: 2 });
-        let err = sparse_logits(&[u64::MAX], &p[..2], 1, 2, Weights::None, NanPolicy::Propagate, None).unwrap_err();
-        assert_eq!(err, Error::LabelOutOfRange { arg: "y_true", index: 0, value: u64::MAX as i128, n_classes: 2 });
+        let err = sparse_prob(
+            &[0i64, 2, -1],
+            &p,
+            3,
+            2,
+            0.0,
+            Weights::None,
+            NanPolicy::Propagate,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            Error::LabelOutOfRange {
+                arg: "y_true",
+                index: 1,
+                value: 2,
+                n_classes: 2
+            }
+        );
+        let err = sparse_logits(
+            &[u64::MAX],
+            &p[..2],
+            1,
+            2,
+            Weights::None,
+            NanPolicy::Propagate,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            Error::LabelOutOfRange {
+                arg: "y_true",
+                index: 0,
+                value: u64::MAX as i128,
+                n_classes: 2
+            }
+        );
     }
 
     #[test]
     fn weighted_mean() {
         let p = [0.25f64, 0.75, 0.5, 0.5];
         let w = [3.0, 1.0];
-        let t = sparse_prob(&[1u8, 0], &p, 2, 2, 0.0, Weights::PerItem(&w), NanPolicy::Propagate, None).unwrap();
+        let t = sparse_prob(
+            &[1u8, 0],
+            &p,
+            2,
+            2,
+            0.0,
+            Weights::PerItem(&w),
+            NanPolicy::Propagate,
+            None,
+        )
+        .unwrap();
         let want = (3.0 * -(0.75f64).ln() + -(0.5f64).ln()) / 4.0;
         assert!((t.mean().unwrap() - want).abs() <= 1e-16);
         assert_eq!(t.weight, 4.0);

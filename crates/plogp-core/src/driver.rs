@@ -86,7 +86,11 @@ fn check_weight(w: f64) -> bool {
 }
 
 fn bad_weight(w: &Weights<'_>, item: usize) -> Error {
-    Error::BadWeight { arg: "sample_weight", index: w.source_index(item), value: w.get(item) }
+    Error::BadWeight {
+        arg: "sample_weight",
+        index: w.source_index(item),
+        value: w.get(item),
+    }
 }
 
 /// An elementwise loss term `l(y, p)` on lane vectors.
@@ -108,15 +112,30 @@ pub(crate) fn elementwise<L: ElementLoss, Y: Target, P: Real>(
     debug_assert_eq!(y.len(), p.len());
     let n = p.len();
     let parts = map_chunks(n, CHUNK_ELEMS, n, out, 1, |range, out| {
-        dispatch(ElementChunk { loss, y: &y[range.clone()], p: &p[range.clone()], w, nan, start: range.start, out })
+        dispatch(ElementChunk {
+            loss,
+            y: &y[range.clone()],
+            p: &p[range.clone()],
+            w,
+            nan,
+            start: range.start,
+            out,
+        })
     });
     let mut total = [Sum::ZERO; 2];
     for part in parts {
         let part = part?;
         total = merge_in_order([total, part]);
     }
-    let weight = if w.is_weighted() || nan == NanPolicy::Omit { total[1].value() } else { n as f64 };
-    Ok(Totals { loss: total[0].value(), weight })
+    let weight = if w.is_weighted() || nan == NanPolicy::Omit {
+        total[1].value()
+    } else {
+        n as f64
+    };
+    Ok(Totals {
+        loss: total[0].value(),
+        weight,
+    })
 }
 
 struct ElementChunk<'a, L, Y, P> {
@@ -134,7 +153,15 @@ impl<L: ElementLoss, Y: Target, P: Real> WithSimd for ElementChunk<'_, L, Y, P> 
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> Self::Output {
-        let ElementChunk { loss, y, p, w, nan, start, mut out } = self;
+        let ElementChunk {
+            loss,
+            y,
+            p,
+            w,
+            nan,
+            start,
+            mut out,
+        } = self;
         let n = p.len();
         let (zero, one) = (s.splat(0.0), s.splat(1.0));
         let mut acc = VecSum::<S, 2>::new(s);
@@ -162,7 +189,9 @@ impl<L: ElementLoss, Y: Target, P: Real> WithSimd for ElementChunk<'_, L, Y, P> 
                 if s.any(is_nan) {
                     if nan == NanPolicy::Raise {
                         let k = s.store(term).iter().position(|x| x.is_nan()).unwrap_or(0);
-                        return Err(Error::NanLoss { index: start + i + k });
+                        return Err(Error::NanLoss {
+                            index: start + i + k,
+                        });
                     }
                     shown = Some(s.select(is_nan, term, s.mul(wv, term)));
                     term = s.select(is_nan, zero, term);
@@ -210,10 +239,22 @@ fn first_bad_element<L: ElementLoss, Y: Target, P: Real>(
     for k in from..p.len().min(from + LANES) {
         let (yk, pk) = (y[k].to_f64(), p[k].to_f64());
         if yk < 0.0 || yk > 1.0 {
-            return Error::OutOfRange { arg: "y_true", index: start + k, value: yk, lo: 0.0, hi: 1.0 };
+            return Error::OutOfRange {
+                arg: "y_true",
+                index: start + k,
+                value: yk,
+                lo: 0.0,
+                hi: 1.0,
+            };
         }
         if L::P_IS_PROBABILITY && (pk < 0.0 || pk > 1.0) {
-            return Error::OutOfRange { arg: "y_pred", index: start + k, value: pk, lo: 0.0, hi: 1.0 };
+            return Error::OutOfRange {
+                arg: "y_pred",
+                index: start + k,
+                value: pk,
+                lo: 0.0,
+                hi: 1.0,
+            };
         }
         if !check_weight(w.get(start + k)) {
             return bad_weight(w, start + k);
@@ -226,7 +267,13 @@ fn first_bad_element<L: ElementLoss, Y: Target, P: Real>(
 /// an error is still better than a panic inside a user's process.
 #[cold]
 fn unreachable_error() -> Error {
-    Error::OutOfRange { arg: "internal", index: 0, value: f64::NAN, lo: 0.0, hi: 1.0 }
+    Error::OutOfRange {
+        arg: "internal",
+        index: 0,
+        value: f64::NAN,
+        lo: 0.0,
+        hi: 1.0,
+    }
 }
 
 /// A per-row computation: row `r` of the op's inputs → one f64 value.
@@ -245,15 +292,35 @@ pub(crate) fn rows<Op: RowOp, O: Real>(
     out: Option<&mut [O]>,
 ) -> Result<Totals> {
     let work = n_rows.saturating_mul(row_len.max(1));
-    let parts = map_chunks(n_rows, rows_per_chunk(row_len), work, out, 1, |range, out| {
-        dispatch(RowChunk { op, w, nan, rows: range, out })
-    });
+    let parts = map_chunks(
+        n_rows,
+        rows_per_chunk(row_len),
+        work,
+        out,
+        1,
+        |range, out| {
+            dispatch(RowChunk {
+                op,
+                w,
+                nan,
+                rows: range,
+                out,
+            })
+        },
+    );
     let mut total = [Sum::ZERO; 2];
     for part in parts {
         total = merge_in_order([total, part?]);
     }
-    let weight = if w.is_weighted() || nan == NanPolicy::Omit { total[1].value() } else { n_rows as f64 };
-    Ok(Totals { loss: total[0].value(), weight })
+    let weight = if w.is_weighted() || nan == NanPolicy::Omit {
+        total[1].value()
+    } else {
+        n_rows as f64
+    };
+    Ok(Totals {
+        loss: total[0].value(),
+        weight,
+    })
 }
 
 struct RowChunk<'a, Op, O> {
@@ -269,7 +336,13 @@ impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> Self::Output {
-        let RowChunk { op, w, nan, rows, mut out } = self;
+        let RowChunk {
+            op,
+            w,
+            nan,
+            rows,
+            mut out,
+        } = self;
         let (mut loss, mut weight) = (Sum::ZERO, Sum::ZERO);
         for (k, r) in rows.clone().enumerate() {
             let v = op.row(s, r)?;
@@ -307,11 +380,22 @@ pub(crate) fn in_unit<S: Simd>(s: S, v: S::V) -> S::M {
 
 /// The first value of `xs` outside `[0, 1]`, as an error at flat index `base + k`.
 #[cold]
-pub(crate) fn outside_unit<T: Copy>(arg: &'static str, xs: &[T], base: usize, f: impl Fn(T) -> f64) -> Error {
+pub(crate) fn outside_unit<T: Copy>(
+    arg: &'static str,
+    xs: &[T],
+    base: usize,
+    f: impl Fn(T) -> f64,
+) -> Error {
     for (k, &x) in xs.iter().enumerate() {
         let v = f(x);
         if v < 0.0 || v > 1.0 {
-            return Error::OutOfRange { arg, index: base + k, value: v, lo: 0.0, hi: 1.0 };
+            return Error::OutOfRange {
+                arg,
+                index: base + k,
+                value: v,
+                lo: 0.0,
+                hi: 1.0,
+            };
         }
     }
     unreachable_error()
@@ -362,7 +446,11 @@ pub(crate) fn row_shift<S: Simd, P: Real>(s: S, z: &[P]) -> RowShift {
     }
     let m = s.reduce_max(mv);
     if !m.is_finite() {
-        return RowShift { m, sum: f64::NAN, ln_sum: f64::NAN };
+        return RowShift {
+            m,
+            sum: f64::NAN,
+            ln_sum: f64::NAN,
+        };
     }
     let (zero, one) = (s.splat(0.0), s.splat(1.0));
     let mut acc = VecSum::<S, 2>::new(s);
@@ -375,7 +463,11 @@ pub(crate) fn row_shift<S: Simd, P: Real>(s: S, z: &[P]) -> RowShift {
     }
     let [rest, n] = acc.finish();
     let (rest, n) = (rest.value(), n.value());
-    RowShift { m, sum: n + rest, ln_sum: lane0(s, s.ln_1p(s.splat((n - 1.0) + rest))) }
+    RowShift {
+        m,
+        sum: n + rest,
+        ln_sum: lane0(s, s.ln_1p(s.splat((n - 1.0) + rest))),
+    }
 }
 
 /// `ln Σ exp(z)` of one row: −inf for an empty or all −inf row, +inf if any logit is +inf,

@@ -34,7 +34,10 @@ pub(crate) fn rel_entr_parts<S: Simd>(s: S, p: S::V, q: S::V) -> (S::V, S::V) {
     let mut far = s.mul(p, s.ln(r));
     // p/q overflowed or underflowed although both are finite and positive: subtract logs.
     let q_pos = s.lt(zero, q);
-    let unsafe_ratio = s.or(s.eq(r, s.splat(f64::INFINITY)), s.lt(r, s.splat(f64::MIN_POSITIVE)));
+    let unsafe_ratio = s.or(
+        s.eq(r, s.splat(f64::INFINITY)),
+        s.lt(r, s.splat(f64::MIN_POSITIVE)),
+    );
     let fix = s.and(s.and(q_pos, s.lt(zero, p)), unsafe_ratio);
     if s.any(fix) {
         far = s.select(fix, s.mul(p, s.sub(s.ln(p), s.ln(q))), far);
@@ -104,7 +107,10 @@ impl<P: Real> RowOp for PairRows<'_, P> {
             let terms = match self.kind {
                 Pair::CrossEntropy => {
                     let nz = s.ne(pv, zero);
-                    [s.select(s.or(nz, s.is_nan(qv)), s.neg(s.mul(pv, s.ln(qv))), zero), zero]
+                    [
+                        s.select(s.or(nz, s.is_nan(qv)), s.neg(s.mul(pv, s.ln(qv))), zero),
+                        zero,
+                    ]
                 }
                 Pair::Kl => {
                     let (a, b) = rel_entr_parts(s, pv, qv);
@@ -181,31 +187,102 @@ impl<P: Real> RowOp for LogitEntropyRows<'_, P> {
 
 /// Entropy of each of the `n_rows` rows of `p` (row length `c`), divided by `ln_base`
 /// (1 for nats), written to `out` (length `n_rows`).
-pub fn entropy<P: Real>(p: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
-    rows(&EntropyRows { p, c, ln_base }, n_rows, c, Weights::None, NanPolicy::Propagate, Some(out)).map(drop)
+pub fn entropy<P: Real>(
+    p: &[P],
+    n_rows: usize,
+    c: usize,
+    ln_base: f64,
+    out: &mut [P],
+) -> Result<()> {
+    rows(
+        &EntropyRows { p, c, ln_base },
+        n_rows,
+        c,
+        Weights::None,
+        NanPolicy::Propagate,
+        Some(out),
+    )
+    .map(drop)
 }
 
 /// Entropy of `softmax(z)` of each row, fused (no probability array).
-pub fn entropy_from_logits<P: Real>(z: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
-    rows(&LogitEntropyRows { z, c, ln_base }, n_rows, c, Weights::None, NanPolicy::Propagate, Some(out)).map(drop)
+pub fn entropy_from_logits<P: Real>(
+    z: &[P],
+    n_rows: usize,
+    c: usize,
+    ln_base: f64,
+    out: &mut [P],
+) -> Result<()> {
+    rows(
+        &LogitEntropyRows { z, c, ln_base },
+        n_rows,
+        c,
+        Weights::None,
+        NanPolicy::Propagate,
+        Some(out),
+    )
+    .map(drop)
 }
 
-fn pair<P: Real>(kind: Pair, p: &[P], q: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
-    rows(&PairRows { p, q, c, ln_base, kind }, n_rows, c, Weights::None, NanPolicy::Propagate, Some(out)).map(drop)
+fn pair<P: Real>(
+    kind: Pair,
+    p: &[P],
+    q: &[P],
+    n_rows: usize,
+    c: usize,
+    ln_base: f64,
+    out: &mut [P],
+) -> Result<()> {
+    rows(
+        &PairRows {
+            p,
+            q,
+            c,
+            ln_base,
+            kind,
+        },
+        n_rows,
+        c,
+        Weights::None,
+        NanPolicy::Propagate,
+        Some(out),
+    )
+    .map(drop)
 }
 
 /// Cross-entropy `H(p, q)` of each row pair.
-pub fn cross_entropy<P: Real>(p: &[P], q: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
+pub fn cross_entropy<P: Real>(
+    p: &[P],
+    q: &[P],
+    n_rows: usize,
+    c: usize,
+    ln_base: f64,
+    out: &mut [P],
+) -> Result<()> {
     pair(Pair::CrossEntropy, p, q, n_rows, c, ln_base, out)
 }
 
 /// Kullback–Leibler divergence `KL(p‖q)` of each row pair.
-pub fn kl_divergence<P: Real>(p: &[P], q: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
+pub fn kl_divergence<P: Real>(
+    p: &[P],
+    q: &[P],
+    n_rows: usize,
+    c: usize,
+    ln_base: f64,
+    out: &mut [P],
+) -> Result<()> {
     pair(Pair::Kl, p, q, n_rows, c, ln_base, out)
 }
 
 /// Jensen–Shannon divergence of each row pair.
-pub fn js_divergence<P: Real>(p: &[P], q: &[P], n_rows: usize, c: usize, ln_base: f64, out: &mut [P]) -> Result<()> {
+pub fn js_divergence<P: Real>(
+    p: &[P],
+    q: &[P],
+    n_rows: usize,
+    c: usize,
+    ln_base: f64,
+    out: &mut [P],
+) -> Result<()> {
     pair(Pair::Js, p, q, n_rows, c, ln_base, out)
 }
 
@@ -220,14 +297,24 @@ mod tests {
             let p = vec![1.0 / c as f64; c];
             let mut out = [0.0];
             entropy(&p, 1, c, 1.0, &mut out).unwrap();
-            assert!((out[0] - (c as f64).ln()).abs() <= 4.0 * f64::EPSILON * (c as f64).ln().max(1.0), "c={c}");
+            assert!(
+                (out[0] - (c as f64).ln()).abs() <= 4.0 * f64::EPSILON * (c as f64).ln().max(1.0),
+                "c={c}"
+            );
         }
     }
 
     #[test]
     fn zero_log_zero_and_bits() {
         let mut out = [0.0; 2];
-        entropy(&[0.0f64, 1.0, 0.5, 0.5], 2, 2, std::f64::consts::LN_2, &mut out).unwrap();
+        entropy(
+            &[0.0f64, 1.0, 0.5, 0.5],
+            2,
+            2,
+            std::f64::consts::LN_2,
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, [0.0, 1.0]);
     }
 
@@ -246,15 +333,30 @@ mod tests {
         kl_divergence(&[q + d], &[q], 1, 1, 1.0, &mut out[..1]).unwrap();
         let dd = (q + d) - q;
         let exact = (q + dd) * (dd / q - dd * dd / (2.0 * q * q) + dd.powi(3) / (3.0 * q.powi(3)));
-        assert!((out[0] - exact).abs() <= 1e-15 * exact, "{} vs {}", out[0], exact);
+        assert!(
+            (out[0] - exact).abs() <= 1e-15 * exact,
+            "{} vs {}",
+            out[0],
+            exact
+        );
         // A whole row near q: the signed terms cancel; the split sum keeps the tiny total.
         let (p2, q2) = ([0.5f64, 0.5], [0.5 + 1e-10, 0.5 - 1e-10]);
         kl_divergence(&p2, &q2, 1, 2, 1.0, &mut out[..1]).unwrap();
-        let want: f64 = p2.iter().zip(&q2).map(|(&p, &q)| {
-            let d = (p - q) / q;
-            q * (d * d / 2.0 - d.powi(3) / 6.0 + d.powi(4) / 12.0)
-        }).sum::<f64>() + ((p2[0] - q2[0]) + (p2[1] - q2[1]));
-        assert!((out[0] - want).abs() <= 1e-14 * want, "{:e} vs {:e}", out[0], want);
+        let want: f64 = p2
+            .iter()
+            .zip(&q2)
+            .map(|(&p, &q)| {
+                let d = (p - q) / q;
+                q * (d * d / 2.0 - d.powi(3) / 6.0 + d.powi(4) / 12.0)
+            })
+            .sum::<f64>()
+            + ((p2[0] - q2[0]) + (p2[1] - q2[1]));
+        assert!(
+            (out[0] - want).abs() <= 1e-14 * want,
+            "{:e} vs {:e}",
+            out[0],
+            want
+        );
     }
 
     #[test]
@@ -284,7 +386,23 @@ mod tests {
     #[test]
     fn out_of_range_names_argument_and_index() {
         let mut out = [0.0; 2];
-        let err = cross_entropy(&[0.5f64, 0.5, 0.5, 0.5], &[0.5f64, 0.5, 0.5, 2.0], 2, 2, 1.0, &mut out);
-        assert_eq!(err, Err(Error::OutOfRange { arg: "q", index: 3, value: 2.0, lo: 0.0, hi: 1.0 }));
+        let err = cross_entropy(
+            &[0.5f64, 0.5, 0.5, 0.5],
+            &[0.5f64, 0.5, 0.5, 2.0],
+            2,
+            2,
+            1.0,
+            &mut out,
+        );
+        assert_eq!(
+            err,
+            Err(Error::OutOfRange {
+                arg: "q",
+                index: 3,
+                value: 2.0,
+                lo: 0.0,
+                hi: 1.0
+            })
+        );
     }
 }

@@ -8,11 +8,26 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
     /// A probability or target outside `[lo, hi]`. `index` is the flat (row-major) index.
-    OutOfRange { arg: &'static str, index: usize, value: f64, lo: f64, hi: f64 },
+    OutOfRange {
+        arg: &'static str,
+        index: usize,
+        value: f64,
+        lo: f64,
+        hi: f64,
+    },
     /// An integer class label outside `[0, n_classes)`.
-    LabelOutOfRange { arg: &'static str, index: usize, value: i128, n_classes: usize },
+    LabelOutOfRange {
+        arg: &'static str,
+        index: usize,
+        value: i128,
+        n_classes: usize,
+    },
     /// A negative, infinite or NaN weight.
-    BadWeight { arg: &'static str, index: usize, value: f64 },
+    BadWeight {
+        arg: &'static str,
+        index: usize,
+        value: f64,
+    },
     /// `reduction="mean"` over a total weight of zero (including an empty input).
     ZeroTotalWeight,
     /// `nan_policy="raise"` met an item whose loss is NaN (flat item index).
@@ -24,11 +39,22 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::OutOfRange { arg, index, value, lo, hi } => write!(
+            Error::OutOfRange {
+                arg,
+                index,
+                value,
+                lo,
+                hi,
+            } => write!(
                 f,
                 "{arg} must be within [{lo}, {hi}]; found {arg}[{index}] = {value} (flat index)"
             ),
-            Error::LabelOutOfRange { arg, index, value, n_classes } => write!(
+            Error::LabelOutOfRange {
+                arg,
+                index,
+                value,
+                n_classes,
+            } => write!(
                 f,
                 "{arg}[{index}] = {value} is out of range for {n_classes} classes \
                  (labels must be in [0, {n_classes}))"

@@ -21,6 +21,6 @@ pub mod reduce;
 pub mod simd;
 mod value;
 
-pub use error::{Error, Result};
 pub use driver::{NanPolicy, Totals, Weights};
+pub use error::{Error, Result};
 pub use value::{Label, Real, Target};

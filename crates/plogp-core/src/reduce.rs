@@ -72,7 +72,12 @@ impl<S: Simd, const K: usize> VecSum<S, K> {
     #[inline(always)]
     pub fn new(s: S) -> Self {
         let z = s.splat(0.0);
-        VecSum { s, acc: [[z; ACCUMULATORS]; K], pushed: 0, total: [Sum::ZERO; K] }
+        VecSum {
+            s,
+            acc: [[z; ACCUMULATORS]; K],
+            pushed: 0,
+            total: [Sum::ZERO; K],
+        }
     }
 
     #[inline(always)]

@@ -92,7 +92,12 @@ impl Label for bool {
 /// Widen up to `LANES` values starting at `start` into an f64 lane array; lanes past the end
 /// of `src` get `fill`. Full blocks compile to a straight widening load.
 #[inline(always)]
-pub(crate) fn lanes<T: Copy>(src: &[T], start: usize, fill: f64, f: impl Fn(T) -> f64) -> [f64; LANES] {
+pub(crate) fn lanes<T: Copy>(
+    src: &[T],
+    start: usize,
+    fill: f64,
+    f: impl Fn(T) -> f64,
+) -> [f64; LANES] {
     let mut out = [fill; LANES];
     if let Some(block) = src.get(start..start + LANES) {
         for (o, &x) in out.iter_mut().zip(block) {

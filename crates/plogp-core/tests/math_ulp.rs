@@ -25,17 +25,26 @@ struct Dd {
 fn two_sum(a: f64, b: f64) -> Dd {
     let s = a + b;
     let bb = s - a;
-    Dd { hi: s, lo: (a - (s - bb)) + (b - bb) }
+    Dd {
+        hi: s,
+        lo: (a - (s - bb)) + (b - bb),
+    }
 }
 
 fn fast_two_sum(a: f64, b: f64) -> Dd {
     let s = a + b;
-    Dd { hi: s, lo: b - (s - a) }
+    Dd {
+        hi: s,
+        lo: b - (s - a),
+    }
 }
 
 fn two_prod(a: f64, b: f64) -> Dd {
     let p = a * b;
-    Dd { hi: p, lo: a.mul_add(b, -p) }
+    Dd {
+        hi: p,
+        lo: a.mul_add(b, -p),
+    }
 }
 
 impl Dd {
@@ -49,7 +58,10 @@ impl Dd {
         fast_two_sum(s.hi, s.lo + t.lo)
     }
     fn neg(self) -> Dd {
-        Dd { hi: -self.hi, lo: -self.lo }
+        Dd {
+            hi: -self.hi,
+            lo: -self.lo,
+        }
     }
     fn sub(self, o: Dd) -> Dd {
         self.add(o.neg())
@@ -115,9 +127,14 @@ fn inv_factorials() -> &'static [Dd; 12] {
 fn exp_dd(x: Dd) -> (Dd, i32) {
     let k = (x.hi / LN2[0]).round();
     // r = x − k·ln2, with k·ln2 to ~150 bits.
-    let kl = two_prod(k, LN2[0]).add(two_prod(k, LN2[1])).add(Dd::from(k * LN2[2]));
+    let kl = two_prod(k, LN2[0])
+        .add(two_prod(k, LN2[1]))
+        .add(Dd::from(k * LN2[2]));
     let r = x.sub(kl);
-    let r = Dd { hi: r.hi / 256.0, lo: r.lo / 256.0 };
+    let r = Dd {
+        hi: r.hi / 256.0,
+        lo: r.lo / 256.0,
+    };
     // e^r − 1 by its Taylor series to degree 11, |r| ≤ 1.4e-3: truncation below 2^-140.
     let c = inv_factorials();
     let mut sum = c[11];
@@ -139,7 +156,11 @@ fn ln_1p_series(t: Dd) -> Dd {
     for n in 2..=24 {
         power = power.mul(t);
         let term = power.div_f(n as f64);
-        sum = if n % 2 == 0 { sum.sub(term) } else { sum.add(term) };
+        sum = if n % 2 == 0 {
+            sum.sub(term)
+        } else {
+            sum.add(term)
+        };
     }
     sum
 }
@@ -154,7 +175,10 @@ fn frexp(x: f64) -> (f64, i32) {
     }
     let bits = m.to_bits();
     let be = ((bits >> 52) & 0x7FF) as i32 - 1023;
-    (f64::from_bits((bits & !(0x7FFu64 << 52)) | (1023u64 << 52)), e + be)
+    (
+        f64::from_bits((bits & !(0x7FFu64 << 52)) | (1023u64 << 52)),
+        e + be,
+    )
 }
 
 /// ln(u) for a positive finite double-double u = m·2^e (m a double-double near [1, 2)):
@@ -167,7 +191,10 @@ fn ln_dd_scaled(m: Dd, e: i32, y0: f64) -> Dd {
     // u·e^-y0 = m·em·2^(e + ek), with e + ek small.
     let prod = m.mul(em);
     let sc = pow2(e + ek);
-    let prod = Dd { hi: prod.hi * sc, lo: prod.lo * sc };
+    let prod = Dd {
+        hi: prod.hi * sc,
+        lo: prod.lo * sc,
+    };
     Dd::from(y0).add(prod.sub(Dd::from(1.0)))
 }
 
@@ -184,10 +211,16 @@ fn ln_1p_ref(x: f64) -> Dd {
     let u = two_sum(1.0, x);
     let (m, e) = frexp(u.hi);
     let scale = pow2(-e);
-    let mut mm = Dd { hi: m, lo: u.lo * scale };
+    let mut mm = Dd {
+        hi: m,
+        lo: u.lo * scale,
+    };
     let mut e = e;
     if m > 1.5 {
-        mm = Dd { hi: mm.hi / 2.0, lo: mm.lo / 2.0 };
+        mm = Dd {
+            hi: mm.hi / 2.0,
+            lo: mm.lo / 2.0,
+        };
         e += 1;
     }
     ln_dd_scaled(mm, e, x.ln_1p())
@@ -272,7 +305,11 @@ impl WithSimd for Map<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
-        for (xc, oc) in self.x.chunks_exact(LANES).zip(self.out.chunks_exact_mut(LANES)) {
+        for (xc, oc) in self
+            .x
+            .chunks_exact(LANES)
+            .zip(self.out.chunks_exact_mut(LANES))
+        {
             let v = s.load(xc.try_into().unwrap());
             let y = match self.f {
                 Fun::Exp => s.exp(v),
@@ -288,7 +325,16 @@ fn eval(f: Fun, x: &[f64]) -> Vec<f64> {
     assert_eq!(x.len() % LANES, 0);
     let mut out = vec![0.0; x.len()];
     let best = *supported_tiers().last().unwrap();
-    if run_on(best, Map { f, x, out: &mut out }).is_err() {
+    if run_on(
+        best,
+        Map {
+            f,
+            x,
+            out: &mut out,
+        },
+    )
+    .is_err()
+    {
         panic!("best tier not runnable");
     }
     out
@@ -379,11 +425,17 @@ fn ln_ulp() {
         ("[0.5, 2]", |r| r.uniform(0.5, 2.0)),
         ("1 ± tiny", |r| 1.0 + r.sign() * r.log_uniform(-60.0, -3.0)),
         ("near √2/2 and √2", |r| {
-            let b = if r.next() & 1 == 0 { std::f64::consts::FRAC_1_SQRT_2 } else { std::f64::consts::SQRT_2 };
+            let b = if r.next() & 1 == 0 {
+                std::f64::consts::FRAC_1_SQRT_2
+            } else {
+                std::f64::consts::SQRT_2
+            };
             b * (1.0 + r.uniform(-1e-6, 1e-6))
         }),
         ("[0, 1]", |r| r.unit()),
-        ("subnormal", |r| f64::from_bits(r.next() % (1 << 52)).max(f64::from_bits(1))),
+        ("subnormal", |r| {
+            f64::from_bits(r.next() % (1 << 52)).max(f64::from_bits(1))
+        }),
         ("log-uniform", |r| r.log_uniform(-1070.0, 1023.0)),
         ("[1, 1e6]", |r| r.uniform(1.0, 1e6)),
     ];
@@ -396,13 +448,21 @@ fn ln_ulp() {
 fn ln_1p_ulp() {
     let gens: [(&str, Gen); 8] = [
         ("log-uniform positive", |r| r.log_uniform(-1074.0, 1023.0)),
-        ("log-uniform in (-1, 0)", |r| -r.log_uniform(-1074.0, -1e-12)),
-        ("[-1, 1]", |r| r.uniform(-1.0, 1.0).max(-1.0 + f64::EPSILON / 2.0)),
+        ("log-uniform in (-1, 0)", |r| {
+            -r.log_uniform(-1074.0, -1e-12)
+        }),
+        ("[-1, 1]", |r| {
+            r.uniform(-1.0, 1.0).max(-1.0 + f64::EPSILON / 2.0)
+        }),
         ("-1 + tiny", |r| -1.0 + r.log_uniform(-53.0, -1.0)),
         ("tiny", |r| r.sign() * r.log_uniform(-80.0, -6.0)),
         ("[-0.5, 1]", |r| r.uniform(-0.5, 1.0)),
         ("1 + x near √2/2 and √2", |r| {
-            let b = if r.next() & 1 == 0 { std::f64::consts::FRAC_1_SQRT_2 } else { std::f64::consts::SQRT_2 };
+            let b = if r.next() & 1 == 0 {
+                std::f64::consts::FRAC_1_SQRT_2
+            } else {
+                std::f64::consts::SQRT_2
+            };
             b * (1.0 + r.uniform(-1e-6, 1e-6)) - 1.0
         }),
         ("[1, 2^60]", |r| r.log_uniform(0.0, 60.0)),
@@ -518,7 +578,10 @@ fn special_values() {
 fn monotonic_at_seams() {
     let step = |x: f64, up: bool| {
         if up {
-            f64::from_bits(x.to_bits().wrapping_add(if x >= 0.0 { 1 } else { u64::MAX }))
+            f64::from_bits(
+                x.to_bits()
+                    .wrapping_add(if x >= 0.0 { 1 } else { u64::MAX }),
+            )
         } else {
             f64::from_bits(x.to_bits().wrapping_add(if x > 0.0 { u64::MAX } else { 1 }))
         }
@@ -532,19 +595,38 @@ fn monotonic_at_seams() {
         for _ in 0..4000 {
             x = step(x, true);
             let y = f(x);
-            assert!(y >= prev, "{name} not monotonic at {x:e}: {prev:e} then {y:e}");
+            assert!(
+                y >= prev,
+                "{name} not monotonic at {x:e}: {prev:e} then {y:e}"
+            );
             prev = y;
         }
     };
-    for c in [700.0, -700.0, 0.5 * std::f64::consts::LN_2, -0.5 * std::f64::consts::LN_2, -708.39641853226, 709.78] {
+    for c in [
+        700.0,
+        -700.0,
+        0.5 * std::f64::consts::LN_2,
+        -0.5 * std::f64::consts::LN_2,
+        -708.39641853226,
+        709.78,
+    ] {
         check("exp", math::exp, c);
     }
-    for c in [std::f64::consts::FRAC_1_SQRT_2, std::f64::consts::SQRT_2, 1.0, f64::MIN_POSITIVE] {
+    for c in [
+        std::f64::consts::FRAC_1_SQRT_2,
+        std::f64::consts::SQRT_2,
+        1.0,
+        f64::MIN_POSITIVE,
+    ] {
         check("ln", math::ln, c);
     }
-    for c in
-        [std::f64::consts::SQRT_2 - 1.0, std::f64::consts::FRAC_1_SQRT_2 - 1.0, 0.0, 2f64.powi(53), 2f64.powi(1000)]
-    {
+    for c in [
+        std::f64::consts::SQRT_2 - 1.0,
+        std::f64::consts::FRAC_1_SQRT_2 - 1.0,
+        0.0,
+        2f64.powi(53),
+        2f64.powi(1000),
+    ] {
         check("ln_1p", math::ln_1p, c);
     }
 }

@@ -26,7 +26,10 @@ impl Forced {
         Forced(LOCK.lock().unwrap_or_else(|e| e.into_inner()))
     }
     fn set(&self, tier: Tier) {
-        assert!(force_tier(Some(tier)), "{tier:?} is supported but cannot be forced");
+        assert!(
+            force_tier(Some(tier)),
+            "{tier:?} is supported but cannot be forced"
+        );
     }
 }
 
@@ -37,7 +40,10 @@ impl Drop for Forced {
 }
 
 fn other_tiers() -> Vec<Tier> {
-    supported_tiers().into_iter().filter(|&t| t != Tier::Scalar).collect()
+    supported_tiers()
+        .into_iter()
+        .filter(|&t| t != Tier::Scalar)
+        .collect()
 }
 
 #[test]
@@ -48,7 +54,10 @@ fn tiers_are_detected() {
     {
         let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
         assert_eq!(tiers.contains(&Tier::Avx2), avx2);
-        assert_eq!(tiers.contains(&Tier::Avx512), avx2 && is_x86_feature_detected!("avx512f"));
+        assert_eq!(
+            tiers.contains(&Tier::Avx512),
+            avx2 && is_x86_feature_detected!("avx512f")
+        );
     }
     assert!(!tiers.contains(&Tier::Neon));
     eprintln!("supported tiers: {tiers:?}");
@@ -310,12 +319,24 @@ fn apply(tier: Tier, op: Op, a: &[f64], b: &[f64], c: &[f64]) -> Vec<u64> {
 
 /// Bit patterns with every NaN replaced by one canonical NaN.
 fn canon(v: &[u64]) -> Vec<u64> {
-    v.iter().map(|&b| if f64::from_bits(b).is_nan() { f64::NAN.to_bits() } else { b }).collect()
+    v.iter()
+        .map(|&b| {
+            if f64::from_bits(b).is_nan() {
+                f64::NAN.to_bits()
+            } else {
+                b
+            }
+        })
+        .collect()
 }
 
 fn op_inputs(seed: u64, n: usize) -> [Vec<f64>; 3] {
     let mut r = Rng(seed);
-    let pool: Vec<f64> = LOGIT_SPECIALS.iter().chain(&PROB_SPECIALS).copied().collect();
+    let pool: Vec<f64> = LOGIT_SPECIALS
+        .iter()
+        .chain(&PROB_SPECIALS)
+        .copied()
+        .collect();
     let mut gen = || match r.below(4) {
         0 => r.pick(&pool),
         1 => f64::from_bits(r.next()),
@@ -342,9 +363,21 @@ fn every_operation_matches_scalar() {
                 // Exact bits except where arithmetic makes a NaN: its payload is not specified.
                 let exact = matches!(
                     op,
-                    Op::Min | Op::Max | Op::Abs | Op::Neg | Op::Select | Op::Bits | Op::Exp | Op::Ln | Op::Ln1p
+                    Op::Min
+                        | Op::Max
+                        | Op::Abs
+                        | Op::Neg
+                        | Op::Select
+                        | Op::Bits
+                        | Op::Exp
+                        | Op::Ln
+                        | Op::Ln1p
                 );
-                let (w, g) = if exact { (want, got) } else { (canon(&want), canon(&got)) };
+                let (w, g) = if exact {
+                    (want, got)
+                } else {
+                    (canon(&want), canon(&got))
+                };
                 if let Some(i) = (0..w.len()).find(|&i| w[i] != g[i]) {
                     let lane = i % (w.len() / (n / LANES)).max(1);
                     panic!(
@@ -363,7 +396,16 @@ fn every_operation_matches_scalar() {
 #[test]
 fn min_max_propagate_nan_and_break_ties_like_scalar() {
     let nan = f64::NAN;
-    let a = [nan, 1.0, nan, -0.0, 0.0, 2.0, f64::NEG_INFINITY, f64::from_bits(0x7FF8_0000_0000_0001)];
+    let a = [
+        nan,
+        1.0,
+        nan,
+        -0.0,
+        0.0,
+        2.0,
+        f64::NEG_INFINITY,
+        f64::from_bits(0x7FF8_0000_0000_0001),
+    ];
     let b = [1.0, nan, nan, 0.0, -0.0, 2.0, f64::NEG_INFINITY, 3.0];
     let want_min = [nan, nan, nan, 0.0, -0.0, 2.0, f64::NEG_INFINITY, nan];
     let want_max = want_min;
@@ -397,7 +439,11 @@ fn math_primitives_match_scalar_and_scalar_functions() {
     for (k, op) in [Op::Exp, Op::Ln, Op::Ln1p].into_iter().enumerate() {
         let want = apply(Tier::Scalar, op, &x, &x, &x);
         for (i, &xi) in x.iter().enumerate().step_by(7) {
-            assert_eq!(scalar_fn[k](xi).to_bits(), want[i], "{op:?}({xi:e}): scalar function vs lanes");
+            assert_eq!(
+                scalar_fn[k](xi).to_bits(),
+                want[i],
+                "{op:?}({xi:e}): scalar function vs lanes"
+            );
         }
         for tier in other_tiers() {
             let got = apply(tier, op, &x, &x, &x);
@@ -418,20 +464,32 @@ fn math_primitives_match_scalar_and_scalar_functions() {
 fn lanes_are_independent_of_neighbours() {
     let mut r = Rng(11);
     type ScalarFn = fn(f64) -> f64;
-    let fns: [(Op, ScalarFn); 3] = [(Op::Exp, math::exp), (Op::Ln, math::ln), (Op::Ln1p, math::ln_1p)];
+    let fns: [(Op, ScalarFn); 3] = [
+        (Op::Exp, math::exp),
+        (Op::Ln, math::ln),
+        (Op::Ln1p, math::ln_1p),
+    ];
     for tier in supported_tiers() {
         for (op, f) in fns {
             let mut x = Vec::new();
             for _ in 0..20_000 {
                 let mut v = [0.0; LANES];
                 for l in v.iter_mut() {
-                    *l = if r.below(3) == 0 { r.pick(&LOGIT_SPECIALS) } else { (r.unit() - 0.3) * 3.0 };
+                    *l = if r.below(3) == 0 {
+                        r.pick(&LOGIT_SPECIALS)
+                    } else {
+                        (r.unit() - 0.3) * 3.0
+                    };
                 }
                 x.extend(v);
             }
             let y = apply(tier, op, &x, &x, &x);
             for (i, &xi) in x.iter().enumerate() {
-                assert_eq!(y[i], f(xi).to_bits(), "{tier:?} {op:?}({xi:e}) depends on its neighbours");
+                assert_eq!(
+                    y[i],
+                    f(xi).to_bits(),
+                    "{tier:?} {op:?}({xi:e}) depends on its neighbours"
+                );
             }
         }
     }
@@ -484,7 +542,11 @@ fn same_on_every_tier(g: &Forced, what: &dyn Fn() -> String, case: &dyn Fn() -> 
             let detail = match (&got, &want) {
                 (Outcome::Bits(a), Outcome::Bits(b)) if a.len() == b.len() => {
                     let i = (0..a.len()).find(|&i| a[i] != b[i]).unwrap();
-                    format!("output {i}: {:e} vs Scalar {:e}", f64::from_bits(a[i]), f64::from_bits(b[i]))
+                    format!(
+                        "output {i}: {:e} vs Scalar {:e}",
+                        f64::from_bits(a[i]),
+                        f64::from_bits(b[i])
+                    )
                 }
                 _ => format!("{got:?} vs Scalar {want:?}"),
             };
@@ -512,7 +574,9 @@ fn offsets(len: usize) -> std::ops::Range<usize> {
 }
 
 fn weights_for(r: &mut Rng, n: usize) -> Vec<f64> {
-    (0..n).map(|_| [0.0, 1.0, 0.5, 3.0, 1e-300][r.below(5)]).collect()
+    (0..n)
+        .map(|_| [0.0, 1.0, 0.5, 3.0, 1e-300][r.below(5)])
+        .collect()
 }
 
 const POLICIES: [NanPolicy; 3] = [NanPolicy::Propagate, NanPolicy::Omit, NanPolicy::Raise];
@@ -526,7 +590,9 @@ fn binary_kernels_match_scalar() {
     let mut r = Rng(21);
     for n in lengths() {
         let total = n + 8;
-        let y_soft: Vec<f64> = (0..total).map(|_| [0.0, 1.0, 0.3, r.unit(), f64::NAN][r.below(5)]).collect();
+        let y_soft: Vec<f64> = (0..total)
+            .map(|_| [0.0, 1.0, 0.3, r.unit(), f64::NAN][r.below(5)])
+            .collect();
         let y_hard: Vec<u8> = (0..total).map(|_| r.below(2) as u8).collect();
         let p: Vec<f64> = (0..total).map(|_| prob(&mut r)).collect();
         let p32: Vec<f32> = p.iter().map(|&x| x as f32).collect();
@@ -539,21 +605,32 @@ fn binary_kernels_match_scalar() {
             let what = || format!("n={n} off={off} {pol:?}");
             same_on_every_tier(&g, &|| format!("bce_prob soft {}", what()), &|| {
                 let mut out = vec![0.0; n];
-                let t = binary::bce_prob(&y_soft[s.clone()], &p[s.clone()], 1e-7, Weights::None, pol, Some(&mut out));
-                totals(t, bits_f64(&out))
-            });
-            same_on_every_tier(&g, &|| format!("bce_prob hard eps=0 weighted {}", what()), &|| {
-                let mut out = vec![0.0; n];
                 let t = binary::bce_prob(
-                    &y_hard[s.clone()],
+                    &y_soft[s.clone()],
                     &p[s.clone()],
-                    0.0,
-                    Weights::PerItem(&w[s.clone()]),
+                    1e-7,
+                    Weights::None,
                     pol,
                     Some(&mut out),
                 );
                 totals(t, bits_f64(&out))
             });
+            same_on_every_tier(
+                &g,
+                &|| format!("bce_prob hard eps=0 weighted {}", what()),
+                &|| {
+                    let mut out = vec![0.0; n];
+                    let t = binary::bce_prob(
+                        &y_hard[s.clone()],
+                        &p[s.clone()],
+                        0.0,
+                        Weights::PerItem(&w[s.clone()]),
+                        pol,
+                        Some(&mut out),
+                    );
+                    totals(t, bits_f64(&out))
+                },
+            );
             same_on_every_tier(&g, &|| format!("bce_prob f32 {}", what()), &|| {
                 let mut out = vec![0.0f32; n];
                 let t = binary::bce_prob(
@@ -578,7 +655,13 @@ fn binary_kernels_match_scalar() {
                 totals(t, bits_f64(&out))
             });
             same_on_every_tier(&g, &|| format!("bce_logits f32 {}", what()), &|| {
-                let t = binary::bce_logits(&y_hard[s.clone()], &z32[s.clone()], Weights::None, pol, None);
+                let t = binary::bce_logits(
+                    &y_hard[s.clone()],
+                    &z32[s.clone()],
+                    Weights::None,
+                    pol,
+                    None,
+                );
                 totals(t, Vec::new())
             });
         }
@@ -605,13 +688,17 @@ fn categorical_kernels_match_scalar() {
     for (rows, c) in shapes() {
         let n = rows * c;
         let total = n + 8;
-        let t: Vec<f64> = (0..total).map(|_| [0.0, 0.0, 1.0, 0.25, r.unit()][r.below(5)]).collect();
+        let t: Vec<f64> = (0..total)
+            .map(|_| [0.0, 0.0, 1.0, 0.25, r.unit()][r.below(5)])
+            .collect();
         let p: Vec<f64> = (0..total).map(|_| prob_finite(&mut r)).collect();
         let mut p_nan = p.clone();
         p_nan[r.below(total)] = f64::NAN;
         let z: Vec<f64> = (0..total).map(|_| logit(&mut r)).collect();
         let z_fin: Vec<f64> = (0..total).map(|_| logit_finite(&mut r)).collect();
-        let labels: Vec<u32> = (0..rows).map(|_| if c == 0 { 0 } else { r.below(c) as u32 }).collect();
+        let labels: Vec<u32> = (0..rows)
+            .map(|_| if c == 0 { 0 } else { r.below(c) as u32 })
+            .collect();
         let w = weights_for(&mut r, rows);
         for off in offsets(c) {
             let s = off..off + n;
@@ -675,11 +762,23 @@ fn categorical_kernels_match_scalar() {
                     totals(res, bits_f64(&out))
                 });
                 let z32: Vec<f32> = zz[s.clone()].iter().map(|&x| x as f32).collect();
-                same_on_every_tier(&g, &|| format!("sparse_logits f32 {name} {}", what()), &|| {
-                    let mut out = vec![0.0f32; rows];
-                    let res = categorical::sparse_logits(&labels, &z32, rows, c, Weights::None, pol, Some(&mut out));
-                    totals(res, bits_f32(&out))
-                });
+                same_on_every_tier(
+                    &g,
+                    &|| format!("sparse_logits f32 {name} {}", what()),
+                    &|| {
+                        let mut out = vec![0.0f32; rows];
+                        let res = categorical::sparse_logits(
+                            &labels,
+                            &z32,
+                            rows,
+                            c,
+                            Weights::None,
+                            pol,
+                            Some(&mut out),
+                        );
+                        totals(res, bits_f32(&out))
+                    },
+                );
             }
         }
     }
@@ -699,14 +798,21 @@ fn entropy_kernels_match_scalar() {
         // q near p half of the time (the ln_1p branch of KL), else independent.
         let q: Vec<f64> = p
             .iter()
-            .map(|&x| if r.below(2) == 0 { (x * (1.0 + (r.unit() - 0.5) * 1e-3)).min(1.0) } else { prob(&mut r) })
+            .map(|&x| {
+                if r.below(2) == 0 {
+                    (x * (1.0 + (r.unit() - 0.5) * 1e-3)).min(1.0)
+                } else {
+                    prob(&mut r)
+                }
+            })
             .collect();
         let z: Vec<f64> = (0..total).map(|_| logit(&mut r)).collect();
         let z_fin: Vec<f64> = (0..total).map(|_| logit_finite(&mut r)).collect();
         for off in offsets(c) {
             let s = off..off + n;
             let what = || format!("rows={rows} c={c} off={off}");
-            type PairFn = fn(&[f64], &[f64], usize, usize, f64, &mut [f64]) -> plogp_core::Result<()>;
+            type PairFn =
+                fn(&[f64], &[f64], usize, usize, f64, &mut [f64]) -> plogp_core::Result<()>;
             let pairs: [(&str, PairFn); 3] = [
                 ("cross_entropy", entropy::cross_entropy),
                 ("kl_divergence", entropy::kl_divergence),
@@ -715,23 +821,39 @@ fn entropy_kernels_match_scalar() {
             for (name, f) in pairs {
                 same_on_every_tier(&g, &|| format!("{name} {}", what()), &|| {
                     let mut out = vec![0.0; rows];
-                    unit_result(f(&p[s.clone()], &q[s.clone()], rows, c, 1.0, &mut out), bits_f64(&out))
+                    unit_result(
+                        f(&p[s.clone()], &q[s.clone()], rows, c, 1.0, &mut out),
+                        bits_f64(&out),
+                    )
                 });
             }
             same_on_every_tier(&g, &|| format!("entropy {}", what()), &|| {
                 let mut out = vec![0.0; rows];
-                unit_result(entropy::entropy(&p[s.clone()], rows, c, std::f64::consts::LN_2, &mut out), bits_f64(&out))
+                unit_result(
+                    entropy::entropy(&p[s.clone()], rows, c, std::f64::consts::LN_2, &mut out),
+                    bits_f64(&out),
+                )
             });
             let p32: Vec<f32> = p[s.clone()].iter().map(|&x| x as f32).collect();
             same_on_every_tier(&g, &|| format!("entropy f32 {}", what()), &|| {
                 let mut out = vec![0.0f32; rows];
-                unit_result(entropy::entropy(&p32, rows, c, 1.0, &mut out), bits_f32(&out))
+                unit_result(
+                    entropy::entropy(&p32, rows, c, 1.0, &mut out),
+                    bits_f32(&out),
+                )
             });
             for (name, zz) in [("z", &z), ("finite z", &z_fin)] {
-                same_on_every_tier(&g, &|| format!("entropy_from_logits {name} {}", what()), &|| {
-                    let mut out = vec![0.0; rows];
-                    unit_result(entropy::entropy_from_logits(&zz[s.clone()], rows, c, 1.0, &mut out), bits_f64(&out))
-                });
+                same_on_every_tier(
+                    &g,
+                    &|| format!("entropy_from_logits {name} {}", what()),
+                    &|| {
+                        let mut out = vec![0.0; rows];
+                        unit_result(
+                            entropy::entropy_from_logits(&zz[s.clone()], rows, c, 1.0, &mut out),
+                            bits_f64(&out),
+                        )
+                    },
+                );
             }
         }
     }
@@ -772,11 +894,15 @@ fn activation_kernels_match_scalar() {
                         Outcome::Bits(bits_f64(&out))
                     });
                     let z32: Vec<f32> = zz[s.clone()].iter().map(|&x| x as f32).collect();
-                    same_on_every_tier(&g, &|| format!("elementwise f32 {kind:?} {}", what()), &|| {
-                        let mut out = vec![0.0f32; n];
-                        activation::elementwise(kind, &z32, &mut out);
-                        Outcome::Bits(bits_f32(&out))
-                    });
+                    same_on_every_tier(
+                        &g,
+                        &|| format!("elementwise f32 {kind:?} {}", what()),
+                        &|| {
+                            let mut out = vec![0.0f32; n];
+                            activation::elementwise(kind, &z32, &mut out);
+                            Outcome::Bits(bits_f32(&out))
+                        },
+                    );
                 }
             }
         }
@@ -797,11 +923,24 @@ fn long_inputs_match_scalar() {
     let z: Vec<f64> = (0..n).map(|_| logit_finite(&mut r)).collect();
     same_on_every_tier(&g, &|| "bce_prob long".into(), &|| {
         let mut out = vec![0.0; n];
-        totals(binary::bce_prob(&y, &p, 1e-7, Weights::None, NanPolicy::Propagate, Some(&mut out)), bits_f64(&out))
+        totals(
+            binary::bce_prob(
+                &y,
+                &p,
+                1e-7,
+                Weights::None,
+                NanPolicy::Propagate,
+                Some(&mut out),
+            ),
+            bits_f64(&out),
+        )
     });
     same_on_every_tier(&g, &|| "bce_logits long".into(), &|| {
         let mut out = vec![0.0; n];
-        totals(binary::bce_logits(&y, &z, Weights::None, NanPolicy::Propagate, Some(&mut out)), bits_f64(&out))
+        totals(
+            binary::bce_logits(&y, &z, Weights::None, NanPolicy::Propagate, Some(&mut out)),
+            bits_f64(&out),
+        )
     });
     same_on_every_tier(&g, &|| "log_sigmoid long".into(), &|| {
         let mut out = vec![0.0; n];

@@ -106,7 +106,13 @@ fn core<S: Simd>(s: S, x: S::V) -> Core<S::V> {
     let big = s.add(one_r, h2);
     let big_err = s.add(s.sub(one_r, big), h2);
     let lo = s.add(big_err, s.mul_add(r3, q, small));
-    Core { p: s.add(big, lo), big, lo, n, t }
+    Core {
+        p: s.add(big, lo),
+        big,
+        lo,
+        n,
+        t,
+    }
 }
 
 /// The rare path of [`exp_v`] (any lane with |x| > 700 or NaN); correct for every input.
@@ -134,7 +140,10 @@ pub(crate) fn exp_rare<S: Simd>(s: S, x: S::V) -> S::V {
     let t1 = s.mul_add(n, s.splat(0.5), shift);
     let n1 = s.sub(t1, shift);
     let t2 = s.add(s.sub(n, n1), shift);
-    let y = s.mul(s.mul(c.p, pow2_from_shifted(s, t1)), pow2_from_shifted(s, t2));
+    let y = s.mul(
+        s.mul(c.p, pow2_from_shifted(s, t1)),
+        pow2_from_shifted(s, t2),
+    );
 
     // Subnormal results; other lanes use n = −1076 (any value keeping 2^{n+1022} normal).
     let n = s.select(sub, c.n, s.splat(-1076.0));

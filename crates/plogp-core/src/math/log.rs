@@ -36,8 +36,14 @@ fn reduce<S: Simd>(s: S, x: S::V) -> (S::V, S::V, S::I) {
     let tmp = s.add_bits(s.to_bits(x), s.splat_bits(REDUCE_ADD));
     let e = s.shr_bits::<52>(tmp); // k + 1023, in [1, 2047]
     let two52 = f64::from_bits(TWO52_BITS);
-    let k = s.sub(s.from_bits(s.or_bits(e, s.splat_bits(TWO52_BITS))), s.splat(two52 + 1023.0));
-    let m_bits = s.add_bits(s.and_bits(tmp, s.splat_bits(LOW52)), s.splat_bits(SQRT_HALF_BITS));
+    let k = s.sub(
+        s.from_bits(s.or_bits(e, s.splat_bits(TWO52_BITS))),
+        s.splat(two52 + 1023.0),
+    );
+    let m_bits = s.add_bits(
+        s.and_bits(tmp, s.splat_bits(LOW52)),
+        s.splat_bits(SQRT_HALF_BITS),
+    );
     let f = s.sub(s.from_bits(m_bits), s.splat(1.0));
     (k, f, s.and_bits(tmp, s.splat_bits(!LOW52)))
 }
@@ -99,7 +105,10 @@ fn log_core<S: Simd>(s: S, k: S::V, f: S::V, extra: Option<S::V>) -> S::V {
 /// `rare` must compute [`ln_rare`] (an out-of-line copy with the tier's target features).
 #[inline(always)]
 pub(crate) fn ln_v<S: Simd>(s: S, x: S::V, rare: impl FnOnce(S::V) -> S::V) -> S::V {
-    let ordinary = s.and(s.le(s.splat(f64::MIN_POSITIVE), x), s.lt(x, s.splat(f64::INFINITY)));
+    let ordinary = s.and(
+        s.le(s.splat(f64::MIN_POSITIVE), x),
+        s.lt(x, s.splat(f64::INFINITY)),
+    );
     if s.all(ordinary) {
         let (k, f, _) = reduce(s, x);
         log_core(s, k, f, None)

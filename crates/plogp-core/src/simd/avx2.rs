@@ -43,7 +43,12 @@ macro_rules! compare {
     ($p:ident, $a:expr, $b:expr) => {{
         let (a, b) = ($a, $b);
         // SAFETY: an `Avx2` token exists, so the CPU supports AVX2 and FMA.
-        unsafe { [_mm256_cmp_pd::<$p>(a[0], b[0]), _mm256_cmp_pd::<$p>(a[1], b[1])] }
+        unsafe {
+            [
+                _mm256_cmp_pd::<$p>(a[0], b[0]),
+                _mm256_cmp_pd::<$p>(a[1], b[1]),
+            ]
+        }
     }};
 }
 
@@ -61,7 +66,12 @@ impl Simd for Avx2 {
     #[inline(always)]
     fn load(self, a: &[f64; LANES]) -> V {
         // SAFETY: AVX is available (token); both unaligned loads read 4 of the 8 f64 of `a`.
-        unsafe { [_mm256_loadu_pd(a.as_ptr()), _mm256_loadu_pd(a.as_ptr().add(4))] }
+        unsafe {
+            [
+                _mm256_loadu_pd(a.as_ptr()),
+                _mm256_loadu_pd(a.as_ptr().add(4)),
+            ]
+        }
     }
     #[inline(always)]
     fn store(self, v: V) -> [f64; LANES] {
@@ -92,7 +102,12 @@ impl Simd for Avx2 {
     #[inline(always)]
     fn mul_add(self, a: V, b: V, c: V) -> V {
         // SAFETY: an `Avx2` token exists, so the CPU supports AVX2 and FMA.
-        unsafe { [_mm256_fmadd_pd(a[0], b[0], c[0]), _mm256_fmadd_pd(a[1], b[1], c[1])] }
+        unsafe {
+            [
+                _mm256_fmadd_pd(a[0], b[0], c[0]),
+                _mm256_fmadd_pd(a[1], b[1], c[1]),
+            ]
+        }
     }
     #[inline(always)]
     fn min(self, a: V, b: V) -> V {
@@ -159,7 +174,12 @@ impl Simd for Avx2 {
     #[inline(always)]
     fn select(self, m: V, a: V, b: V) -> V {
         // SAFETY: an `Avx2` token exists, so the CPU supports AVX2 and FMA.
-        unsafe { [_mm256_blendv_pd(b[0], a[0], m[0]), _mm256_blendv_pd(b[1], a[1], m[1])] }
+        unsafe {
+            [
+                _mm256_blendv_pd(b[0], a[0], m[0]),
+                _mm256_blendv_pd(b[1], a[1], m[1]),
+            ]
+        }
     }
 
     #[inline(always)]

@@ -18,7 +18,10 @@ pub struct Avx512 {
 impl Avx512 {
     /// The tier token, if this CPU has AVX-512F, AVX2 and FMA.
     pub fn try_new() -> Option<Avx512> {
-        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+        {
             Some(Avx512 { _detected: () })
         } else {
             None

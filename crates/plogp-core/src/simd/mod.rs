@@ -112,7 +112,11 @@ pub fn active_tier() -> Tier {
     static TIER: OnceLock<Tier> = OnceLock::new();
     *TIER.get_or_init(|| {
         let best = *supported_tiers().last().unwrap_or(&Tier::Scalar);
-        match std::env::var("PLOGP_SIMD").ok().as_deref().and_then(Tier::from_name) {
+        match std::env::var("PLOGP_SIMD")
+            .ok()
+            .as_deref()
+            .and_then(Tier::from_name)
+        {
             Some(forced) if forced.is_supported() && forced <= best => forced,
             _ => best,
         }
