@@ -83,6 +83,21 @@ fn float<'py>(py: Python<'py>, x: f64) -> Bound<'py, PyAny> {
     PyFloat::new(py, x).into_any()
 }
 
+/// Create an output array of `shape` and let `fill` write it (GIL released above the
+/// threshold); returns the array and what `fill` returned.
+fn fill_new<'py, P: numpy::Element + Send, R: Send>(
+    py: Python<'py>,
+    shape: &[usize],
+    work: usize,
+    fill: impl FnOnce(&mut [P]) -> R + Send,
+) -> PyResult<(Bound<'py, numpy::PyArrayDyn<P>>, R)> {
+    let out = new_output::<P>(py, shape);
+    // SAFETY: `out` was just created here and is not shared with any other code.
+    let slice = unsafe { out.as_slice_mut() }.map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let result = detached(py, work, || fill(slice));
+    Ok((out, result))
+}
+
 /// Run a loss kernel and apply the reduction. `items` is the shape of the per-item losses.
 fn run_loss<'py, P: Real + numpy::Element>(
     py: Python<'py>,
@@ -96,11 +111,8 @@ fn run_loss<'py, P: Real + numpy::Element>(
     let value_error = |e| value_error(unmove(layout)(e));
     match reduction {
         Reduction::None => {
-            let out = new_output::<P>(py, items);
-            // SAFETY: `out` was just created here and is not shared with any other code.
-            let slice =
-                unsafe { out.as_slice_mut() }.map_err(|e| PyValueError::new_err(e.to_string()))?;
-            detached(py, work, || kernel(Some(slice))).map_err(value_error)?;
+            let (out, result) = fill_new::<P, _>(py, items, work, |slice| kernel(Some(slice)))?;
+            result.map_err(value_error)?;
             finish_array(out.into_any(), was_f16)
         }
         Reduction::Sum => {
@@ -125,10 +137,8 @@ fn run_rows<'py, P: Real + numpy::Element>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let was_f16 = layout.was_f16;
     let value_error = |e| value_error(unmove(layout)(e));
-    let out = new_output::<P>(py, rows);
-    // SAFETY: `out` was just created here and is not shared with any other code.
-    let slice = unsafe { out.as_slice_mut() }.map_err(|e| PyValueError::new_err(e.to_string()))?;
-    detached(py, work, || kernel(slice)).map_err(value_error)?;
+    let (out, result) = fill_new::<P, _>(py, rows, work, kernel)?;
+    result.map_err(value_error)?;
     if rows.is_empty() {
         let value = out.get_item(())?.extract::<f64>()?;
         return Ok(float(py, value));
@@ -289,11 +299,7 @@ fn row_map<'py>(
     let (n, c, _) = row_layout(&za);
     let shape = za.array.shape().to_vec();
     let out = with_floats!(Floats::new(&za)?, z => {
-        let out = new_output(py, &shape);
-        // SAFETY: `out` was just created here and is not shared with any other code.
-        let slice = unsafe { out.as_slice_mut() }.map_err(|e| PyValueError::new_err(e.to_string()))?;
-        detached(py, za.len(), || activation::row_map(kind, z, n, c, slice));
-        out.into_any()
+        fill_new(py, &shape, za.len(), |out| activation::row_map(kind, z, n, c, out))?.0.into_any()
     });
     let out = match za.axis {
         Some(axis) if axis + 1 != za.orig_shape.len() => {
@@ -343,11 +349,7 @@ fn elementwise<'py>(
     let za = prepare(z, "z", Role::Float, None)?;
     let shape = za.array.shape().to_vec();
     let out = with_floats!(Floats::new(&za)?, z => {
-        let out = new_output(py, &shape);
-        // SAFETY: `out` was just created here and is not shared with any other code.
-        let slice = unsafe { out.as_slice_mut() }.map_err(|e| PyValueError::new_err(e.to_string()))?;
-        detached(py, za.len(), || activation::elementwise(kind, z, slice));
-        out.into_any()
+        fill_new(py, &shape, za.len(), |out| activation::elementwise(kind, z, out))?.0.into_any()
     });
     finish_array(out, za.was_f16)
 }
