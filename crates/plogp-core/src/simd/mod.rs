@@ -15,8 +15,8 @@
 //! reach code that is inlined into the entry function.
 //!
 //! Tiers: [`Scalar`] (the reference, any CPU), `Avx2` (two `__m256d`, needs AVX2 + FMA) and
-//! `Avx512` (one `__m512d`, needs AVX-512F) on x86-64. `Neon` is reserved and never supported
-//! yet. No tier touches MXCSR (no FTZ/DAZ) or uses approximate instructions (`vrcp14`,
+//! `Avx512` (one `__m512d`, needs AVX-512F) on x86-64, and `Neon` (four `float64x2_t`, the
+//! aarch64 baseline) on aarch64. No tier touches MXCSR (no FTZ/DAZ) or uses approximate instructions (`vrcp14`,
 //! `vgetexp`, `vscalef`): only correctly rounded operations and bit manipulation, so every
 //! tier computes the same bits.
 
@@ -24,12 +24,16 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 mod scalar;
 
 #[cfg(target_arch = "x86_64")]
 pub use avx2::Avx2;
 #[cfg(target_arch = "x86_64")]
 pub use avx512::Avx512;
+#[cfg(target_arch = "aarch64")]
+pub use neon::Neon;
 pub use scalar::Scalar;
 
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -67,7 +71,8 @@ impl Tier {
         }
     }
 
-    /// Whether this CPU can run the tier (detected with `is_x86_feature_detected!`).
+    /// Whether this CPU can run the tier (x86-64: detected with `is_x86_feature_detected!`;
+    /// aarch64: NEON always).
     pub fn is_supported(self) -> bool {
         match self {
             Tier::Scalar => true,
@@ -75,6 +80,9 @@ impl Tier {
             Tier::Avx2 => Avx2::try_new().is_some(),
             #[cfg(target_arch = "x86_64")]
             Tier::Avx512 => Avx512::try_new().is_some(),
+            #[cfg(target_arch = "aarch64")]
+            Tier::Neon => Neon::try_new().is_some(),
+            #[allow(unreachable_patterns)]
             _ => false,
         }
     }
@@ -177,6 +185,13 @@ pub fn run_on<Op: WithSimd>(tier: Tier, op: Op) -> Result<Op::Output, Op> {
             Some(s) => Ok(unsafe { run_avx512(s, op) }),
             None => Err(op),
         },
+        // NEON is the aarch64 baseline: no target-feature entry point is needed.
+        #[cfg(target_arch = "aarch64")]
+        Tier::Neon => match Neon::try_new() {
+            Some(s) => Ok(op.with_simd(s)),
+            None => Err(op),
+        },
+        #[allow(unreachable_patterns)]
         _ => Err(op),
     }
 }
