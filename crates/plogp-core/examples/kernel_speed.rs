@@ -1,0 +1,109 @@
+//! ns/element of whole kernels on one thread, for small (cache-resident) and large inputs.
+//!
+//! `cargo run --release -p plogp-core --example kernel_speed [tier]`
+//!
+//! Each figure is the median of 15 timed repetitions (min–max in brackets). Compare with
+//! `math_speed` (the primitives alone) to see what the kernel adds around its logarithms.
+
+use plogp_core::simd::{force_tier, Tier};
+use plogp_core::{binary, categorical, entropy, parallel, NanPolicy, Weights};
+use std::hint::black_box;
+use std::time::Instant;
+
+fn median_ns(n: usize, reps: usize, mut f: impl FnMut()) -> (f64, f64, f64) {
+    let mut t: Vec<f64> = (0..15)
+        .map(|_| {
+            let t0 = Instant::now();
+            for _ in 0..reps {
+                f();
+            }
+            t0.elapsed().as_secs_f64() * 1e9 / (reps * n) as f64
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    (t[7], t[0], t[14])
+}
+
+fn main() {
+    parallel::set_num_threads(1);
+    if let Some(name) = std::env::args().nth(1) {
+        assert!(
+            force_tier(Tier::from_name(&name)),
+            "tier {name} not supported"
+        );
+    }
+    let mut seed = 1u64;
+    let mut unit = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    for &n in &[4096usize, 10_000_000] {
+        let reps = (20_000_000 / n).max(1);
+        let y: Vec<f64> = (0..n).map(|_| (unit() < 0.5) as u8 as f64).collect();
+        let p: Vec<f64> = (0..n).map(|_| unit()).collect();
+        let z32: Vec<f32> = (0..n).map(|_| (unit() * 16.0 - 8.0) as f32).collect();
+        let y32: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+        let report = |name: &str, r: (f64, f64, f64)| {
+            println!(
+                "{name:<22} n={n:<9} {:.2} ns/elem [{:.2}–{:.2}]",
+                r.0, r.1, r.2
+            )
+        };
+        report(
+            "bce_prob f64",
+            median_ns(n, reps, || {
+                black_box(
+                    binary::bce_prob(
+                        &y,
+                        &p,
+                        f64::EPSILON,
+                        Weights::None,
+                        NanPolicy::Propagate,
+                        None,
+                    )
+                    .unwrap(),
+                );
+            }),
+        );
+        report(
+            "bce_logits f32",
+            median_ns(n, reps, || {
+                black_box(
+                    binary::bce_logits(&y32, &z32, Weights::None, NanPolicy::Propagate, None)
+                        .unwrap(),
+                );
+            }),
+        );
+        let c = 100;
+        let rows = n / c;
+        let labels: Vec<i64> = (0..rows).map(|i| (i * 37 % c) as i64).collect();
+        report(
+            "sparse_logits f32 C=100",
+            median_ns(n, reps, || {
+                black_box(
+                    categorical::sparse_logits(
+                        &labels,
+                        &z32[..rows * c],
+                        rows,
+                        c,
+                        Weights::None,
+                        NanPolicy::Propagate,
+                        None,
+                    )
+                    .unwrap(),
+                );
+            }),
+        );
+        let mut out = vec![0.0f64; rows];
+        let q: Vec<f64> = p.iter().map(|&v| v / 50.0).collect();
+        report(
+            "entropy rows f64 C=100",
+            median_ns(n, reps, || {
+                entropy::entropy(&q[..rows * c], rows, c, 1.0, &mut out).unwrap();
+                black_box(&out);
+            }),
+        );
+    }
+}
