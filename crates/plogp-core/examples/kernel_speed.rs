@@ -4,13 +4,23 @@
 //!
 //! Each figure is the median of 15 timed repetitions (min–max in brackets). Compare with
 //! `math_speed` (the primitives alone) to see what the kernel adds around its logarithms.
+//! With `KS_ONCE=N` each kernel runs once on N elements, untimed: for instruction counts with
+//! `valgrind --tool=callgrind` (repeatable on a busy machine, unlike times). `KS_ONLY=text`
+//! runs only the kernels whose name contains `text`.
 
 use plogp_core::simd::{force_tier, Tier};
 use plogp_core::{binary, categorical, entropy, parallel, NanPolicy, Weights};
 use std::hint::black_box;
 use std::time::Instant;
 
-fn median_ns(n: usize, reps: usize, mut f: impl FnMut()) -> (f64, f64, f64) {
+fn median_ns(name: &str, n: usize, reps: usize, mut f: impl FnMut()) -> (f64, f64, f64) {
+    if std::env::var("KS_ONLY").is_ok_and(|only| !name.contains(&only)) {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    if std::env::var_os("KS_ONCE").is_some() {
+        f();
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
     let mut t: Vec<f64> = (0..15)
         .map(|_| {
             let t0 = Instant::now();
@@ -39,7 +49,11 @@ fn main() {
             .wrapping_add(1442695040888963407);
         ((seed >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     };
-    for &n in &[4096usize, 10_000_000] {
+    let sizes = match std::env::var("KS_ONCE") {
+        Ok(n) => vec![n.parse().expect("KS_ONCE must be a number of elements")],
+        Err(_) => vec![4096usize, 10_000_000],
+    };
+    for &n in &sizes {
         let reps = (20_000_000 / n).max(1);
         let y: Vec<f64> = (0..n).map(|_| (unit() < 0.5) as u8 as f64).collect();
         let p: Vec<f64> = (0..n).map(|_| unit()).collect();
@@ -53,7 +67,7 @@ fn main() {
         };
         report(
             "bce_prob f64",
-            median_ns(n, reps, || {
+            median_ns("bce_prob f64", n, reps, || {
                 black_box(
                     binary::bce_prob(
                         &y,
@@ -69,7 +83,7 @@ fn main() {
         );
         report(
             "bce_logits f32",
-            median_ns(n, reps, || {
+            median_ns("bce_logits f32", n, reps, || {
                 black_box(
                     binary::bce_logits(&y32, &z32, Weights::None, NanPolicy::Propagate, None)
                         .unwrap(),
@@ -81,7 +95,7 @@ fn main() {
         let labels: Vec<i64> = (0..rows).map(|i| (i * 37 % c) as i64).collect();
         report(
             "sparse_logits f32 C=100",
-            median_ns(n, reps, || {
+            median_ns("sparse_logits f32 C=100", n, reps, || {
                 black_box(
                     categorical::sparse_logits(
                         &labels,
@@ -100,7 +114,7 @@ fn main() {
         let q: Vec<f64> = p.iter().map(|&v| v / 50.0).collect();
         report(
             "entropy rows f64 C=100",
-            median_ns(n, reps, || {
+            median_ns("entropy rows f64 C=100", n, reps, || {
                 entropy::entropy(&q[..rows * c], rows, c, 1.0, &mut out).unwrap();
                 black_box(&out);
             }),

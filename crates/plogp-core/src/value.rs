@@ -90,7 +90,8 @@ impl Label for bool {
 }
 
 /// Widen up to `LANES` values starting at `start` into an f64 lane array; lanes past the end
-/// of `src` get `fill`. Full blocks compile to a straight widening load.
+/// of `src` get `fill`. Full blocks compile to a straight widening load: the fixed-size block
+/// keeps the compiler from merging both cases into one variable-length `memcpy` call.
 #[inline(always)]
 pub(crate) fn lanes<T: Copy>(
     src: &[T],
@@ -98,15 +99,24 @@ pub(crate) fn lanes<T: Copy>(
     fill: f64,
     f: impl Fn(T) -> f64,
 ) -> [f64; LANES] {
+    match src.get(start..).and_then(<[T]>::first_chunk::<LANES>) {
+        Some(block) => std::array::from_fn(|i| f(block[i])),
+        None => partial_lanes(src, start, fill, f),
+    }
+}
+
+/// The last, partial block of [`lanes`] (out of line: once per slice).
+#[cold]
+#[inline(never)]
+fn partial_lanes<T: Copy>(
+    src: &[T],
+    start: usize,
+    fill: f64,
+    f: impl Fn(T) -> f64,
+) -> [f64; LANES] {
     let mut out = [fill; LANES];
-    if let Some(block) = src.get(start..start + LANES) {
-        for (o, &x) in out.iter_mut().zip(block) {
-            *o = f(x);
-        }
-    } else if start < src.len() {
-        for (o, &x) in out.iter_mut().zip(&src[start..]) {
-            *o = f(x);
-        }
+    for (o, &x) in out.iter_mut().zip(src.get(start..).unwrap_or(&[])) {
+        *o = f(x);
     }
     out
 }
