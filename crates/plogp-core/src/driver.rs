@@ -163,22 +163,25 @@ impl<L: ElementLoss, Y: Target, P: Real> WithSimd for ElementChunk<'_, L, Y, P> 
             mut out,
         } = self;
         let n = p.len();
-        let (zero, one) = (s.splat(0.0), s.splat(1.0));
-        let mut acc = VecSum::<S, 2>::new(s);
+        let zero = s.splat(0.0);
+        let weighted = w.is_weighted();
+        // `Σ s_i` is needed only when weighted or when NaN items are omitted; otherwise the
+        // caller counts the items. Separate sums for loss and weight give the same bits as one
+        // two-lane sum, and leave the weight sum out of the loop when it is not needed.
+        let track_weight = weighted || nan == NanPolicy::Omit;
+        let mut acc_loss = VecSum::<S, 1>::new(s);
+        let mut acc_weight = VecSum::<S, 1>::new(s);
         let mut i = 0;
         while i < n {
             let yv = s.load(&lanes(y, i, 0.0, Y::to_f64));
             let pv = s.load(&lanes(p, i, 0.5, P::to_f64));
             let live = (n - i).min(LANES);
             let wv = weight_lanes(s, &w, start, i, live);
-            let mut in_range = s.and(s.le(zero, yv), s.le(yv, one));
-            in_range = s.or(in_range, s.is_nan(yv));
+            let mut bad = outside_unit_lanes(s, yv);
             if L::P_IS_PROBABILITY {
-                let p_ok = s.or(s.and(s.le(zero, pv), s.le(pv, one)), s.is_nan(pv));
-                in_range = s.and(in_range, p_ok);
+                bad = s.or(bad, outside_unit_lanes(s, pv));
             }
-            let w_ok = s.and(s.le(zero, wv), s.le(wv, s.splat(f64::MAX)));
-            if !s.all(s.and(in_range, w_ok)) {
+            if s.any(bad) || (weighted && !s.all(weight_ok(s, wv))) {
                 return Err(first_bad_element::<L, Y, P>(y, p, &w, start, i));
             }
             let mut term = loss.term(s, yv, pv);
@@ -198,17 +201,28 @@ impl<L: ElementLoss, Y: Target, P: Real> WithSimd for ElementChunk<'_, L, Y, P> 
                     wv = s.select(is_nan, zero, wv);
                 }
             }
-            let l = s.mul(wv, term);
+            // Unweighted full vectors skip the product by 1 (same bits); the last, partial
+            // vector keeps it, because its weight lanes are 0 past the end.
+            let l = if weighted || live < LANES {
+                s.mul(wv, term)
+            } else {
+                term
+            };
             if let Some(out) = out.as_deref_mut() {
                 let lv = s.store(shown.unwrap_or(l));
                 for (o, &x) in out[i..i + live].iter_mut().zip(&lv) {
                     *o = P::from_f64(x);
                 }
             }
-            acc.push([l, wv]);
+            acc_loss.push([l]);
+            if track_weight {
+                acc_weight.push([wv]);
+            }
             i += LANES;
         }
-        Ok(acc.finish())
+        let [loss] = acc_loss.finish();
+        let [weight] = acc_weight.finish();
+        Ok([loss, weight])
     }
 }
 
@@ -371,11 +385,17 @@ impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
     }
 }
 
-/// Lanes that hold a probability in `[0, 1]` or a NaN (NaN propagates; it is not an error).
+/// Lanes that hold a value outside `[0, 1]`. NaN is not outside (it propagates; it is not an
+/// error): both comparisons are false for it.
 #[inline(always)]
-pub(crate) fn in_unit<S: Simd>(s: S, v: S::V) -> S::M {
-    let ok = s.and(s.le(s.splat(0.0), v), s.le(v, s.splat(1.0)));
-    s.or(ok, s.is_nan(v))
+pub(crate) fn outside_unit_lanes<S: Simd>(s: S, v: S::V) -> S::M {
+    s.or(s.lt(v, s.splat(0.0)), s.lt(s.splat(1.0), v))
+}
+
+/// Lanes that hold a valid sample weight: finite and non-negative.
+#[inline(always)]
+fn weight_ok<S: Simd>(s: S, w: S::V) -> S::M {
+    s.and(s.le(s.splat(0.0), w), s.le(w, s.splat(f64::MAX)))
 }
 
 /// The first value of `xs` outside `[0, 1]`, as an error at flat index `base + k`.
@@ -411,7 +431,7 @@ pub(crate) fn check_unit<S: Simd, T: Copy>(
     base: usize,
     f: impl Fn(T) -> f64,
 ) -> Result<()> {
-    if s.all(in_unit(s, v)) {
+    if !s.any(outside_unit_lanes(s, v)) {
         Ok(())
     } else {
         Err(outside_unit(arg, row, base, f))
