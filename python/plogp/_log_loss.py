@@ -41,10 +41,15 @@ def log_loss(
     proba, weight = _ref._log_loss_inputs(
         y_true, y_proba, normalize, sample_weight, labels, y_pred, check_values=not one_column
     )
-    codes, classes, is_indicator = _label_codes(np.asarray(y_true), labels)
-    _ref._check_two_classes(classes, labels)
+    y = np.asarray(y_true)
     eps = float(np.finfo(proba.dtype).eps)
     reduction: Literal["mean", "sum"] = "mean" if normalize else "sum"
+    if one_column and labels is None and y.dtype.kind in "biu" and y.size:
+        loss = _binary_01_labels(y, proba, weight, eps, reduction)
+        if loss is not None:
+            return loss
+    codes, classes, is_indicator = _label_codes(y, labels)
+    _ref._check_two_classes(classes, labels)
     if proba.ndim == 2 and proba.shape[1] == 1:
         proba = proba[:, 0]
     if proba.ndim == 1:
@@ -68,6 +73,28 @@ def log_loss(
         else _native.sparse_categorical_cross_entropy
     )
     return float(kernel(codes, proba, sample_weight=weight, eps=eps, reduction=reduction))
+
+
+def _binary_01_labels(
+    y: np.ndarray, proba: np.ndarray, weight: Any, eps: float, reduction: Literal["mean", "sum"]
+) -> float | None:
+    """The common binary case in one kernel pass: integer or boolean labels that are all 0 or 1
+    (the kernel checks that as it reads them, so there is no NumPy pass over the labels).
+    ``None`` when the labels are anything else, or hold only one class: the general path then
+    encodes them, or raises scikit-learn's error.
+    """
+    try:
+        loss = float(
+            _native.binary_cross_entropy(y, proba, sample_weight=weight, eps=eps, reduction=reduction)
+        )
+    except ValueError:
+        return None
+    head = y[:4096]
+    if not (head.min() == 0 and head.max() == 1) and not (y.min() == 0 and y.max() == 1):
+        return None
+    if math.isnan(loss):
+        raise ValueError("Input y_proba contains NaN or infinity.")
+    return loss
 
 
 def _label_codes(y: np.ndarray, labels: Any) -> tuple[np.ndarray, np.ndarray, bool]:
