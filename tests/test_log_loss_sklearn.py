@@ -92,6 +92,23 @@ def test_binary_1d(impl: ModuleType, binary) -> None:
     assert_same_as_sklearn(impl, y.tolist(), p.tolist())
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint16, bool])
+def test_binary_1d_label_values(impl: ModuleType, rng, dtype) -> None:
+    """1-D binary integer labels: 0/1 (taken by the kernel directly), other pairs of values
+    (encoded first), one class only (an error), and 0/1 where the first thousands of labels
+    are all 0 (both classes are still found)."""
+    p = rng.random(6000)
+    late = np.zeros(6000, dtype=dtype)
+    late[5000:] = 1
+    cases = [late, np.ones(6000, dtype=dtype), np.zeros(6000, dtype=dtype)]
+    if dtype is not bool:
+        pair = np.where(rng.random(6000) < 0.5, 2, 5).astype(dtype)
+        cases += [pair, np.where(pair == 2, 0, 2).astype(dtype)]
+    for y in cases:
+        assert_same_as_sklearn(impl, y, p)
+        assert_same_as_sklearn(impl, y, p, sample_weight=rng.random(6000), normalize=False)
+
+
 def test_binary_two_columns(impl: ModuleType, binary) -> None:
     y, p = binary
     assert_same_as_sklearn(impl, y, np.column_stack([1 - p, p]))
