@@ -12,6 +12,8 @@
 //! `exhaustive_sweep` tries every one of the 2^32 f32 bit patterns (about 2 minutes per
 //! function on two cores): `cargo test --release -p plogp-core --test math_f32 -- --ignored`.
 
+mod common;
+use common::Rng;
 use plogp_core::activation::{self, Elementwise};
 use plogp_core::simd::{run_on, supported_tiers, Simd, WithSimd, LANES};
 
@@ -127,19 +129,6 @@ fn max_err(f: Fun, x: &[f32]) -> (f64, f32) {
         }
     }
     worst
-}
-
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }
 
 /// Edge inputs: zeros, subnormals, the ends of the normal range, values around 1 and −1, the

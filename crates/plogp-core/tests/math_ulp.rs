@@ -10,6 +10,8 @@
 //! (`tests/tiers.rs` checks that every tier and the scalar functions give the same bits),
 //! on 10^7 random inputs spread over ranges that stress each method, plus special values.
 
+mod common;
+use common::Rng;
 use plogp_core::math;
 use plogp_core::simd::{run_on, supported_tiers, Simd, WithSimd, LANES};
 
@@ -251,37 +253,6 @@ fn ulp_err(y: f64, m: Dd, k: i32) -> f64 {
 
 // ---------------------------------------------------------------------------------------
 // Inputs.
-
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * 2f64.powi(-53)
-    }
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    /// 2^u with u uniform in [lo, hi): log-uniform magnitudes.
-    fn log_uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        self.uniform(lo, hi).exp2()
-    }
-    fn sign(&mut self) -> f64 {
-        if self.next() & 1 == 0 {
-            1.0
-        } else {
-            -1.0
-        }
-    }
-}
 
 type Gen = fn(&mut Rng) -> f64;
 

@@ -11,6 +11,8 @@
 //! `force_tier` is process-wide and tests run in parallel threads, so every test that forces
 //! a tier holds `LOCK`.
 
+mod common;
+use common::Rng;
 use plogp_core::activation::{self, Elementwise, RowMap};
 use plogp_core::simd::{force_tier, run_on, supported_tiers, Simd, Tier, WithSimd, LANES};
 use plogp_core::{binary, categorical, entropy, math, NanPolicy, Totals, Weights};
@@ -70,28 +72,6 @@ fn tiers_are_detected() {
 
 // ---------------------------------------------------------------------------------------
 // Random inputs.
-
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * 2f64.powi(-53)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick(&mut self, xs: &[f64]) -> f64 {
-        xs[self.below(xs.len())]
-    }
-}
 
 const SUB: f64 = 5e-324;
 const ONE_MINUS_EPS: f64 = 1.0 - f64::EPSILON;
