@@ -147,6 +147,7 @@ def test_parquet_columns_in_batches(tmp_path: Path, capsys: pytest.CaptureFixtur
         "p0": proba[:, 0], "p1": proba[:, 1], "p2": proba[:, 2],
         "proba": pa.FixedSizeListArray.from_arrays(pa.array(proba.ravel()), classes),
         "weight": rng.uniform(0.5, 2.0, ROWS),
+        "model": np.where(rng.random(ROWS) < 0.3, "small", "large"),
     })
     path = tmp_path / "scores.parquet"
     pq.write_table(table, path, row_group_size=700)  # batches do not line up with chunks
@@ -163,6 +164,15 @@ def test_parquet_columns_in_batches(tmp_path: Path, capsys: pytest.CaptureFixtur
     weight = table.column("weight").to_numpy()
     assert_ulps(out["result"]["mean"],
                 plogp.sparse_categorical_cross_entropy(labels, proba, sample_weight=weight))
+
+    out = run_json([f"{path}:label", f"{path}:proba", "--loss", "sparse",
+                    "--groups", f"{path}:model", "--chunk-size", "2000"], capsys)
+    models = table.column("model").to_numpy(zero_copy_only=False)
+    assert [g["group"] for g in out["groups"]] == ["large", "small"]
+    for row in out["groups"]:
+        mask = models == row["group"]
+        assert_ulps(row["mean"], plogp.sparse_categorical_cross_entropy(labels[mask],
+                                                                        proba[mask]), ulps=4)
 
     message = run_error(["score", str(path), f"{path}:p0", "--loss", "binary"], capsys)
     assert "columns" in message and "Y_TRUE" in message

@@ -168,6 +168,10 @@ class ParquetSource(Source):
                 pa.types.is_boolean(column.type)
             ):
                 arrays.append(column.to_numpy(zero_copy_only=False))
+            elif self.role == "--groups" and (
+                pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+            ):
+                arrays.append(np.asarray(column.to_pylist(), dtype=str))
             else:
                 raise ScoreError(
                     f"{self.role}: column {name!r} of {self.label} has type {column.type}; "
@@ -304,10 +308,54 @@ def _in_file_message(message: str, job: Job, first_row: int) -> str:
     return _INDEX.sub(shift, message.splitlines()[0] if message else message)
 
 
+class GroupedMetric:
+    """One metric for all rows and one per group id (ids: integers, booleans or strings).
+
+    Each block is sorted by group once (a stable argsort, one copy of the block) and every
+    group's rows are fed to that group's metric as one contiguous slice.
+    """
+
+    def __init__(self, new: Callable[[], Any]) -> None:
+        self._new = new
+        self.total = new()
+        self.by_group: Dict[Any, Any] = {}
+
+    def update(self, y_true: np.ndarray, y_pred: np.ndarray, *,
+               sample_weight: Optional[np.ndarray], groups: np.ndarray) -> None:
+        groups = np.asarray(groups)
+        if groups.dtype.kind not in "iubUS":
+            raise ScoreError(f"--groups must hold integer or string ids, got {groups.dtype}")
+        self.total.update(y_true, y_pred, sample_weight=sample_weight)
+        keys, inverse = np.unique(groups, return_inverse=True)
+        if len(keys) > 1:
+            order = np.argsort(inverse, kind="stable")
+            y_true, y_pred = np.asarray(y_true)[order], np.asarray(y_pred)[order]
+            if sample_weight is not None:
+                sample_weight = np.asarray(sample_weight)[order]
+        ends = np.cumsum(np.bincount(inverse.ravel(), minlength=len(keys)))
+        start = 0
+        for key, end in zip(keys.tolist(), ends.tolist()):
+            metric = self.by_group.get(key)
+            if metric is None:
+                metric = self.by_group[key] = self._new()
+            weight = None if sample_weight is None else sample_weight[start:end]
+            metric.update(y_true[start:end], y_pred[start:end], sample_weight=weight)
+            start = end
+
+    def result(self) -> Any:
+        return self.total.result()
+
+
+def group_results(metric: GroupedMetric) -> List[Tuple[Any, Any]]:
+    """(group id, result) for every group, in sorted id order."""
+    return [(key, metric.by_group[key].result()) for key in sorted(metric.by_group)]
+
+
 def score(job: Job, progress: Optional[Callable[[int], None]] = None) -> Any:
-    """Feed every block to one metric; returns the metric (call ``result()`` on it)."""
+    """Feed every block to a metric (a :class:`GroupedMetric` with ``--groups``); returns it
+    (call ``result()`` on it)."""
     check_lengths(job)
-    metric = new_metric(job)
+    metric = new_metric(job) if job.groups is None else GroupedMetric(lambda: new_metric(job))
     rows = job.block_rows()
     iterators = [s.blocks(rows) for s in job.sources()]
     start = 0
@@ -425,15 +473,18 @@ def render(summary: Dict[str, Any], *, as_json: bool = False) -> None:
         print(json.dumps(clean(summary), indent=2, allow_nan=False))
         return
 
-    rows: List[Tuple[str, Dict[str, Any]]] = [("all", summary["result"])]
-    rows += [(str(g["group"]), g) for g in summary.get("groups", [])]
-    headers = ("group", "loss (mean)", "sum", "weight", "count", "normalized entropy",
-               "perplexity")
-    cells = [
-        [name, *(_fmt(r[f]) for f in RESULT_FIELDS)] for name, r in rows
-    ]
+    labels = ("loss (mean)", "sum", "weight", "count", "normalized entropy", "perplexity")
     kind = summary["loss"] + (" from logits" if summary["from_logits"] else "")
     title = f"plogp score: {kind} cross-entropy, {summary['rows']} rows"
+    groups = summary.get("groups")
+    if groups is None:
+        # One result: a column of name / value pairs.
+        headers: Tuple[str, ...] = ("", "")
+        cells = [[label, _fmt(summary["result"][f])] for label, f in zip(labels, RESULT_FIELDS)]
+    else:
+        headers = ("group", *labels)
+        cells = [[str(name), *(_fmt(r[f]) for f in RESULT_FIELDS)]
+                 for name, r in [("all", summary["result"])] + [(g["group"], g) for g in groups]]
     if sys.stdout.isatty():
         try:
             from rich.console import Console
@@ -441,7 +492,7 @@ def render(summary: Dict[str, Any], *, as_json: bool = False) -> None:
         except ImportError:
             pass
         else:
-            table = Table(title=title)
+            table = Table(title=title, show_header=groups is not None)
             for i, h in enumerate(headers):
                 table.add_column(h, justify="left" if i == 0 else "right")
             for row in cells:
@@ -450,11 +501,15 @@ def render(summary: Dict[str, Any], *, as_json: bool = False) -> None:
             return
     print(title)
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    print("  ".join(h.ljust(w) if i == 0 else h.rjust(w)
-                    for i, (h, w) in enumerate(zip(headers, widths))))
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+
+    if groups is not None:
+        print(line(headers))
     for row in cells:
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                        for i, (c, w) in enumerate(zip(row, widths))))
+        print(line(row))
 
 
 def _fmt(value: Any) -> str:

@@ -101,7 +101,7 @@ def _eps(text: str) -> object:
     return value
 
 
-def _add_score(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def _add_score(commands: "argparse._SubParsersAction[_Parser]") -> None:
     score = commands.add_parser(
         "score",
         help="a loss over .npy / .parquet files of any size, read in chunks",
@@ -163,7 +163,7 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def _add_plot(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def _add_plot(commands: "argparse._SubParsersAction[_Parser]") -> None:
     plot = commands.add_parser(
         "plot",
         help="draw the article's figures as PNG files (needs matplotlib)",
