@@ -197,6 +197,9 @@ def bad_files(tmp_path: Path) -> dict:
         "labels_float": save(tmp_path, "labels_float", np.zeros(5000)),
         "proba2": save(tmp_path, "proba2", np.stack([p, 1 - p], axis=1)),
         "neg_w": save(tmp_path, "neg_w", -np.ones(5000)),
+        "labels": save(tmp_path, "labels", (p > 0.5).astype(np.uint8)),
+        "proba2_out": save(tmp_path, "proba2_out",
+                           np.stack([p, np.where(np.arange(5000) == 2600, -0.25, 1 - p)], 1)),
         "text": str(text),
         "csv": str(tmp_path / "data.csv"),
         "missing": str(tmp_path / "missing.npy"),
@@ -214,6 +217,8 @@ def bad_files(tmp_path: Path) -> dict:
         (lambda f: [f["labels_float"], f["proba2"], "--loss", "sparse"], ["y_true", "float64"]),
         (lambda f: [f["y"], f["p_out"], "--loss", "binary", "--chunk-size", "1000"],
          ["y_pred[2500]", "1.5"]),
+        (lambda f: [f["labels"], f["proba2_out"], "--loss", "sparse", "--chunk-size", "1000"],
+         ["y_pred[5201]", "-0.25"]),  # row 2600, class 1 of a (5000, 2) array
         (lambda f: [f["y"], f["p"], "--loss", "binary", "--sample-weight", f["neg_w"]],
          ["sample_weight"]),
         (lambda f: [f["y"], f["p"], "--loss", "binary", "--chunk-size", "0"], ["--chunk-size"]),
@@ -223,7 +228,7 @@ def bad_files(tmp_path: Path) -> dict:
         (lambda f: [f["y"], f["p"]], ["--loss"]),
     ],
     ids=["missing", "not-npy", "unsupported-ext", "lengths", "int-y_pred", "float-labels",
-         "out-of-range", "negative-weight", "chunk-size", "loss", "eps", "column", "no-loss"],
+         "out-of-range", "out-of-range-2d", "negative-weight", "chunk-size", "loss", "eps", "column", "no-loss"],
 )
 def test_mistakes_are_one_line_and_exit_2(bad_files: dict, case: Any, words: List[str],
                                           capsys: pytest.CaptureFixture[str]) -> None:
