@@ -81,6 +81,10 @@ def test_binary_in_chunks_equals_one_shot(binary_files: dict, chunk: str,
     assert_ulps(result["mean"], want_mean)
     assert result["weight"] == pytest.approx(math.fsum(f["w"]), rel=2 * ULP)
     assert result["perplexity"] == pytest.approx(math.exp(want_mean), rel=4 * ULP)
+    # Normalized entropy: the loss relative to always predicting the weighted base rate.
+    rate = math.fsum(f["w"] * f["y"]) / math.fsum(f["w"])
+    base = -(rate * math.log(rate) + (1 - rate) * math.log1p(-rate))
+    assert result["normalized_entropy"] == pytest.approx(want_mean / base, rel=1e-12)
 
 
 def test_categorical_and_sparse_logits_in_chunks(tmp_path: Path,

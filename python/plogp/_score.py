@@ -280,7 +280,9 @@ def check_lengths(job: Job) -> None:
 
 
 def new_metric(job: Job) -> Any:
-    from plogp import metrics
+    from plogp._loss_state import metrics_module
+
+    metrics = metrics_module()
 
     classes = {
         "binary": metrics.BinaryCrossEntropy,

@@ -49,7 +49,9 @@ def _dask() -> Tuple[Any, Any]:
 
 
 def _kind(metric: Any) -> str:
-    from plogp import metrics
+    from plogp._loss_state import metrics_module
+
+    metrics = metrics_module()
 
     if isinstance(metric, metrics.SparseCategoricalCrossEntropy):
         return "sparse"
@@ -186,7 +188,9 @@ def _reduce(metric: Any, reduction: str) -> float:
 
 def _loss(kind: str, y_true: Any, y_pred: Any, from_logits: bool, sample_weight: Any,
           eps: Any, reduction: str, compute: bool, split_every: int) -> Any:
-    from plogp import metrics
+    from plogp._loss_state import metrics_module
+
+    metrics = metrics_module()
 
     if reduction not in ("mean", "sum"):
         raise ValueError(
