@@ -99,3 +99,15 @@ def test_bad_input_raises_like_numpy(client: object) -> None:
         pd.binary_cross_entropy(da.zeros(100, chunks=30), da.from_array(bad, chunks=30))
     with pytest.raises(TypeError, match="metric"):
         pd.metric_from_dask(object(), da.zeros(100, chunks=30), p)
+
+
+def test_entropy_per_row_and_of_one_distribution(client: object) -> None:
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.ones(50), 3001)
+    got = pd.entropy(da.from_array(p, chunks=(500, 20)), base=2).compute()
+    np.testing.assert_array_equal(got, plogp.entropy(p, base=2))
+    flat = p[0] / 2
+    total = pd.entropy(da.from_array(np.concatenate([flat, flat]), chunks=13)).compute()
+    assert_ulps(float(total), plogp.entropy(np.concatenate([flat, flat])), ulps=4)
+    columns = pd.entropy(da.from_array(p.T, chunks=(20, 700)), axis=0).compute()
+    np.testing.assert_array_equal(columns, plogp.entropy(p.T, axis=0))

@@ -13,6 +13,8 @@ between workers, so this runs unchanged on a ``dask.distributed`` cluster.
   with other work so the inputs are read once).
 - :func:`metric_from_dask` returns the merged metric (lazily, a Delayed), and
   :func:`update_metric` adds the blocks of dask arrays to an existing metric, eagerly.
+- :func:`entropy` is lazy like dask's own functions: a dask array with one entropy per
+  distribution (a 0-d dask array for a single 1-D distribution); call ``.compute()``.
 
 ``y_true`` (and ``sample_weight``) are rechunked to ``y_pred``'s row chunks; the class axis of
 categorical ``y_pred`` is made one chunk (a row's classes must be in one block). Values are
@@ -30,6 +32,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 __all__ = [
     "binary_cross_entropy",
     "categorical_cross_entropy",
+    "entropy",
     "metric_from_dask",
     "sparse_categorical_cross_entropy",
     "update_metric",
@@ -234,3 +237,35 @@ def sparse_categorical_cross_entropy(y_true: Any, y_pred: Any, *, from_logits: b
     classes on the last axis of ``y_pred``)."""
     return _loss("sparse", y_true, y_pred, from_logits, sample_weight, eps, reduction,
                  compute, split_every)
+
+
+def _block_entropy(block: Any, axis: int, base: Any, keep: bool) -> Any:
+    import numpy as np
+
+    import plogp
+
+    value = plogp.entropy(block, axis=axis, base=base)
+    return np.reshape(value, (1,)) if keep else value
+
+
+def entropy(p: Any, *, axis: int = -1, base: Any = None) -> Any:
+    """:func:`plogp.entropy` of a dask array, lazily: one value per distribution along
+    ``axis`` (that axis is made one block); a 1-D ``p`` is one distribution split into blocks,
+    whose partial entropies are summed (a 0-d dask array)."""
+    _, da = _dask()
+    import numpy as np
+
+    p = da.asarray(p)
+    if p.ndim == 0:
+        raise ValueError("p must have at least one dimension (the distribution axis)")
+    if not isinstance(axis, (int, np.integer)) or not -p.ndim <= axis < p.ndim:
+        raise ValueError(f"axis {axis!r} is out of bounds for p of dimension {p.ndim}")
+    axis = int(axis) % p.ndim
+    if p.ndim == 1:
+        # -sum p log p splits over blocks: one partial sum per block, then their sum.
+        parts = p.map_blocks(_block_entropy, 0, base, True, chunks=((1,) * p.numblocks[0],),
+                             dtype=np.float64)
+        return parts.sum()
+    p = p.rechunk({axis: -1})
+    return p.map_blocks(_block_entropy, axis, base, False, drop_axis=axis,
+                        dtype=p.dtype if p.dtype.kind == "f" else np.dtype(np.float64))
