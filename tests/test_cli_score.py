@@ -205,6 +205,7 @@ def bad_files(tmp_path: Path) -> dict:
         "proba2_out": save(tmp_path, "proba2_out",
                            np.stack([p, np.where(np.arange(5000) == 2600, -0.25, 1 - p)], 1)),
         "text": str(text),
+        "empty": save(tmp_path, "empty", np.zeros(0)),
         "csv": str(tmp_path / "data.csv"),
         "missing": str(tmp_path / "missing.npy"),
     }
@@ -230,9 +231,10 @@ def bad_files(tmp_path: Path) -> dict:
         (lambda f: [f["y"], f["p"], "--loss", "binary", "--eps", "0.5"], ["--eps"]),
         (lambda f: [f["y"], f["p"], "--loss", "binary", "--column", "x"], ["column"]),
         (lambda f: [f["y"], f["p"]], ["--loss"]),
+        (lambda f: [f["empty"], f["empty"], "--loss", "binary"], ["zero total weight"]),
     ],
     ids=["missing", "not-npy", "unsupported-ext", "lengths", "int-y_pred", "float-labels",
-         "out-of-range", "out-of-range-2d", "negative-weight", "chunk-size", "loss", "eps", "column", "no-loss"],
+         "out-of-range", "out-of-range-2d", "negative-weight", "chunk-size", "loss", "eps", "column", "no-loss", "empty"],
 )
 def test_mistakes_are_one_line_and_exit_2(bad_files: dict, case: Any, words: List[str],
                                           capsys: pytest.CaptureFixture[str]) -> None:

@@ -283,7 +283,6 @@ def new_metric(job: Job) -> Any:
     from plogp._loss_state import metrics_module
 
     metrics = metrics_module()
-
     classes = {
         "binary": metrics.BinaryCrossEntropy,
         "categorical": metrics.CategoricalCrossEntropy,
@@ -294,8 +293,6 @@ def new_metric(job: Job) -> Any:
 
 # "y_pred[12] = 1.5": an index inside the block, made an index inside the file.
 _INDEX = re.compile(r"\b(y_true|y_pred|sample_weight|groups)\[(\d+)\]")
-_ROLE_OF = {"y_true": "Y_TRUE", "y_pred": "Y_PRED", "sample_weight": "--sample-weight",
-            "groups": "--groups"}
 
 
 def _in_file_message(message: str, job: Job, first_row: int) -> str:
