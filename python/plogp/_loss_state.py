@@ -72,7 +72,7 @@ class _LossMetric:
         self._mass: Optional[np.ndarray] = None  # weighted target mass per class
         return self
 
-    def _function(self) -> Callable[..., float]:
+    def _function(self) -> Callable[..., Any]:
         import plogp
 
         return {
@@ -159,7 +159,7 @@ class SparseCategoricalCrossEntropy(_LossMetric):
 def metrics_module() -> Any:
     """:mod:`plogp.metrics` when it exists, else this module (same class names)."""
     try:
-        from plogp import metrics
+        from plogp import metrics  # type: ignore[attr-defined, unused-ignore]
     except ImportError:
         import sys
 

@@ -354,7 +354,9 @@ def score(job: Job, progress: Optional[Callable[[int], None]] = None) -> Any:
     """Feed every block to a metric (a :class:`GroupedMetric` with ``--groups``); returns it
     (call ``result()`` on it)."""
     check_lengths(job)
-    metric = new_metric(job) if job.groups is None else GroupedMetric(lambda: new_metric(job))
+    metric: Any = (
+        new_metric(job) if job.groups is None else GroupedMetric(lambda: new_metric(job))
+    )
     rows = job.block_rows()
     iterators = [s.blocks(rows) for s in job.sources()]
     start = 0
