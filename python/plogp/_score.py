@@ -437,6 +437,9 @@ def report(job: Job, metric: Any) -> Dict[str, Any]:
     }
     try:
         out["result"] = result_dict(metric.result())
+        if out["result"]["weight"] == 0:
+            raise ScoreError("cannot compute the mean loss: zero total weight (no rows, or "
+                             "every sample weight is 0)")
         if job.groups is not None:
             out["groups"] = [
                 {"group": _plain(group), **result_dict(result)}
