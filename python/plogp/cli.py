@@ -5,8 +5,9 @@ Subcommands (SPEC §2 "Command line"):
 - ``plogp bench [--quick] [--json FILE] [--plot FILE] [--threads N] [--repeat R]`` runs the
   workloads of SPEC §6 for plogp, the NumPy reference and every installed peer, and prints a
   side-by-side table.
-
-``score`` and ``plot`` are registered in :func:`build_parser` once they exist.
+- ``plogp score Y_TRUE Y_PRED --loss binary|categorical|sparse [...]`` scores .npy / .parquet
+  files of any size in chunks (:mod:`plogp._score`).
+- ``plogp plot [--out DIR]`` writes the article's figures (:mod:`plogp.plot`).
 """
 
 from __future__ import annotations
@@ -83,9 +84,117 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(handler=_bench, command_parser=bench)
 
-    # `score` (SPEC §2) and `plot` are added here as `commands.add_parser(...)` with
-    # `set_defaults(handler=...)` when they are implemented.
+    _add_score(commands)
+    _add_plot(commands)
     return parser
+
+
+def _eps(text: str) -> object:
+    if text == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number in [0, 0.5), got {text!r}")
+    if not 0.0 <= value < 0.5:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number in [0, 0.5), got {text!r}")
+    return value
+
+
+def _add_score(commands: "argparse._SubParsersAction[_Parser]") -> None:
+    score = commands.add_parser(
+        "score",
+        help="a loss over .npy / .parquet files of any size, read in chunks",
+        description=(
+            "Score predictions stored in files: Y_TRUE and Y_PRED are .npy files (memory-mapped) "
+            "or Parquet columns (FILE.parquet:COLUMN[,COLUMN...], extra [parquet]). The rows "
+            "are read in chunks and fed to a streaming metric, so memory does not grow with "
+            "the file. Prints the mean loss, sum, total weight, count, normalized entropy "
+            "and perplexity."
+        ),
+    )
+    score.add_argument("y_true", metavar="Y_TRUE", help="targets or labels (.npy / .parquet)")
+    score.add_argument("y_pred", metavar="Y_PRED", help="probabilities or logits")
+    score.add_argument("--loss", required=True, choices=("binary", "categorical", "sparse"),
+                       help="binary, categorical (one-hot or soft targets) or sparse (labels)")
+    score.add_argument("--from-logits", action="store_true", help="Y_PRED holds logits")
+    score.add_argument("--sample-weight", metavar="FILE", help="one non-negative weight per row")
+    score.add_argument("--groups", metavar="FILE", help="one group id per row: per-group results")
+    score.add_argument("--eps", type=_eps, default="auto", metavar="X",
+                       help="probability clipping: 'auto' (default) or a number in [0, 0.5)")
+    score.add_argument("--chunk-size", type=_positive_int, metavar="N",
+                       help="rows per chunk (default: about 4 million values per chunk)")
+    score.add_argument("--json", action="store_true", help="print the results as JSON")
+    score.add_argument("--column", metavar="NAME", nargs="+", action="extend",
+                       help="Parquet columns of Y_PRED (several = one column per class)")
+    score.add_argument("--true-column", metavar="NAME", nargs="+", action="extend",
+                       help="Parquet columns of Y_TRUE")
+    score.set_defaults(handler=_score, command_parser=score)
+
+
+def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from plogp import _score as scoring
+
+    try:
+        job = scoring.Job(
+            loss=args.loss,
+            y_true=scoring.open_source("Y_TRUE", args.y_true, args.true_column),
+            y_pred=scoring.open_source("Y_PRED", args.y_pred, args.column),
+            from_logits=args.from_logits,
+            eps=args.eps,
+            sample_weight=(
+                None if args.sample_weight is None
+                else scoring.open_source("--sample-weight", args.sample_weight)
+            ),
+            groups=None if args.groups is None else scoring.open_source("--groups", args.groups),
+            chunk_rows=args.chunk_size,
+        )
+        scoring.check_lengths(job)
+        with scoring.progress_bar(job.y_true.rows) as progress:
+            metric = scoring.score(job, progress)
+        report = scoring.report(job, metric)
+    except scoring.ScoreError as exc:
+        print(f"plogp score: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("plogp score: interrupted", file=sys.stderr)
+        return 130
+    scoring.render(report, as_json=args.json)
+    return 0
+
+
+def _add_plot(commands: "argparse._SubParsersAction[_Parser]") -> None:
+    plot = commands.add_parser(
+        "plot",
+        help="draw the article's figures as PNG files (needs matplotlib)",
+        description=(
+            "Write binary_cross_entropy.png (the loss of one prediction for y = 1 and y = 0) "
+            "and cross_entropy.png (H(p, q) against H(p) as q moves away from p), computed "
+            "with plogp."
+        ),
+    )
+    plot.add_argument("--out", metavar="DIR", default=".",
+                      help="output directory, created if missing (default: .)")
+    plot.add_argument("--dpi", metavar="N", type=_positive_int, default=120, help="resolution")
+    plot.set_defaults(handler=_plot, command_parser=plot)
+
+
+def _plot(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        parser.error("matplotlib is not installed (pip install 'plogp[plot]')")
+    from plogp import plot
+
+    try:
+        paths = plot.save(args.out, dpi=args.dpi)
+    except OSError as exc:
+        print(f"plogp plot: error: cannot write to {args.out}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
+    for path in paths:
+        print(path)
+    return 0
 
 
 def _check_output_path(parser: argparse.ArgumentParser, option: str, path: Optional[str]) -> None:
