@@ -22,6 +22,8 @@ from conftest import (
     random_labels,
     random_probs,
     reduction_rtol,
+    requires_native,
+    run_python,
     unchanged,
 )
 
@@ -395,3 +397,62 @@ def test_options_reject_unknown_combinations(impl: ModuleType) -> None:
         np.zeros((2, 3)), z, class_weight=[1, 1, 1]), "class_weight")
     assert_raises_clean(TypeError, lambda: impl.categorical_cross_entropy(
         np.eye(3)[[0, 1]], z, ignore_index=0), "ignore_index")
+
+
+# --------------------------------------------------------------------------------------------
+# Determinism: the option kernels run on the same drivers (fixed chunks, ordered merges)
+
+OPTIONS_WORKLOAD = r"""
+import hashlib, json
+import numpy as np
+import plogp
+
+rng = np.random.default_rng(7)
+n, c = 100_003, 13
+y = (rng.random((n, c)) < 0.3).astype(np.int8)
+z = rng.normal(0, 4, (n, c)).astype(np.float32)
+p = rng.random((n, c))
+labels = rng.integers(0, c, n)
+labels[::9] = -100
+pr = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+z[::5, 3] = -np.inf
+cw = rng.random(c) + 0.1
+s = rng.random(n)
+
+def out(v):
+    if isinstance(v, float):
+        return v.hex()
+    return hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()
+
+sparse = dict(class_weight=cw, ignore_index=-100, label_smoothing=0.1, sample_weight=s)
+results = {
+    "bce_pw": plogp.binary_cross_entropy(y, z, from_logits=True, pos_weight=cw),
+    "bce_pw_ls_prob": plogp.binary_cross_entropy(y, p, pos_weight=2.0, label_smoothing=0.2),
+    "bce_none": plogp.binary_cross_entropy(y, z, from_logits=True, pos_weight=cw,
+                                           reduction="none"),
+    "cce": plogp.categorical_cross_entropy(np.eye(c)[np.abs(labels) % c], z, from_logits=True,
+                                           class_weight=cw, label_smoothing=0.1),
+    "sparse_logits": plogp.sparse_categorical_cross_entropy(labels, z, from_logits=True,
+                                                            **sparse),
+    "sparse_prob": plogp.sparse_categorical_cross_entropy(labels, pr, **sparse),
+    "sparse_none": plogp.sparse_categorical_cross_entropy(labels, z, from_logits=True,
+                                                          reduction="none", **sparse),
+}
+print(json.dumps({k: out(v) for k, v in results.items()}))
+"""
+
+
+def _options_workload(**env: str) -> dict[str, str]:
+    import json
+
+    done = run_python(OPTIONS_WORKLOAD, env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, str] = json.loads(done.stdout)
+    return result
+
+
+@requires_native
+def test_options_identical_for_threads_and_tiers() -> None:
+    single = _options_workload(PLOGP_NUM_THREADS="1", PLOGP_SIMD="scalar")
+    assert _options_workload(PLOGP_NUM_THREADS="3", PLOGP_SIMD="scalar") == single
+    assert _options_workload(PLOGP_NUM_THREADS="2") == single
