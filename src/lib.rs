@@ -9,15 +9,18 @@
 //! NumPy ufuncs, the result is then unspecified (but never unsafe: inputs are only read).
 
 mod arrays;
+mod loss_opts;
 mod options;
 mod typed;
 
 use arrays::{finish_array, new_output, prepare, Prepared, Role};
+use loss_opts::{IgnoreIndex, LabelSmoothing, OptionArray};
 use numpy::{PyArrayDescrMethods, PyArrayMethods, PyUntypedArrayMethods};
 use options::{same_shape, Axis, Eps, Flag, LnBase, NanPolicyArg, Reduction, SampleWeight};
 use plogp_core::entropy as info;
 use plogp_core::NanPolicy;
-use plogp_core::{activation, binary, categorical, parallel, simd, Real, Totals};
+use plogp_core::{activation, parallel, simd, Real, Totals};
+use plogp_core::{loss_options, LossOptions};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyFloat;
@@ -369,14 +372,17 @@ fn log_sigmoid<'py>(z: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
-    text_signature = "(y_true, y_pred, *, from_logits=False, sample_weight=None, eps='auto', reduction='mean', nan_policy='propagate')"
+    signature = (y_true, y_pred, *, from_logits = Flag(false), sample_weight = None, pos_weight = None, label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
+    text_signature = "(y_true, y_pred, *, from_logits=False, sample_weight=None, pos_weight=None, label_smoothing=0.0, eps='auto', reduction='mean', nan_policy='propagate')"
 )]
+#[allow(clippy::too_many_arguments)]
 fn binary_cross_entropy<'py>(
     y_true: &Bound<'py, PyAny>,
     y_pred: &Bound<'py, PyAny>,
     from_logits: Flag,
     sample_weight: Option<&Bound<'py, PyAny>>,
+    pos_weight: Option<&Bound<'py, PyAny>>,
+    label_smoothing: LabelSmoothing,
     eps: Eps,
     reduction: Reduction,
     nan_policy: NanPolicyArg,
@@ -392,17 +398,24 @@ fn binary_cross_entropy<'py>(
     let sw = SampleWeight::new(sample_weight, &items)?;
     let w = sw.weights()?;
     let n = pred.len();
+    let pos_weight = OptionArray::pos_weight(pos_weight, &items)?;
+    let opts = LossOptions {
+        pos_weight: pos_weight.get()?,
+        label_smoothing: label_smoothing.0,
+        ..LossOptions::default()
+    };
+    let eps = (!from_logits).then_some(eps);
     with_floats!(Floats::new(&pred)?, p => with_targets!(Targets::new(&targ)?, y => {
         run_loss(py, &items, n, reduction, &pred, |out| {
-            if from_logits { binary::bce_logits(y, p, w, nan, out) } else { binary::bce_prob(y, p, eps, w, nan, out) }
+            loss_options::bce(y, p, eps, &opts, w, nan, out)
         })
     }))
 }
 
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
-    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, eps='auto', reduction='mean', nan_policy='propagate')"
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, class_weight = None, label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
+    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, class_weight=None, label_smoothing=0.0, eps='auto', reduction='mean', nan_policy='propagate')"
 )]
 #[allow(clippy::too_many_arguments)]
 fn categorical_cross_entropy<'py>(
@@ -411,6 +424,8 @@ fn categorical_cross_entropy<'py>(
     from_logits: Flag,
     axis: Axis,
     sample_weight: Option<&Bound<'py, PyAny>>,
+    class_weight: Option<&Bound<'py, PyAny>>,
+    label_smoothing: LabelSmoothing,
     eps: Eps,
     reduction: Reduction,
     nan_policy: NanPolicyArg,
@@ -425,21 +440,24 @@ fn categorical_cross_entropy<'py>(
     let (n, c, rows) = row_layout(&pred);
     let sw = SampleWeight::new(sample_weight, &rows)?;
     let w = sw.weights()?;
+    let class_weight = OptionArray::class_weight(class_weight, c)?;
+    let opts = LossOptions {
+        class_weight: class_weight.get()?,
+        label_smoothing: label_smoothing.0,
+        ..LossOptions::default()
+    };
+    let eps = (!from_logits).then_some(eps);
     with_floats!(Floats::new(&pred)?, p => with_targets!(Targets::new(&targ)?, t => {
         run_loss(py, &rows, 2 * pred.len(), reduction, &pred, |out| {
-            if from_logits {
-                categorical::cce_logits(t, p, n, c, w, nan, out)
-            } else {
-                categorical::cce_prob(t, p, n, c, eps, w, nan, out)
-            }
+            loss_options::cce(t, p, n, c, eps, &opts, w, nan, out)
         })
     }))
 }
 
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
-    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, eps='auto', reduction='mean', nan_policy='propagate')"
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, class_weight = None, ignore_index = IgnoreIndex(None), label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
+    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, class_weight=None, ignore_index=None, label_smoothing=0.0, eps='auto', reduction='mean', nan_policy='propagate')"
 )]
 #[allow(clippy::too_many_arguments)]
 fn sparse_categorical_cross_entropy<'py>(
@@ -448,6 +466,9 @@ fn sparse_categorical_cross_entropy<'py>(
     from_logits: Flag,
     axis: Axis,
     sample_weight: Option<&Bound<'py, PyAny>>,
+    class_weight: Option<&Bound<'py, PyAny>>,
+    ignore_index: IgnoreIndex,
+    label_smoothing: LabelSmoothing,
     eps: Eps,
     reduction: Reduction,
     nan_policy: NanPolicyArg,
@@ -475,13 +496,17 @@ fn sparse_categorical_cross_entropy<'py>(
     let sw = SampleWeight::new(sample_weight, &rows)?;
     let w = sw.weights()?;
     let ints = Ints::new(&labels)?;
+    let class_weight = OptionArray::class_weight(class_weight, c)?;
+    let opts = LossOptions {
+        class_weight: class_weight.get()?,
+        label_smoothing: label_smoothing.0,
+        ignore_index: ignore_index.0,
+        ..LossOptions::default()
+    };
+    let eps = (!from_logits).then_some(eps);
     with_floats!(Floats::new(&pred)?, p => with_ints!(ints, y => {
         run_loss(py, &rows, pred.len(), reduction, &pred, |out| {
-            if from_logits {
-                categorical::sparse_logits(y, p, n, c, w, nan, out)
-            } else {
-                categorical::sparse_prob(y, p, n, c, eps, w, nan, out)
-            }
+            loss_options::sparse(y, p, n, c, eps, &opts, w, nan, out)
         })
     }))
 }

@@ -496,6 +496,8 @@ def binary_cross_entropy(
     *,
     from_logits: bool = False,
     sample_weight: ArrayLike | None = None,
+    pos_weight: ArrayLike | None = None,
+    label_smoothing: float = 0.0,
     eps: float | Literal["auto"] = "auto",
     reduction: Literal["mean", "sum", "none"] = "mean",
     nan_policy: Literal["propagate", "raise", "omit"] = "propagate",
@@ -516,6 +518,13 @@ def binary_cross_entropy(
     sample_weight : array_like, optional
         Non-negative finite weights of ``y_pred.shape``, or 1-D of length
         ``y_pred.shape[0]`` (broadcast along the first axis).
+    pos_weight : float or array_like, optional
+        Weight of the positive term, l = -(pw * y * log(p) + (1 - y) * log(1 - p)): a scalar,
+        or an array matching the trailing dimensions of `y_pred` (``(C,)`` for (N, C)
+        multilabel input, like PyTorch's BCEWithLogitsLoss). Non-negative and finite.
+        Does not change the denominator of "mean".
+    label_smoothing : float, default 0.0
+        ε in [0, 1]: targets become y * (1 - ε) + ε / 2.
     eps : float or "auto", default "auto"
         Probabilities are clipped to [eps, 1 - eps]; "auto" is ``numpy.finfo(dtype).eps``
         of the computed dtype (float32 for float16 input). 1e-7 is Keras' value; 0 is exact
@@ -589,6 +598,8 @@ def categorical_cross_entropy(
     from_logits: bool = False,
     axis: int = -1,
     sample_weight: ArrayLike | None = None,
+    class_weight: ArrayLike | None = None,
+    label_smoothing: float = 0.0,
     eps: float | Literal["auto"] = "auto",
     reduction: Literal["mean", "sum", "none"] = "mean",
     nan_policy: Literal["propagate", "raise", "omit"] = "propagate",
@@ -609,6 +620,14 @@ def categorical_cross_entropy(
     sample_weight : array_like, optional
         Non-negative finite weights, one per row (the shape of `y_pred` without `axis`), or
         1-D of length ``y_pred.shape[0]`` (broadcast along the first axis).
+    class_weight : array_like, optional
+        One non-negative finite weight per class (1-D, length C): l = -sum_c w_c * t_c *
+        log(p_c). The denominator of "mean" stays sum(s).
+    label_smoothing : float, default 0.0
+        ε in [0, 1]: targets become (1 - ε) * t + ε / K, K = the classes whose logit is not
+        -inf (from logits; a -inf logit marks a masked class, which contributes nothing) or
+        all C classes (from probabilities, where a p = 0 class is clipped by `eps`, and gives
+        inf with ``eps=0``).
     eps : float or "auto", default "auto"
         Probabilities are clipped to [eps, 1 - eps]; "auto" is ``numpy.finfo(dtype).eps``
         of the computed dtype (float32 for float16 input). 1e-7 is Keras' value; 0 is exact
@@ -675,6 +694,9 @@ def sparse_categorical_cross_entropy(
     from_logits: bool = False,
     axis: int = -1,
     sample_weight: ArrayLike | None = None,
+    class_weight: ArrayLike | None = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
     eps: float | Literal["auto"] = "auto",
     reduction: Literal["mean", "sum", "none"] = "mean",
     nan_policy: Literal["propagate", "raise", "omit"] = "propagate",
@@ -695,6 +717,18 @@ def sparse_categorical_cross_entropy(
     sample_weight : array_like, optional
         Non-negative finite weights, one per row (the shape of `y_true`), or 1-D of length
         ``y_pred.shape[0]`` (broadcast along the first axis).
+    class_weight : array_like, optional
+        One non-negative finite weight per class (1-D, length C). "mean" then divides by
+        sum(s_i * w[y_i]), as PyTorch's ``cross_entropy(weight=...)``.
+    ignore_index : int, optional
+        Rows whose label equals it contribute nothing (loss 0, weight 0; their label is not
+        range-checked, so PyTorch's -100 works). All rows ignored: "mean" raises ValueError
+        (zero total weight; PyTorch returns nan), "sum" is 0.
+    label_smoothing : float, default 0.0
+        ε in [0, 1]: the target becomes (1 - ε) * onehot(y) + ε / K over the K classes whose
+        logit is not -inf (all C from probabilities); with class weights this is exactly
+        PyTorch's ``cross_entropy(weight=w, label_smoothing=ε)``:
+        (1 - ε) * w_y * (-log p_y) + ε / K * sum_c w_c * (-log p_c).
     eps : float or "auto", default "auto"
         Probabilities are clipped to [eps, 1 - eps]; "auto" is ``numpy.finfo(dtype).eps``
         of the computed dtype (float32 for float16 input). 1e-7 is Keras' value; 0 is exact

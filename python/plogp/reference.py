@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from plogp import _reference_options as _opt
+
 __all__ = [
     "binary_cross_entropy",
     "categorical_cross_entropy",
@@ -535,6 +537,8 @@ def binary_cross_entropy(
     *,
     from_logits: bool = False,
     sample_weight: Any = None,
+    pos_weight: Any = None,
+    label_smoothing: float = 0.0,
     eps: float | str = "auto",
     reduction: str = "mean",
     nan_policy: str = "propagate",
@@ -552,7 +556,9 @@ def binary_cross_entropy(
     (``y_pred`` unrestricted with ``from_logits``); NaN propagates. ``sample_weight``: the
     shape of ``y_pred``, or length ``y_pred.shape[0]`` broadcast along the first axis.
     ``reduction``: ``"mean"`` (``Σ s·l / Σ s`` over elements), ``"sum"`` or ``"none"``.
+    ``pos_weight`` / ``label_smoothing``: see ``plogp._reference_options``.
     """
+    smoothing = _opt.check_label_smoothing(label_smoothing)
     reduction = _check_reduction(reduction)
     eps_bound = _check_eps(eps)  # options first, as the native binding parses them
     nan_policy = _check_nan_policy(nan_policy)
@@ -560,12 +566,16 @@ def binary_cross_entropy(
     y_true = _as_target("y_true", y_true)
     _check_same_shape("y_true", y_true, "y_pred", y_pred)
     weight = _as_weight(sample_weight, y_pred.shape)
+    pw = _opt.as_pos_weight(pos_weight, y_pred.shape)
     _check_unit_interval("y_true", y_true)
     if not from_logits:
         _check_unit_interval("y_pred", y_pred)
     out_dtype, pred = y_pred.dtype, _computed(y_pred)
     y = y_true.astype(pred.dtype)
-    if from_logits:
+    if pw is not None or smoothing != 0:
+        eps_value = _resolve_eps(eps_bound, y_pred.dtype)
+        loss = _opt.binary(y_true, pred, from_logits, eps_value, pw, smoothing)
+    elif from_logits:
         loss = _binary_from_logits(y, pred)
     else:
         loss = _binary_from_probabilities(y, pred, _resolve_eps(eps_bound, y_pred.dtype))
@@ -600,6 +610,8 @@ def categorical_cross_entropy(
     from_logits: bool = False,
     axis: int = -1,
     sample_weight: Any = None,
+    class_weight: Any = None,
+    label_smoothing: float = 0.0,
     eps: float | str = "auto",
     reduction: str = "mean",
     nan_policy: str = "propagate",
@@ -613,7 +625,9 @@ def categorical_cross_entropy(
     ``y_true`` has the shape of ``y_pred``, in [0, 1]. ``sample_weight``: the row shape
     (``y_pred.shape`` without ``axis``), or length N broadcast along the first axis.
     ``reduction``: ``"mean"`` (``Σ s·l / Σ s`` over rows), ``"sum"`` or ``"none"``.
+    ``class_weight`` / ``label_smoothing``: see ``plogp._reference_options``.
     """
+    smoothing = _opt.check_label_smoothing(label_smoothing)
     reduction = _check_reduction(reduction)
     eps_bound = _check_eps(eps)  # options first, as the native binding parses them
     nan_policy = _check_nan_policy(nan_policy)
@@ -622,10 +636,17 @@ def categorical_cross_entropy(
     y_true = _as_target("y_true", y_true)
     _check_same_shape("y_true", y_true, "y_pred", y_pred)
     weight = _as_weight(sample_weight, _without_axis(y_pred.shape, axis))
+    cw = _opt.as_class_weight(class_weight, y_pred.shape[axis])
     _check_unit_interval("y_true", y_true)
     if not from_logits:
         _check_unit_interval("y_pred", y_pred)
     out_dtype, pred = y_pred.dtype, _computed(y_pred)
+    if cw is not None or smoothing != 0:
+        eps_value = _resolve_eps(eps_bound, y_pred.dtype)
+        loss = _opt.weighted_rows(
+            y_true, pred, axis, from_logits, eps_value, cw, smoothing, _logsumexp
+        )
+        return _reduce(loss, weight, reduction, out_dtype, nan_policy)
     t = y_true.astype(pred.dtype)
     # Zero-target terms are skipped, but a NaN prediction still propagates.
     keep = (t != 0) | np.isnan(pred)
@@ -646,6 +667,9 @@ def sparse_categorical_cross_entropy(
     from_logits: bool = False,
     axis: int = -1,
     sample_weight: Any = None,
+    class_weight: Any = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
     eps: float | str = "auto",
     reduction: str = "mean",
     nan_policy: str = "propagate",
@@ -658,7 +682,11 @@ def sparse_categorical_cross_entropy(
     ``y_true``: integer (or bool) labels in ``[0, C)`` of shape ``y_pred.shape`` without
     ``axis`` (C = ``y_pred.shape[axis]``). With probabilities, every value of ``y_pred`` must
     lie in [0, 1]. ``sample_weight`` and ``reduction`` as in ``categorical_cross_entropy``.
+    ``class_weight`` / ``ignore_index`` / ``label_smoothing``: see
+    ``plogp._reference_options``; "mean" then divides by ``Σ s_i·w_{y_i}`` (rows not ignored).
     """
+    smoothing = _opt.check_label_smoothing(label_smoothing)
+    ignore = _opt.check_ignore_index(ignore_index)
     reduction = _check_reduction(reduction)
     eps_bound = _check_eps(eps)  # options first, as the native binding parses them
     nan_policy = _check_nan_policy(nan_policy)
@@ -673,10 +701,25 @@ def sparse_categorical_cross_entropy(
             f"(expected y_true.shape = {rows})"
         )
     weight = _as_weight(sample_weight, rows)
+    cw = _opt.as_class_weight(class_weight, y_pred.shape[axis])
+    ignored = _opt.ignored_rows(labels, ignore)
+    if ignored.any():
+        labels = np.where(ignored, 0, labels)
     _check_labels(labels, y_pred.shape[axis])
     if not from_logits:
         _check_unit_interval("y_pred", y_pred)
     out_dtype, pred = y_pred.dtype, _computed(y_pred)
+    if cw is not None or smoothing != 0 or ignore is not None:
+        n_classes = y_pred.shape[axis]
+        onehot = np.moveaxis(np.eye(n_classes)[labels.astype(np.intp)], -1, axis)
+        eps_value = _resolve_eps(eps_bound, y_pred.dtype)
+        loss = _opt.weighted_rows(
+            onehot, pred, axis, from_logits, eps_value, cw, smoothing, _logsumexp
+        )
+        loss = np.where(ignored, 0.0, loss)
+        factor = np.ones(rows) if cw is None else cw[labels.astype(np.intp)]
+        factor = np.where(ignored, 0.0, factor)
+        return _opt.reduce_scaled(loss, weight, factor, reduction, out_dtype, nan_policy)
     at_label = np.expand_dims(labels.astype(np.intp), axis)
     pred_of_label = np.take_along_axis(pred, at_label, axis=axis)
     with np.errstate(divide="ignore", invalid="ignore"):

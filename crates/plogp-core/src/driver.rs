@@ -98,6 +98,13 @@ pub(crate) trait ElementLoss: Copy + Send + Sync {
     /// Whether `p` must lie in `[0, 1]` (probabilities) or may be any real (logits).
     const P_IS_PROBABILITY: bool;
     fn term<S: Simd>(self, s: S, y: S::V, p: S::V) -> S::V;
+    /// The term of the lanes starting at flat element `index` (for per-position options such
+    /// as `pos_weight`); defaults to [`ElementLoss::term`].
+    #[inline(always)]
+    fn term_at<S: Simd>(self, s: S, y: S::V, p: S::V, index: usize) -> S::V {
+        let _ = index;
+        self.term(s, y, p)
+    }
 }
 
 /// `Σ s_i·l(y_i, p_i)` over all elements, writing `s_i·l_i` to `out` when given.
@@ -184,7 +191,7 @@ impl<L: ElementLoss, Y: Target, P: Real> WithSimd for ElementChunk<'_, L, Y, P> 
             if s.any(bad) || (weighted && !s.all(weight_ok(s, wv))) {
                 return Err(first_bad_element::<L, Y, P>(y, p, &w, start, i));
             }
-            let mut term = loss.term(s, yv, pv);
+            let mut term = loss.term_at(s, yv, pv, start + i);
             let mut wv = wv;
             let mut shown = None;
             if nan != NanPolicy::Propagate {
@@ -292,7 +299,16 @@ fn unreachable_error() -> Error {
 
 /// A per-row computation: row `r` of the op's inputs → one f64 value.
 pub(crate) trait RowOp: Sync {
+    /// Whether row `r` counts `s_r·row_weight(r)` (not `s_r`) in the denominator of "mean".
+    const SCALED_WEIGHT: bool = false;
     fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64>;
+    /// The factor of row `r` in the denominator (read only when `SCALED_WEIGHT`, after `row`
+    /// succeeded for that row).
+    #[inline(always)]
+    fn row_weight(&self, r: usize) -> f64 {
+        let _ = r;
+        1.0
+    }
 }
 
 /// Apply `op` to `n_rows` rows of `row_len` elements; write `s_r·v_r` to `out` when given and
@@ -326,7 +342,7 @@ pub(crate) fn rows<Op: RowOp, O: Real>(
     for part in parts {
         total = merge_in_order([total, part?]);
     }
-    let weight = if w.is_weighted() || nan == NanPolicy::Omit {
+    let weight = if w.is_weighted() || nan == NanPolicy::Omit || Op::SCALED_WEIGHT {
         total[1].value()
     } else {
         n_rows as f64
@@ -379,7 +395,11 @@ impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
                 out[k] = O::from_f64(wv);
             }
             loss.add(wv);
-            weight.add(wr);
+            weight.add(if Op::SCALED_WEIGHT {
+                wr * op.row_weight(r)
+            } else {
+                wr
+            });
         }
         Ok([loss, weight])
     }

@@ -15,6 +15,7 @@ pub mod categorical;
 mod driver;
 pub mod entropy;
 mod error;
+pub mod loss_options;
 pub mod math;
 pub mod parallel;
 pub mod reduce;
@@ -23,4 +24,5 @@ mod value;
 
 pub use driver::{NanPolicy, Totals, Weights};
 pub use error::{Error, Result};
+pub use loss_options::LossOptions;
 pub use value::{Label, Real, Target};

@@ -1,0 +1,423 @@
+//! The loss options `pos_weight`, `class_weight`, `label_smoothing` and `ignore_index`.
+//!
+//! The plain kernels of [`crate::binary`] and [`crate::categorical`] stay the fast path: an
+//! entry point here checks once per call whether any option is set and, if none is, calls the
+//! plain kernel. Otherwise the optioned row / element loss below runs (same drivers, same
+//! chunking and summation order, so results stay bit-identical for any thread count and tier).
+//!
+//! Definitions (ε = label smoothing, w = class or positive weight):
+//! - binary: `y ← y(1 − ε) + ε/2`, `l = −[pw·y·ln p + (1 − y)·ln(1 − p)]`; from logits
+//!   `l = pw·y·softplus(−z) + (1 − y)·softplus(z)`. Zero-coefficient terms contribute 0.
+//! - categorical: `t_c ← (1 − ε)·t_c + ε/K` for the K classes whose logit is not −inf (from
+//!   probabilities all C classes), `l = Σ_c w_c·t_c·(−ln p_c)`; zero-coefficient terms are 0,
+//!   so a masked class (−inf logit, target 0) contributes nothing.
+//! - sparse: the same with the one-hot target of the label; a row whose label equals
+//!   `ignore_index` has loss 0 and weight 0; the "mean" denominator is `Σ s_r·w_{y_r}`
+//!   (PyTorch's `cross_entropy` with `weight`, `ignore_index`, `label_smoothing`).
+
+use crate::binary;
+use crate::categorical;
+use crate::driver::{check_unit, elementwise, lane0, row_logsumexp, rows, ElementLoss, RowOp};
+use crate::driver::{NanPolicy, Totals, Weights};
+use crate::error::{Error, Result};
+use crate::reduce::VecSum;
+use crate::simd::{Simd, LANES};
+use crate::value::{lanes, Label, Real, Target};
+
+/// Options of the three cross-entropy losses. Validated by the caller: weights finite and
+/// `>= 0`, `class_weight.len() == C`, `0 <= label_smoothing <= 1`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LossOptions<'a> {
+    /// Binary only: weight of the positive term, element `i` uses `pw[i % pw.len()]` (a scalar
+    /// is a slice of length 1; an array over the trailing dimensions repeats with that period).
+    pub pos_weight: Option<&'a [f64]>,
+    /// Categorical and sparse: one weight per class.
+    pub class_weight: Option<&'a [f64]>,
+    /// ε in `[0, 1]`.
+    pub label_smoothing: f64,
+    /// Sparse only: rows with this label are skipped (loss 0, weight 0).
+    pub ignore_index: Option<i128>,
+}
+
+// ------------------------------------------------------------------------------------ binary
+
+#[derive(Debug, Clone, Copy)]
+struct BceOpt<'a, const LOGITS: bool> {
+    eps: f64,
+    smoothing: f64,
+    pos_weight: Option<&'a [f64]>,
+}
+
+impl<const LOGITS: bool> BceOpt<'_, LOGITS> {
+    /// Positive weights of the lanes starting at flat element `index`.
+    #[inline(always)]
+    fn pos_weights<S: Simd>(&self, s: S, index: usize) -> S::V {
+        match self.pos_weight {
+            None => s.splat(1.0),
+            Some([w]) => s.splat(*w),
+            Some(w) => {
+                let o = index % w.len();
+                if let Some(block) = w.get(o..o + LANES) {
+                    s.load(block.try_into().expect("LANES values"))
+                } else {
+                    let mut v = [0.0; LANES];
+                    for (k, x) in v.iter_mut().enumerate() {
+                        *x = w[(o + k) % w.len()];
+                    }
+                    s.load(&v)
+                }
+            }
+        }
+    }
+}
+
+impl<const LOGITS: bool> ElementLoss for BceOpt<'_, LOGITS> {
+    const P_IS_PROBABILITY: bool = !LOGITS;
+
+    #[inline(always)]
+    fn term<S: Simd>(self, s: S, y: S::V, p: S::V) -> S::V {
+        self.term_at(s, y, p, 0)
+    }
+
+    #[inline(always)]
+    fn term_at<S: Simd>(self, s: S, y: S::V, p: S::V, index: usize) -> S::V {
+        let (zero, one) = (s.splat(0.0), s.splat(1.0));
+        let y = if self.smoothing != 0.0 {
+            s.add(
+                s.mul(y, s.splat(1.0 - self.smoothing)),
+                s.splat(0.5 * self.smoothing),
+            )
+        } else {
+            y
+        };
+        let wy = s.mul(self.pos_weights(s, index), y);
+        let ny = s.sub(one, y);
+        if LOGITS {
+            let l = s.ln_1p(s.exp(s.neg(s.abs(p))));
+            let pos = s.mul(wy, s.add(l, s.max(s.neg(p), zero)));
+            let neg = s.mul(ny, s.add(l, s.max(p, zero)));
+            let pos = s.select(s.ne(wy, zero), pos, zero);
+            let neg = s.select(s.ne(ny, zero), neg, zero);
+            s.add(pos, neg)
+        } else {
+            let p = s.min(s.max(p, s.splat(self.eps)), s.splat(1.0 - self.eps));
+            let pos = s.select(s.ne(wy, zero), s.mul(wy, s.ln(p)), zero);
+            let neg = s.select(s.ne(ny, zero), s.mul(ny, s.ln_1p(s.neg(p))), zero);
+            s.sub(zero, s.add(pos, neg))
+        }
+    }
+}
+
+/// Binary cross-entropy with options; `eps` is `None` for logits.
+pub fn bce<Y: Target, P: Real>(
+    y: &[Y],
+    p: &[P],
+    eps: Option<f64>,
+    opts: &LossOptions<'_>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [P]>,
+) -> Result<Totals> {
+    if opts.pos_weight.is_none() && opts.label_smoothing == 0.0 {
+        return match eps {
+            Some(eps) => binary::bce_prob(y, p, eps, w, nan, out),
+            None => binary::bce_logits(y, p, w, nan, out),
+        };
+    }
+    let (smoothing, pos_weight) = (opts.label_smoothing, opts.pos_weight);
+    match eps {
+        Some(eps) => elementwise(
+            BceOpt::<false> {
+                eps,
+                smoothing,
+                pos_weight,
+            },
+            y,
+            p,
+            w,
+            nan,
+            out,
+        ),
+        None => elementwise(
+            BceOpt::<true> {
+                eps: 0.0,
+                smoothing,
+                pos_weight,
+            },
+            y,
+            p,
+            w,
+            nan,
+            out,
+        ),
+    }
+}
+
+// ------------------------------------------------------------------------------- categorical
+
+/// Class weights of classes `k..k + LANES`; lanes past the row get 0 (so padding never counts).
+#[inline(always)]
+fn class_weights<S: Simd>(s: S, cw: Option<&[f64]>, c: usize, k: usize) -> S::V {
+    match cw {
+        Some(cw) => s.load(&lanes(cw, k, 0.0, |x| x)),
+        None if k + LANES <= c => s.splat(1.0),
+        None => {
+            let mut v = [0.0; LANES];
+            for x in v.iter_mut().take(c - k) {
+                *x = 1.0;
+            }
+            s.load(&v)
+        }
+    }
+}
+
+/// Number of classes sharing the smoothing mass: classes whose logit is not −inf (logits), all
+/// classes (probabilities).
+#[inline(always)]
+fn smoothing_classes<S: Simd, P: Real>(s: S, z: &[P], logits: bool) -> f64 {
+    if !logits {
+        return z.len() as f64;
+    }
+    let (ninf, zero, one) = (s.splat(f64::NEG_INFINITY), s.splat(0.0), s.splat(1.0));
+    let mut count = zero;
+    for k in (0..z.len()).step_by(LANES) {
+        let zv = s.load(&lanes(z, k, f64::NEG_INFINITY, P::to_f64));
+        count = s.add(count, s.select(s.ne(zv, ninf), one, zero));
+    }
+    s.reduce_sum(count)
+}
+
+/// `Σ_c coef_c·(−ln p_c)` (or `coef_c·(lse − z_c)`) of one row, where `coef_c = w_c·t'_c` and
+/// `t'_c = (1 − ε)·t_c + ε/K` on the smoothing classes; `t_c` comes from `target(k)` as lanes.
+/// Terms with `coef_c = 0` are 0 unless the prediction is NaN.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn weighted_row<S: Simd, P: Real>(
+    s: S,
+    p: &[P],
+    base: usize,
+    eps: Option<f64>,
+    cw: Option<&[f64]>,
+    smoothing: f64,
+    mut target: impl FnMut(usize) -> Result<S::V>,
+) -> Result<f64> {
+    let c = p.len();
+    let logits = eps.is_none();
+    let lse = if logits { row_logsumexp(s, p) } else { 0.0 };
+    let zero = s.splat(0.0);
+    let share = if smoothing != 0.0 {
+        smoothing / smoothing_classes(s, p, logits)
+    } else {
+        0.0
+    };
+    let (keep_t, share_v) = (s.splat(1.0 - smoothing), s.splat(share));
+    let ninf = s.splat(f64::NEG_INFINITY);
+    let mut acc = VecSum::<S, 1>::new(s);
+    for k in (0..c).step_by(LANES) {
+        let tv = target(k)?;
+        let pv = s.load(&lanes(
+            p,
+            k,
+            if logits { f64::NEG_INFINITY } else { 0.5 },
+            P::to_f64,
+        ));
+        if !logits {
+            check_unit(s, pv, "y_pred", p, base, P::to_f64)?;
+        }
+        let wv = class_weights(s, cw, c, k);
+        let mut t = s.mul(tv, keep_t);
+        if smoothing != 0.0 {
+            let shared = if logits {
+                s.select(s.ne(pv, ninf), share_v, zero)
+            } else {
+                share_v
+            };
+            t = s.add(t, s.select(s.ne(wv, zero), shared, zero));
+        }
+        let coef = s.mul(wv, t);
+        let keep = s.or(s.ne(coef, zero), s.is_nan(pv));
+        if !s.any(keep) {
+            continue;
+        }
+        let term = match eps {
+            Some(eps) => {
+                let pc = s.min(s.max(pv, s.splat(eps)), s.splat(1.0 - eps));
+                s.neg(s.mul(coef, s.ln(pc)))
+            }
+            None => s.mul(coef, s.sub(s.splat(lse), pv)),
+        };
+        acc.push([s.select(keep, term, zero)]);
+    }
+    // +0, never −0.
+    Ok(acc.finish()[0].value() + 0.0)
+}
+
+struct CategoricalOptRows<'a, T, P> {
+    t: &'a [T],
+    p: &'a [P],
+    c: usize,
+    eps: Option<f64>,
+    cw: Option<&'a [f64]>,
+    smoothing: f64,
+}
+
+impl<T: Target, P: Real> RowOp for CategoricalOptRows<'_, T, P> {
+    #[inline(always)]
+    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
+        let base = r * self.c;
+        let t = &self.t[base..base + self.c];
+        let p = &self.p[base..base + self.c];
+        weighted_row(s, p, base, self.eps, self.cw, self.smoothing, |k| {
+            let tv = s.load(&lanes(t, k, 0.0, T::to_f64));
+            check_unit(s, tv, "y_true", t, base, T::to_f64)?;
+            Ok(tv)
+        })
+    }
+}
+
+/// Categorical cross-entropy with options (`eps` is `None` for logits); `pos_weight` and
+/// `ignore_index` do not apply and are ignored.
+#[allow(clippy::too_many_arguments)]
+pub fn cce<T: Target, P: Real>(
+    t: &[T],
+    p: &[P],
+    n_rows: usize,
+    c: usize,
+    eps: Option<f64>,
+    opts: &LossOptions<'_>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [P]>,
+) -> Result<Totals> {
+    if opts.class_weight.is_none() && opts.label_smoothing == 0.0 {
+        return match eps {
+            Some(eps) => categorical::cce_prob(t, p, n_rows, c, eps, w, nan, out),
+            None => categorical::cce_logits(t, p, n_rows, c, w, nan, out),
+        };
+    }
+    let op = CategoricalOptRows {
+        t,
+        p,
+        c,
+        eps,
+        cw: opts.class_weight,
+        smoothing: opts.label_smoothing,
+    };
+    rows(&op, n_rows, c, w, nan, out)
+}
+
+struct SparseOptRows<'a, L, P> {
+    labels: &'a [L],
+    p: &'a [P],
+    c: usize,
+    eps: Option<f64>,
+    cw: Option<&'a [f64]>,
+    smoothing: f64,
+    ignore: Option<i128>,
+}
+
+impl<L: Label, P: Real> RowOp for SparseOptRows<'_, L, P> {
+    const SCALED_WEIGHT: bool = true;
+
+    #[inline(always)]
+    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
+        let label = self.labels[r].to_i128();
+        let base = r * self.c;
+        let row = &self.p[base..base + self.c];
+        if Some(label) == self.ignore {
+            if self.eps.is_some() {
+                for k in (0..self.c).step_by(LANES) {
+                    let pv = s.load(&lanes(row, k, 0.5, P::to_f64));
+                    check_unit(s, pv, "y_pred", row, base, P::to_f64)?;
+                }
+            }
+            return Ok(0.0);
+        }
+        if label < 0 || label >= self.c as i128 {
+            return Err(Error::LabelOutOfRange {
+                arg: "y_true",
+                index: r,
+                value: label,
+                n_classes: self.c,
+            });
+        }
+        let label = label as usize;
+        if self.smoothing == 0.0 {
+            // Only the label's term: the plain loss times its class weight.
+            let plain = match self.eps {
+                Some(eps) => {
+                    let mut nan = s.is_nan(s.splat(0.0));
+                    for k in (0..self.c).step_by(LANES) {
+                        let pv = s.load(&lanes(row, k, 0.5, P::to_f64));
+                        check_unit(s, pv, "y_pred", row, base, P::to_f64)?;
+                        nan = s.or(nan, s.is_nan(pv));
+                    }
+                    if s.any(nan) {
+                        return Ok(f64::NAN);
+                    }
+                    let pc = row[label].to_f64().clamp(eps, 1.0 - eps);
+                    0.0 - lane0(s, s.ln(s.splat(pc)))
+                }
+                None => row_logsumexp(s, row) - row[label].to_f64(),
+            };
+            let wy = self.cw.map_or(1.0, |cw| cw[label]);
+            return Ok(if wy == 0.0 && !plain.is_nan() {
+                0.0
+            } else {
+                wy * plain
+            });
+        }
+        let zero = s.splat(0.0);
+        weighted_row(s, row, base, self.eps, self.cw, self.smoothing, |k| {
+            Ok(if (k..k + LANES).contains(&label) {
+                let mut v = [0.0; LANES];
+                v[label - k] = 1.0;
+                s.load(&v)
+            } else {
+                zero
+            })
+        })
+    }
+
+    #[inline(always)]
+    fn row_weight(&self, r: usize) -> f64 {
+        let label = self.labels[r].to_i128();
+        if Some(label) == self.ignore {
+            0.0
+        } else {
+            self.cw.map_or(1.0, |cw| cw[label as usize])
+        }
+    }
+}
+
+/// Sparse categorical cross-entropy with options (`eps` is `None` for logits). With
+/// `class_weight` or `ignore_index`, `Totals::weight` is `Σ s_r·w_{y_r}` over rows not ignored.
+#[allow(clippy::too_many_arguments)]
+pub fn sparse<L: Label, P: Real>(
+    labels: &[L],
+    p: &[P],
+    n_rows: usize,
+    c: usize,
+    eps: Option<f64>,
+    opts: &LossOptions<'_>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [P]>,
+) -> Result<Totals> {
+    if opts.class_weight.is_none() && opts.label_smoothing == 0.0 && opts.ignore_index.is_none() {
+        return match eps {
+            Some(eps) => categorical::sparse_prob(labels, p, n_rows, c, eps, w, nan, out),
+            None => categorical::sparse_logits(labels, p, n_rows, c, w, nan, out),
+        };
+    }
+    let op = SparseOptRows {
+        labels,
+        p,
+        c,
+        eps,
+        cw: opts.class_weight,
+        smoothing: opts.label_smoothing,
+        ignore: opts.ignore_index,
+    };
+    rows(&op, n_rows, c, w, nan, out)
+}
