@@ -392,3 +392,4 @@ def test_many_small_updates_after_a_large_one_are_kept() -> None:
         m.update([1.0], [0.5], sample_weight=[1.0])
     assert m.result().weight == 1e17 + 300  # 1e17 + 1 == 1e17 in float64
     assert m.result().count == 301
+

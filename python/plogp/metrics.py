@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -163,6 +163,40 @@ def _accurate_sum(x: Any) -> float:
         return float(np.sum(x))
     q = (sigma + x) - sigma
     return float(np.sum(q) + np.sum(x - q))
+
+
+class _GroupBatch(NamedTuple):
+    """The per-group sums of one batch, indexed by group id ``0 .. G-1``."""
+
+    loss: np.ndarray  # Σ s·l, shape (G,)
+    weight: np.ndarray  # Σ s, shape (G,)
+    items: np.ndarray  # items accumulated, int64 (G,)
+    base: np.ndarray  # base-rate sums, shape (G, n_base)
+    seen: np.ndarray  # the id occurs in the batch, bool (G,)
+
+
+def _group_ids(groups: Any, items: tuple[int, ...]) -> np.ndarray:
+    """The (already validated) group id of every item, flat, as ``intp``: ``groups`` has
+    the items' shape or is 1-D of length ``items[0]`` (broadcast along the first axis)."""
+    g = np.asarray(groups)
+    if g.shape != items:
+        g = np.broadcast_to(g.reshape((-1,) + (1,) * (len(items) - 1)), items)
+    return g.reshape(-1).astype(np.intp)
+
+
+def _bincount(ids: np.ndarray, weights: np.ndarray | None, n: int) -> np.ndarray:
+    """Per-group sums of ``weights`` (of ones without weights) as float64 of length ``n``."""
+    return np.bincount(ids, weights=weights, minlength=n).astype(np.float64)
+
+
+def _group_counts(ids: np.ndarray, dropped: np.ndarray | None,
+                  n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(items accumulated, id seen) per group: dropped items count as seen, not accumulated."""
+    seen = np.bincount(ids, minlength=n)
+    if dropped is None:
+        return seen.astype(np.int64), seen > 0
+    kept = np.bincount(ids[~dropped.reshape(-1)], minlength=n)
+    return kept.astype(np.int64), seen > 0
 
 
 def _check_axis_type(axis: Any) -> int:
@@ -339,12 +373,29 @@ class _Metric:
         self._g_count = np.pad(self._g_count, (0, groups - len(self._g_count)))
         self._g_seen = np.pad(self._g_seen, (0, groups - len(self._g_seen)))
 
-    def _accumulate(self, total: float, weight: float, count: int, base: np.ndarray) -> None:
+    def _accumulate(self, total: float, weight: float, count: int, base: np.ndarray,
+                    groups: _GroupBatch | None = None) -> None:
         """Commit one batch (every check has passed: this cannot fail half-way)."""
         self._loss.add(total)
         self._weight.add(weight)
         self._base.add(base)
         self._count += count
+        if groups is None:
+            return
+        n = len(groups.loss)
+        self._grow_groups(n)
+        size = len(self._g_seen)
+
+        def padded(a: np.ndarray) -> np.ndarray:
+            out = np.zeros((size,) + a.shape[1:])
+            out[:n] = a
+            return out
+
+        self._g_loss.add(padded(groups.loss))
+        self._g_weight.add(padded(groups.weight))
+        self._g_base.add(padded(groups.base.reshape(n, -1)))
+        self._g_count[:n] += groups.items
+        self._g_seen[:n] |= groups.seen
 
 
 def _copy_state(metric: _Metric) -> _Metric:
@@ -379,11 +430,21 @@ class _Loss(_Metric):
         return getattr(plogp, self._function)(y_true, y_pred, **self._options(), **kwargs)
 
     def _sums(
-        self, y_true: np.ndarray, y_pred: np.ndarray, sample_weight: Any, items: tuple[int, ...]
-    ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
-        """``Σ s·l`` of a batch, its weights (None for all ones) and the mask of the items
-        dropped by ``nan_policy="omit"`` (None when nothing is dropped)."""
-        total = self._call(y_true, y_pred, sample_weight=sample_weight, reduction="sum")
+        self, y_true: np.ndarray, y_pred: np.ndarray, sample_weight: Any, groups: Any,
+        items: tuple[int, ...],
+    ) -> tuple[float, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        """``Σ s·l`` of a batch (the function checks every argument here), its weights
+        (None for all ones), the mask of the items dropped by ``nan_policy="omit"`` (None
+        when nothing is dropped) and, with ``groups``, the per-group ``Σ s·l`` (one pass)."""
+        group_sums = None
+        if groups is None:
+            total = float(self._call(y_true, y_pred, sample_weight=sample_weight,
+                                     reduction="sum"))
+        else:
+            group_sums = np.asarray(self._call(y_true, y_pred, sample_weight=sample_weight,
+                                               groups=groups, reduction="sum"),
+                                    dtype=np.float64)
+            total = _accurate_sum(group_sums)
         w = _weights(sample_weight, items)
         dropped = None
         if self.nan_policy == "omit":
@@ -391,7 +452,7 @@ class _Loss(_Metric):
             mask = np.isnan(per_item)
             if mask.any():
                 dropped = mask.reshape(items)
-        return float(total), w, dropped
+        return total, w, dropped, group_sums
 
     def _kept(self, w: np.ndarray | None, dropped: np.ndarray | None,
               items: tuple[int, ...]) -> np.ndarray | None:
@@ -422,12 +483,12 @@ class BinaryCrossEntropy(_Loss):
     def update(self, y_true: Any, y_pred: Any, *, sample_weight: Any = None,
                groups: Any = None) -> BinaryCrossEntropy:
         """Add a batch (arguments as in :func:`plogp.binary_cross_entropy`); returns
-        ``self``. On any error the state is left unchanged."""
-        if groups is not None:
-            raise NotImplementedError("groups= is not supported yet")
+        ``self``. With ``groups`` (an id per element, or per row of a 2-D batch), each
+        group also accumulates its own state. On any error the state is left unchanged."""
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
         items = y_pred.shape
-        total, w, dropped = self._sums(y_true, y_pred, sample_weight, items)
+        total, w, dropped, group_sums = self._sums(y_true, y_pred, sample_weight, groups,
+                                                   items)
         kept = self._kept(w, dropped, items)
         y = y_true if dropped is None else np.where(dropped, 0, y_true)
         if kept is None:
@@ -438,7 +499,15 @@ class BinaryCrossEntropy(_Loss):
             weight = _accurate_sum(kept)
             positive = _accurate_sum(kept * y)
         count = y_pred.size - (0 if dropped is None else int(np.count_nonzero(dropped)))
-        self._accumulate(total, weight, count, np.array([positive]))
+        batch = None
+        if group_sums is not None:
+            ids, n = _group_ids(groups, items), len(group_sums)
+            k = None if kept is None else np.ravel(kept)
+            yk = np.ravel(y).astype(np.float64)
+            counts, seen = _group_counts(ids, dropped, n)
+            batch = _GroupBatch(group_sums, _bincount(ids, k, n), counts,
+                                _bincount(ids, yk if k is None else k * yk, n)[:, None], seen)
+        self._accumulate(total, weight, count, np.array([positive]), batch)
         return self
 
 
@@ -462,34 +531,43 @@ class _CategoricalBase(_Loss):
                     n_classes: int) -> np.ndarray:
         raise NotImplementedError
 
+    def _group_class_sums(self, y_true: np.ndarray, kept: np.ndarray | None, ids: np.ndarray,
+                          n_groups: int, n_classes: int) -> np.ndarray:
+        """Per-group, per-class ``Σ s·t_c``, shape ``(n_groups, n_classes)``."""
+        raise NotImplementedError
+
     def update(self, y_true: Any, y_pred: Any, *, sample_weight: Any = None,
                groups: Any = None) -> _CategoricalBase:
         """Add a batch (arguments as in the function); returns ``self``. On any error the
-        state is left unchanged."""
-        if groups is not None:
-            raise NotImplementedError("groups= is not supported yet")
+        state is left unchanged. With ``groups`` (an id per row), each group also accumulates
+        its own state."""
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
         # The function checks every argument (axis included) before anything is used.
-        total = self._call(y_true, y_pred, sample_weight=sample_weight, reduction="sum")
-        rows, n_classes = self._rows(y_pred)
+        rows: tuple[int, ...] = ()
+        n_classes = 0
+        if y_pred.ndim:
+            rows, n_classes = self._rows(y_pred)
+        total, w, dropped, group_sums = self._sums(y_true, y_pred, sample_weight, groups,
+                                                   rows)
         if self._n_base is not None and self._n_base != n_classes:
             raise ValueError(
                 f"y_pred has {n_classes} classes but this metric has accumulated "
                 f"{self._n_base}"
             )
-        w = _weights(sample_weight, rows)
-        dropped = None
-        if self.nan_policy == "omit":
-            per_row = np.asarray(self._call(y_true, y_pred, reduction="none"))
-            mask = np.isnan(per_row).reshape(rows)
-            dropped = mask if mask.any() else None
         kept = self._kept(w, dropped, rows)
         n_rows = math.prod(rows)
         weight = float(n_rows) if kept is None else _accurate_sum(kept)
         per_class = self._class_sums(y_true, kept, n_classes)
         count = n_rows - (0 if dropped is None else int(np.count_nonzero(dropped)))
+        batch = None
+        if group_sums is not None:
+            ids, n = _group_ids(groups, rows), len(group_sums)
+            k = None if kept is None else np.ravel(kept)
+            counts, seen = _group_counts(ids, dropped, n)
+            batch = _GroupBatch(group_sums, _bincount(ids, k, n), counts,
+                                self._group_class_sums(y_true, k, ids, n, n_classes), seen)
         self._fix_n_base(n_classes)
-        self._accumulate(float(total), weight, count, per_class)
+        self._accumulate(total, weight, count, per_class, batch)
         return self
 
 
@@ -518,6 +596,16 @@ class CategoricalCrossEntropy(_CategoricalBase):
         return np.asarray(np.sum(np.where(k[:, None] > 0, k[:, None] * t, 0.0), axis=0,
                                  dtype=np.float64))
 
+    def _group_class_sums(self, y_true: np.ndarray, kept: np.ndarray | None, ids: np.ndarray,
+                          n_groups: int, n_classes: int) -> np.ndarray:
+        t = np.moveaxis(y_true, self.axis, -1).reshape(-1, n_classes)
+        columns = [
+            _bincount(ids, t[:, c].astype(np.float64) if kept is None
+                      else np.where(kept > 0, kept * t[:, c], 0.0), n_groups)
+            for c in range(n_classes)
+        ]
+        return np.stack(columns, axis=1) if columns else np.zeros((n_groups, 0))
+
 
 class SparseCategoricalCrossEntropy(_CategoricalBase):
     """Streaming :func:`plogp.sparse_categorical_cross_entropy`: every row is an item.
@@ -539,6 +627,12 @@ class SparseCategoricalCrossEntropy(_CategoricalBase):
         labels = y_true.reshape(-1).astype(np.intp)
         weights = None if kept is None else kept.reshape(-1)
         return np.bincount(labels, weights=weights, minlength=n_classes).astype(np.float64)
+
+    def _group_class_sums(self, y_true: np.ndarray, kept: np.ndarray | None, ids: np.ndarray,
+                          n_groups: int, n_classes: int) -> np.ndarray:
+        cell = ids * n_classes + y_true.reshape(-1).astype(np.intp)
+        sums = _bincount(cell, kept, n_groups * n_classes)
+        return sums.reshape(n_groups, n_classes)
 
 
 class Entropy(_Metric):
@@ -567,9 +661,8 @@ class Entropy(_Metric):
 
     def update(self, p: Any, *, sample_weight: Any = None, groups: Any = None) -> Entropy:
         """Add a batch of distributions; returns ``self``. On any error the state is left
-        unchanged."""
-        if groups is not None:
-            raise NotImplementedError("groups= is not supported yet")
+        unchanged. With ``groups`` (an id per distribution), each group also accumulates its
+        own state."""
         p = np.asarray(p)
         per_row = np.asarray(plogp.entropy(p, axis=self.axis, base=self.base),
                              dtype=np.float64)
@@ -578,7 +671,19 @@ class Entropy(_Metric):
         with np.errstate(invalid="ignore", over="ignore"):
             total = _accurate_sum(per_row if w is None else w * per_row)
         weight = float(per_row.size) if w is None else _accurate_sum(w)
-        self._accumulate(total, weight, per_row.size, np.zeros(0))
+        batch = None
+        if groups is not None:
+            from plogp.reference import _as_groups  # the functions' checks and errors
+
+            ids = np.ravel(_as_groups(groups, rows)).astype(np.intp)
+            n = int(ids.max()) + 1 if ids.size else 0
+            with np.errstate(invalid="ignore", over="ignore"):
+                terms = np.ravel(per_row if w is None else w * per_row)
+            counts, seen = _group_counts(ids, None, n)
+            batch = _GroupBatch(_bincount(ids, terms, n),
+                                _bincount(ids, None if w is None else np.ravel(w), n),
+                                counts, np.zeros((n, 0)), seen)
+        self._accumulate(total, weight, per_row.size, np.zeros(0), batch)
         return self
 
 
