@@ -26,6 +26,7 @@ from plogp._native import (
     sparse_categorical_cross_entropy,
 )
 from plogp._log_loss import log_loss
+from plogp import metrics  # the streaming metrics: ``plogp.metrics.BinaryCrossEntropy``...
 
 # A forked child has none of the parent's worker threads: drop the pool there.
 _os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,696 @@
+"""``plogp.metrics``: streaming losses that accumulate over many batches.
+
+Each metric keeps a small state — compensated float64 sums and integer counts — that
+``update`` adds one batch to, ``merge`` combines with the state of another metric (another
+process, another dask block), and ``result`` turns into a :class:`MetricResult`::
+
+    metric = BinaryCrossEntropy(from_logits=True)
+    for y, z in batches:
+        metric.update(y, z)
+    metric.result().mean          # the loss of all batches at once
+
+Every update makes one call to the native loss with ``reduction="sum"`` (so the per-item
+losses are exactly those of the functions), and reads the weight and base-rate sums from
+the arrays. The sums are two-sum compensated (the running error is carried in a second
+float64), so the order and the number of updates — 10^10 single-sample updates included —
+change the result by at most a rounding or two of the total, and counts are Python ints.
+
+``groups=`` (integer ids ≥ 0 of the items: elements for the binary loss, rows otherwise)
+additionally accumulates one state per group; ``result().groups`` maps each group id that
+has been seen to its own :class:`MetricResult`.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+import plogp
+
+__all__ = [
+    "BinaryCrossEntropy",
+    "CategoricalCrossEntropy",
+    "Entropy",
+    "MetricResult",
+    "SparseCategoricalCrossEntropy",
+]
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """What a metric has accumulated.
+
+    Attributes
+    ----------
+    mean : float
+        ``sum / weight``: the loss (or entropy) the functions would return with
+        ``reduction="mean"`` on all the updates at once. NaN when ``weight == 0`` (nothing
+        seen, or every weight 0) instead of the functions' ValueError.
+    sum : float
+        The weighted sum of the per-item losses, ``Σ s_i·l_i``.
+    weight : float
+        The total weight ``Σ s_i`` (the number of items without ``sample_weight``).
+    count : int
+        The number of items accumulated (elements for the binary loss, rows otherwise);
+        items dropped by ``nan_policy="omit"`` are not counted.
+    normalized_entropy : float
+        ``mean / H(base rate)``: the loss relative to that of always predicting the base
+        rate (the weighted mean target for the binary loss, the weighted class frequencies
+        otherwise), in nats for both. Below 1 means better than the base rate. NaN when
+        undefined (zero weight, or a base rate of entropy 0) and for ``Entropy``.
+    perplexity : float
+        ``exp(mean)`` with ``mean`` in nats (``base ** mean`` for an ``Entropy`` metric
+        with a ``base``).
+    groups : dict of int to MetricResult
+        One result per group id passed to ``update(..., groups=...)``; empty without groups.
+    """
+
+    mean: float
+    sum: float
+    weight: float
+    count: int
+    normalized_entropy: float
+    perplexity: float
+    groups: dict[int, MetricResult] = field(default_factory=dict, hash=False)
+
+
+# --------------------------------------------------------------------------- compensated sums
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``a + b = s + e`` exactly (Knuth's branch-free two-sum); ``e = 0`` if ``s`` is not
+    finite (an inf or NaN sum has no meaningful rounding error)."""
+    s = a + b
+    b_virtual = s - a
+    e = (a - (s - b_virtual)) + (b - b_virtual)
+    return s, np.where(np.isfinite(s), e, 0.0)
+
+
+class _Sum:
+    """A float64 array of sums (any shape, scalar included) with the rounding errors of
+    every addition carried in a second array (``lo``): the value is ``hi + lo``."""
+
+    __slots__ = ("hi", "lo")
+
+    def __init__(self, shape: tuple[int, ...] = ()) -> None:
+        self.hi = np.zeros(shape)
+        self.lo = np.zeros(shape)
+
+    def add(self, x: Any) -> None:
+        """Add ``x`` (broadcast to the shape of the sums)."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            self.hi, err = _two_sum(self.hi, np.asarray(x, dtype=np.float64))
+            self.lo = self.lo + err
+
+    def merge(self, other: _Sum) -> None:
+        self.add(other.hi)
+        self.add(other.lo)
+
+    def grow(self, shape: tuple[int, ...]) -> None:
+        """Pad with zeros to ``shape`` (each dimension at least as large as now)."""
+        pad = [(0, new - old) for old, new in zip(self.hi.shape, shape)]
+        self.hi = np.pad(self.hi, pad)
+        self.lo = np.pad(self.lo, pad)
+
+    @property
+    def value(self) -> Any:
+        with np.errstate(invalid="ignore", over="ignore"):
+            total = self.hi + self.lo
+        return np.where(np.isfinite(self.hi), total, self.hi)
+
+    def __getstate__(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.hi, self.lo
+
+    def __setstate__(self, state: tuple[np.ndarray, np.ndarray]) -> None:
+        self.hi, self.lo = state
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _weights(sample_weight: Any, items: tuple[int, ...]) -> np.ndarray | None:
+    """The (already validated) sample weights as float64 of the per-item shape ``items``
+    (a 1-D weight of length ``items[0]`` is broadcast along the first axis)."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != items:
+        w = np.broadcast_to(w.reshape((-1,) + (1,) * (len(items) - 1)), items)
+    return w
+
+
+def _accurate_sum(x: Any) -> float:
+    """``Σ x`` in float64, faithfully rounded for any length (where ``np.sum``'s pairwise
+    error grows with ``log n``), so that a sum over the parts of a batch and the sum over the
+    whole batch agree to an ulp or two.
+
+    Method (Rump, Ogita and Oishi's error-free extraction): with ``σ`` a power of two of at
+    least ``(n + 2)·max|x|``, ``q = (σ + x) − σ`` keeps the leading bits of every term on one
+    grid, so ``Σ q`` is exact in any order, and the remainders ``r = x − q`` (exact) are so
+    small that their rounded sum adds far less than an ulp of the total. Non-finite input
+    falls back to ``np.sum`` (the result is inf or NaN anyway).
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    m = float(np.max(np.abs(x))) if x.size else 0.0
+    if m == 0.0 or not math.isfinite(m):
+        return float(np.sum(x))
+    sigma = math.ldexp(1.0, math.ceil(math.log2(x.size + 2)) + math.frexp(m)[1])
+    if not math.isfinite(sigma):
+        return float(np.sum(x))
+    q = (sigma + x) - sigma
+    return float(np.sum(q) + np.sum(x - q))
+
+
+class _GroupBatch(NamedTuple):
+    """The per-group sums of one batch, indexed by group id ``0 .. G-1``."""
+
+    loss: np.ndarray  # Σ s·l, shape (G,)
+    weight: np.ndarray  # Σ s, shape (G,)
+    items: np.ndarray  # items accumulated, int64 (G,)
+    base: np.ndarray  # base-rate sums, shape (G, n_base)
+    seen: np.ndarray  # the id occurs in the batch, bool (G,)
+
+
+def _group_ids(groups: Any, items: tuple[int, ...]) -> np.ndarray:
+    """The (already validated) group id of every item, flat, as ``intp``: ``groups`` has
+    the items' shape or is 1-D of length ``items[0]`` (broadcast along the first axis)."""
+    g = np.asarray(groups)
+    if g.shape != items:
+        g = np.broadcast_to(g.reshape((-1,) + (1,) * (len(items) - 1)), items)
+    return g.reshape(-1).astype(np.intp)
+
+
+def _bincount(ids: np.ndarray, weights: np.ndarray | None, n: int) -> np.ndarray:
+    """Per-group sums of ``weights`` (of ones without weights) as float64 of length ``n``."""
+    return np.bincount(ids, weights=weights, minlength=n).astype(np.float64)
+
+
+def _group_counts(ids: np.ndarray, dropped: np.ndarray | None,
+                  n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(items accumulated, id seen) per group: dropped items count as seen, not accumulated."""
+    seen = np.bincount(ids, minlength=n)
+    if dropped is None:
+        return seen.astype(np.int64), seen > 0
+    kept = np.bincount(ids[~dropped.reshape(-1)], minlength=n)
+    return kept.astype(np.int64), seen > 0
+
+
+def _check_axis_type(axis: Any) -> int:
+    if isinstance(axis, (bool, np.bool_)):
+        raise TypeError("axis must be an int, got bool")
+    try:
+        return operator.index(axis)
+    except TypeError:
+        raise TypeError(f"axis must be an int, got {type(axis).__name__}") from None
+
+
+def _entropy_nats(frequencies: np.ndarray) -> float:
+    """``−Σ π·log π`` of (unnormalised) base-rate frequencies, ``0·log 0 = 0``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(frequencies > 0, frequencies * np.log(frequencies), 0.0)
+    return float(-np.sum(terms) + 0.0)
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+class _Metric:
+    """The state machinery shared by every metric.
+
+    State: ``_loss``, ``_weight`` (scalar ``_Sum``), ``_base`` (a ``_Sum`` of shape
+    ``(n_base,)``: one entry for the binary loss, one per class otherwise, none for Entropy),
+    ``_count`` (int); with groups, ``_g_loss``, ``_g_weight`` (shape ``(G,)``), ``_g_base``
+    (``(G, n_base)``), ``_g_count`` (int64 ``(G,)``) and ``_g_seen`` (bool ``(G,)``).
+    """
+
+    _n_base: int | None  # the number of base-rate sums, fixed by the first update
+
+    def __init__(self) -> None:
+        self.reset()
+
+    # ---- subclass interface
+
+    def _options(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _has_base_rate(self) -> bool:
+        return True
+
+    # ---- public API
+
+    def reset(self) -> _Metric:
+        """Forget everything accumulated (the options stay); returns ``self``."""
+        self._n_base = 1 if isinstance(self, BinaryCrossEntropy) else None
+        n = self._n_base or 0
+        self._loss = _Sum()
+        self._weight = _Sum()
+        self._base = _Sum((n,))
+        self._count = 0
+        self._g_loss = _Sum((0,))
+        self._g_weight = _Sum((0,))
+        self._g_base = _Sum((0, n))
+        self._g_count = np.zeros(0, dtype=np.int64)
+        self._g_seen = np.zeros(0, dtype=bool)
+        return self
+
+    def merge(self, other: _Metric) -> _Metric:
+        """Add the state of ``other`` (same class, same options) to this one; returns
+        ``self``. ``other`` is not modified."""
+        if type(other) is not type(self):
+            raise TypeError(
+                f"cannot merge a {type(other).__name__} into a {type(self).__name__}"
+            )
+        if other._options() != self._options():
+            raise ValueError(
+                f"cannot merge metrics with different options: {self._options()} and "
+                f"{other._options()}"
+            )
+        if other is self:
+            other = _copy_state(other)
+        if other._n_base is not None:
+            self._fix_n_base(other._n_base)
+        groups = len(other._g_seen)
+        self._grow_groups(groups)
+        self._loss.merge(other._loss)
+        self._weight.merge(other._weight)
+        self._base.merge(other._base)
+        self._count += other._count
+        for mine, theirs in ((self._g_loss, other._g_loss), (self._g_weight, other._g_weight),
+                             (self._g_base, other._g_base)):
+            padded = _Sum(mine.hi.shape)
+            padded.hi[: theirs.hi.shape[0]] = theirs.hi
+            padded.lo[: theirs.lo.shape[0]] = theirs.lo
+            mine.merge(padded)
+        self._g_count[:groups] += other._g_count
+        self._g_seen[:groups] |= other._g_seen
+        return self
+
+    def result(self) -> MetricResult:
+        """The accumulated loss: a :class:`MetricResult` (``mean`` is NaN before any weight
+        has been seen)."""
+        groups = {
+            int(g): self._make_result(
+                self._g_loss.value[g], self._g_weight.value[g], int(self._g_count[g]),
+                self._g_base.value[g],
+            )
+            for g in np.flatnonzero(self._g_seen)
+        }
+        overall = self._make_result(
+            self._loss.value, self._weight.value, self._count, self._base.value
+        )
+        return MetricResult(
+            overall.mean, overall.sum, overall.weight, overall.count,
+            overall.normalized_entropy, overall.perplexity, groups,
+        )
+
+    def __repr__(self) -> str:
+        options = ", ".join(f"{k}={v!r}" for k, v in self._options().items())
+        r = self.result()
+        return (
+            f"{type(self).__name__}({options}) <count={r.count}, weight={r.weight!r}, "
+            f"mean={r.mean!r}, groups={len(r.groups)}>"
+        )
+
+    # ---- accumulation
+
+    def _make_result(self, total: Any, weight: Any, count: int, base: Any) -> MetricResult:
+        total, weight = float(total), float(weight)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / weight if weight > 0 else math.nan
+        return MetricResult(
+            mean=mean,
+            sum=total,
+            weight=weight,
+            count=count,
+            normalized_entropy=self._normalized(mean, weight, np.asarray(base)),
+            perplexity=self._perplexity(mean),
+        )
+
+    def _normalized(self, mean: float, weight: float, base: np.ndarray) -> float:
+        if not weight > 0:
+            return math.nan
+        if isinstance(self, BinaryCrossEntropy):
+            rate = float(base[0]) / weight
+            h = _entropy_nats(np.array([rate, 1.0 - rate]))
+        else:
+            h = _entropy_nats(base / weight)
+        if not h > 0:
+            return math.nan
+        return mean / h
+
+    def _perplexity(self, mean: float) -> float:
+        return _exp(mean)
+
+    def _fix_n_base(self, n: int) -> None:
+        """Set the number of base-rate sums (classes) on first use; a different number
+        later is a ValueError."""
+        if self._n_base is None:
+            self._n_base = n
+            self._base = _Sum((n,))
+            self._g_base = _Sum((len(self._g_seen), n))
+        elif self._n_base != n:
+            raise ValueError(
+                f"y_pred has {n} classes but this metric has accumulated {self._n_base}"
+            )
+
+    def _grow_groups(self, groups: int) -> None:
+        if groups <= len(self._g_seen):
+            return
+        self._g_loss.grow((groups,))
+        self._g_weight.grow((groups,))
+        self._g_base.grow((groups, self._g_base.hi.shape[1]))
+        self._g_count = np.pad(self._g_count, (0, groups - len(self._g_count)))
+        self._g_seen = np.pad(self._g_seen, (0, groups - len(self._g_seen)))
+
+    def _accumulate(self, total: float, weight: float, count: int, base: np.ndarray,
+                    groups: _GroupBatch | None = None) -> None:
+        """Commit one batch (every check has passed: this cannot fail half-way)."""
+        self._loss.add(total)
+        self._weight.add(weight)
+        self._base.add(base)
+        self._count += count
+        if groups is None:
+            return
+        n = len(groups.loss)
+        self._grow_groups(n)
+        size = len(self._g_seen)
+
+        def padded(a: np.ndarray) -> np.ndarray:
+            out = np.zeros((size,) + a.shape[1:])
+            out[:n] = a
+            return out
+
+        self._g_loss.add(padded(groups.loss))
+        self._g_weight.add(padded(groups.weight))
+        self._g_base.add(padded(groups.base.reshape(n, -1)))
+        self._g_count[:n] += groups.items
+        self._g_seen[:n] |= groups.seen
+
+
+def _copy_state(metric: _Metric) -> _Metric:
+    import copy
+
+    return copy.deepcopy(metric)
+
+
+class _Loss(_Metric):
+    """A loss metric: one native call with ``reduction="sum"`` per update."""
+
+    _function: str
+
+    def __init__(self, *, from_logits: bool = False, eps: float | str = "auto",
+                 nan_policy: str = "propagate") -> None:
+        self.from_logits = from_logits
+        self.eps = eps
+        self.nan_policy = nan_policy
+        self._validate()
+        super().__init__()
+
+    def _validate(self) -> None:
+        """The options, checked by the function itself on a one-item input, so the errors
+        are exactly those of the function."""
+        raise NotImplementedError
+
+    def _options(self) -> dict[str, Any]:
+        return {"from_logits": self.from_logits, "eps": self.eps,
+                "nan_policy": self.nan_policy}
+
+    def _call(self, y_true: Any, y_pred: Any, **kwargs: Any) -> Any:
+        return getattr(plogp, self._function)(y_true, y_pred, **self._options(), **kwargs)
+
+    def _sums(
+        self, y_true: np.ndarray, y_pred: np.ndarray, sample_weight: Any, groups: Any,
+        items: tuple[int, ...],
+    ) -> tuple[float, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        """``Σ s·l`` of a batch (the function checks every argument here), its weights
+        (None for all ones), the mask of the items dropped by ``nan_policy="omit"`` (None
+        when nothing is dropped) and, with ``groups``, the per-group ``Σ s·l`` (one pass)."""
+        group_sums = None
+        if groups is None:
+            total = float(self._call(y_true, y_pred, sample_weight=sample_weight,
+                                     reduction="sum"))
+        else:
+            group_sums = np.asarray(self._call(y_true, y_pred, sample_weight=sample_weight,
+                                               groups=groups, reduction="sum"),
+                                    dtype=np.float64)
+            total = _accurate_sum(group_sums)
+        w = _weights(sample_weight, items)
+        dropped = None
+        if self.nan_policy == "omit":
+            per_item = np.asarray(self._call(y_true, y_pred, reduction="none"))
+            mask = np.isnan(per_item)
+            if mask.any():
+                dropped = mask.reshape(items)
+        return total, w, dropped, group_sums
+
+    def _kept(self, w: np.ndarray | None, dropped: np.ndarray | None,
+              items: tuple[int, ...]) -> np.ndarray | None:
+        """The weight of every item once dropped items count 0 (None: all ones)."""
+        if dropped is None:
+            return w
+        return np.where(dropped, 0.0, 1.0 if w is None else w)
+
+
+class BinaryCrossEntropy(_Loss):
+    """Streaming :func:`plogp.binary_cross_entropy`: every element is an item.
+
+    Parameters
+    ----------
+    from_logits, eps, nan_policy
+        As in :func:`plogp.binary_cross_entropy` (checked here, with its errors).
+    """
+
+    _function = "binary_cross_entropy"
+
+    def __init__(self, *, from_logits: bool = False, eps: float | str = "auto",
+                 nan_policy: str = "propagate") -> None:
+        super().__init__(from_logits=from_logits, eps=eps, nan_policy=nan_policy)
+
+    def _validate(self) -> None:
+        self._call(np.array([1.0]), np.array([0.5]), reduction="sum")
+
+    def update(self, y_true: Any, y_pred: Any, *, sample_weight: Any = None,
+               groups: Any = None) -> BinaryCrossEntropy:
+        """Add a batch (arguments as in :func:`plogp.binary_cross_entropy`); returns
+        ``self``. With ``groups`` (an id per element, or per row of a 2-D batch), each
+        group also accumulates its own state. On any error the state is left unchanged."""
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        items = y_pred.shape
+        total, w, dropped, group_sums = self._sums(y_true, y_pred, sample_weight, groups,
+                                                   items)
+        kept = self._kept(w, dropped, items)
+        y = y_true if dropped is None else np.where(dropped, 0, y_true)
+        if kept is None:
+            weight = float(y_pred.size)
+            exact = y.dtype.kind in "biu"  # integer counts below 2^53 sum exactly
+            positive = float(np.sum(y, dtype=np.float64)) if exact else _accurate_sum(y)
+        else:
+            weight = _accurate_sum(kept)
+            positive = _accurate_sum(kept * y)
+        count = y_pred.size - (0 if dropped is None else int(np.count_nonzero(dropped)))
+        batch = None
+        if group_sums is not None:
+            ids, n = _group_ids(groups, items), len(group_sums)
+            k = None if kept is None else np.ravel(kept)
+            yk = np.ravel(y).astype(np.float64)
+            counts, seen = _group_counts(ids, dropped, n)
+            batch = _GroupBatch(group_sums, _bincount(ids, k, n), counts,
+                                _bincount(ids, yk if k is None else k * yk, n)[:, None], seen)
+        self._accumulate(total, weight, count, np.array([positive]), batch)
+        return self
+
+
+class _CategoricalBase(_Loss):
+    """Shared by the categorical and sparse losses: ``axis`` and one base rate per class."""
+
+    def __init__(self, *, from_logits: bool = False, axis: int = -1,
+                 eps: float | str = "auto", nan_policy: str = "propagate") -> None:
+        self.axis = _check_axis_type(axis)
+        super().__init__(from_logits=from_logits, eps=eps, nan_policy=nan_policy)
+
+    def _options(self) -> dict[str, Any]:
+        return {**super()._options(), "axis": self.axis}
+
+    def _rows(self, y_pred: np.ndarray) -> tuple[tuple[int, ...], int]:
+        """The row shape and the number of classes of ``y_pred`` (axis already checked)."""
+        axis = self.axis % y_pred.ndim
+        return y_pred.shape[:axis] + y_pred.shape[axis + 1:], y_pred.shape[axis]
+
+    def _class_sums(self, y_true: np.ndarray, kept: np.ndarray | None,
+                    n_classes: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _group_class_sums(self, y_true: np.ndarray, kept: np.ndarray | None, ids: np.ndarray,
+                          n_groups: int, n_classes: int) -> np.ndarray:
+        """Per-group, per-class ``Σ s·t_c``, shape ``(n_groups, n_classes)``."""
+        raise NotImplementedError
+
+    def update(self, y_true: Any, y_pred: Any, *, sample_weight: Any = None,
+               groups: Any = None) -> _CategoricalBase:
+        """Add a batch (arguments as in the function); returns ``self``. On any error the
+        state is left unchanged. With ``groups`` (an id per row), each group also accumulates
+        its own state."""
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        # The function checks every argument (axis included) before anything is used.
+        rows: tuple[int, ...] = ()
+        n_classes = 0
+        if y_pred.ndim:
+            rows, n_classes = self._rows(y_pred)
+        total, w, dropped, group_sums = self._sums(y_true, y_pred, sample_weight, groups,
+                                                   rows)
+        if self._n_base is not None and self._n_base != n_classes:
+            raise ValueError(
+                f"y_pred has {n_classes} classes but this metric has accumulated "
+                f"{self._n_base}"
+            )
+        kept = self._kept(w, dropped, rows)
+        n_rows = math.prod(rows)
+        weight = float(n_rows) if kept is None else _accurate_sum(kept)
+        per_class = self._class_sums(y_true, kept, n_classes)
+        count = n_rows - (0 if dropped is None else int(np.count_nonzero(dropped)))
+        batch = None
+        if group_sums is not None:
+            ids, n = _group_ids(groups, rows), len(group_sums)
+            k = None if kept is None else np.ravel(kept)
+            counts, seen = _group_counts(ids, dropped, n)
+            batch = _GroupBatch(group_sums, _bincount(ids, k, n), counts,
+                                self._group_class_sums(y_true, k, ids, n, n_classes), seen)
+        self._fix_n_base(n_classes)
+        self._accumulate(total, weight, count, per_class, batch)
+        return self
+
+
+class CategoricalCrossEntropy(_CategoricalBase):
+    """Streaming :func:`plogp.categorical_cross_entropy`: every row is an item.
+
+    Parameters
+    ----------
+    from_logits, axis, eps, nan_policy
+        As in :func:`plogp.categorical_cross_entropy`. The number of classes is fixed by
+        the first update.
+    """
+
+    _function = "categorical_cross_entropy"
+
+    def _validate(self) -> None:
+        self._call(np.array([[1.0, 0.0]]), np.array([[0.5, 0.5]]), reduction="sum")
+
+    def _class_sums(self, y_true: np.ndarray, kept: np.ndarray | None,
+                    n_classes: int) -> np.ndarray:
+        t = np.moveaxis(y_true, self.axis, -1).reshape(-1, n_classes)
+        if kept is None:
+            return np.asarray(np.sum(t, axis=0, dtype=np.float64))
+        k = kept.reshape(-1)
+        # 0 weight × NaN target (an omitted row) must not reach the sums.
+        return np.asarray(np.sum(np.where(k[:, None] > 0, k[:, None] * t, 0.0), axis=0,
+                                 dtype=np.float64))
+
+    def _group_class_sums(self, y_true: np.ndarray, kept: np.ndarray | None, ids: np.ndarray,
+                          n_groups: int, n_classes: int) -> np.ndarray:
+        t = np.moveaxis(y_true, self.axis, -1).reshape(-1, n_classes)
+        columns = [
+            _bincount(ids, t[:, c].astype(np.float64) if kept is None
+                      else np.where(kept > 0, kept * t[:, c], 0.0), n_groups)
+            for c in range(n_classes)
+        ]
+        return np.stack(columns, axis=1) if columns else np.zeros((n_groups, 0))
+
+
+class SparseCategoricalCrossEntropy(_CategoricalBase):
+    """Streaming :func:`plogp.sparse_categorical_cross_entropy`: every row is an item.
+
+    Parameters
+    ----------
+    from_logits, axis, eps, nan_policy
+        As in :func:`plogp.sparse_categorical_cross_entropy`. The number of classes is
+        fixed by the first update.
+    """
+
+    _function = "sparse_categorical_cross_entropy"
+
+    def _validate(self) -> None:
+        self._call(np.array([0]), np.array([[0.5, 0.5]]), reduction="sum")
+
+    def _class_sums(self, y_true: np.ndarray, kept: np.ndarray | None,
+                    n_classes: int) -> np.ndarray:
+        labels = y_true.reshape(-1).astype(np.intp)
+        weights = None if kept is None else kept.reshape(-1)
+        return np.bincount(labels, weights=weights, minlength=n_classes).astype(np.float64)
+
+    def _group_class_sums(self, y_true: np.ndarray, kept: np.ndarray | None, ids: np.ndarray,
+                          n_groups: int, n_classes: int) -> np.ndarray:
+        cell = ids * n_classes + y_true.reshape(-1).astype(np.intp)
+        sums = _bincount(cell, kept, n_groups * n_classes)
+        return sums.reshape(n_groups, n_classes)
+
+
+class Entropy(_Metric):
+    """Streaming mean of :func:`plogp.entropy` over distributions (rows along ``axis``).
+
+    ``update(p, sample_weight=None)`` adds ``Σ s·H(p_row)``; ``result().mean`` is the
+    weighted mean entropy per distribution, in units of ``base`` (nats by default), and
+    ``perplexity`` is ``base ** mean`` (``exp(mean)`` in nats). ``normalized_entropy`` is
+    NaN (there is no base rate).
+    """
+
+    def __init__(self, *, axis: int = -1, base: float | None = None) -> None:
+        self.axis = _check_axis_type(axis)
+        self.base = base
+        plogp.entropy(np.array([0.5, 0.5]), base=base)  # the function's errors for `base`
+        super().__init__()
+
+    def _options(self) -> dict[str, Any]:
+        return {"axis": self.axis, "base": self.base}
+
+    def _normalized(self, mean: float, weight: float, base: np.ndarray) -> float:
+        return math.nan
+
+    def _perplexity(self, mean: float) -> float:
+        return _exp(mean * (1.0 if self.base is None else math.log(self.base)))
+
+    def update(self, p: Any, *, sample_weight: Any = None, groups: Any = None) -> Entropy:
+        """Add a batch of distributions; returns ``self``. On any error the state is left
+        unchanged. With ``groups`` (an id per distribution), each group also accumulates its
+        own state."""
+        p = np.asarray(p)
+        per_row = np.asarray(plogp.entropy(p, axis=self.axis, base=self.base),
+                             dtype=np.float64)
+        rows = per_row.shape
+        w = _check_entropy_weight(sample_weight, rows)
+        with np.errstate(invalid="ignore", over="ignore"):
+            total = _accurate_sum(per_row if w is None else w * per_row)
+        weight = float(per_row.size) if w is None else _accurate_sum(w)
+        batch = None
+        if groups is not None:
+            from plogp.reference import _as_groups  # the functions' checks and errors
+
+            ids = np.ravel(_as_groups(groups, rows)).astype(np.intp)
+            n = int(ids.max()) + 1 if ids.size else 0
+            with np.errstate(invalid="ignore", over="ignore"):
+                terms = np.ravel(per_row if w is None else w * per_row)
+            counts, seen = _group_counts(ids, None, n)
+            batch = _GroupBatch(_bincount(ids, terms, n),
+                                _bincount(ids, None if w is None else np.ravel(w), n),
+                                counts, np.zeros((n, 0)), seen)
+        self._accumulate(total, weight, per_row.size, np.zeros(0), batch)
+        return self
+
+
+def _check_entropy_weight(sample_weight: Any, rows: tuple[int, ...]) -> np.ndarray | None:
+    """``entropy`` takes no weights: check them here as the losses do."""
+    if sample_weight is None:
+        return None
+    from plogp.reference import _as_weight
+
+    return _as_weight(sample_weight, rows)

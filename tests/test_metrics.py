@@ -1,0 +1,395 @@
+"""plogp.metrics: streaming losses against the functions on all the data at once, merging,
+pickling, reset, option and input errors, and the compensated state."""
+
+from __future__ import annotations
+
+import copy
+import math
+import pickle
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import requires_native
+
+pytestmark = requires_native
+
+metrics = pytest.importorskip("plogp.metrics")
+plogp = pytest.importorskip("plogp")
+
+N, C = 3001, 5
+
+
+def within_ulps(actual: float, expected: float, ulps: int = 2) -> bool:
+    return abs(actual - expected) <= ulps * float(np.spacing(abs(expected)))
+
+
+def _data(kind: str, rng: np.random.Generator, n: int = N) -> tuple[Any, Any, Any]:
+    """(metric, y_true, y_pred) for each loss (and p for Entropy, with y_true None)."""
+    if kind == "binary":
+        return (metrics.BinaryCrossEntropy(), rng.integers(0, 2, n).astype(np.float64),
+                rng.random(n))
+    if kind == "logits":
+        return (metrics.BinaryCrossEntropy(from_logits=True), rng.random(n),
+                rng.standard_normal(n).astype(np.float32))
+    if kind == "categorical":
+        return (metrics.CategoricalCrossEntropy(), np.eye(C)[rng.integers(0, C, n)],
+                rng.dirichlet(np.ones(C), n))
+    if kind == "sparse":
+        return (metrics.SparseCategoricalCrossEntropy(from_logits=True),
+                rng.integers(0, C, n), rng.standard_normal((n, C)))
+    assert kind == "entropy"
+    return metrics.Entropy(base=2), None, rng.dirichlet(np.ones(C), n)
+
+
+KINDS = ("binary", "logits", "categorical", "sparse", "entropy")
+FUNCTIONS = {
+    "binary": "binary_cross_entropy", "logits": "binary_cross_entropy",
+    "categorical": "categorical_cross_entropy",
+    "sparse": "sparse_categorical_cross_entropy",
+}
+
+
+def _update(metric: Any, y: Any, p: Any, **kwargs: Any) -> Any:
+    return metric.update(p, **kwargs) if y is None else metric.update(y, p, **kwargs)
+
+
+def _expected(kind: str, metric: Any, y: Any, p: Any, weight: Any = None) -> tuple[float, float]:
+    """(sum, mean) computed directly with the functions."""
+    if kind == "entropy":
+        per_row = np.asarray(plogp.entropy(p, base=2), dtype=np.float64)
+        w = np.ones(len(per_row)) if weight is None else weight
+        total = math.fsum(w * per_row)
+        return total, total / math.fsum(w)
+    fn = getattr(plogp, FUNCTIONS[kind])
+    options = metric._options()
+    total = fn(y, p, **options, sample_weight=weight, reduction="sum")
+    mean = fn(y, p, **options, sample_weight=weight)
+    return total, mean
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_result_matches_the_function(kind: str, weighted: bool,
+                                     rng: np.random.Generator) -> None:
+    metric, y, p = _data(kind, rng)
+    weight = rng.random(N) if weighted else None
+    assert _update(metric, y, p, sample_weight=weight) is metric
+    r = metric.result()
+    total, mean = _expected(kind, metric, y, p, weight)
+    assert within_ulps(r.sum, total)
+    assert within_ulps(r.mean, mean, 4)
+    assert r.count == N and isinstance(r.count, int)
+    assert within_ulps(r.weight, N if weight is None else math.fsum(weight))
+    if kind == "entropy":
+        assert math.isnan(r.normalized_entropy)
+        assert r.perplexity == pytest.approx(2.0 ** r.mean, rel=1e-14)
+    else:
+        assert r.perplexity == pytest.approx(math.exp(r.mean), rel=1e-14)
+    assert r.groups == {}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data())
+def test_merged_parts_equal_one_shot(kind: str, data: st.DataObject) -> None:
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    n = data.draw(st.integers(0, 400))
+    metric, y, p = _data(kind, rng, n)
+    weight = rng.random(n) if data.draw(st.booleans()) else None
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=5)))
+    bounds = [0, *cuts, n]
+    parts = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        part = copy.deepcopy(metric)
+        _update(part, None if y is None else y[lo:hi], p[lo:hi],
+                sample_weight=None if weight is None else weight[lo:hi])
+        parts.append(part)
+    merged = copy.deepcopy(metric)
+    for part in parts:
+        assert merged.merge(part) is merged
+    one_shot = _update(metric, y, p, sample_weight=weight).result()
+    r = merged.result()
+    assert r.count == one_shot.count == n
+    assert within_ulps(r.sum, one_shot.sum)
+    assert within_ulps(r.weight, one_shot.weight)
+    if n and one_shot.weight > 0:
+        assert within_ulps(r.mean, one_shot.mean, 4)
+        if kind != "entropy":
+            assert r.normalized_entropy == pytest.approx(one_shot.normalized_entropy,
+                                                         rel=1e-13, nan_ok=True)
+    # Sequential updates accumulate the same state as the merge.
+    sequential = copy.deepcopy(metric).reset()
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        _update(sequential, None if y is None else y[lo:hi], p[lo:hi],
+                sample_weight=None if weight is None else weight[lo:hi])
+    assert within_ulps(sequential.result().sum, one_shot.sum)
+
+
+def test_normalized_entropy_binary_direct_formula(rng: np.random.Generator) -> None:
+    y = (rng.random(N) < 0.3).astype(np.int8)
+    p = rng.random(N)
+    w = rng.random(N)
+    r = metrics.BinaryCrossEntropy().update(y, p, sample_weight=w).result()
+    rate = np.sum(w * y) / np.sum(w)
+    h = -(rate * math.log(rate) + (1 - rate) * math.log(1 - rate))
+    loss = plogp.binary_cross_entropy(y, p, sample_weight=w)
+    assert r.normalized_entropy == pytest.approx(loss / h, rel=1e-13)
+    # Predicting the base rate itself scores exactly 1.
+    base = metrics.BinaryCrossEntropy().update(y, np.full(N, rate), sample_weight=w)
+    assert base.result().normalized_entropy == pytest.approx(1.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["categorical", "sparse"])
+def test_normalized_entropy_categorical_direct_formula(kind: str,
+                                                       rng: np.random.Generator) -> None:
+    labels = rng.choice(C, N, p=[0.5, 0.2, 0.15, 0.1, 0.05])
+    p = rng.dirichlet(np.ones(C), N)
+    w = rng.random(N)
+    if kind == "sparse":
+        metric: Any = metrics.SparseCategoricalCrossEntropy()
+        metric.update(labels, p, sample_weight=w)
+    else:
+        metric = metrics.CategoricalCrossEntropy()
+        metric.update(np.eye(C)[labels], p, sample_weight=w)
+    freq = np.array([np.sum(w[labels == c]) for c in range(C)]) / np.sum(w)
+    h = -np.sum(freq * np.log(freq))
+    loss = plogp.sparse_categorical_cross_entropy(labels, p, sample_weight=w)
+    assert metric.result().normalized_entropy == pytest.approx(loss / h, rel=1e-13)
+
+
+def test_normalized_entropy_undefined_for_a_single_class() -> None:
+    r = metrics.BinaryCrossEntropy().update([1, 1, 1], [0.9, 0.8, 0.7]).result()
+    assert math.isnan(r.normalized_entropy)
+    assert not math.isnan(r.mean)
+
+
+def test_empty_metric_and_zero_weight() -> None:
+    r = metrics.CategoricalCrossEntropy().result()
+    assert (r.count, r.sum, r.weight) == (0, 0.0, 0.0)
+    assert math.isnan(r.mean) and math.isnan(r.normalized_entropy)
+    assert math.isnan(r.perplexity)
+    m = metrics.BinaryCrossEntropy().update([1, 0], [0.5, 0.5], sample_weight=[0, 0])
+    assert m.result().count == 2 and math.isnan(m.result().mean)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_pickle_round_trip_then_continue(kind: str, rng: np.random.Generator) -> None:
+    metric, y, p = _data(kind, rng)
+    half = N // 2
+    _update(metric, None if y is None else y[:half], p[:half])
+    restored = pickle.loads(pickle.dumps(metric))
+    assert restored.result().sum == metric.result().sum
+    assert restored.result().count == metric.result().count == half
+    _update(restored, None if y is None else y[half:], p[half:])
+    one_shot = _update(copy.deepcopy(metric).reset(), y, p).result()
+    assert restored.result().count == N
+    assert within_ulps(restored.result().sum, one_shot.sum)
+    assert repr(restored).startswith(type(metric).__name__ + "(")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reset_forgets_everything(kind: str, rng: np.random.Generator) -> None:
+    metric, y, p = _data(kind, rng)
+    fresh = copy.deepcopy(metric)
+    _update(metric, y, p)
+    assert metric.reset() is metric
+    assert metric.result().count == 0 and metric.result().sum == 0.0
+    _update(metric, y, p)
+    _update(fresh, y, p)
+    assert metric.result().sum == fresh.result().sum
+    assert metric.result().normalized_entropy == fresh.result().normalized_entropy or (
+        kind == "entropy"
+    )
+
+
+def test_merge_errors() -> None:
+    with pytest.raises(TypeError, match="Entropy"):
+        metrics.BinaryCrossEntropy().merge(metrics.Entropy())
+    with pytest.raises(ValueError, match="different options"):
+        metrics.BinaryCrossEntropy().merge(metrics.BinaryCrossEntropy(from_logits=True))
+    with pytest.raises(ValueError, match="different options"):
+        metrics.Entropy().merge(metrics.Entropy(base=2))
+    a = metrics.SparseCategoricalCrossEntropy().update([0], [[0.5, 0.5]])
+    b = metrics.SparseCategoricalCrossEntropy().update([0], [[0.2, 0.3, 0.5]])
+    before = a.result()
+    with pytest.raises(ValueError, match="classes"):
+        a.merge(b)
+    assert a.result() == before
+
+
+def test_merge_with_itself_doubles() -> None:
+    m = metrics.BinaryCrossEntropy().update([1, 0, 1], [0.9, 0.3, 0.6])
+    once = m.result()
+    m.merge(m)
+    assert m.result().count == 2 * once.count
+    assert m.result().sum == 2 * once.sum
+
+
+@pytest.mark.parametrize(
+    ("factory", "kwargs", "error", "name"),
+    [
+        (metrics.BinaryCrossEntropy, {"eps": 0.7}, ValueError, "eps"),
+        (metrics.BinaryCrossEntropy, {"eps": "big"}, ValueError, "eps"),
+        (metrics.BinaryCrossEntropy, {"nan_policy": "skip"}, ValueError, "nan_policy"),
+        (metrics.CategoricalCrossEntropy, {"axis": 1.5}, TypeError, "axis"),
+        (metrics.SparseCategoricalCrossEntropy, {"eps": -1.0}, ValueError, "eps"),
+        (metrics.Entropy, {"base": 1}, ValueError, "base"),
+        (metrics.Entropy, {"base": -2.0}, ValueError, "base"),
+    ],
+)
+def test_options_are_checked_at_construction(factory: Any, kwargs: dict[str, Any],
+                                             error: type[Exception], name: str) -> None:
+    with pytest.raises(error, match=name):
+        factory(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("metric", "args", "kwargs", "error", "name"),
+    [
+        (metrics.BinaryCrossEntropy, ([1, 0], [0.5]), {}, ValueError, "y_true"),
+        (metrics.BinaryCrossEntropy, ([1, 0], [0.5, 1.5]), {}, ValueError, "y_pred"),
+        (metrics.BinaryCrossEntropy, ([1, 0], [1, 0]), {}, TypeError, "y_pred"),
+        (metrics.BinaryCrossEntropy, ([1, 0], [0.5, 0.5]), {"sample_weight": [1, -1]},
+         ValueError, "sample_weight"),
+        (metrics.SparseCategoricalCrossEntropy, ([3], [[0.5, 0.5]]), {}, ValueError,
+         "y_true"),
+        (metrics.CategoricalCrossEntropy, ([[1.0, 0.0]], [[0.5, 0.5]]),
+         {"sample_weight": [1.0, 2.0]}, ValueError, "sample_weight"),
+        (metrics.Entropy, ([[0.5, 0.5]],), {"sample_weight": [1.0, 2.0]}, ValueError,
+         "sample_weight"),
+        (metrics.Entropy, ([[0.5, 1.5]],), {}, ValueError, "p"),
+    ],
+)
+def test_failed_update_leaves_the_state_unchanged(metric: Any, args: tuple[Any, ...],
+                                                  kwargs: dict[str, Any],
+                                                  error: type[Exception], name: str) -> None:
+    m = metric()
+    good = ([[0.2, 0.8]],) if metric is metrics.Entropy else (
+        ([1], [[0.2, 0.8]]) if metric is metrics.SparseCategoricalCrossEntropy else
+        ([[0.0, 1.0]], [[0.2, 0.8]]) if metric is metrics.CategoricalCrossEntropy else
+        ([1, 0], [0.8, 0.3])
+    )
+    m.update(*good)
+    before = pickle.dumps(m)
+    with pytest.raises(error, match=name):
+        m.update(*args, **kwargs)
+    assert pickle.dumps(m) == before
+
+
+def test_class_count_is_fixed_by_the_first_update() -> None:
+    m = metrics.CategoricalCrossEntropy().update([[0.0, 1.0]], [[0.2, 0.8]])
+    before = pickle.dumps(m)
+    with pytest.raises(ValueError, match="classes"):
+        m.update([[0.0, 1.0, 0.0]], [[0.2, 0.7, 0.1]])
+    assert pickle.dumps(m) == before
+
+
+def test_nan_policy_omit_drops_items_from_every_sum(rng: np.random.Generator) -> None:
+    y = rng.integers(0, 2, N).astype(np.float64)
+    p = rng.random(N)
+    w = rng.random(N)
+    p[[3, 70]] = np.nan
+    y[9] = np.nan
+    keep = ~(np.isnan(p) | np.isnan(y))
+    r = metrics.BinaryCrossEntropy(nan_policy="omit").update(y, p, sample_weight=w).result()
+    direct = metrics.BinaryCrossEntropy().update(y[keep], p[keep],
+                                                 sample_weight=w[keep]).result()
+    assert r.count == N - 3 == direct.count
+    assert within_ulps(r.sum, direct.sum)
+    assert within_ulps(r.weight, direct.weight)
+    assert r.normalized_entropy == pytest.approx(direct.normalized_entropy, rel=1e-13)
+    propagated = metrics.BinaryCrossEntropy().update(y, p).result()
+    assert math.isnan(propagated.mean) and math.isnan(propagated.normalized_entropy)
+    with pytest.raises(ValueError, match="nan_policy"):
+        metrics.BinaryCrossEntropy(nan_policy="raise").update(y, p)
+
+
+def test_sparse_omit_and_categorical_axis(rng: np.random.Generator) -> None:
+    z = rng.standard_normal((N, C))
+    z[5, 2] = np.nan
+    labels = rng.integers(0, C, N)
+    r = metrics.SparseCategoricalCrossEntropy(from_logits=True, nan_policy="omit")
+    r.update(labels, z)
+    keep = np.arange(N) != 5
+    direct = metrics.SparseCategoricalCrossEntropy(from_logits=True)
+    direct.update(labels[keep], z[keep])
+    assert r.result().count == N - 1
+    assert within_ulps(r.result().sum, direct.result().sum)
+    assert r.result().normalized_entropy == pytest.approx(
+        direct.result().normalized_entropy, rel=1e-13)
+    # axis=0: classes along the first axis.
+    t = np.eye(C)[labels]
+    p = rng.dirichlet(np.ones(C), N)
+    by_rows = metrics.CategoricalCrossEntropy().update(t, p).result()
+    by_cols = metrics.CategoricalCrossEntropy(axis=0).update(t.T, p.T).result()
+    assert by_cols.sum == by_rows.sum
+    assert by_cols.normalized_entropy == pytest.approx(by_rows.normalized_entropy, rel=1e-14)
+
+
+# --------------------------------------------------------------------------- the state
+
+
+def test_compensated_sum_keeps_what_a_naive_sum_loses() -> None:
+    # 1e16 + 1 rounds back to 1e16 in float64: a naive running sum loses every one.
+    acc = metrics._Sum()
+    naive = 0.0
+    acc.add(1e16)
+    naive += 1e16
+    for _ in range(1000):
+        acc.add(1.0)
+        naive += 1.0
+    acc.add(-1e16)
+    naive -= 1e16
+    assert naive == 0.0
+    assert float(acc.value) == 1000.0
+    # Infinity stays infinite (no inf - inf = NaN in the error term).
+    acc.add(math.inf)
+    assert float(acc.value) == math.inf
+
+
+@given(st.lists(st.floats(0, 1e6), max_size=300), st.integers(0, 2**32 - 1))
+def test_accurate_sum_is_faithful(values: list[float], seed: int) -> None:
+    x = np.array(values + [1e-9] * 50) * np.random.default_rng(seed).random(len(values) + 50)
+    exact = math.fsum(x)
+    assert abs(metrics._accurate_sum(x) - exact) <= float(np.spacing(exact))
+
+
+def test_ten_billion_single_sample_updates_lose_nothing() -> None:
+    """10^10 updates of one item each, simulated: a state that has seen 2^k identical
+    one-item updates merged with itself is the state after 2^(k+1) of them; a mix of
+    such states adds up to 10^10 updates of 0.1 (an inexact float) exactly counted."""
+    one = metrics.BinaryCrossEntropy(from_logits=True)
+    loss = plogp.binary_cross_entropy([1.0], [2.0], from_logits=True, reduction="sum")
+    one.update([1.0], [2.0])
+    powers = [copy.deepcopy(one)]
+    for _ in range(34):  # 2^34 > 10^10
+        doubled = copy.deepcopy(powers[-1])
+        doubled.merge(powers[-1])
+        powers.append(doubled)
+    n = 10**10
+    total = metrics.BinaryCrossEntropy(from_logits=True)
+    for k in range(35):
+        if n >> k & 1:
+            total.merge(powers[k])
+    r = total.result()
+    assert r.count == n
+    assert r.weight == float(n)
+    exact = n * loss  # one rounding of the exact product
+    assert abs(r.sum - exact) <= 2 * np.spacing(exact)
+    assert abs(r.mean - loss) <= 2 * np.spacing(loss)
+    assert math.isnan(r.normalized_entropy)  # all positives: undefined
+    # A float32 running sum of the same updates would have stopped growing long before.
+    assert np.float32(2**24) + np.float32(1) == np.float32(2**24)
+
+
+def test_many_small_updates_after_a_large_one_are_kept() -> None:
+    m = metrics.BinaryCrossEntropy()
+    m.update([1.0], [0.5], sample_weight=[1e17])
+    for _ in range(300):
+        m.update([1.0], [0.5], sample_weight=[1.0])
+    assert m.result().weight == 1e17 + 300  # 1e17 + 1 == 1e17 in float64
+    assert m.result().count == 301
+
