@@ -9,6 +9,8 @@
 //! NumPy ufuncs, the result is then unspecified (but never unsafe: inputs are only read).
 
 mod arrays;
+mod focal;
+mod grad;
 mod loss_opts;
 mod options;
 mod typed;
@@ -562,6 +564,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(binary_cross_entropy, m)?)?;
     m.add_function(wrap_pyfunction!(categorical_cross_entropy, m)?)?;
     m.add_function(wrap_pyfunction!(sparse_categorical_cross_entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(focal::binary_focal_cross_entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(
+        focal::sparse_categorical_focal_cross_entropy,
+        m
+    )?)?;
+    m.add_function(wrap_pyfunction!(grad::grad_binary_cross_entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(grad::grad_softmax_cross_entropy, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(simd_level, m)?)?;

@@ -26,6 +26,8 @@ from plogp._native import (
     sparse_categorical_cross_entropy,
 )
 from plogp._log_loss import log_loss
+from plogp._native import binary_focal_cross_entropy, sparse_categorical_focal_cross_entropy
+from plogp import grad
 from plogp import metrics  # the streaming metrics: ``plogp.metrics.BinaryCrossEntropy``...
 
 # A forked child has none of the parent's worker threads: drop the pool there.
@@ -49,4 +51,8 @@ __all__ = [
     "simd_level",
     "softmax",
     "sparse_categorical_cross_entropy",
+]
+__all__ += [
+    "binary_focal_cross_entropy",
+    "sparse_categorical_focal_cross_entropy",
 ]

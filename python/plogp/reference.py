@@ -980,3 +980,303 @@ def log_loss(
     p = np.clip(proba, eps, 1 - eps)
     loss = -np.sum(target.astype(p.dtype) * np.log(p), axis=1, dtype=np.float64)
     return float(_reduce(loss, weight, "mean" if normalize else "sum", np.dtype(np.float64)))
+
+
+# --------------------------------------------------------------------------- focal losses
+
+
+def _check_gamma(gamma: Any) -> float:
+    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real):
+        raise TypeError(f"gamma must be a finite number >= 0, got {type(gamma).__name__}")
+    g = float(gamma)
+    if not (math.isfinite(g) and g >= 0):
+        raise ValueError(f"gamma must be a finite number >= 0, got {g}")
+    return g
+
+
+def _focal_power(gamma: float, log_x: Any) -> Any:
+    """``x^γ = exp(γ·log x)``, exactly 1 for γ = 0 (also where ``log x = −inf``)."""
+    if gamma == 0:
+        return np.ones_like(log_x)
+    return np.exp(gamma * log_x)
+
+
+def binary_focal_cross_entropy(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    gamma: float = 2.0,
+    alpha: float | None = None,
+    sample_weight: Any = None,
+    eps: float | str = "auto",
+    reduction: str = "mean",
+    nan_policy: str = "propagate",
+) -> Any:
+    """Binary focal cross-entropy, elementwise over any shape.
+
+    ``l = −[α·y·(1 − p)^γ·log p + (1 − α)·(1 − y)·p^γ·log(1 − p)]`` (``alpha=None``: both
+    balance factors are 1). From probabilities ``p`` is clipped to ``[eps, 1 − eps]``; from
+    logits ``log p = −softplus(−z)``, ``log(1 − p) = −softplus(z)`` and ``p^γ = exp(γ·log p)``.
+    Terms of zero weight contribute 0. ``gamma=0, alpha=None`` is ``binary_cross_entropy``.
+    Everything else (shapes, dtypes, weights, reduction, nan_policy) as there.
+    """
+    gamma = _check_gamma(gamma)
+    if alpha is not None:
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+            raise TypeError(f"alpha must be None or a number in [0, 1], got {type(alpha).__name__}")
+        if not 0 <= float(alpha) <= 1:
+            raise ValueError(f"alpha must be None or a number in [0, 1], got {float(alpha)}")
+    if gamma == 0 and alpha is None:
+        return binary_cross_entropy(
+            y_true, y_pred, from_logits=from_logits, sample_weight=sample_weight, eps=eps,
+            reduction=reduction, nan_policy=nan_policy,
+        )
+    reduction = _check_reduction(reduction)
+    eps_bound = _check_eps(eps)
+    nan_policy = _check_nan_policy(nan_policy)
+    y_pred = _as_float("y_pred", y_pred)
+    y_true = _as_target("y_true", y_true)
+    _check_same_shape("y_true", y_true, "y_pred", y_pred)
+    weight = _as_weight(sample_weight, y_pred.shape)
+    _check_unit_interval("y_true", y_true)
+    if not from_logits:
+        _check_unit_interval("y_pred", y_pred)
+    out_dtype, pred = y_pred.dtype, _computed(y_pred)
+    y = y_true.astype(pred.dtype)
+    a, na = (1.0, 1.0) if alpha is None else (float(alpha), 1.0 - float(alpha))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if from_logits:
+            softplus_tail = np.log1p(np.exp(-np.abs(pred)))
+            log_p = 0.0 - (softplus_tail + np.maximum(-pred, 0))
+            log_q = 0.0 - (softplus_tail + np.maximum(pred, 0))
+        else:
+            p = np.clip(pred, _resolve_eps(eps_bound, y_pred.dtype), 1 - _resolve_eps(eps_bound, y_pred.dtype))
+            log_p, log_q = np.log(p), np.log1p(-p)
+        w_pos, w_neg = a * y, na * (1 - y)
+        positive = np.where(w_pos != 0, w_pos * _focal_power(gamma, log_q) * log_p, 0)
+        negative = np.where(w_neg != 0, w_neg * _focal_power(gamma, log_p) * log_q, 0)
+    return _reduce(0.0 - (positive + negative), weight, reduction, out_dtype, nan_policy)
+
+
+def _class_alpha(alpha: Any, n_classes: int) -> np.ndarray | float | None:
+    if alpha is None:
+        return None
+    a = _asarray("alpha", alpha)
+    if a.dtype.kind not in "biuf" or a.dtype.kind == "b" and a.ndim == 0:
+        raise TypeError(f"alpha must be None, a number or a 1-D array, got {type(alpha).__name__}")
+    a = a.astype(np.float64)
+    if a.ndim != 0 and a.shape != (n_classes,):
+        raise ValueError(
+            f"alpha must have one value per class: alpha.shape = {a.shape} but there are "
+            f"{n_classes} classes"
+        )
+    bad = (~np.isfinite(a) | (a < 0)).ravel()
+    if bad.any():
+        raise ValueError(f"alpha must be finite and >= 0, got {a.flat[int(np.argmax(bad))]}")
+    return float(a) if a.ndim == 0 else a
+
+
+def sparse_categorical_focal_cross_entropy(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    axis: int = -1,
+    gamma: float = 2.0,
+    alpha: Any = None,
+    sample_weight: Any = None,
+    ignore_index: int | None = None,
+    eps: float | str = "auto",
+    reduction: str = "mean",
+    nan_policy: str = "propagate",
+) -> Any:
+    """Sparse categorical focal cross-entropy, one loss per row: ``−α_y·(1 − p_y)^γ·log p_y``.
+
+    ``alpha``: None (1), one number for every class, or one per class (length C), all >= 0.
+    From logits ``log p_y = (z_y − m) − log S`` and ``log(1 − p_y) = log S_y' − log S`` with
+    ``S = Σ_c exp(z_c − m)`` and ``S_y'`` the same sum without class y (no cancellation).
+    Rows whose label equals ``ignore_index`` get weight 0 (loss 0, not range-checked);
+    ``"mean"`` is ``Σ s_i·l_i / Σ s_i`` over the other rows: α is not in the denominator
+    (the torchvision / Keras convention).
+    """
+    gamma = _check_gamma(gamma)
+    if ignore_index is not None and (
+        isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral)
+    ):
+        raise TypeError(f"ignore_index must be None or an int, got {type(ignore_index).__name__}")
+    reduction = _check_reduction(reduction)
+    eps_bound = _check_eps(eps)
+    nan_policy = _check_nan_policy(nan_policy)
+    y_pred = _as_float("y_pred", y_pred)
+    axis = _check_axis(axis, y_pred.ndim)
+    labels = _as_labels("y_true", y_true)
+    rows = _without_axis(y_pred.shape, axis)
+    if labels.shape != rows:
+        raise ValueError(
+            "y_true must have the shape of y_pred without its class axis: "
+            f"y_true.shape = {labels.shape} but y_pred.shape = {y_pred.shape} "
+            f"(expected y_true.shape = {rows})"
+        )
+    n_classes = y_pred.shape[axis]
+    alpha_c = _class_alpha(alpha, n_classes)
+    weight = _as_weight(sample_weight, rows)
+    ignored = (
+        np.zeros(rows, dtype=bool) if ignore_index is None
+        else labels.astype(object if labels.dtype.kind == "u" else np.int64) == int(ignore_index)
+    )
+    ignored = np.asarray(ignored, dtype=bool)
+    _check_labels(np.where(ignored, 0, labels), n_classes)
+    if not from_logits:
+        _check_unit_interval("y_pred", y_pred)
+    out_dtype, pred = y_pred.dtype, _computed(y_pred)
+    safe = np.where(ignored, 0, labels).astype(np.intp)
+    at_label = np.expand_dims(safe, axis)
+    pred_of_label = np.take_along_axis(pred, at_label, axis=axis).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if from_logits:
+            m, d, e, s = _max_shift(pred, axis)
+            log_s = _log_sum(d, e, axis)
+            others = np.sum(
+                np.where(np.arange(n_classes).reshape(
+                    (-1,) + (1,) * (pred.ndim - 1 - axis)) == at_label, 0, e),
+                axis=axis, keepdims=True, dtype=np.float64,
+            )
+            log_p = (pred_of_label - m) - log_s
+            log_q = np.log(others) - log_s
+            plain = m - pred_of_label  # rows without a finite maximum
+        else:
+            eps = _resolve_eps(eps_bound, y_pred.dtype)
+            p = np.clip(pred_of_label, eps, 1 - eps)
+            log_p, log_q = np.log(p), np.log1p(-p)
+        a = (
+            1.0 if alpha_c is None
+            else alpha_c if isinstance(alpha_c, float)
+            else np.expand_dims(alpha_c[safe], axis)
+        )
+        loss = 0.0 - a * _focal_power(gamma, log_q) * log_p
+        loss = np.where(np.asarray(a) == 0, 0.0, loss)
+        if from_logits:
+            loss = np.where(np.isfinite(m), loss, np.where(np.isnan(plain), np.nan, a * plain))
+        else:
+            loss = np.where(np.isnan(pred).any(axis=axis, keepdims=True), np.nan, loss)
+    loss = np.squeeze(loss, axis=axis)
+    loss = np.where(ignored, 0.0, loss)
+    if ignore_index is not None:
+        weight = np.where(ignored, 0.0, 1.0 if weight is None else weight)
+    return _reduce(loss, weight, reduction, out_dtype, nan_policy)
+
+
+# --------------------------------------------------------------------------- gradients
+# The reference of ``plogp.grad``: ``grad_binary_cross_entropy`` is ``plogp.grad.
+# binary_cross_entropy`` and ``grad_softmax_cross_entropy`` is ``plogp.grad.softmax_cross_entropy``.
+
+
+def _grad_dtype(logits: np.ndarray) -> np.dtype:
+    """float64 for float64 logits, float32 for float32 and float16 ones."""
+    return np.dtype(np.float64) if logits.dtype == np.float64 else np.dtype(np.float32)
+
+
+def _grad_result(g: Any, h: Any, hessian: bool, out: Any, shape: tuple[int, ...],
+                 dtype: np.dtype, inputs: tuple[Any, ...]) -> Any:
+    def check(o: Any, what: str) -> np.ndarray:
+        if not isinstance(o, np.ndarray):
+            raise TypeError(f"{what} must be a numpy.ndarray of dtype {dtype}, got "
+                            f"{type(o).__name__}")
+        if o.dtype != dtype:
+            raise TypeError(f"{what} must have dtype {dtype}, got {o.dtype}")
+        if o.shape != shape:
+            raise ValueError(f"{what} must have the shape of logits {shape}, got {o.shape}")
+        if not o.flags.c_contiguous:
+            raise ValueError(f"{what} must be C-contiguous")
+        if not o.flags.writeable:
+            raise ValueError(f"{what} must be writeable")
+        for x in inputs:
+            if x is not None and isinstance(x, np.ndarray) and np.may_share_memory(o, x):
+                raise ValueError(f"{what} must not share memory with an input array")
+        return o
+
+    if out is None:
+        g = np.asarray(g, dtype=dtype)
+        return (g, np.asarray(h, dtype=dtype)) if hessian else g
+    if not hessian:
+        o = check(out, "out")
+        o[...] = g
+        return o
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError("out must be a (gradient, hessian) tuple of two arrays when hessian=True")
+    og, oh = check(out[0], "out[0]"), check(out[1], "out[1]")
+    if np.may_share_memory(og, oh):
+        raise ValueError("out[0] and out[1] must not share memory")
+    og[...] = g
+    oh[...] = h
+    return og, oh
+
+
+def grad_binary_cross_entropy(
+    y_true: Any, logits: Any, *, sample_weight: Any = None, hessian: bool = False,
+    out: Any = None,
+) -> Any:
+    """Gradient ``s·(σ(z) − y)`` (and Hessian ``s·σ(z)·σ(−z)``) of binary cross-entropy
+    with respect to the logits, elementwise. See ``plogp.grad.binary_cross_entropy``."""
+    z = _as_float("logits", logits)
+    y = _as_target("y_true", y_true)
+    _check_same_shape("y_true", y, "logits", z)
+    weight = _as_weight(sample_weight, z.shape)
+    _check_unit_interval("y_true", y)
+    dtype = _grad_dtype(z)
+    zf, yf = z.astype(np.float64), y.astype(np.float64)
+    e = np.exp(-np.abs(zf))
+    big = 1.0 / (1.0 + e)
+    small = e * big
+    sig = np.where(zf >= 0, big, small)
+    sig_neg = np.where(zf >= 0, small, big)
+    with np.errstate(invalid="ignore"):
+        g = (1 - yf) * sig - yf * sig_neg
+        h = small * big
+    g, h = np.where(np.isnan(zf), np.nan, g), np.where(np.isnan(zf), np.nan, h)
+    if weight is not None:
+        g, h = weight * g, weight * h
+    return _grad_result(g, h, hessian, out, z.shape, dtype, (y_true, logits, sample_weight))
+
+
+def grad_softmax_cross_entropy(
+    labels: Any, logits: Any, *, sample_weight: Any = None, hessian: bool = False,
+    out: Any = None,
+) -> Any:
+    """Gradient ``s·(softmax(z) − onehot(y))`` (and diagonal Hessian ``s·p·(1 − p)``) of
+    softmax cross-entropy, logits (N, C), labels (N,). See ``plogp.grad.softmax_cross_entropy``."""
+    z = _as_float("logits", logits)
+    if z.ndim != 2:
+        raise ValueError(f"logits must be a 2-D array (n_samples, n_classes), got shape {z.shape}")
+    y = _as_labels("labels", labels)
+    n, c = z.shape
+    if y.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},) for logits of shape {z.shape}, got {y.shape}")
+    weight = _as_weight(sample_weight, (n,))
+    _check_labels(y, c)
+    dtype = _grad_dtype(z)
+    zf = z.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        m, d, e, s = _max_shift(zf, 1)
+        at_max = d == 0
+        n_max = np.sum(at_max, axis=1, keepdims=True)
+        rest = np.sum(np.where(at_max, 0, e), axis=1, keepdims=True)
+        p = e * (1.0 / s)
+        q = np.where(at_max, ((n_max - 1) + rest) / s, 1 - p)
+        is_y = np.arange(c) == y.astype(np.intp)[:, None]
+        g = np.where(is_y, -q, p)
+        h = p * q
+        bad = ~np.isfinite(m)
+        g, h = np.where(bad, np.nan, g), np.where(bad, np.nan, h)
+    if weight is not None:
+        g, h = weight[:, None] * g, weight[:, None] * h
+    return _grad_result(g, h, hessian, out, z.shape, dtype, (labels, logits, sample_weight))
+
+
+__all__ += [
+    "binary_focal_cross_entropy",
+    "grad_binary_cross_entropy",
+    "grad_softmax_cross_entropy",
+    "sparse_categorical_focal_cross_entropy",
+]

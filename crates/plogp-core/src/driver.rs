@@ -28,7 +28,7 @@ pub enum Weights<'a> {
 
 impl Weights<'_> {
     #[inline(always)]
-    fn get(&self, item: usize) -> f64 {
+    pub(crate) fn get(&self, item: usize) -> f64 {
         match *self {
             Weights::None => 1.0,
             Weights::PerItem(w) => w[item],
@@ -36,7 +36,7 @@ impl Weights<'_> {
         }
     }
 
-    fn is_weighted(&self) -> bool {
+    pub(crate) fn is_weighted(&self) -> bool {
         !matches!(self, Weights::None)
     }
 
@@ -81,11 +81,11 @@ impl Totals {
 }
 
 #[inline(always)]
-fn check_weight(w: f64) -> bool {
+pub(crate) fn check_weight(w: f64) -> bool {
     (0.0..=f64::MAX).contains(&w)
 }
 
-fn bad_weight(w: &Weights<'_>, item: usize) -> Error {
+pub(crate) fn bad_weight(w: &Weights<'_>, item: usize) -> Error {
     Error::BadWeight {
         arg: "sample_weight",
         index: w.source_index(item),
@@ -235,7 +235,13 @@ impl<L: ElementLoss, Y: Target, P: Real> WithSimd for ElementChunk<'_, L, Y, P> 
 
 /// Weights of elements `start + i ..` (`live` of them; padding lanes get 0).
 #[inline(always)]
-fn weight_lanes<S: Simd>(s: S, w: &Weights<'_>, start: usize, i: usize, live: usize) -> S::V {
+pub(crate) fn weight_lanes<S: Simd>(
+    s: S,
+    w: &Weights<'_>,
+    start: usize,
+    i: usize,
+    live: usize,
+) -> S::V {
     match *w {
         Weights::None if live == LANES => s.splat(1.0),
         Weights::PerItem(ws) => s.load(&lanes(&ws[start..start + (i + live)], i, 0.0, |x| x)),

@@ -15,6 +15,8 @@ pub mod categorical;
 mod driver;
 pub mod entropy;
 mod error;
+pub mod focal;
+pub mod grad;
 pub mod loss_options;
 pub mod math;
 pub mod parallel;

@@ -1,0 +1,398 @@
+//! Focal losses (Lin et al., 2017): cross-entropy terms scaled down where the model is already
+//! confident, `(1 − p)^γ` for the true class.
+//!
+//! Binary, per element, with optional class balance α (torchvision `sigmoid_focal_loss`,
+//! Keras `apply_class_balancing`; without α both factors are 1):
+//!   l(y, p) = −[ α·y·(1 − p)^γ·ln p + (1 − α)·(1 − y)·p^γ·ln(1 − p) ].
+//! From probabilities `p` is clipped to `[eps, 1 − eps]`, `ln(1 − p)` is `ln_1p(−p)` and the
+//! powers are `exp(γ·ln(·))`. From logits every factor comes from the two softplus values
+//! `ln p = −softplus(−z)`, `ln(1 − p) = −softplus(z)` (so `p^γ = exp(−γ·softplus(−z))`): no
+//! `exp` of a positive argument, exact for every finite z, including |z| = 1e30.
+//! Terms whose weight (`α·y` or `(1 − α)·(1 − y)`) is exactly 0 contribute exactly 0.
+//! With γ = 0 and no α the loss is binary cross-entropy, and the kernel is that of
+//! [`crate::binary`] (bit for bit).
+//!
+//! Sparse categorical, per row with the true class y:
+//!   l = −α_y·(1 − p_y)^γ·ln p_y.
+//! From logits, one max pass and one exp pass over the row give `S = Σ exp(z_c − m)` and
+//! `S_y' = Σ_{c ≠ y} exp(z_c − m)`, so `ln p_y = (z_y − m) − ln S` and
+//! `ln(1 − p_y) = ln S_y' − ln S` keep their relative accuracy at both ends (no `1 − p_y`
+//! is ever rounded). A −inf logit is a masked class and contributes nothing.
+
+use crate::binary::{BceLogits, BceProb};
+use crate::driver::{
+    bad_weight, check_unit, check_weight, elementwise, lane0, rows, ElementLoss, NanPolicy, RowOp,
+    Totals, Weights,
+};
+use crate::error::{Error, Result};
+use crate::reduce::VecSum;
+use crate::simd::{Simd, LANES};
+use crate::value::{lanes, Label, Real, Target};
+
+/// The focusing parameter γ and the optional class balance α of a binary focal loss.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Focus {
+    /// γ ≥ 0, finite (checked by the caller).
+    pub gamma: f64,
+    /// α in `[0, 1]`, or None for no class balancing (checked by the caller).
+    pub alpha: Option<f64>,
+}
+
+impl Focus {
+    fn is_plain(self) -> bool {
+        self.gamma == 0.0 && self.alpha.is_none()
+    }
+
+    /// `(α, 1 − α)`, or `(1, 1)` without α.
+    fn balance(self) -> (f64, f64) {
+        match self.alpha {
+            Some(a) => (a, 1.0 - a),
+            None => (1.0, 1.0),
+        }
+    }
+}
+
+/// `x^γ` from `ln x`: `exp(γ·ln x)`, and exactly 1 for γ = 0 (also where `ln x = −inf`).
+#[inline(always)]
+fn pow_from_ln<S: Simd>(s: S, gamma: f64, ln_x: S::V) -> S::V {
+    if gamma == 0.0 {
+        s.splat(1.0)
+    } else {
+        s.exp(s.mul(s.splat(gamma), ln_x))
+    }
+}
+
+/// `−(wp·(1 − p)^γ·ln p + wn·p^γ·ln(1 − p))` from `ln p` and `ln(1 − p)`, skipping terms of
+/// zero weight.
+#[inline(always)]
+fn focal_term<S: Simd>(s: S, gamma: f64, wp: S::V, wn: S::V, ln_p: S::V, ln_q: S::V) -> S::V {
+    let zero = s.splat(0.0);
+    let pos = s.mul(s.mul(wp, pow_from_ln(s, gamma, ln_q)), ln_p);
+    let neg = s.mul(s.mul(wn, pow_from_ln(s, gamma, ln_p)), ln_q);
+    let pos = s.select(s.ne(wp, zero), pos, zero);
+    let neg = s.select(s.ne(wn, zero), neg, zero);
+    // `0 − x` rather than `−x`, so that a zero loss is +0, never −0.
+    s.sub(zero, s.add(pos, neg))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FocalProb {
+    focus: Focus,
+    eps: f64,
+}
+
+impl ElementLoss for FocalProb {
+    const P_IS_PROBABILITY: bool = true;
+
+    #[inline(always)]
+    fn term<S: Simd>(self, s: S, y: S::V, p: S::V) -> S::V {
+        let (a, na) = self.focus.balance();
+        let p = s.min(s.max(p, s.splat(self.eps)), s.splat(1.0 - self.eps));
+        let wp = s.mul(s.splat(a), y);
+        let wn = s.mul(s.splat(na), s.sub(s.splat(1.0), y));
+        focal_term(s, self.focus.gamma, wp, wn, s.ln(p), s.ln_1p(s.neg(p)))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FocalLogits {
+    focus: Focus,
+}
+
+impl ElementLoss for FocalLogits {
+    const P_IS_PROBABILITY: bool = false;
+
+    #[inline(always)]
+    fn term<S: Simd>(self, s: S, y: S::V, z: S::V) -> S::V {
+        let (a, na) = self.focus.balance();
+        let zero = s.splat(0.0);
+        let l = s.ln_1p(s.exp(s.neg(s.abs(z))));
+        // ln p = −softplus(−z), ln(1 − p) = −softplus(z).
+        let ln_p = s.sub(zero, s.add(l, s.max(s.neg(z), zero)));
+        let ln_q = s.sub(zero, s.add(l, s.max(z, zero)));
+        let wp = s.mul(s.splat(a), y);
+        let wn = s.mul(s.splat(na), s.sub(s.splat(1.0), y));
+        focal_term(s, self.focus.gamma, wp, wn, ln_p, ln_q)
+    }
+}
+
+/// Binary focal cross-entropy of targets `y` (soft in `[0, 1]` or 0/1 integers) and
+/// probabilities `p` clipped to `[eps, 1 − eps]`: returns `Σ s_i·l_i` and `Σ s_i`; writes
+/// `s_i·l_i` to `out` if given.
+pub fn binary_focal_prob<Y: Target, P: Real>(
+    y: &[Y],
+    p: &[P],
+    focus: Focus,
+    eps: f64,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [P]>,
+) -> Result<Totals> {
+    if focus.is_plain() {
+        return elementwise(BceProb { eps }, y, p, w, nan, out);
+    }
+    elementwise(FocalProb { focus, eps }, y, p, w, nan, out)
+}
+
+/// Binary focal cross-entropy of targets `y` and logits `z` (see [`binary_focal_prob`]).
+pub fn binary_focal_logits<Y: Target, P: Real>(
+    y: &[Y],
+    z: &[P],
+    focus: Focus,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [P]>,
+) -> Result<Totals> {
+    if focus.is_plain() {
+        return elementwise(BceLogits, y, z, w, nan, out);
+    }
+    elementwise(FocalLogits { focus }, y, z, w, nan, out)
+}
+
+/// Class balance of the sparse focal loss.
+#[derive(Debug, Clone, Copy)]
+pub enum ClassAlpha<'a> {
+    /// α = 1 for every class.
+    None,
+    /// One α for every class.
+    All(f64),
+    /// α_c per class (length C).
+    PerClass(&'a [f64]),
+}
+
+impl ClassAlpha<'_> {
+    #[inline(always)]
+    fn of(&self, class: usize) -> f64 {
+        match *self {
+            ClassAlpha::None => 1.0,
+            ClassAlpha::All(a) => a,
+            ClassAlpha::PerClass(a) => a[class],
+        }
+    }
+}
+
+struct SparseFocalRows<'a, L, P> {
+    labels: &'a [L],
+    p: &'a [P],
+    c: usize,
+    gamma: f64,
+    alpha: ClassAlpha<'a>,
+    ignore: Option<i128>,
+    /// `Some(eps)`: probabilities clipped to `[eps, 1 − eps]`; `None`: logits.
+    eps: Option<f64>,
+}
+
+impl<L: Label, P: Real> RowOp for SparseFocalRows<'_, L, P> {
+    #[inline(always)]
+    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
+        let label = self.labels[r].to_i128();
+        if Some(label) == self.ignore {
+            return Ok(0.0);
+        }
+        if label < 0 || label >= self.c as i128 {
+            return Err(Error::LabelOutOfRange {
+                arg: "y_true",
+                index: r,
+                value: label,
+                n_classes: self.c,
+            });
+        }
+        let y = label as usize;
+        let base = r * self.c;
+        let row = &self.p[base..base + self.c];
+        let alpha = self.alpha.of(y);
+        let (ln_p, ln_q) = match self.eps {
+            Some(eps) => {
+                let mut nan = s.is_nan(s.splat(0.0));
+                for k in (0..self.c).step_by(LANES) {
+                    let pv = s.load(&lanes(row, k, 0.5, P::to_f64));
+                    check_unit(s, pv, "y_pred", row, base, P::to_f64)?;
+                    nan = s.or(nan, s.is_nan(pv));
+                }
+                if s.any(nan) {
+                    return Ok(f64::NAN);
+                }
+                let p = s.splat(row[y].to_f64().clamp(eps, 1.0 - eps));
+                (s.ln(p), s.ln_1p(s.neg(p)))
+            }
+            None => match log_p_and_q(s, row, y) {
+                Some(v) => v,
+                None => {
+                    // A NaN, a +inf or an all −inf row: the plain loss lse − z_y, scaled.
+                    let m = row
+                        .iter()
+                        .map(|x| x.to_f64())
+                        .fold(f64::NEG_INFINITY, |a, b| {
+                            if a.is_nan() || b.is_nan() {
+                                f64::NAN
+                            } else {
+                                a.max(b)
+                            }
+                        });
+                    let plain = m - row[y].to_f64();
+                    return Ok(if plain.is_nan() { plain } else { alpha * plain });
+                }
+            },
+        };
+        let factor = pow_from_ln(s, self.gamma, ln_q);
+        let l = s.mul(s.mul(s.splat(alpha), factor), ln_p);
+        if alpha == 0.0 {
+            return Ok(0.0);
+        }
+        Ok(0.0 - lane0(s, l))
+    }
+}
+
+/// `(ln p_y, ln(1 − p_y))` of a row of logits as lane vectors (lane 0 holds the value), or
+/// None when the row's maximum is not finite.
+#[inline(always)]
+fn log_p_and_q<S: Simd, P: Real>(s: S, z: &[P], y: usize) -> Option<(S::V, S::V)> {
+    let mut mv = s.splat(f64::NEG_INFINITY);
+    for k in (0..z.len()).step_by(LANES) {
+        mv = s.max(mv, s.load(&lanes(z, k, f64::NEG_INFINITY, P::to_f64)));
+    }
+    let m = s.reduce_max(mv);
+    if !m.is_finite() {
+        return None;
+    }
+    let (zero, one) = (s.splat(0.0), s.splat(1.0));
+    let mut acc = VecSum::<S, 3>::new(s);
+    let mv = s.splat(m);
+    let yv = s.splat(y as f64);
+    let mut idx = s.load(&std::array::from_fn(|k| k as f64));
+    let step = s.splat(LANES as f64);
+    for k in (0..z.len()).step_by(LANES) {
+        let zv = s.load(&lanes(z, k, f64::NEG_INFINITY, P::to_f64));
+        let at_max = s.eq(zv, mv);
+        let e = s.exp(s.sub(zv, mv));
+        let not_y = s.select(s.eq(idx, yv), zero, e);
+        acc.push([
+            s.select(at_max, zero, e),
+            s.select(at_max, one, zero),
+            not_y,
+        ]);
+        idx = s.add(idx, step);
+    }
+    let [rest, n, others] = acc.finish();
+    let (rest, n, others) = (rest.value(), n.value(), others.value());
+    // ln S with S = n + rest, accurate when S is close to 1 (see `driver::row_shift`).
+    let ln_sum = s.ln_1p(s.splat((n - 1.0) + rest));
+    let zy = z[y].to_f64();
+    let ln_p = s.sub(s.splat(zy - m), ln_sum);
+    let ln_q = s.sub(s.ln(s.splat(others)), ln_sum);
+    Some((ln_p, ln_q))
+}
+
+/// Per-row weights of a sparse loss with `ignore_index`: the sample weight (validated here,
+/// so that a bad weight on an ignored row is still an error), or 0 on ignored rows.
+fn ignore_weights<L: Label>(labels: &[L], ignore: i128, w: Weights<'_>) -> Result<Vec<f64>> {
+    labels
+        .iter()
+        .enumerate()
+        .map(|(r, l)| {
+            let wr = w.get(r);
+            if !check_weight(wr) {
+                return Err(bad_weight(&w, r));
+            }
+            Ok(if l.to_i128() == ignore { 0.0 } else { wr })
+        })
+        .collect()
+}
+
+/// Sparse categorical focal cross-entropy of integer `labels` (length `n_rows`) and
+/// probabilities (`eps = Some`) or logits (`eps = None`) `p` (`n_rows × c` row-major):
+/// returns `Σ s_r·l_r` and `Σ s_r` over rows whose label is not `ignore`; writes `s_r·l_r` to
+/// `out` (0 on ignored rows) if given. α does not enter `Σ s_r`.
+#[allow(clippy::too_many_arguments)]
+pub fn sparse_focal<L: Label, P: Real>(
+    labels: &[L],
+    p: &[P],
+    n_rows: usize,
+    c: usize,
+    gamma: f64,
+    alpha: ClassAlpha<'_>,
+    ignore: Option<i128>,
+    eps: Option<f64>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [P]>,
+) -> Result<Totals> {
+    let op = SparseFocalRows {
+        labels,
+        p,
+        c,
+        gamma,
+        alpha,
+        ignore,
+        eps,
+    };
+    match ignore {
+        Some(ignore) => {
+            let weights = ignore_weights(labels, ignore, w)?;
+            rows(&op, n_rows, c, Weights::PerItem(&weights), nan, out)
+        }
+        None => rows(&op, n_rows, c, w, nan, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn focal_exact(y: f64, z: f64, gamma: f64) -> f64 {
+        let p = 1.0 / (1.0 + (-z).exp());
+        -(y * (1.0 - p).powf(gamma) * p.ln() + (1.0 - y) * p.powf(gamma) * (1.0 - p).ln())
+    }
+
+    #[test]
+    fn logits_match_formula_and_stay_finite() {
+        let y = [1.0f64, 0.0, 0.3, 1.0, 0.0, 1.0, 0.0];
+        let z = [0.5f64, -1.5, 2.0, 1e30, -1e30, -1e30, 1e30];
+        let mut out = [0.0; 7];
+        let focus = Focus {
+            gamma: 2.0,
+            alpha: None,
+        };
+        binary_focal_logits(
+            &y,
+            &z,
+            focus,
+            Weights::None,
+            NanPolicy::Propagate,
+            Some(&mut out),
+        )
+        .unwrap();
+        for i in 0..3 {
+            let e = focal_exact(y[i], z[i], 2.0);
+            assert!((out[i] - e).abs() <= 1e-14 * e, "{i}: {} vs {e}", out[i]);
+        }
+        assert_eq!(out[3..5], [0.0, 0.0]);
+        assert_eq!(out[5..7], [1e30, 1e30]);
+    }
+
+    #[test]
+    fn sparse_ignore_and_alpha() {
+        let labels = [0i64, -100, 2];
+        let z = [1.0f64, 2.0, 3.0, 9.0, 9.0, 9.0, 0.0, 0.0, -f64::INFINITY];
+        let mut out = [0.0; 3];
+        let t = sparse_focal(
+            &labels,
+            &z,
+            3,
+            3,
+            0.0,
+            ClassAlpha::None,
+            Some(-100),
+            None,
+            Weights::None,
+            NanPolicy::Propagate,
+            Some(&mut out),
+        )
+        .unwrap();
+        assert_eq!(t.weight, 2.0);
+        assert_eq!(out[1], 0.0);
+        assert_eq!(out[2], f64::INFINITY);
+        let lse = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln();
+        assert!((out[0] - (lse - 1.0)).abs() <= 1e-15 * lse);
+    }
+}

@@ -1,0 +1,337 @@
+//! Gradients (and diagonal Hessians) of cross-entropy losses with respect to the logits, for
+//! custom objectives of gradient-boosting libraries. One pass over the data, written in place.
+//!
+//! Binary, per element, with `σ(z) = 1/(1 + e^−z)`, `e = exp(−|z|)`:
+//!   g = s·(σ(z) − y) = s·((1 − y)·σ(z) − y·σ(−z)),   h = s·σ(z)·σ(−z) = s·e/(1 + e)².
+//! Both sigmoids come from `e ≤ 1` (no overflow for any z); h has no cancellation, so it is
+//! not 0 wherever its value is representable, and for hard labels g has none either.
+//!
+//! Softmax, per row with label y, `p = softmax(z)` from one max pass and one exp pass:
+//!   g_c = s·(p_c − [c = y]),   h_c = s·p_c·(1 − p_c)   (the exact diagonal).
+//! `1 − p_c` is computed without cancellation: for the class at the maximum it is
+//! `(S − 1)/S` with `S − 1` summed from the other classes; elsewhere `p_c ≤ ½`.
+//!
+//! Work is cut into the fixed chunks of [`crate::parallel`]; every output element is written by
+//! exactly one chunk with no reduction, so the result does not depend on the thread count.
+
+use crate::driver::{bad_weight, check_weight, weight_lanes, Weights};
+use crate::error::{Error, Result};
+use crate::parallel::{map_chunks, rows_per_chunk, CHUNK_ELEMS};
+use crate::reduce::VecSum;
+use crate::simd::{dispatch, Simd, WithSimd, LANES};
+use crate::value::{lanes, Label, Real, Target};
+use std::ops::Range;
+
+/// Run `f(range_of_items, g_chunk, h_chunk)` over chunks of `chunk_items` items, each owning
+/// `per_item` output elements; the first error in chunk order wins.
+fn for_chunks<P, F>(
+    n_items: usize,
+    chunk_items: usize,
+    per_item: usize,
+    g: &mut [P],
+    h: Option<&mut [P]>,
+    f: F,
+) -> Result<()>
+where
+    P: Send,
+    F: Fn(Range<usize>, &mut [P], Option<&mut [P]>) -> Result<()> + Sync,
+{
+    let chunk_items = chunk_items.max(1);
+    let len = (chunk_items * per_item).max(1);
+    let mut tasks: Vec<(&mut [P], Option<&mut [P]>)> = match h {
+        Some(h) => g
+            .chunks_mut(len)
+            .zip(h.chunks_mut(len))
+            .map(|(g, h)| (g, Some(h)))
+            .collect(),
+        None => g.chunks_mut(len).map(|g| (g, None)).collect(),
+    };
+    let n_chunks = n_items.div_ceil(chunk_items);
+    if tasks.len() < n_chunks {
+        // Items with no output (per_item = 0 cannot happen; an empty row of C = 0 can).
+        tasks.resize_with(n_chunks, || (&mut [][..], None));
+    }
+    let work = n_items.saturating_mul(per_item.max(1));
+    let results = map_chunks(n_chunks, 1, work, Some(&mut tasks), 1, |range, task| {
+        let c = range.start;
+        let items = c * chunk_items..((c + 1) * chunk_items).min(n_items);
+        match task {
+            Some([(g, h)]) => f(items, g, h.as_deref_mut()),
+            _ => Ok(()),
+        }
+    });
+    results.into_iter().collect()
+}
+
+/// Gradient `g = s·(σ(z) − y)` of binary cross-entropy from logits `z`, and the Hessian
+/// `h = s·σ(z)·(1 − σ(z))` when `h` is given. `y` in `[0, 1]` (NaN propagates).
+pub fn binary_logits<Y: Target, P: Real>(
+    y: &[Y],
+    z: &[P],
+    w: Weights<'_>,
+    g: &mut [P],
+    h: Option<&mut [P]>,
+) -> Result<()> {
+    debug_assert!(y.len() == z.len() && g.len() == z.len());
+    for_chunks(z.len(), CHUNK_ELEMS, 1, g, h, |range, g, h| {
+        dispatch(BinaryChunk {
+            y: &y[range.clone()],
+            z: &z[range.clone()],
+            w,
+            start: range.start,
+            g,
+            h,
+        })
+    })
+}
+
+struct BinaryChunk<'a, Y, P> {
+    y: &'a [Y],
+    z: &'a [P],
+    w: Weights<'a>,
+    start: usize,
+    g: &'a mut [P],
+    h: Option<&'a mut [P]>,
+}
+
+impl<Y: Target, P: Real> WithSimd for BinaryChunk<'_, Y, P> {
+    type Output = Result<()>;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> Result<()> {
+        let BinaryChunk {
+            y,
+            z,
+            w,
+            start,
+            g,
+            mut h,
+        } = self;
+        let n = z.len();
+        let (zero, one) = (s.splat(0.0), s.splat(1.0));
+        let mut i = 0;
+        while i < n {
+            let live = (n - i).min(LANES);
+            let yv = s.load(&lanes(y, i, 0.0, Y::to_f64));
+            let zv = s.load(&lanes(z, i, 0.0, P::to_f64));
+            let wv = weight_lanes(s, &w, start, i, live);
+            let y_ok = s.or(s.and(s.le(zero, yv), s.le(yv, one)), s.is_nan(yv));
+            let w_ok = s.and(s.le(zero, wv), s.le(wv, s.splat(f64::MAX)));
+            if !s.all(s.and(y_ok, w_ok)) {
+                return Err(first_bad(y, &w, start, i, live));
+            }
+            let e = s.exp(s.neg(s.abs(zv)));
+            let inv = s.div(one, s.add(one, e));
+            let big = inv; // σ(|z|)
+            let small = s.mul(e, inv); // σ(−|z|)
+            let pos = s.le(zero, zv);
+            let sig = s.select(pos, big, small);
+            let sig_neg = s.select(pos, small, big);
+            // NaN logits: keep the NaN in both outputs.
+            let sig = s.select(s.is_nan(zv), zv, sig);
+            let grad = s.sub(s.mul(s.sub(one, yv), sig), s.mul(yv, sig_neg));
+            let gv = s.store(s.mul(wv, grad));
+            for (o, &x) in g[i..i + live].iter_mut().zip(&gv) {
+                *o = P::from_f64(x);
+            }
+            if let Some(h) = h.as_deref_mut() {
+                let hess = s.mul(s.mul(wv, small), inv);
+                let hess = s.select(s.is_nan(zv), zv, hess);
+                let hv = s.store(hess);
+                for (o, &x) in h[i..i + live].iter_mut().zip(&hv) {
+                    *o = P::from_f64(x);
+                }
+            }
+            i += LANES;
+        }
+        Ok(())
+    }
+}
+
+#[cold]
+fn first_bad<Y: Target>(y: &[Y], w: &Weights<'_>, start: usize, from: usize, live: usize) -> Error {
+    for k in from..from + live {
+        let yk = y[k].to_f64();
+        if yk < 0.0 || yk > 1.0 {
+            return Error::OutOfRange {
+                arg: "y_true",
+                index: start + k,
+                value: yk,
+                lo: 0.0,
+                hi: 1.0,
+            };
+        }
+        if !check_weight(w.get(start + k)) {
+            return bad_weight(w, start + k);
+        }
+    }
+    Error::OutOfRange {
+        arg: "internal",
+        index: 0,
+        value: f64::NAN,
+        lo: 0.0,
+        hi: 1.0,
+    }
+}
+
+/// Gradient `g = s·(softmax(z) − onehot(y))` of softmax cross-entropy from logits `z`
+/// (`n_rows × c` row-major) and integer labels, and the diagonal Hessian `s·p·(1 − p)` when
+/// `h` is given. `w` holds one weight per row.
+pub fn softmax_logits<L: Label, P: Real>(
+    labels: &[L],
+    z: &[P],
+    n_rows: usize,
+    c: usize,
+    w: Weights<'_>,
+    g: &mut [P],
+    h: Option<&mut [P]>,
+) -> Result<()> {
+    debug_assert!(labels.len() == n_rows && z.len() == n_rows * c && g.len() == z.len());
+    for_chunks(n_rows, rows_per_chunk(c), c, g, h, |range, g, h| {
+        dispatch(SoftmaxChunk {
+            labels,
+            z,
+            c,
+            w,
+            rows: range,
+            g,
+            h,
+        })
+    })
+}
+
+struct SoftmaxChunk<'a, L, P> {
+    labels: &'a [L],
+    z: &'a [P],
+    c: usize,
+    w: Weights<'a>,
+    rows: Range<usize>,
+    g: &'a mut [P],
+    h: Option<&'a mut [P]>,
+}
+
+impl<L: Label, P: Real> WithSimd for SoftmaxChunk<'_, L, P> {
+    type Output = Result<()>;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> Result<()> {
+        let SoftmaxChunk {
+            labels,
+            z,
+            c,
+            w,
+            rows,
+            g,
+            mut h,
+        } = self;
+        let (zero, one) = (s.splat(0.0), s.splat(1.0));
+        for (k, r) in rows.enumerate() {
+            let label = labels[r].to_i128();
+            if label < 0 || label >= c as i128 {
+                return Err(Error::LabelOutOfRange {
+                    arg: "y_true",
+                    index: r,
+                    value: label,
+                    n_classes: c,
+                });
+            }
+            let wr = w.get(r);
+            if !check_weight(wr) {
+                return Err(bad_weight(&w, r));
+            }
+            let row = &z[r * c..(r + 1) * c];
+            let (g_row, h_row) = (&mut g[k * c..(k + 1) * c], h.as_deref_mut());
+            // Max pass, then one exp pass: S = n + rest (n logits at the max).
+            let mut mv = s.splat(f64::NEG_INFINITY);
+            for j in (0..c).step_by(LANES) {
+                mv = s.max(mv, s.load(&lanes(row, j, f64::NEG_INFINITY, P::to_f64)));
+            }
+            let m = s.reduce_max(mv);
+            let m_v = s.splat(m);
+            let mut acc = VecSum::<S, 2>::new(s);
+            for j in (0..c).step_by(LANES) {
+                let zv = s.load(&lanes(row, j, f64::NEG_INFINITY, P::to_f64));
+                let at_max = s.eq(zv, m_v);
+                let e = s.exp(s.sub(zv, m_v));
+                acc.push([s.select(at_max, zero, e), s.select(at_max, one, zero)]);
+            }
+            let [rest, n] = acc.finish();
+            let (rest, n) = (rest.value(), n.value());
+            // A non-finite max (NaN, +inf, all −inf) makes every output of the row NaN.
+            let bad_row = !m.is_finite();
+            let total = n + rest;
+            let inv_s = s.splat(1.0 / total);
+            let at_max_rest = s.splat(((n - 1.0) + rest) / total);
+            let wv = s.splat(wr);
+            let yv = s.splat(label as f64);
+            let mut idx = s.load(&std::array::from_fn(|j| j as f64));
+            let step = s.splat(LANES as f64);
+            let nan = s.splat(f64::NAN);
+            let mut h_row = h_row.map(|h| &mut h[k * c..(k + 1) * c]);
+            for j in (0..c).step_by(LANES) {
+                let live = (c - j).min(LANES);
+                let zv = s.load(&lanes(row, j, f64::NEG_INFINITY, P::to_f64));
+                let p = s.mul(s.exp(s.sub(zv, m_v)), inv_s);
+                // 1 − p: exact-ish at the maximum, no cancellation elsewhere (p ≤ ½ there).
+                let q = s.select(s.eq(zv, m_v), at_max_rest, s.sub(one, p));
+                let is_y = s.eq(idx, yv);
+                let grad = s.select(is_y, s.neg(q), p);
+                let mut gv = s.mul(wv, grad);
+                if bad_row {
+                    gv = nan;
+                }
+                for (o, &x) in g_row[j..j + live].iter_mut().zip(&s.store(gv)) {
+                    *o = P::from_f64(x);
+                }
+                if let Some(h_row) = h_row.as_deref_mut() {
+                    let mut hv = s.mul(s.mul(wv, p), q);
+                    if bad_row {
+                        hv = nan;
+                    }
+                    for (o, &x) in h_row[j..j + live].iter_mut().zip(&s.store(hv)) {
+                        *o = P::from_f64(x);
+                    }
+                }
+                idx = s.add(idx, step);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_is_stable_and_exact() {
+        let y = [1.0f64, 0.0, 1.0, 0.0, 0.5];
+        let z = [40.0f64, -40.0, -1e30, 1e30, 0.0];
+        let mut g = [0.0; 5];
+        let mut h = [0.0; 5];
+        binary_logits(&y, &z, Weights::None, &mut g, Some(&mut h)).unwrap();
+        let e40 = (-40f64).exp();
+        assert!((g[0] + e40).abs() <= 2e-16 * e40, "{}", g[0]);
+        assert!((g[1] - e40).abs() <= 2e-16 * e40);
+        assert_eq!(g[2..4], [-1.0, 1.0]);
+        assert_eq!(g[4], 0.0);
+        assert!((h[0] - e40).abs() <= 4e-16 * e40 && h[0] > 0.0);
+        assert_eq!(h[2..], [0.0, 0.0, 0.25]);
+    }
+
+    #[test]
+    fn softmax_rows() {
+        let labels = [2u8, 0];
+        let z = [0.0f64, 0.0, 50.0, 1.0, 2.0, 3.0];
+        let mut g = [0.0; 6];
+        let mut h = [0.0; 6];
+        softmax_logits(&labels, &z, 2, 3, Weights::None, &mut g, Some(&mut h)).unwrap();
+        let e = (-50f64).exp();
+        assert!((g[2] + 2.0 * e).abs() <= 1e-15 * e, "{}", g[2]);
+        assert!(h[2] > 0.0 && (h[2] - 2.0 * e).abs() <= 1e-15 * e);
+        let s: f64 = g[3..].iter().sum();
+        assert!(s.abs() < 1e-15);
+        let err = softmax_logits(&[3u8], &z[..3], 1, 3, Weights::None, &mut g[..3], None);
+        assert!(matches!(err, Err(Error::LabelOutOfRange { value: 3, .. })));
+    }
+}

@@ -1,0 +1,238 @@
+//! Bindings of the focal losses: `binary_focal_cross_entropy` and
+//! `sparse_categorical_focal_cross_entropy`. Same steps as the plain losses in `lib.rs`, plus
+//! the `gamma`, `alpha` and `ignore_index` options.
+
+use crate::arrays::{self, prepare, readonly, Role};
+use crate::options::{same_shape, Axis, Eps, Flag, NanPolicyArg, Reduction, SampleWeight};
+use crate::typed::{Floats, Ints, Targets};
+use crate::{dtype_eps, row_layout, run_loss, with_floats, with_ints, with_targets};
+use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use plogp_core::focal::{self, ClassAlpha, Focus};
+use plogp_core::NanPolicy;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBool;
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// A real number option (not bool, not None): TypeError naming `name` otherwise.
+fn real(obj: &Bound<'_, PyAny>, name: &str, what: &str) -> PyResult<f64> {
+    if obj.is_instance_of::<PyBool>() || obj.is_none() {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be {what}, got {}",
+            type_name(obj)
+        )));
+    }
+    obj.extract::<f64>()
+        .map_err(|_| PyTypeError::new_err(format!("{name} must be {what}, got {}", type_name(obj))))
+}
+
+/// `gamma`: a finite real ≥ 0.
+pub struct Gamma(pub f64);
+
+impl FromPyObject<'_, '_> for Gamma {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
+        let g = real(&obj, "gamma", "a finite number >= 0")?;
+        if g.is_finite() && g >= 0.0 {
+            Ok(Gamma(g))
+        } else {
+            Err(PyValueError::new_err(format!(
+                "gamma must be a finite number >= 0, got {g}"
+            )))
+        }
+    }
+}
+
+fn binary_alpha(alpha: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
+    let Some(a) = alpha.filter(|a| !a.is_none()) else {
+        return Ok(None);
+    };
+    let v = real(a, "alpha", "None or a number in [0, 1]")?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(Some(v))
+    } else {
+        Err(PyValueError::new_err(format!(
+            "alpha must be None or a number in [0, 1], got {v}"
+        )))
+    }
+}
+
+#[pyfunction]
+#[pyo3(
+    signature = (y_true, y_pred, *, from_logits = Flag(false), gamma = Gamma(2.0), alpha = None, sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
+    text_signature = "(y_true, y_pred, *, from_logits=False, gamma=2.0, alpha=None, sample_weight=None, eps='auto', reduction='mean', nan_policy='propagate')"
+)]
+#[allow(clippy::too_many_arguments)]
+pub fn binary_focal_cross_entropy<'py>(
+    y_true: &Bound<'py, PyAny>,
+    y_pred: &Bound<'py, PyAny>,
+    from_logits: Flag,
+    gamma: Gamma,
+    alpha: Option<&Bound<'py, PyAny>>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    eps: Eps,
+    reduction: Reduction,
+    nan_policy: NanPolicyArg,
+) -> PyResult<Bound<'py, PyAny>> {
+    let nan = nan_policy.0;
+    let py = y_pred.py();
+    let from_logits = from_logits.0;
+    let focus = Focus {
+        gamma: gamma.0,
+        alpha: binary_alpha(alpha)?,
+    };
+    let pred = prepare(y_pred, "y_pred", Role::Float, None)?;
+    let targ = prepare(y_true, "y_true", Role::Target, None)?;
+    same_shape("y_true", &targ, "y_pred", &pred)?;
+    let eps = eps.resolve(dtype_eps(&pred));
+    let items = pred.orig_shape.clone();
+    let sw = SampleWeight::new(sample_weight, &items)?;
+    let w = sw.weights()?;
+    let n = pred.len();
+    with_floats!(Floats::new(&pred)?, p => with_targets!(Targets::new(&targ)?, y => {
+        run_loss(py, &items, n, reduction, &pred, |out| {
+            if from_logits {
+                focal::binary_focal_logits(y, p, focus, w, nan, out)
+            } else {
+                focal::binary_focal_prob(y, p, focus, eps, w, nan, out)
+            }
+        })
+    }))
+}
+
+/// `alpha` of the sparse focal loss: None, one number, or one per class (a 1-D array of
+/// length C); every value finite and >= 0.
+enum AlphaArg<'py> {
+    None,
+    All(f64),
+    PerClass(PyReadonlyArrayDyn<'py, f64>),
+}
+
+fn class_alpha<'py>(alpha: Option<&Bound<'py, PyAny>>, c: usize) -> PyResult<AlphaArg<'py>> {
+    let Some(a) = alpha.filter(|a| !a.is_none()) else {
+        return Ok(AlphaArg::None);
+    };
+    let what = "None, a number >= 0 or a 1-D array of one number >= 0 per class";
+    if a.extract::<f64>().is_ok() && !a.is_instance_of::<PyBool>() && !a.hasattr("shape")? {
+        let v = real(a, "alpha", what)?;
+        return if v.is_finite() && v >= 0.0 {
+            Ok(AlphaArg::All(v))
+        } else {
+            Err(PyValueError::new_err(format!(
+                "alpha must be finite and >= 0, got {v}"
+            )))
+        };
+    }
+    let p = prepare(a, "alpha", Role::Weight, None)?;
+    let shape = p.array.shape().to_vec();
+    if shape.len() == 0 {
+        let v: f64 = p.array.call_method0("item")?.extract()?;
+        return class_alpha_scalar(v);
+    }
+    if shape != [c] {
+        return Err(PyValueError::new_err(format!(
+            "alpha must have one value per class: alpha.shape = {} but there are {c} classes",
+            arrays::shape_str(&shape)
+        )));
+    }
+    let arr = readonly::<f64>(&p)?;
+    if let Some((i, v)) = arrays::slice(&arr)?
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+    {
+        return Err(PyValueError::new_err(format!(
+            "alpha must be finite and >= 0: alpha[{i}] = {v}"
+        )));
+    }
+    Ok(AlphaArg::PerClass(arr))
+}
+
+fn class_alpha_scalar<'py>(v: f64) -> PyResult<AlphaArg<'py>> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(AlphaArg::All(v))
+    } else {
+        Err(PyValueError::new_err(format!(
+            "alpha must be finite and >= 0, got {v}"
+        )))
+    }
+}
+
+fn ignore_index(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i128>> {
+    let Some(o) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    if o.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(
+            "ignore_index must be None or an int, got bool",
+        ));
+    }
+    o.extract::<i128>().map(Some).map_err(|_| {
+        PyTypeError::new_err(format!(
+            "ignore_index must be None or an int, got {}",
+            type_name(o)
+        ))
+    })
+}
+
+#[pyfunction]
+#[pyo3(
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), gamma = Gamma(2.0), alpha = None, sample_weight = None, ignore_index = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
+    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, gamma=2.0, alpha=None, sample_weight=None, ignore_index=None, eps='auto', reduction='mean', nan_policy='propagate')"
+)]
+#[allow(clippy::too_many_arguments)]
+pub fn sparse_categorical_focal_cross_entropy<'py>(
+    y_true: &Bound<'py, PyAny>,
+    y_pred: &Bound<'py, PyAny>,
+    from_logits: Flag,
+    axis: Axis,
+    gamma: Gamma,
+    alpha: Option<&Bound<'py, PyAny>>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    ignore_index: Option<&Bound<'py, PyAny>>,
+    eps: Eps,
+    reduction: Reduction,
+    nan_policy: NanPolicyArg,
+) -> PyResult<Bound<'py, PyAny>> {
+    let nan = nan_policy.0;
+    let py = y_pred.py();
+    let (from_logits, axis, gamma) = (from_logits.0, axis.0, gamma.0);
+    let ignore = self::ignore_index(ignore_index)?;
+    let pred = prepare(y_pred, "y_pred", Role::Float, Some(axis))?;
+    let labels = prepare(y_true, "y_true", Role::Label, None)?;
+    let (n, c, rows) = row_layout(&pred);
+    let mut expected = pred.orig_shape.clone();
+    if let Some(axis) = pred.axis {
+        expected.remove(axis);
+    }
+    if labels.orig_shape != expected {
+        return Err(PyValueError::new_err(format!(
+            "y_true must have the shape of y_pred without its class axis: y_true.shape = {} but \
+             y_pred.shape = {} (expected y_true.shape = {})",
+            arrays::shape_str(&labels.orig_shape),
+            arrays::shape_str(&pred.orig_shape),
+            arrays::shape_str(&expected)
+        )));
+    }
+    let alpha_arg = class_alpha(alpha, c)?;
+    let alpha = match &alpha_arg {
+        AlphaArg::None => ClassAlpha::None,
+        AlphaArg::All(v) => ClassAlpha::All(*v),
+        AlphaArg::PerClass(a) => ClassAlpha::PerClass(arrays::slice(a)?),
+    };
+    let eps = (!from_logits).then(|| eps.resolve(dtype_eps(&pred)));
+    let sw = SampleWeight::new(sample_weight, &rows)?;
+    let w = sw.weights()?;
+    let ints = Ints::new(&labels)?;
+    with_floats!(Floats::new(&pred)?, p => with_ints!(ints, y => {
+        run_loss(py, &rows, 2 * pred.len(), reduction, &pred, |out| {
+            focal::sparse_focal(y, p, n, c, gamma, alpha, ignore, eps, w, nan, out)
+        })
+    }))
+}
