@@ -11,6 +11,7 @@
 mod arrays;
 mod focal;
 mod grad;
+mod groups;
 mod loss_opts;
 mod options;
 mod typed;
@@ -374,8 +375,8 @@ fn log_sigmoid<'py>(z: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), sample_weight = None, pos_weight = None, label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
-    text_signature = "(y_true, y_pred, *, from_logits=False, sample_weight=None, pos_weight=None, label_smoothing=0.0, eps='auto', reduction='mean', nan_policy='propagate')"
+    signature = (y_true, y_pred, *, from_logits = Flag(false), sample_weight = None, pos_weight = None, label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
+    text_signature = "(y_true, y_pred, *, from_logits=False, sample_weight=None, pos_weight=None, label_smoothing=0.0, eps='auto', reduction='mean', nan_policy='propagate', groups=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 fn binary_cross_entropy<'py>(
@@ -388,6 +389,7 @@ fn binary_cross_entropy<'py>(
     eps: Eps,
     reduction: Reduction,
     nan_policy: NanPolicyArg,
+    groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let nan = nan_policy.0;
     let py = y_pred.py();
@@ -399,6 +401,7 @@ fn binary_cross_entropy<'py>(
     let items = pred.orig_shape.clone();
     let sw = SampleWeight::new(sample_weight, &items)?;
     let w = sw.weights()?;
+    let grp = groups::Groups::new(groups, &items, reduction)?;
     let n = pred.len();
     let pos_weight = OptionArray::pos_weight(pos_weight, &items)?;
     let opts = LossOptions {
@@ -406,18 +409,24 @@ fn binary_cross_entropy<'py>(
         label_smoothing: label_smoothing.0,
         ..LossOptions::default()
     };
-    let eps = (!from_logits).then_some(eps);
+    if grp.is_some() && !opts.is_plain() {
+        return Err(groups::with_options_error());
+    }
+    let eps_clip = (!from_logits).then_some(eps);
     with_floats!(Floats::new(&pred)?, p => with_targets!(Targets::new(&targ)?, y => {
+        if let Some(g) = &grp {
+            return groups::binary(py, g, reduction, &pred, y, p, from_logits, eps, w, nan);
+        }
         run_loss(py, &items, n, reduction, &pred, |out| {
-            loss_options::bce(y, p, eps, &opts, w, nan, out)
+            loss_options::bce(y, p, eps_clip, &opts, w, nan, out)
         })
     }))
 }
 
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, class_weight = None, label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
-    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, class_weight=None, label_smoothing=0.0, eps='auto', reduction='mean', nan_policy='propagate')"
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, class_weight = None, label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
+    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, class_weight=None, label_smoothing=0.0, eps='auto', reduction='mean', nan_policy='propagate', groups=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 fn categorical_cross_entropy<'py>(
@@ -431,6 +440,7 @@ fn categorical_cross_entropy<'py>(
     eps: Eps,
     reduction: Reduction,
     nan_policy: NanPolicyArg,
+    groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let nan = nan_policy.0;
     let py = y_pred.py();
@@ -448,18 +458,25 @@ fn categorical_cross_entropy<'py>(
         label_smoothing: label_smoothing.0,
         ..LossOptions::default()
     };
-    let eps = (!from_logits).then_some(eps);
+    let grp = groups::Groups::new(groups, &rows, reduction)?;
+    if grp.is_some() && !opts.is_plain() {
+        return Err(groups::with_options_error());
+    }
+    let eps_clip = (!from_logits).then_some(eps);
     with_floats!(Floats::new(&pred)?, p => with_targets!(Targets::new(&targ)?, t => {
+        if let Some(g) = &grp {
+            return groups::categorical(py, g, reduction, &pred, t, p, (n, c), from_logits, eps, w, nan);
+        }
         run_loss(py, &rows, 2 * pred.len(), reduction, &pred, |out| {
-            loss_options::cce(t, p, n, c, eps, &opts, w, nan, out)
+            loss_options::cce(t, p, n, c, eps_clip, &opts, w, nan, out)
         })
     }))
 }
 
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, class_weight = None, ignore_index = IgnoreIndex(None), label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
-    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, class_weight=None, ignore_index=None, label_smoothing=0.0, eps='auto', reduction='mean', nan_policy='propagate')"
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, class_weight = None, ignore_index = IgnoreIndex(None), label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
+    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, class_weight=None, ignore_index=None, label_smoothing=0.0, eps='auto', reduction='mean', nan_policy='propagate', groups=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 fn sparse_categorical_cross_entropy<'py>(
@@ -474,6 +491,7 @@ fn sparse_categorical_cross_entropy<'py>(
     eps: Eps,
     reduction: Reduction,
     nan_policy: NanPolicyArg,
+    groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let nan = nan_policy.0;
     let py = y_pred.py();
@@ -497,6 +515,7 @@ fn sparse_categorical_cross_entropy<'py>(
     let eps = eps.resolve(dtype_eps(&pred));
     let sw = SampleWeight::new(sample_weight, &rows)?;
     let w = sw.weights()?;
+    let grp = groups::Groups::new(groups, &rows, reduction)?;
     let ints = Ints::new(&labels)?;
     let class_weight = OptionArray::class_weight(class_weight, c)?;
     let opts = LossOptions {
@@ -505,10 +524,16 @@ fn sparse_categorical_cross_entropy<'py>(
         ignore_index: ignore_index.0,
         ..LossOptions::default()
     };
-    let eps = (!from_logits).then_some(eps);
+    if grp.is_some() && !opts.is_plain() {
+        return Err(groups::with_options_error());
+    }
+    let eps_clip = (!from_logits).then_some(eps);
     with_floats!(Floats::new(&pred)?, p => with_ints!(ints, y => {
+        if let Some(g) = &grp {
+            return groups::sparse(py, g, reduction, &pred, y, p, (n, c), from_logits, eps, w, nan);
+        }
         run_loss(py, &rows, pred.len(), reduction, &pred, |out| {
-            loss_options::sparse(y, p, n, c, eps, &opts, w, nan, out)
+            loss_options::sparse(y, p, n, c, eps_clip, &opts, w, nan, out)
         })
     }))
 }

@@ -393,3 +393,72 @@ def test_many_small_updates_after_a_large_one_are_kept() -> None:
     assert m.result().weight == 1e17 + 300  # 1e17 + 1 == 1e17 in float64
     assert m.result().count == 301
 
+
+# --------------------------------------------------------------------------------------------
+# groups
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_groups_match_a_metric_per_group(kind: str, weighted: bool,
+                                         rng: np.random.Generator) -> None:
+    metric, y, p = _data(kind, rng)
+    weight = rng.random(N) if weighted else None
+    ids = rng.choice([0, 2, 3], N)
+    ids[: N // 3] = rng.choice([0, 1], N // 3)  # group 1 only in the first update
+    cut = N // 3
+    grouped = copy.deepcopy(metric)
+    for lo, hi in ((0, cut), (cut, N)):
+        _update(grouped, None if y is None else y[lo:hi], p[lo:hi],
+                sample_weight=None if weight is None else weight[lo:hi], groups=ids[lo:hi])
+    r = grouped.result()
+    assert sorted(r.groups) == [0, 1, 2, 3]
+    ungrouped = _update(copy.deepcopy(metric), y, p, sample_weight=weight).result()
+    assert within_ulps(r.sum, ungrouped.sum, 4)
+    assert r.count == ungrouped.count
+    for g, part in r.groups.items():
+        keep = ids == g
+        alone = _update(copy.deepcopy(metric), None if y is None else y[keep], p[keep],
+                        sample_weight=None if weight is None else weight[keep]).result()
+        assert part.count == alone.count == int(keep.sum())
+        assert part.sum == pytest.approx(alone.sum, rel=1e-13)
+        assert part.weight == pytest.approx(alone.weight, rel=1e-13)
+        assert part.mean == pytest.approx(alone.mean, rel=1e-13)
+        assert part.normalized_entropy == pytest.approx(alone.normalized_entropy, rel=1e-12,
+                                                        nan_ok=True)
+        assert part.groups == {}
+    # Merging grouped states (with different numbers of groups) and pickling keep the groups.
+    first = copy.deepcopy(metric)
+    _update(first, None if y is None else y[:cut], p[:cut],
+            sample_weight=None if weight is None else weight[:cut], groups=ids[:cut])
+    second = copy.deepcopy(metric)
+    _update(second, None if y is None else y[cut:], p[cut:],
+            sample_weight=None if weight is None else weight[cut:], groups=ids[cut:])
+    merged = pickle.loads(pickle.dumps(second)).merge(first).result()
+    assert sorted(merged.groups) == [0, 1, 2, 3]
+    for g in merged.groups:
+        assert merged.groups[g].count == r.groups[g].count
+        assert merged.groups[g].sum == pytest.approx(r.groups[g].sum, rel=1e-14)
+
+
+def test_single_class_group_and_omitted_items() -> None:
+    m = metrics.BinaryCrossEntropy(nan_policy="omit")
+    m.update([1, 1, 0, 1, 1], [0.9, 0.8, 0.3, np.nan, 0.6], groups=[0, 0, 1, 2, 1])
+    r = m.result()
+    assert math.isnan(r.groups[0].normalized_entropy)  # only positives: undefined
+    assert r.groups[0].mean == pytest.approx(
+        plogp.binary_cross_entropy([1, 1], [0.9, 0.8]), rel=1e-15)
+    assert r.groups[2].count == 0 and math.isnan(r.groups[2].mean)  # seen, all omitted
+    assert r.count == 4
+
+
+def test_bad_groups_leave_the_state_unchanged() -> None:
+    m = metrics.SparseCategoricalCrossEntropy().update([0, 1], [[0.3, 0.7], [0.4, 0.6]],
+                                                       groups=[0, 1])
+    before = pickle.dumps(m)
+    for bad, error in (([0, -1], ValueError), ([0.0, 1.0], TypeError), ([0], ValueError)):
+        with pytest.raises(error, match="groups"):
+            m.update([0, 1], [[0.3, 0.7], [0.4, 0.6]], groups=bad)
+    with pytest.raises(ValueError, match="groups"):
+        metrics.Entropy().update([[0.5, 0.5]], groups=[-3])
+    assert pickle.dumps(m) == before

@@ -507,6 +507,7 @@ def binary_cross_entropy(
     eps: float | Literal["auto"] = "auto",
     reduction: Literal["mean", "sum", "none"] = "mean",
     nan_policy: Literal["propagate", "raise", "omit"] = "propagate",
+    groups: ArrayLike | None = None,
 ) -> float | NDArray[np.floating[Any]]:
     """Binary cross-entropy (log loss) of targets and predicted probabilities or logits.
 
@@ -542,6 +543,13 @@ def binary_cross_entropy(
         What to do with items whose loss is NaN (a NaN input, or e.g. inf - inf logits):
         let the NaN reach the result, raise ValueError at the first one, or drop them from
         both the numerator and the denominator of "mean" (their "none" output stays NaN).
+    groups : array_like of int, optional
+        A group id >= 0 for every element (``y_pred.shape``), or 1-D of length ``shape[0]`` (broadcast along
+        the first axis). With groups, "mean" and "sum" return one value per group id
+        ``0 .. max(groups)`` as a float64 array, computed in one pass: per group
+        ``sum(s * l)`` or ``sum(s * l) / sum(s)`` ("mean" is NaN for a group of zero total
+        weight, e.g. an id that does not occur). Ids must be below 2**24; "none" with groups
+        is a ValueError.
 
     Returns
     -------
@@ -609,6 +617,7 @@ def categorical_cross_entropy(
     eps: float | Literal["auto"] = "auto",
     reduction: Literal["mean", "sum", "none"] = "mean",
     nan_policy: Literal["propagate", "raise", "omit"] = "propagate",
+    groups: ArrayLike | None = None,
 ) -> float | NDArray[np.floating[Any]]:
     """Categorical cross-entropy of one-hot or soft targets and predicted distributions.
 
@@ -645,6 +654,13 @@ def categorical_cross_entropy(
         What to do with items whose loss is NaN (a NaN input, or e.g. inf - inf logits):
         let the NaN reach the result, raise ValueError at the first one, or drop them from
         both the numerator and the denominator of "mean" (their "none" output stays NaN).
+    groups : array_like of int, optional
+        A group id >= 0 for every row (the shape of `y_pred` without `axis`), or 1-D of length ``shape[0]`` (broadcast along
+        the first axis). With groups, "mean" and "sum" return one value per group id
+        ``0 .. max(groups)`` as a float64 array, computed in one pass: per group
+        ``sum(s * l)`` or ``sum(s * l) / sum(s)`` ("mean" is NaN for a group of zero total
+        weight, e.g. an id that does not occur). Ids must be below 2**24; "none" with groups
+        is a ValueError.
 
     Returns
     -------
@@ -706,6 +722,7 @@ def sparse_categorical_cross_entropy(
     eps: float | Literal["auto"] = "auto",
     reduction: Literal["mean", "sum", "none"] = "mean",
     nan_policy: Literal["propagate", "raise", "omit"] = "propagate",
+    groups: ArrayLike | None = None,
 ) -> float | NDArray[np.floating[Any]]:
     """Categorical cross-entropy of integer class labels and predicted distributions.
 
@@ -746,6 +763,13 @@ def sparse_categorical_cross_entropy(
         What to do with items whose loss is NaN (a NaN input, or e.g. inf - inf logits):
         let the NaN reach the result, raise ValueError at the first one, or drop them from
         both the numerator and the denominator of "mean" (their "none" output stays NaN).
+    groups : array_like of int, optional
+        A group id >= 0 for every row (``y_true``'s shape), or 1-D of length ``shape[0]`` (broadcast along
+        the first axis). With groups, "mean" and "sum" return one value per group id
+        ``0 .. max(groups)`` as a float64 array, computed in one pass: per group
+        ``sum(s * l)`` or ``sum(s * l) / sum(s)`` ("mean" is NaN for a group of zero total
+        weight, e.g. an id that does not occur). Ids must be below 2**24; "none" with groups
+        is a ValueError.
 
     Returns
     -------

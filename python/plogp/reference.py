@@ -311,6 +311,82 @@ def _reduce(
     return float(total / total_weight)
 
 
+# The largest number of groups (``max(groups) + 1``) a call accepts, as the native kernels.
+_MAX_GROUPS = 1 << 24
+
+
+def _as_groups(groups: Any, items: tuple[int, ...]) -> np.ndarray:
+    """Integer group ids of the per-item shape ``items`` (or 1-D of length ``items[0]``,
+    broadcast along the first axis), each in ``[0, 2^24)``."""
+    g = _asarray("groups", groups)
+    if g.dtype.kind not in "biu":
+        raise TypeError(f"groups must be an integer array of group ids, got dtype {g.dtype}")
+    if g.shape == items:
+        ids = g
+    elif g.ndim == 1 and len(items) >= 2 and g.shape[0] == items[0]:
+        ids = np.broadcast_to(g.reshape((-1,) + (1,) * (len(items) - 1)), items)
+    else:
+        also = f" or ({items[0]},)" if len(items) >= 2 else ""
+        raise ValueError(
+            f"groups has shape {g.shape} but the losses have shape {items}; "
+            f"expected {items}{also}"
+        )
+    bad = ((g < 0) | (g >= _MAX_GROUPS)).ravel()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"groups[{i}] = {int(g.flat[i])} is not a valid group id "
+            f"(group ids must be integers in [0, {_MAX_GROUPS}))"
+        )
+    return ids
+
+
+def _reduce_by_group(
+    per_item: Any,
+    weight: np.ndarray | None,
+    groups: Any,
+    items: tuple[int, ...],
+    reduction: str,
+    nan_policy: str,
+) -> np.ndarray:
+    """``groups=``: one value per group id ``0 .. max(groups)``, as a float64 array.
+
+    ``"sum"``: ``Σ s_i·l_i`` over the items of each group; ``"mean"``: ``Σ s_i·l_i / Σ s_i``,
+    NaN for a group of zero total weight (an id that never occurs, or all weights 0).
+    ``nan_policy`` acts on items as in ``_reduce``.
+    """
+    if reduction == "none":
+        raise ValueError(
+            "groups= needs reduction='mean' or 'sum' (reduction='none' already returns "
+            "one loss per item)"
+        )
+    ids = _as_groups(groups, items)
+    per_item = np.asarray(per_item, dtype=np.float64)
+    w = np.ones(per_item.shape) if weight is None else weight
+    if nan_policy != "propagate":
+        bad = np.isnan(per_item)
+        if bad.any():
+            if nan_policy == "raise":
+                first = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"nan_policy='raise': the loss of item {first} is NaN (a NaN in y_true or "
+                    "y_pred at that item, or an undefined value such as inf - inf)"
+                )
+            w = np.where(bad, 0.0, w)
+            per_item = np.where(bad, 0.0, per_item)
+    with np.errstate(invalid="ignore", over="ignore"):  # 0·inf = NaN, as in the kernels
+        weighted = per_item if weight is None else per_item * w
+    flat = ids.ravel().astype(np.intp)
+    n_groups = int(flat.max()) + 1 if flat.size else 0
+    sums = np.bincount(flat, weights=np.ravel(weighted), minlength=n_groups)
+    totals = np.bincount(flat, weights=np.ravel(w), minlength=n_groups)
+    sums, totals = sums.astype(np.float64), totals.astype(np.float64)
+    if reduction == "sum":
+        return sums
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, sums / np.where(totals > 0, totals, 1.0), np.nan)
+
+
 def _max_shift(z: np.ndarray, axis: int) -> tuple[Any, Any, Any, Any]:
     """The pieces of a max-shifted softmax along ``axis`` (kept as length 1).
 
@@ -542,6 +618,7 @@ def binary_cross_entropy(
     eps: float | str = "auto",
     reduction: str = "mean",
     nan_policy: str = "propagate",
+    groups: Any = None,
 ) -> Any:
     """Binary cross-entropy (log loss), elementwise over any shape.
 
@@ -579,6 +656,8 @@ def binary_cross_entropy(
         loss = _binary_from_logits(y, pred)
     else:
         loss = _binary_from_probabilities(y, pred, _resolve_eps(eps_bound, y_pred.dtype))
+    if groups is not None:
+        return _reduce_by_group(loss, weight, groups, y_pred.shape, reduction, nan_policy)
     return _reduce(loss, weight, reduction, out_dtype, nan_policy)
 
 
@@ -615,6 +694,7 @@ def categorical_cross_entropy(
     eps: float | str = "auto",
     reduction: str = "mean",
     nan_policy: str = "propagate",
+    groups: Any = None,
 ) -> Any:
     """Categorical cross-entropy of one-hot or soft targets, one loss per row.
 
@@ -657,6 +737,9 @@ def categorical_cross_entropy(
             eps = _resolve_eps(eps_bound, y_pred.dtype)
             terms = np.where(keep, -t * np.log(np.clip(pred, eps, 1 - eps)), 0)
     loss = np.sum(terms, axis=axis, dtype=np.float64) + 0.0  # +0, never −0
+    if groups is not None:
+        rows = _without_axis(y_pred.shape, axis)
+        return _reduce_by_group(loss, weight, groups, rows, reduction, nan_policy)
     return _reduce(loss, weight, reduction, out_dtype, nan_policy)
 
 
@@ -673,6 +756,7 @@ def sparse_categorical_cross_entropy(
     eps: float | str = "auto",
     reduction: str = "mean",
     nan_policy: str = "propagate",
+    groups: Any = None,
 ) -> Any:
     """Categorical cross-entropy of integer class labels, one loss per row.
 
@@ -730,6 +814,9 @@ def sparse_categorical_cross_entropy(
             loss = 0.0 - np.log(np.clip(pred_of_label, eps, 1 - eps))  # +0, never −0
             # A NaN anywhere in the row propagates (as in the categorical loss).
             loss = np.where(np.isnan(pred).any(axis=axis, keepdims=True), np.nan, loss)
+    if groups is not None:
+        return _reduce_by_group(np.squeeze(loss, axis=axis), weight, groups, rows, reduction,
+                                nan_policy)
     return _reduce(np.squeeze(loss, axis=axis), weight, reduction, out_dtype, nan_policy)
 
 

@@ -32,6 +32,12 @@ pub enum Error {
     ZeroTotalWeight,
     /// `nan_policy="raise"` met an item whose loss is NaN (flat item index).
     NanLoss { index: usize },
+    /// A group id (`groups=`) that is negative or not below `max_groups`.
+    BadGroup {
+        index: usize,
+        value: i128,
+        max_groups: usize,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -67,6 +73,15 @@ impl fmt::Display for Error {
                 f,
                 "nan_policy='raise': the loss of item {index} is NaN (a NaN in y_true or y_pred \
                  at that item, or an undefined value such as inf - inf)"
+            ),
+            Error::BadGroup {
+                index,
+                value,
+                max_groups,
+            } => write!(
+                f,
+                "groups[{index}] = {value} is not a valid group id \
+                 (group ids must be integers in [0, {max_groups}))"
             ),
             Error::ZeroTotalWeight => write!(
                 f,

@@ -17,6 +17,7 @@ pub mod entropy;
 mod error;
 pub mod focal;
 pub mod grad;
+pub mod grouped;
 pub mod loss_options;
 pub mod math;
 pub mod parallel;

@@ -1,0 +1,367 @@
+//! Per-group totals of a loss in one pass (`groups=`).
+//!
+//! Every item (element of a binary loss, row of a categorical one) carries an integer group
+//! id `g ≥ 0`; the result is, for each group, `Σ s_i·l_i` and `Σ s_i` over its items.
+//!
+//! Method: the items are cut into windows of [`WINDOW_CHUNKS`] fixed chunks. The chunks of a
+//! window are evaluated in parallel by an existing kernel entry (`bce_prob`, `cce_logits`, …)
+//! called on the chunk's sub-slices, unweighted, writing each item's loss into a window-sized
+//! buffer; then the window's items are added, in item order, to one compensated [`Sum`] per
+//! group. No N-sized temporary is made, and the order of every addition depends only on the
+//! items' positions: results are bitwise identical for any thread count and SIMD tier.
+//! Weights and `nan_policy` are applied here, item by item, exactly as the ungrouped drivers
+//! do (`s_i·l_i`, NaN items raised or dropped from both sums).
+
+use std::ops::Range;
+
+use crate::driver::{check_weight, NanPolicy, Totals, Weights};
+use crate::error::{Error, Result};
+use crate::parallel::map_chunks;
+use crate::reduce::Sum;
+use crate::value::{Label, Real};
+
+/// Chunks evaluated (in parallel) per window: bounds the per-item buffer to
+/// `WINDOW_CHUNKS × chunk` items (4 MiB of f64 for elementwise losses).
+pub const WINDOW_CHUNKS: usize = 16;
+
+/// The largest number of groups (`max(groups) + 1`) a call accepts: 2^24, i.e. 512 MiB of
+/// per-group sums at most; larger ids are a ValueError rather than an allocation failure.
+pub const MAX_GROUPS: usize = 1 << 24;
+
+/// Group ids of the items: item `i` belongs to group `ids[i / inner]` (`inner = 1` for one id
+/// per item; `inner > 1` broadcasts a 1-D array of ids along the first axis).
+#[derive(Debug, Clone, Copy)]
+pub struct GroupIds<'a, G> {
+    pub ids: &'a [G],
+    pub inner: usize,
+}
+
+/// `Σ s_i·l_i` and `Σ s_i` of every group `0..n_groups` (0 and 0 for an empty group).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupTotals {
+    pub loss: Vec<f64>,
+    pub weight: Vec<f64>,
+}
+
+impl GroupTotals {
+    /// `Σ s·l / Σ s` of every group; NaN for a group of zero total weight (e.g. empty).
+    pub fn means(&self) -> Vec<f64> {
+        self.loss
+            .iter()
+            .zip(&self.weight)
+            .map(|(&l, &w)| if w > 0.0 { l / w } else { f64::NAN })
+            .collect()
+    }
+}
+
+/// The number of groups, `max(ids) + 1` (0 without ids); an error for a negative id or one
+/// of at least [`MAX_GROUPS`] (the first bad flat index of `ids`).
+pub fn n_groups<G: Label>(ids: &[G]) -> Result<usize> {
+    let mut max = -1i128;
+    for (i, &g) in ids.iter().enumerate() {
+        let g = g.to_i128();
+        if g < 0 || g >= MAX_GROUPS as i128 {
+            return Err(Error::BadGroup {
+                index: i,
+                value: g,
+                max_groups: MAX_GROUPS,
+            });
+        }
+        max = max.max(g);
+    }
+    Ok((max + 1) as usize)
+}
+
+/// Per-group totals of a loss over `n_items` items.
+///
+/// `kernel(range, out)` must write the unweighted loss of items `range` (global item indices)
+/// to `out` (`range.len()` values) with `NanPolicy::Propagate`, as the kernel entries do with
+/// `Weights::None`; its errors carry indices relative to `range.start` (items) and
+/// `range.start × elems_per_item` (elements), and are shifted back here. `chunk_items` is the
+/// kernel's chunk size in items (`CHUNK_ELEMS` or `rows_per_chunk(c)`). `n_groups` must be at
+/// least `n_groups(ids.ids)` (checked by the caller with [`n_groups`]).
+#[allow(clippy::too_many_arguments)]
+pub fn grouped<O: Real, G: Label>(
+    n_items: usize,
+    chunk_items: usize,
+    elems_per_item: usize,
+    groups: GroupIds<'_, G>,
+    n_groups: usize,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    kernel: impl Fn(Range<usize>, &mut [O]) -> Result<Totals> + Sync,
+) -> Result<GroupTotals> {
+    let inner = groups.inner.max(1);
+    let chunk_items = chunk_items.max(1);
+    let window = chunk_items.saturating_mul(WINDOW_CHUNKS);
+    let mut loss = vec![Sum::ZERO; n_groups];
+    let mut weight = vec![Sum::ZERO; n_groups];
+    let mut buffer = vec![O::from_f64(0.0); window.min(n_items)];
+    let weighted = w.is_weighted();
+    let mut start = 0;
+    while start < n_items {
+        let len = window.min(n_items - start);
+        let out = &mut buffer[..len];
+        let work = len.saturating_mul(elems_per_item.max(1));
+        let parts = map_chunks(len, chunk_items, work, Some(out), 1, |range, out| {
+            let items = start + range.start..start + range.end;
+            match out {
+                Some(out) => kernel(items.clone(), out)
+                    .map_err(|e| shifted(e, items.start, items.start * elems_per_item)),
+                None => Ok(Totals::default()),
+            }
+        });
+        for part in parts {
+            part?;
+        }
+        for (k, &l) in buffer[..len].iter().enumerate() {
+            let i = start + k;
+            let l = l.to_f64();
+            let s = w.get(i);
+            if !check_weight(s) {
+                return Err(crate::driver::bad_weight(&w, i));
+            }
+            if l.is_nan() && nan != NanPolicy::Propagate {
+                if nan == NanPolicy::Raise {
+                    return Err(Error::NanLoss { index: i });
+                }
+                continue;
+            }
+            let Some(g) = groups.ids.get(i / inner) else {
+                continue; // unreachable: the caller checked the shapes
+            };
+            let g = g.to_i128() as usize;
+            if g >= n_groups {
+                return Err(Error::BadGroup {
+                    index: i / inner,
+                    value: g as i128,
+                    max_groups: n_groups,
+                });
+            }
+            // As the ungrouped drivers: no product when unweighted (keeps −0 and NaN bits).
+            loss[g].add(if weighted { s * l } else { l });
+            weight[g].add(s);
+        }
+        start += len;
+    }
+    Ok(GroupTotals {
+        loss: loss.into_iter().map(Sum::value).collect(),
+        weight: weight.into_iter().map(Sum::value).collect(),
+    })
+}
+
+/// An error of a kernel run on items `item0..` (elements `elem0..`), with its indices made
+/// global again.
+fn shifted(e: Error, item0: usize, elem0: usize) -> Error {
+    match e {
+        Error::OutOfRange {
+            arg,
+            index,
+            value,
+            lo,
+            hi,
+        } => Error::OutOfRange {
+            arg,
+            index: index + elem0,
+            value,
+            lo,
+            hi,
+        },
+        Error::LabelOutOfRange {
+            arg,
+            index,
+            value,
+            n_classes,
+        } => Error::LabelOutOfRange {
+            arg,
+            index: index + item0,
+            value,
+            n_classes,
+        },
+        Error::NanLoss { index } => Error::NanLoss {
+            index: index + item0,
+        },
+        e => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::binary::bce_prob;
+    use crate::categorical::sparse_logits;
+    use crate::parallel::{rows_per_chunk, set_num_threads, CHUNK_ELEMS};
+
+    fn bce_grouped(
+        y: &[f64],
+        p: &[f64],
+        ids: &[i64],
+        w: Weights<'_>,
+        nan: NanPolicy,
+    ) -> Result<GroupTotals> {
+        let g = n_groups(ids)?;
+        grouped(
+            p.len(),
+            CHUNK_ELEMS,
+            1,
+            GroupIds { ids, inner: 1 },
+            g,
+            w,
+            nan,
+            |r, out: &mut [f64]| {
+                bce_prob(
+                    &y[r.clone()],
+                    &p[r],
+                    0.0,
+                    Weights::None,
+                    NanPolicy::Propagate,
+                    Some(out),
+                )
+            },
+        )
+    }
+
+    #[test]
+    fn one_group_equals_the_ungrouped_total() {
+        let n = 3 * CHUNK_ELEMS * WINDOW_CHUNKS / 2 + 17; // several windows, a partial one
+        let y: Vec<f64> = (0..n).map(|i| (i % 2) as f64).collect();
+        let p: Vec<f64> = (0..n).map(|i| (i % 997 + 1) as f64 / 999.0).collect();
+        let w: Vec<f64> = (0..n).map(|i| (i % 5) as f64 * 0.25).collect();
+        let ids = vec![0i64; n];
+        let g = bce_grouped(&y, &p, &ids, Weights::PerItem(&w), NanPolicy::Propagate).unwrap();
+        let t = bce_prob(
+            &y,
+            &p,
+            0.0,
+            Weights::PerItem(&w),
+            NanPolicy::Propagate,
+            None,
+        )
+        .unwrap();
+        assert!((g.loss[0] - t.loss).abs() <= 2.0 * f64::EPSILON * t.loss);
+        assert!((g.weight[0] - t.weight).abs() <= 2.0 * f64::EPSILON * t.weight);
+    }
+
+    #[test]
+    fn groups_partition_the_total_and_empty_groups_are_zero() {
+        let n = 1000;
+        let y: Vec<f64> = (0..n).map(|i| (i % 3 == 0) as u8 as f64).collect();
+        let p: Vec<f64> = (0..n).map(|i| (i % 89 + 1) as f64 / 91.0).collect();
+        let ids: Vec<i64> = (0..n).map(|i| [0, 2, 5][i % 3]).collect();
+        let g = bce_grouped(&y, &p, &ids, Weights::None, NanPolicy::Propagate).unwrap();
+        assert_eq!(g.loss.len(), 6);
+        for k in [1, 3, 4] {
+            assert_eq!((g.loss[k], g.weight[k]), (0.0, 0.0));
+            assert!(g.means()[k].is_nan());
+        }
+        for k in [0, 2, 5] {
+            let c = [0, 2, 5].iter().position(|&x| x == k).unwrap();
+            let (mut l, mut s) = (Sum::ZERO, 0.0);
+            for i in (c..n).step_by(3) {
+                let v = bce_prob(
+                    &y[i..i + 1],
+                    &p[i..i + 1],
+                    0.0,
+                    Weights::None,
+                    NanPolicy::Propagate,
+                    None,
+                )
+                .unwrap();
+                l.add(v.loss);
+                s += 1.0;
+            }
+            assert_eq!(g.loss[k], l.value());
+            assert_eq!(g.weight[k], s);
+        }
+    }
+
+    #[test]
+    fn errors_carry_global_indices() {
+        let n = 2 * CHUNK_ELEMS + 10;
+        let y = vec![0.0; n];
+        let mut p = vec![0.5; n];
+        p[CHUNK_ELEMS + 7] = 1.5;
+        let ids = vec![0i64; n];
+        let e = bce_grouped(&y, &p, &ids, Weights::None, NanPolicy::Propagate).unwrap_err();
+        assert!(matches!(e, Error::OutOfRange { index, .. } if index == CHUNK_ELEMS + 7));
+        p[CHUNK_ELEMS + 7] = f64::NAN;
+        let e = bce_grouped(&y, &p, &ids, Weights::None, NanPolicy::Raise).unwrap_err();
+        assert_eq!(
+            e,
+            Error::NanLoss {
+                index: CHUNK_ELEMS + 7
+            }
+        );
+        let mut w = vec![1.0; n];
+        w[n - 1] = -1.0;
+        let e = bce_grouped(&y, &p, &ids, Weights::PerItem(&w), NanPolicy::Omit).unwrap_err();
+        assert!(matches!(e, Error::BadWeight { index, .. } if index == n - 1));
+        let mut bad_ids = ids.clone();
+        bad_ids[3] = -2;
+        assert!(matches!(
+            n_groups(&bad_ids),
+            Err(Error::BadGroup {
+                index: 3,
+                value: -2,
+                ..
+            })
+        ));
+        bad_ids[3] = MAX_GROUPS as i64;
+        assert!(n_groups(&bad_ids).is_err());
+    }
+
+    #[test]
+    fn omit_drops_nan_items_from_both_sums() {
+        let y = vec![1.0, 0.0, 1.0, 1.0];
+        let p = vec![0.5, f64::NAN, 0.25, 0.5];
+        let ids = vec![0i64, 0, 1, 1];
+        let g = bce_grouped(&y, &p, &ids, Weights::None, NanPolicy::Omit).unwrap();
+        assert_eq!(g.weight, vec![1.0, 2.0]);
+        assert_eq!(g.loss[0], -(0.5f64.ln()));
+        let g = bce_grouped(&y, &p, &ids, Weights::None, NanPolicy::Propagate).unwrap();
+        assert!(g.loss[0].is_nan() && !g.loss[1].is_nan());
+    }
+
+    #[test]
+    fn rows_and_thread_counts_agree_bitwise() {
+        let (n, c) = (20_000, 7);
+        let z: Vec<f32> = (0..n * c)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 9.0)
+            .collect();
+        let labels: Vec<u8> = (0..n).map(|i| (i * 13 % c) as u8).collect();
+        let ids: Vec<u16> = (0..n).map(|i| (i * 7 % 11) as u16).collect();
+        let run = || {
+            grouped(
+                n,
+                rows_per_chunk(c),
+                c,
+                GroupIds {
+                    ids: &ids,
+                    inner: 1,
+                },
+                n_groups(&ids).unwrap(),
+                Weights::None,
+                NanPolicy::Propagate,
+                |r, out: &mut [f32]| {
+                    sparse_logits(
+                        &labels[r.clone()],
+                        &z[r.start * c..r.end * c],
+                        r.len(),
+                        c,
+                        Weights::None,
+                        NanPolicy::Propagate,
+                        Some(out),
+                    )
+                },
+            )
+            .unwrap()
+        };
+        set_num_threads(1);
+        let one = run();
+        set_num_threads(3);
+        let three = run();
+        set_num_threads(1);
+        assert_eq!(one, three);
+        assert_eq!(one.weight.iter().sum::<f64>(), n as f64);
+    }
+}

@@ -1,0 +1,233 @@
+//! `groups=` of the three losses: one loss per group, in one pass over the data.
+//!
+//! The loss pyfunctions check their arguments as usual, then hand the typed slices to one of
+//! [`binary`], [`categorical`] or [`sparse`], which run `plogp_core::grouped` with the loss's
+//! kernel entry and return a float64 array of length `G = max(groups) + 1`: per-group
+//! `Σ s·l` ("sum") or `Σ s·l / Σ s` ("mean", NaN for a group of zero weight, e.g. an id that
+//! never occurs).
+
+use std::ops::Range;
+
+use crate::arrays::{prepare, shape_str, Prepared, Role};
+use crate::options::Reduction;
+use crate::typed::Ints;
+use crate::{detached, unmove, value_error};
+use numpy::{PyArray1, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use plogp_core::grouped::{grouped, n_groups, GroupIds};
+use plogp_core::parallel::{rows_per_chunk, CHUNK_ELEMS};
+use plogp_core::{binary, categorical, Label, NanPolicy, Real, Target, Totals, Weights};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+/// Validated group ids: an integer array of the items' shape, or 1-D of length `items[0]`
+/// (broadcast along the first axis, as `sample_weight`).
+pub struct Groups<'py> {
+    prepared: Prepared<'py>,
+    inner: usize,
+}
+
+impl<'py> Groups<'py> {
+    /// `None` without `groups`. `items` is the shape of the per-item losses.
+    pub fn new(
+        groups: Option<&Bound<'py, PyAny>>,
+        items: &[usize],
+        reduction: Reduction,
+    ) -> PyResult<Option<Self>> {
+        let Some(groups) = groups.filter(|g| !g.is_none()) else {
+            return Ok(None);
+        };
+        if reduction == Reduction::None {
+            return Err(PyValueError::new_err(
+                "groups= needs reduction='mean' or 'sum' (reduction='none' already returns \
+                 one loss per item)",
+            ));
+        }
+        let array = match groups.cast::<PyUntypedArray>() {
+            Ok(a) => a.clone(),
+            Err(_) => groups
+                .py()
+                .import("numpy")?
+                .call_method1("asarray", (groups,))
+                .map_err(|e| {
+                    PyValueError::new_err(format!("groups could not be converted to an array: {e}"))
+                })?
+                .cast_into::<PyUntypedArray>()?,
+        };
+        let dtype = array.dtype();
+        if !matches!(dtype.kind(), b'b' | b'i' | b'u') {
+            let name = dtype.getattr("name")?.extract::<String>()?;
+            return Err(PyTypeError::new_err(format!(
+                "groups must be an integer array of group ids, got dtype {name}"
+            )));
+        }
+        let prepared = prepare(array.as_any(), "groups", Role::Label, None)?;
+        let shape = prepared.orig_shape.clone();
+        let inner = if shape == items {
+            1
+        } else if shape.len() == 1 && items.len() >= 2 && shape[0] == items[0] {
+            items[1..].iter().product::<usize>().max(1)
+        } else {
+            let broadcast = if items.len() >= 2 {
+                format!(" or ({},)", items[0])
+            } else {
+                String::new()
+            };
+            return Err(PyValueError::new_err(format!(
+                "groups has shape {} but the losses have shape {}; expected {}{}",
+                shape_str(&shape),
+                shape_str(items),
+                shape_str(items),
+                broadcast
+            )));
+        };
+        Ok(Some(Groups { prepared, inner }))
+    }
+}
+
+/// Run `kernel` (unweighted per-item losses of an item range) over every group and build the
+/// result array.
+#[allow(clippy::too_many_arguments)]
+fn run<'py, P: Real + numpy::Element>(
+    py: Python<'py>,
+    groups: &Groups<'py>,
+    reduction: Reduction,
+    layout: &Prepared<'_>,
+    n_items: usize,
+    chunk_items: usize,
+    elems_per_item: usize,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    kernel: impl Fn(Range<usize>, &mut [P]) -> plogp_core::Result<Totals> + Sync + Send,
+) -> PyResult<Bound<'py, PyAny>> {
+    let inner = groups.inner;
+    let work = n_items.saturating_mul(elems_per_item.max(1));
+    let ints = Ints::new(&groups.prepared)?;
+    let totals = crate::with_ints!(ints, ids => detached(py, work, || {
+        let g = n_groups(ids)?;
+        grouped(n_items, chunk_items, elems_per_item, GroupIds { ids, inner }, g, w, nan, &kernel)
+    }))
+    .map_err(|e| value_error(unmove(layout)(e)))?;
+    let values = match reduction {
+        Reduction::Sum => totals.loss,
+        _ => totals.means(),
+    };
+    Ok(PyArray1::from_vec(py, values).into_any())
+}
+
+/// Per-group binary cross-entropy (items = elements).
+#[allow(clippy::too_many_arguments)]
+pub fn binary<'py, Y: Target, P: Real + numpy::Element>(
+    py: Python<'py>,
+    groups: &Groups<'py>,
+    reduction: Reduction,
+    layout: &Prepared<'_>,
+    y: &[Y],
+    p: &[P],
+    from_logits: bool,
+    eps: f64,
+    w: Weights<'_>,
+    nan: NanPolicy,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (none, keep) = (Weights::None, NanPolicy::Propagate);
+    run(
+        py,
+        groups,
+        reduction,
+        layout,
+        p.len(),
+        CHUNK_ELEMS,
+        1,
+        w,
+        nan,
+        |r, out| {
+            let (y, p) = (&y[r.clone()], &p[r]);
+            if from_logits {
+                binary::bce_logits(y, p, none, keep, Some(out))
+            } else {
+                binary::bce_prob(y, p, eps, none, keep, Some(out))
+            }
+        },
+    )
+}
+
+/// Per-group categorical cross-entropy of `n × c` targets and predictions (items = rows).
+#[allow(clippy::too_many_arguments)]
+pub fn categorical<'py, T: Target, P: Real + numpy::Element>(
+    py: Python<'py>,
+    groups: &Groups<'py>,
+    reduction: Reduction,
+    layout: &Prepared<'_>,
+    t: &[T],
+    p: &[P],
+    (n, c): (usize, usize),
+    from_logits: bool,
+    eps: f64,
+    w: Weights<'_>,
+    nan: NanPolicy,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (none, keep) = (Weights::None, NanPolicy::Propagate);
+    run(
+        py,
+        groups,
+        reduction,
+        layout,
+        n,
+        rows_per_chunk(c),
+        c,
+        w,
+        nan,
+        |r, out| {
+            let (t, p) = (&t[r.start * c..r.end * c], &p[r.start * c..r.end * c]);
+            if from_logits {
+                categorical::cce_logits(t, p, r.len(), c, none, keep, Some(out))
+            } else {
+                categorical::cce_prob(t, p, r.len(), c, eps, none, keep, Some(out))
+            }
+        },
+    )
+}
+
+/// Per-group sparse categorical cross-entropy of `n` labels and `n × c` predictions.
+#[allow(clippy::too_many_arguments)]
+pub fn sparse<'py, L: Label, P: Real + numpy::Element>(
+    py: Python<'py>,
+    groups: &Groups<'py>,
+    reduction: Reduction,
+    layout: &Prepared<'_>,
+    labels: &[L],
+    p: &[P],
+    (n, c): (usize, usize),
+    from_logits: bool,
+    eps: f64,
+    w: Weights<'_>,
+    nan: NanPolicy,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (none, keep) = (Weights::None, NanPolicy::Propagate);
+    run(
+        py,
+        groups,
+        reduction,
+        layout,
+        n,
+        rows_per_chunk(c),
+        c,
+        w,
+        nan,
+        |r, out| {
+            let (y, p) = (&labels[r.clone()], &p[r.start * c..r.end * c]);
+            if from_logits {
+                categorical::sparse_logits(y, p, r.len(), c, none, keep, Some(out))
+            } else {
+                categorical::sparse_prob(y, p, r.len(), c, eps, none, keep, Some(out))
+            }
+        },
+    )
+}
+
+/// `groups=` runs the plain kernels: the loss options are not available per group yet.
+pub fn with_options_error() -> PyErr {
+    PyValueError::new_err(
+        "groups cannot be combined with pos_weight, class_weight, label_smoothing or \
+         ignore_index (per-group losses support sample_weight, eps and nan_policy)",
+    )
+}
