@@ -116,7 +116,8 @@ def _array(draw: st.DrawFn, shape: tuple[int, ...]) -> np.ndarray:
             arr = base.astype(np.str_)
         else:
             arr = base.astype(dtype)
-    return _layout(arr, draw(st.sampled_from(LAYOUTS)))
+    # np.nan_to_num of a 0-d array returns a scalar: make it an array again.
+    return _layout(np.asarray(arr), draw(st.sampled_from(LAYOUTS)))
 
 
 SHAPES = st.one_of(
