@@ -231,3 +231,18 @@ pub fn with_options_error() -> PyErr {
          ignore_index (per-group losses support sample_weight, eps and nan_policy)",
     )
 }
+
+/// With `groups`, the per-item losses pass through a buffer of the input's float type before
+/// they are added per group: widen a float32 (or float16) `y_pred` to float64 first, so that
+/// float32 losses are summed unrounded, as without groups (one copy of `y_pred`).
+pub fn widen<'py>(pred: Prepared<'py>, grouped: bool) -> PyResult<Prepared<'py>> {
+    if !grouped || pred.array.dtype().itemsize() == 8 {
+        return Ok(pred);
+    }
+    let wide = pred.array.call_method1("astype", ("float64",))?;
+    Ok(Prepared {
+        array: wide.cast_into::<PyUntypedArray>()?,
+        was_f16: false,
+        ..pred
+    })
+}

@@ -398,6 +398,7 @@ fn binary_cross_entropy<'py>(
     let targ = prepare(y_true, "y_true", Role::Target, None)?;
     same_shape("y_true", &targ, "y_pred", &pred)?;
     let eps = eps.resolve(dtype_eps(&pred));
+    let pred = groups::widen(pred, groups.is_some())?;
     let items = pred.orig_shape.clone();
     let sw = SampleWeight::new(sample_weight, &items)?;
     let w = sw.weights()?;
@@ -449,6 +450,7 @@ fn categorical_cross_entropy<'py>(
     let targ = prepare(y_true, "y_true", Role::Target, Some(axis))?;
     same_shape("y_true", &targ, "y_pred", &pred)?;
     let eps = eps.resolve(dtype_eps(&pred));
+    let pred = groups::widen(pred, groups.is_some())?;
     let (n, c, rows) = row_layout(&pred);
     let sw = SampleWeight::new(sample_weight, &rows)?;
     let w = sw.weights()?;
@@ -513,6 +515,7 @@ fn sparse_categorical_cross_entropy<'py>(
         )));
     }
     let eps = eps.resolve(dtype_eps(&pred));
+    let pred = groups::widen(pred, groups.is_some())?;
     let sw = SampleWeight::new(sample_weight, &rows)?;
     let w = sw.weights()?;
     let grp = groups::Groups::new(groups, &rows, reduction)?;
