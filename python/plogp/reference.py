@@ -234,6 +234,22 @@ def _as_weight(sample_weight: Any, items: tuple[int, ...]) -> np.ndarray | None:
     return broadcast
 
 
+def _labels_for_rows(
+    y_true: Any, pred_shape: tuple[int, ...], axis: int
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Integer labels, which must have ``y_pred``'s shape without its class axis, and that
+    shape (the rows)."""
+    labels = _as_labels("y_true", y_true)
+    rows = _without_axis(pred_shape, axis)
+    if labels.shape != rows:
+        raise ValueError(
+            "y_true must have the shape of y_pred without its class axis: "
+            f"y_true.shape = {labels.shape} but y_pred.shape = {pred_shape} "
+            f"(expected y_true.shape = {rows})"
+        )
+    return labels, rows
+
+
 def _without_axis(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
     return shape[:axis] + shape[axis + 1 :]
 
@@ -776,14 +792,7 @@ def sparse_categorical_cross_entropy(
     nan_policy = _check_nan_policy(nan_policy)
     y_pred = _as_float("y_pred", y_pred)
     axis = _check_axis(axis, y_pred.ndim)
-    labels = _as_labels("y_true", y_true)
-    rows = _without_axis(y_pred.shape, axis)
-    if labels.shape != rows:
-        raise ValueError(
-            "y_true must have the shape of y_pred without its class axis: "
-            f"y_true.shape = {labels.shape} but y_pred.shape = {y_pred.shape} "
-            f"(expected y_true.shape = {rows})"
-        )
+    labels, rows = _labels_for_rows(y_true, y_pred.shape, axis)
     weight = _as_weight(sample_weight, rows)
     cw = _opt.as_class_weight(class_weight, y_pred.shape[axis])
     ignored = _opt.ignored_rows(labels, ignore)
@@ -1197,14 +1206,7 @@ def sparse_categorical_focal_cross_entropy(
     nan_policy = _check_nan_policy(nan_policy)
     y_pred = _as_float("y_pred", y_pred)
     axis = _check_axis(axis, y_pred.ndim)
-    labels = _as_labels("y_true", y_true)
-    rows = _without_axis(y_pred.shape, axis)
-    if labels.shape != rows:
-        raise ValueError(
-            "y_true must have the shape of y_pred without its class axis: "
-            f"y_true.shape = {labels.shape} but y_pred.shape = {y_pred.shape} "
-            f"(expected y_true.shape = {rows})"
-        )
+    labels, rows = _labels_for_rows(y_true, y_pred.shape, axis)
     n_classes = y_pred.shape[axis]
     alpha_c = _class_alpha(alpha, n_classes)
     weight = _as_weight(sample_weight, rows)
