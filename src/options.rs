@@ -210,7 +210,8 @@ impl<'py> SampleWeight<'py> {
             Some((a, None)) => Weights::PerItem(slice(a)?),
             Some((a, Some(inner))) => Weights::PerGroup {
                 w: slice(a)?,
-                inner: *inner,
+                // An empty item axis has no items to weigh: any group size will do.
+                inner: std::num::NonZeroUsize::new(*inner).unwrap_or(std::num::NonZeroUsize::MIN),
             },
         })
     }

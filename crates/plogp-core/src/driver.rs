@@ -8,6 +8,8 @@
 //! tier, validate values in the same pass (first bad flat index wins, in chunk order), and
 //! return compensated totals merged in chunk order: bitwise identical for any thread count.
 
+use std::num::NonZeroUsize;
+
 use crate::error::{Error, Result};
 use crate::parallel::{map_chunks, rows_per_chunk, CHUNK_ELEMS};
 use crate::reduce::{merge_in_order, Sum, VecSum};
@@ -22,8 +24,10 @@ pub enum Weights<'a> {
     /// One weight per item (element for binary losses, row for categorical ones).
     PerItem(&'a [f64]),
     /// One weight per group of `inner` consecutive items: a 1-D `sample_weight` of length N
-    /// broadcast along the first axis of an `(N, …)` input.
-    PerGroup { w: &'a [f64], inner: usize },
+    /// broadcast along the first axis of an `(N, …)` input. `inner` is non-zero so the
+    /// division by it needs no zero check (an unchecked-looking check that LLVM hoisted out
+    /// of loops as a branch on the unused payload of `None`, which memcheck reported).
+    PerGroup { w: &'a [f64], inner: NonZeroUsize },
 }
 
 impl Weights<'_> {

@@ -11,6 +11,8 @@
 
 #![allow(dead_code)]
 
+use std::num::NonZeroUsize;
+
 use arbitrary::{Result, Unstructured};
 use plogp_core::parallel::{set_num_threads, CHUNK_ELEMS, PAR_MIN_ELEMS};
 use plogp_core::simd::{force_tier, supported_tiers, Tier};
@@ -132,7 +134,7 @@ pub fn length(u: &mut Unstructured<'_>) -> Result<usize> {
 pub enum OwnedWeights {
     None,
     PerItem(Vec<f64>),
-    PerGroup { w: Vec<f64>, inner: usize },
+    PerGroup { w: Vec<f64>, inner: NonZeroUsize },
 }
 
 impl OwnedWeights {
@@ -169,7 +171,7 @@ pub fn weights(u: &mut Unstructured<'_>, n_items: usize) -> Result<OwnedWeights>
             let inner = if n_items % k == 0 { k } else { 1 };
             OwnedWeights::PerGroup {
                 w: values(u, n_items / inner, weight)?,
-                inner,
+                inner: NonZeroUsize::new(inner).expect("k >= 1"),
             }
         }
     })
