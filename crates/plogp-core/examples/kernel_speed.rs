@@ -7,9 +7,13 @@
 //! With `KS_ONCE=N` each kernel runs once on N elements, untimed: for instruction counts with
 //! `valgrind --tool=callgrind` (repeatable on a busy machine, unlike times). `KS_ONLY=text`
 //! runs only the kernels whose name contains `text`.
+//!
+//! Rows marked `+option` run the loss-option kernels (`loss_options`) on the same data as the
+//! plain row above them: their ratio is the cost of that option.
 
 use plogp_core::simd::{force_tier, Tier};
-use plogp_core::{binary, categorical, entropy, parallel, NanPolicy, Weights};
+use plogp_core::{binary, categorical, entropy, loss_options, parallel};
+use plogp_core::{LossOptions, NanPolicy, Weights};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -113,6 +117,96 @@ fn main() {
                 );
             }),
         );
+        let pos_weight = [2.5];
+        let class_weight: Vec<f64> = (0..c).map(|k| 0.5 + (k % 7) as f64 / 4.0).collect();
+        let bce_options = [
+            (
+                "bce_logits f32 +pos_weight",
+                LossOptions {
+                    pos_weight: Some(&pos_weight),
+                    ..LossOptions::default()
+                },
+            ),
+            (
+                "bce_logits f32 +smoothing",
+                LossOptions {
+                    label_smoothing: 0.1,
+                    ..LossOptions::default()
+                },
+            ),
+        ];
+        for (name, opts) in &bce_options {
+            report(
+                name,
+                median_ns(name, n, reps, || {
+                    black_box(
+                        loss_options::bce(
+                            &y32,
+                            &z32,
+                            None,
+                            opts,
+                            Weights::None,
+                            NanPolicy::Propagate,
+                            None,
+                        )
+                        .unwrap(),
+                    );
+                }),
+            );
+        }
+        let sparse_options = [
+            (
+                "sparse_logits +class_weight",
+                LossOptions {
+                    class_weight: Some(&class_weight),
+                    ..LossOptions::default()
+                },
+            ),
+            (
+                "sparse_logits +ignore_index",
+                LossOptions {
+                    ignore_index: Some(-100),
+                    ..LossOptions::default()
+                },
+            ),
+            (
+                "sparse_logits +smoothing",
+                LossOptions {
+                    label_smoothing: 0.1,
+                    ..LossOptions::default()
+                },
+            ),
+            (
+                "sparse_logits +all three",
+                LossOptions {
+                    class_weight: Some(&class_weight),
+                    label_smoothing: 0.1,
+                    ignore_index: Some(-100),
+                    ..LossOptions::default()
+                },
+            ),
+        ];
+        for (name, opts) in &sparse_options {
+            report(
+                name,
+                median_ns(name, n, reps, || {
+                    black_box(
+                        loss_options::sparse(
+                            &labels,
+                            &z32[..rows * c],
+                            rows,
+                            c,
+                            None,
+                            opts,
+                            Weights::None,
+                            NanPolicy::Propagate,
+                            None,
+                        )
+                        .unwrap(),
+                    );
+                }),
+            );
+        }
         let mut out = vec![0.0f64; rows];
         let q: Vec<f64> = p.iter().map(|&v| v / 50.0).collect();
         report(
