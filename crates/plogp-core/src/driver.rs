@@ -488,13 +488,32 @@ pub(crate) struct RowShift {
     pub ln_sum: f64,
 }
 
+impl RowShift {
+    /// From a finite max `m`, the number `n` of logits equal to it and the sum `rest` of
+    /// `exp(z − m)` over the others.
+    #[inline(always)]
+    pub(crate) fn from_parts<S: Simd>(s: S, m: f64, n: f64, rest: f64) -> RowShift {
+        RowShift {
+            m,
+            sum: n + rest,
+            ln_sum: lane0(s, s.ln_1p(s.splat((n - 1.0) + rest))),
+        }
+    }
+}
+
+/// `max z` of one row: NaN if any logit is NaN, −inf for an empty or all −inf row.
 #[inline(always)]
-pub(crate) fn row_shift<S: Simd, P: Real>(s: S, z: &[P]) -> RowShift {
+pub(crate) fn row_max<S: Simd, P: Real>(s: S, z: &[P]) -> f64 {
     let mut mv = s.splat(f64::NEG_INFINITY);
     for k in (0..z.len()).step_by(LANES) {
         mv = s.max(mv, s.load(&lanes(z, k, f64::NEG_INFINITY, P::to_f64)));
     }
-    let m = s.reduce_max(mv);
+    s.reduce_max(mv)
+}
+
+#[inline(always)]
+pub(crate) fn row_shift<S: Simd, P: Real>(s: S, z: &[P]) -> RowShift {
+    let m = row_max(s, z);
     if !m.is_finite() {
         return RowShift {
             m,
@@ -512,12 +531,7 @@ pub(crate) fn row_shift<S: Simd, P: Real>(s: S, z: &[P]) -> RowShift {
         acc.push([s.select(at_max, zero, e), s.select(at_max, one, zero)]);
     }
     let [rest, n] = acc.finish();
-    let (rest, n) = (rest.value(), n.value());
-    RowShift {
-        m,
-        sum: n + rest,
-        ln_sum: lane0(s, s.ln_1p(s.splat((n - 1.0) + rest))),
-    }
+    RowShift::from_parts(s, m, n.value(), rest.value())
 }
 
 /// `ln Σ exp(z)` of one row: −inf for an empty or all −inf row, +inf if any logit is +inf,

@@ -17,10 +17,11 @@
 
 use crate::binary;
 use crate::categorical;
-use crate::driver::{check_unit, elementwise, lane0, row_logsumexp, rows, ElementLoss, RowOp};
+use crate::driver::{check_unit, elementwise, lane0, row_logsumexp, row_max, rows};
+use crate::driver::{ElementLoss, RowOp, RowShift};
 use crate::driver::{NanPolicy, Totals, Weights};
 use crate::error::{Error, Result};
-use crate::reduce::VecSum;
+use crate::reduce::{Sum, VecSum};
 use crate::simd::{Simd, LANES};
 use crate::value::{lanes, Label, Real, Target};
 
@@ -262,6 +263,64 @@ fn weighted_row<S: Simd, P: Real>(
     Ok(acc.finish()[0].value() + 0.0)
 }
 
+/// Smoothed sparse loss of one row of logits `z` with true class `y`, in two passes (max, then
+/// one fused pass) where [`weighted_row`] needs four. With `m = max z`, `ln S = lse − m` and
+/// `g_c = m − z_c ≥ 0`, and `W = Σ_c w_c` (C when unweighted):
+///
+/// `l = (1 − ε)·w_y·(ln S + g_y) + (ε/C)·[ln S·W + Σ_c w_c·g_c]`
+///
+/// Every sum has non-negative terms, so nothing cancels. This holds when every logit is
+/// finite; `None` (use [`weighted_row`], which excludes masked classes) when one is not: the max
+/// is then NaN or ±inf, or `Σ w_c·g_c` is inf or NaN (a −inf logit).
+#[inline(always)]
+fn smoothed_logits_row<S: Simd, P: Real>(
+    s: S,
+    z: &[P],
+    y: usize,
+    cw: Option<(&[f64], f64)>,
+    smoothing: f64,
+) -> Option<f64> {
+    let c = z.len();
+    let m = row_max(s, z);
+    if !m.is_finite() {
+        return None;
+    }
+    let (zero, one, mv) = (s.splat(0.0), s.splat(1.0), s.splat(m));
+    let mut acc = VecSum::<S, 3>::new(s);
+    // Padding lanes hold m: they add 0 to the exp sum and to the gaps, and are taken off the
+    // count of logits at the max below.
+    for k in (0..c).step_by(LANES) {
+        let zv = s.load(&lanes(z, k, m, P::to_f64));
+        let at_max = s.eq(zv, mv);
+        let d = s.sub(zv, mv);
+        let e = s.exp(d);
+        let wd = match cw {
+            None => d,
+            Some((cw, _)) => s.mul(s.load(&lanes(cw, k, 0.0, |x| x)), d),
+        };
+        acc.push([s.select(at_max, zero, e), s.select(at_max, one, zero), wd]);
+    }
+    let [rest, n, neg_gap] = acc.finish();
+    let gap = -neg_gap.value();
+    if !gap.is_finite() {
+        return None;
+    }
+    let pads = (c.next_multiple_of(LANES) - c) as f64;
+    let ln_s = RowShift::from_parts(s, m, n.value() - pads, rest.value()).ln_sum;
+    let (w_y, w_total) = match cw {
+        None => (1.0, c as f64),
+        Some((cw, total)) => (cw[y], total),
+    };
+    let coef_y = (1.0 - smoothing) * w_y;
+    let label_term = if coef_y == 0.0 {
+        0.0
+    } else {
+        coef_y * (ln_s + (m - z[y].to_f64()))
+    };
+    let shared = smoothing / c as f64 * (ln_s * w_total + gap);
+    Some(label_term + shared + 0.0)
+}
+
 struct CategoricalOptRows<'a, T, P> {
     t: &'a [T],
     p: &'a [P],
@@ -324,6 +383,8 @@ struct SparseOptRows<'a, L, P> {
     cw: Option<&'a [f64]>,
     smoothing: f64,
     ignore: Option<i128>,
+    /// `Σ_c w_c` of `cw` (0 without class weights).
+    cw_total: f64,
 }
 
 impl<L: Label, P: Real> RowOp for SparseOptRows<'_, L, P> {
@@ -377,6 +438,12 @@ impl<L: Label, P: Real> RowOp for SparseOptRows<'_, L, P> {
                 wy * plain
             });
         }
+        if self.eps.is_none() {
+            let cw = self.cw.map(|cw| (cw, self.cw_total));
+            if let Some(v) = smoothed_logits_row(s, row, label, cw, self.smoothing) {
+                return Ok(v);
+            }
+        }
         let zero = s.splat(0.0);
         weighted_row(s, row, base, self.eps, self.cw, self.smoothing, |k| {
             Ok(if (k..k + LANES).contains(&label) {
@@ -428,6 +495,11 @@ pub fn sparse<L: Label, P: Real>(
         cw: opts.class_weight,
         smoothing: opts.label_smoothing,
         ignore: opts.ignore_index,
+        cw_total: opts.class_weight.map_or(0.0, |cw| {
+            let mut total = Sum::ZERO;
+            cw.iter().for_each(|&w| total.add(w));
+            total.value()
+        }),
     };
     rows(&op, n_rows, c, w, nan, out)
 }
