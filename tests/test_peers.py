@@ -6,6 +6,12 @@ optax are optional).
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -108,10 +114,96 @@ def test_torch_binary_cross_entropy_with_logits(data: dict[str, Any]) -> None:
 
 
 # -------------------------------------------------------------------------------------- Keras
+#
+# The rows are checked with Keras computing in float64 (floatx "float64"; on the JAX backend
+# also jax_enable_x64), so that the comparison is tight enough to tell the formulas apart,
+# on inputs that reach Keras's clipping (p = 0, p = 1) and its renormalisation of p.
+# test_keras_losses_float32 checks the same calls once more at Keras's default float32.
 
 
-def test_keras_losses(data: dict[str, Any]) -> None:
-    keras = pytest.importorskip("keras")
+@pytest.fixture
+def keras_floatx(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], ModuleType]]:
+    """Keras (skipped if absent); calling the result with a floatx sets it until teardown.
+
+    KERAS_BACKEND is only set (to "jax", when jax is installed) if it is unset and Keras is
+    not imported yet, and only for the import; floatx and JAX's x64 flag are restored after
+    the test.
+    """
+    with monkeypatch.context() as env:
+        if ("keras" not in sys.modules and "KERAS_BACKEND" not in os.environ
+                and importlib.util.find_spec("jax") is not None):
+            env.setenv("KERAS_BACKEND", "jax")
+        keras = pytest.importorskip("keras")
+    saved = keras.config.floatx()
+    with contextlib.ExitStack() as stack:
+        stack.callback(keras.config.set_floatx, saved)
+
+        def use(floatx: str) -> ModuleType:
+            if floatx == "float64" and keras.backend.backend() == "jax":
+                import jax
+                stack.enter_context(jax.enable_x64(True))
+            keras.config.set_floatx(floatx)
+            return keras
+
+        yield use
+
+
+def keras_edge_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The fixture's data with probabilities that Keras clips, and p not summing to 1."""
+    c = data["c"]
+    yb, pb = data["yb"].copy(), data["pb"].copy()
+    # p = 0 and p = 1 (clipped to 1e-7 and 1 − 1e-7), and values just inside and outside.
+    yb.flat[:8] = [0, 0, 0, 0, 1, 1, 1, 1]
+    pb.flat[:8] = [0.0, 1.0, 1e-9, 1 - 1e-9, 0.0, 1.0, 1e-8, 1 - 1e-6]
+    p = data["p"].copy()
+    p[0] = [1.0] + [0.0] * (c - 1)            # clipped at 1 − 1e-7 and 1e-7
+    p[1, :3] = [0.5, 0.5, 1e-9]               # a tiny probability, clipped
+    p[2, :2] = 0.0
+    soft = data["soft"].copy()
+    soft[1, 2] += 0.5                         # weight on the clipped class
+    soft[1] /= soft[1].sum()
+    scale = 0.2 + 0.8 * data["s"][:, None] / data["s"].max()  # row sums in (0.2, 1]
+    return dict(yb=yb, pb=pb, p=p * scale, soft=soft)
+
+
+def test_keras_losses(data: dict[str, Any], keras_floatx: Callable[[str], ModuleType]) -> None:
+    keras = keras_floatx("float64")
+    n, s = data["n"], data["s"]
+    e = keras_edge_data(data)
+    yb, pb, p, soft = e["yb"], e["pb"], e["p"], e["soft"]
+
+    bce = keras.losses.BinaryCrossentropy(label_smoothing=0.1)
+    want = np.asarray(bce(yb, pb, sample_weight=s))
+    assert want.dtype == np.float64
+    got = plogp.binary_cross_entropy(yb, pb, eps=1e-7, label_smoothing=0.1, sample_weight=s,
+                                     reduction="sum") / yb.size
+    # Keras averages over the class axis with keras.ops.mean, which computes in float32 even
+    # for float64 input (Keras's result_type maps float64 to float32), so each row's loss is
+    # rounded to float32: measured ≤ 2e-7 relative per row. 1e-6 still catches a different
+    # smoothing or clipping rule (those change this number by > 1e-3).
+    close(got, want, 1e-6)
+
+    cce = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)
+    want = np.asarray(cce(soft, p, sample_weight=s))
+    assert want.dtype == np.float64
+    got = plogp.categorical_cross_entropy(soft, p / p.sum(-1, keepdims=True), eps=1e-7,
+                                          label_smoothing=0.1, sample_weight=s,
+                                          reduction="sum") / n
+    close(got, want, 1e-12)
+
+    scce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    want = np.asarray(scce(data["y"], data["z"], sample_weight=s))
+    assert want.dtype == np.float64
+    got = plogp.sparse_categorical_cross_entropy(data["y"], data["z"], from_logits=True,
+                                                 sample_weight=s, reduction="sum") / n
+    close(got, want, 1e-12)
+
+
+def test_keras_losses_float32(data: dict[str, Any],
+                              keras_floatx: Callable[[str], ModuleType]) -> None:
+    # Keras's default: inputs cast to float32, computed in float32. Compared at a float32
+    # tolerance (measured ≤ 3e-7 relative; sums of 64 rows of float32 terms).
+    keras = keras_floatx("float32")
     n, s = data["n"], data["s"]
     bce = keras.losses.BinaryCrossentropy(label_smoothing=0.1)
     want = float(bce(data["yb"], data["pb"], sample_weight=s))
@@ -128,18 +220,38 @@ def test_keras_losses(data: dict[str, Any]) -> None:
     got = plogp.sparse_categorical_cross_entropy(data["y"], data["z"], from_logits=True,
                                                  sample_weight=s, reduction="sum") / n
     close(got, want, 1e-5)
+    # The one place float32 Keras differs (README): its upper clip bound 1 − 1e-7 is rounded
+    # to the float32 1 − 2⁻²³, so y = 0, p = 1 costs 23·log 2 there, −log 1e-7 here.
+    y, p = np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]])
+    want = float(keras.losses.BinaryCrossentropy()(y, p))
+    close(want, (23 * np.log(2) - np.log1p(-2.0**-23)) / 2, 1e-6)
+    hi = 1 - 1e-7  # the float64 bound: 1 − hi is 1e-7 to 6e-10 relative
+    close(plogp.binary_cross_entropy(y, p, eps=1e-7), -(np.log1p(-hi) + np.log(hi)) / 2, 1e-12)
 
 
 # -------------------------------------------------------------------------------------- optax
+#
+# optax follows JAX's default float32 unless x64 is on; per-example losses near 0 then carry
+# float32 cancellation (measured up to 1e-4 relative), so the rows are checked in float64.
 
 
-def test_optax(data: dict[str, Any]) -> None:
+@pytest.fixture
+def optax64() -> Iterator[ModuleType]:
     optax = pytest.importorskip("optax")
+    import jax
+    with jax.enable_x64(True):
+        yield optax
+
+
+def test_optax(data: dict[str, Any], optax64: ModuleType) -> None:
+    optax = optax64
     want = np.asarray(optax.softmax_cross_entropy(data["z"], data["soft"]))
+    assert want.dtype == np.float64
     got = plogp.categorical_cross_entropy(data["soft"], data["z"], from_logits=True,
                                           reduction="none")
-    close(got, want, 1e-5)
+    close(got, want, 1e-12)
     want = np.asarray(optax.softmax_cross_entropy_with_integer_labels(data["z"], data["y"]))
+    assert want.dtype == np.float64
     got = plogp.sparse_categorical_cross_entropy(data["y"], data["z"], from_logits=True,
                                                  reduction="none")
-    close(got, want, 1e-5)
+    close(got, want, 1e-12)
