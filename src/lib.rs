@@ -133,23 +133,49 @@ fn run_loss<'py, P: Real + numpy::Element>(
 }
 
 /// Run a per-row kernel writing one value per row. `rows` is the output shape; an empty shape
-/// (a single distribution) gives a Python float.
+/// (a single distribution) gives a Python float, written by the kernel straight to an f64 so
+/// that an f32 input's value is not rounded to f32 first (which would cost all but a few bits
+/// of a subnormal result). Build `kernels` with [`row_kernels!`]: the same call twice, once
+/// per output type.
 fn run_rows<'py, P: Real + numpy::Element>(
     py: Python<'py>,
     rows: &[usize],
     work: usize,
     layout: &Prepared<'_>,
-    kernel: impl FnOnce(&mut [P]) -> plogp_core::Result<()> + Send,
+    kernels: (
+        impl FnOnce(&mut [P]) -> plogp_core::Result<()> + Send,
+        impl FnOnce(&mut [f64]) -> plogp_core::Result<()> + Send,
+    ),
 ) -> PyResult<Bound<'py, PyAny>> {
-    let was_f16 = layout.was_f16;
+    let (per_row, single) = kernels;
     let value_error = |e| value_error(unmove(layout)(e));
-    let (out, result) = fill_new::<P, _>(py, rows, work, kernel)?;
-    result.map_err(value_error)?;
     if rows.is_empty() {
-        let value = out.get_item(())?.extract::<f64>()?;
-        return Ok(float(py, value));
+        let mut value = [0.0f64];
+        detached(py, work, || single(&mut value)).map_err(value_error)?;
+        return Ok(float(py, value[0]));
     }
-    finish_array(out.into_any(), was_f16)
+    let (out, result) = fill_new::<P, _>(py, rows, work, per_row)?;
+    result.map_err(value_error)?;
+    finish_array(out.into_any(), layout.was_f16)
+}
+
+/// The two closures [`run_rows`] takes, from one body:
+/// `row_kernels!(input, |out| kernel(input, .., out))`, the first writing `input`'s dtype.
+macro_rules! row_kernels {
+    ($input:expr, |$out:ident| $body:expr) => {
+        (
+            |$out: &mut [_]| {
+                let $out = same_dtype($input, $out);
+                $body
+            },
+            |$out: &mut [f64]| $body,
+        )
+    };
+}
+
+/// `out`, typed as having `input`'s element type (pins a type for [`row_kernels!`]).
+fn same_dtype<'o, P>(_input: &[P], out: &'o mut [P]) -> &'o mut [P] {
+    out
 }
 
 /// `(n_rows, row_len, rows_shape)` of an array whose class axis is last.
@@ -188,9 +214,9 @@ fn entropy<'py>(
     if keepdims {
         rows = kept_dims(&pa);
     }
-    with_floats!(Floats::new(&pa)?, p => run_rows(py, &rows, pa.len(), &pa, |out| {
+    with_floats!(Floats::new(&pa)?, p => run_rows(py, &rows, pa.len(), &pa, row_kernels!(p, |out| {
         info::entropy(p, n, c, ln_base, out)
-    }))
+    })))
 }
 
 /// The input's original shape with the class axis kept as length 1.
@@ -213,9 +239,9 @@ fn entropy_from_logits<'py>(
     let (ln_base, axis) = (base.0, axis.0);
     let za = prepare(z, "z", Role::Float, Some(axis))?;
     let (n, c, rows) = row_layout(&za);
-    with_floats!(Floats::new(&za)?, z => run_rows(py, &rows, za.len(), &za, |out| {
+    with_floats!(Floats::new(&za)?, z => run_rows(py, &rows, za.len(), &za, row_kernels!(z, |out| {
         info::entropy_from_logits(z, n, c, ln_base, out)
-    }))
+    })))
 }
 
 /// Prepare `p` and `q` of a two-distribution function in a common float dtype.
@@ -263,11 +289,11 @@ macro_rules! pair_function {
             match (Floats::new(&pa)?, Floats::new(&qa)?) {
                 (Floats::F32(pv), Floats::F32(qv)) => {
                     let (p, q) = (arrays::slice(&pv)?, arrays::slice(&qv)?);
-                    run_rows(py, &rows, 2 * pa.len(), &pa, |out| $kernel(p, q, n, c, ln_base, out))
+                    run_rows(py, &rows, 2 * pa.len(), &pa, row_kernels!(p, |out| $kernel(p, q, n, c, ln_base, out)))
                 }
                 (Floats::F64(pv), Floats::F64(qv)) => {
                     let (p, q) = (arrays::slice(&pv)?, arrays::slice(&qv)?);
-                    run_rows(py, &rows, 2 * pa.len(), &pa, |out| $kernel(p, q, n, c, ln_base, out))
+                    run_rows(py, &rows, 2 * pa.len(), &pa, row_kernels!(p, |out| $kernel(p, q, n, c, ln_base, out)))
                 }
                 _ => Err(PyTypeError::new_err("internal: p and q were not promoted to one dtype")),
             }
@@ -341,10 +367,10 @@ fn logsumexp<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, PyAn
     let py = z.py();
     let za = prepare(z, "z", Role::Float, Some(axis))?;
     let (n, c, rows) = row_layout(&za);
-    with_floats!(Floats::new(&za)?, z => run_rows(py, &rows, za.len(), &za, |out| {
+    with_floats!(Floats::new(&za)?, z => run_rows(py, &rows, za.len(), &za, row_kernels!(z, |out| {
         activation::logsumexp(z, n, c, out);
         Ok(())
-    }))
+    })))
 }
 
 fn elementwise<'py>(

@@ -180,3 +180,28 @@ def test_exact_sum_is_exact() -> None:
     third = np.longdouble(1) / np.longdouble(3)
     assert exact_sum(np.full(3, third)) == 1.0
     assert exact_sum(np.ones(10), 4) == 2.5
+
+
+# A single distribution gives a Python float. For float32 input it must not go through a
+# float32 first: that would keep only a few bits of a subnormal result (H([1e-45]) ≈ 1.45e-43
+# has 7 significant bits as a float32) and 24 of any other.
+TINY = np.float32(1e-45)  # the smallest subnormal, 2^-149
+
+
+@pytest.mark.parametrize("impl_name", IMPL_PARAMS)
+@pytest.mark.parametrize("case", ["entropy", "cross_entropy", "kl_divergence", "logsumexp"])
+def test_single_float32_distribution_keeps_float64_precision(impl_name: str, case: str) -> None:
+    impl = get_impl(impl_name)
+    p = np.array([TINY, 3 * TINY], dtype=np.float32)
+    q = np.array([0.25, 0.75], dtype=np.float32)
+    a, b, c, d = (extended(v) for v in (p[0], p[1], q[0], q[1]))
+    exact, got = {
+        "entropy": (-(a * np.log(a) + b * np.log(b)), lambda: impl.entropy(p)),
+        "cross_entropy": (-(a * np.log(c) + b * np.log(d)), lambda: impl.cross_entropy(p, q)),
+        "kl_divergence": (a * np.log(a / c) + b * np.log(b / d),
+                          lambda: impl.kl_divergence(p, q)),
+        "logsumexp": (np.log(np.exp(c) + np.exp(d)), lambda: impl.logsumexp(q)),
+    }[case]
+    value = got()
+    assert isinstance(value, float)
+    assert relative_error(value, float(exact)) <= TWO_ULP

@@ -74,26 +74,27 @@ pub fn row_map<P: Real>(kind: RowMap, z: &[P], n_rows: usize, c: usize, out: &mu
     });
 }
 
-struct LseChunk<'a, P> {
+struct LseChunk<'a, P, O> {
     z: &'a [P],
     c: usize,
-    out: &'a mut [P],
+    out: &'a mut [O],
 }
 
-impl<P: Real> WithSimd for LseChunk<'_, P> {
+impl<P: Real, O: Real> WithSimd for LseChunk<'_, P, O> {
     type Output = ();
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
         for (r, o) in self.out.iter_mut().enumerate() {
             let row = &self.z[r * self.c..(r + 1) * self.c];
-            *o = P::from_f64(crate::driver::row_logsumexp(s, row));
+            *o = O::from_f64(crate::driver::row_logsumexp(s, row));
         }
     }
 }
 
-/// `logsumexp` of each row of `z` into `out` (length `n_rows`; an empty row gives −inf).
-pub fn logsumexp<P: Real>(z: &[P], n_rows: usize, c: usize, out: &mut [P]) {
+/// `logsumexp` of each row of `z` into `out` (length `n_rows`; an empty row gives −inf),
+/// computed in f64 and rounded once to `O` (which may be wider than `P`).
+pub fn logsumexp<P: Real, O: Real>(z: &[P], n_rows: usize, c: usize, out: &mut [O]) {
     map_chunks(
         n_rows,
         rows_per_chunk(c),

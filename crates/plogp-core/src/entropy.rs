@@ -187,12 +187,16 @@ impl<P: Real> RowOp for LogitEntropyRows<'_, P> {
 
 /// Entropy of each of the `n_rows` rows of `p` (row length `c`), divided by `ln_base`
 /// (1 for nats), written to `out` (length `n_rows`).
-pub fn entropy<P: Real>(
+///
+/// Here and below, `out` may have a wider type than the input (an f64 value for an f32 row,
+/// e.g. when one distribution's value is returned as a Python float): every row value is
+/// computed in f64 and rounded once to `O`.
+pub fn entropy<P: Real, O: Real>(
     p: &[P],
     n_rows: usize,
     c: usize,
     ln_base: f64,
-    out: &mut [P],
+    out: &mut [O],
 ) -> Result<()> {
     rows(
         &EntropyRows { p, c, ln_base },
@@ -206,12 +210,12 @@ pub fn entropy<P: Real>(
 }
 
 /// Entropy of `softmax(z)` of each row, fused (no probability array).
-pub fn entropy_from_logits<P: Real>(
+pub fn entropy_from_logits<P: Real, O: Real>(
     z: &[P],
     n_rows: usize,
     c: usize,
     ln_base: f64,
-    out: &mut [P],
+    out: &mut [O],
 ) -> Result<()> {
     rows(
         &LogitEntropyRows { z, c, ln_base },
@@ -224,14 +228,14 @@ pub fn entropy_from_logits<P: Real>(
     .map(drop)
 }
 
-fn pair<P: Real>(
+fn pair<P: Real, O: Real>(
     kind: Pair,
     p: &[P],
     q: &[P],
     n_rows: usize,
     c: usize,
     ln_base: f64,
-    out: &mut [P],
+    out: &mut [O],
 ) -> Result<()> {
     rows(
         &PairRows {
@@ -251,37 +255,37 @@ fn pair<P: Real>(
 }
 
 /// Cross-entropy `H(p, q)` of each row pair.
-pub fn cross_entropy<P: Real>(
+pub fn cross_entropy<P: Real, O: Real>(
     p: &[P],
     q: &[P],
     n_rows: usize,
     c: usize,
     ln_base: f64,
-    out: &mut [P],
+    out: &mut [O],
 ) -> Result<()> {
     pair(Pair::CrossEntropy, p, q, n_rows, c, ln_base, out)
 }
 
 /// Kullback–Leibler divergence `KL(p‖q)` of each row pair.
-pub fn kl_divergence<P: Real>(
+pub fn kl_divergence<P: Real, O: Real>(
     p: &[P],
     q: &[P],
     n_rows: usize,
     c: usize,
     ln_base: f64,
-    out: &mut [P],
+    out: &mut [O],
 ) -> Result<()> {
     pair(Pair::Kl, p, q, n_rows, c, ln_base, out)
 }
 
 /// Jensen–Shannon divergence of each row pair.
-pub fn js_divergence<P: Real>(
+pub fn js_divergence<P: Real, O: Real>(
     p: &[P],
     q: &[P],
     n_rows: usize,
     c: usize,
     ln_base: f64,
-    out: &mut [P],
+    out: &mut [O],
 ) -> Result<()> {
     pair(Pair::Js, p, q, n_rows, c, ln_base, out)
 }
@@ -371,13 +375,31 @@ mod tests {
     }
 
     #[test]
+    fn f32_rows_into_f64_output_round_once() {
+        // H([1e-45]) = −p·ln p ≈ 1.4472e-43 is subnormal in f32: an f32 output keeps 7 bits
+        // of it, an f64 output all of them.
+        let p = [f32::from_bits(1)]; // 1.4013e-45
+        let exact = -(p[0] as f64) * (p[0] as f64).ln();
+        let (mut wide, mut narrow) = ([0.0f64], [0.0f32]);
+        entropy(&p, 1, 1, 1.0, &mut wide).unwrap();
+        entropy(&p, 1, 1, 1.0, &mut narrow).unwrap();
+        assert!((wide[0] - exact).abs() <= 2.0 * f64::EPSILON * exact);
+        assert_eq!(narrow[0], exact as f32);
+        assert!((narrow[0] as f64 - exact).abs() > 1e-3 * exact);
+        let mut lse = [0.0f64];
+        crate::activation::logsumexp(&[0.1f32, 0.2], 1, 2, &mut lse);
+        let want = (0.1f32 as f64).exp() + (0.2f32 as f64).exp();
+        assert!((lse[0] - want.ln()).abs() <= 2.0 * f64::EPSILON);
+    }
+
+    #[test]
     fn logit_entropy_matches_probability_entropy() {
         let z = [1.0f64, -2.0, 0.5, f64::NEG_INFINITY, 3.0];
         let m = 3.0f64;
         let e: Vec<f64> = z.iter().map(|x| (x - m).exp()).collect();
         let sum: f64 = e.iter().sum();
         let p: Vec<f64> = e.iter().map(|x| x / sum).collect();
-        let (mut a, mut b) = ([0.0; 1], [0.0; 1]);
+        let (mut a, mut b) = ([0.0f64; 1], [0.0f64; 1]);
         entropy_from_logits(&z, 1, 5, 1.0, &mut a).unwrap();
         entropy(&p, 1, 5, 1.0, &mut b).unwrap();
         assert!((a[0] - b[0]).abs() <= 1e-14);
