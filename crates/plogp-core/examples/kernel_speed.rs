@@ -38,6 +38,20 @@ fn median_ns(name: &str, n: usize, reps: usize, mut f: impl FnMut()) -> (f64, f6
     (t[7], t[0], t[14])
 }
 
+fn options<'a>(
+    pos_weight: Option<&'a [f64]>,
+    class_weight: Option<&'a [f64]>,
+    label_smoothing: f64,
+    ignore_index: Option<i128>,
+) -> LossOptions<'a> {
+    LossOptions {
+        pos_weight,
+        class_weight,
+        label_smoothing,
+        ignore_index,
+    }
+}
+
 fn main() {
     parallel::set_num_threads(1);
     if let Some(name) = std::env::args().nth(1) {
@@ -119,21 +133,10 @@ fn main() {
         );
         let pos_weight = [2.5];
         let class_weight: Vec<f64> = (0..c).map(|k| 0.5 + (k % 7) as f64 / 4.0).collect();
+        let (pw, cw) = (Some(&pos_weight[..]), Some(&class_weight[..]));
         let bce_options = [
-            (
-                "bce_logits f32 +pos_weight",
-                LossOptions {
-                    pos_weight: Some(&pos_weight),
-                    ..LossOptions::default()
-                },
-            ),
-            (
-                "bce_logits f32 +smoothing",
-                LossOptions {
-                    label_smoothing: 0.1,
-                    ..LossOptions::default()
-                },
-            ),
+            ("bce_logits f32 +pos_weight", options(pw, None, 0.0, None)),
+            ("bce_logits f32 +smoothing", options(None, None, 0.1, None)),
         ];
         for (name, opts) in &bce_options {
             report(
@@ -155,35 +158,15 @@ fn main() {
             );
         }
         let sparse_options = [
-            (
-                "sparse_logits +class_weight",
-                LossOptions {
-                    class_weight: Some(&class_weight),
-                    ..LossOptions::default()
-                },
-            ),
+            ("sparse_logits +class_weight", options(None, cw, 0.0, None)),
             (
                 "sparse_logits +ignore_index",
-                LossOptions {
-                    ignore_index: Some(-100),
-                    ..LossOptions::default()
-                },
+                options(None, None, 0.0, Some(-100)),
             ),
-            (
-                "sparse_logits +smoothing",
-                LossOptions {
-                    label_smoothing: 0.1,
-                    ..LossOptions::default()
-                },
-            ),
+            ("sparse_logits +smoothing", options(None, None, 0.1, None)),
             (
                 "sparse_logits +all three",
-                LossOptions {
-                    class_weight: Some(&class_weight),
-                    label_smoothing: 0.1,
-                    ignore_index: Some(-100),
-                    ..LossOptions::default()
-                },
+                options(None, cw, 0.1, Some(-100)),
             ),
         ];
         for (name, opts) in &sparse_options {
