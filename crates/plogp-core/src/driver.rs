@@ -24,9 +24,9 @@ pub enum Weights<'a> {
     /// One weight per item (element for binary losses, row for categorical ones).
     PerItem(&'a [f64]),
     /// One weight per group of `inner` consecutive items: a 1-D `sample_weight` of length N
-    /// broadcast along the first axis of an `(N, …)` input. `inner` is non-zero so the
-    /// division by it needs no zero check (an unchecked-looking check that LLVM hoisted out
-    /// of loops as a branch on the unused payload of `None`, which memcheck reported).
+    /// broadcast along the first axis of an `(N, …)` input. `inner` is non-zero, so dividing
+    /// by it needs no zero check: LLVM used to hoist that check out of loops, branching on
+    /// the unwritten payload bytes of `None`, which memcheck reported.
     PerGroup { w: &'a [f64], inner: NonZeroUsize },
 }
 
