@@ -229,6 +229,48 @@ def test_keras_losses_float32(data: dict[str, Any],
     close(plogp.binary_cross_entropy(y, p, eps=1e-7), -(np.log1p(-hi) + np.log(hi)) / 2, 1e-12)
 
 
+def test_keras_reductions(data: dict[str, Any], keras_floatx: Callable[[str], ModuleType]) -> None:
+    """Each Keras ``reduction`` as a plogp call (README: "Keras reductions")."""
+    keras = keras_floatx("float64")
+    n, s, y, z = data["n"], data["s"], data["y"], data["z"]
+    yb, pb = data["yb"], data["pb"]
+    per_row = plogp.sparse_categorical_cross_entropy(y, z, from_logits=True, reduction="none")
+    # Keras's binary per-sample loss is the mean over the last axis.
+    per_sample = plogp.binary_cross_entropy(yb, pb, eps=1e-7, reduction="none").mean(-1)
+    sparse = dict(
+        sum=plogp.sparse_categorical_cross_entropy(y, z, from_logits=True, sample_weight=s,
+                                                   reduction="sum"),
+        sum_over_batch_size=plogp.sparse_categorical_cross_entropy(
+            y, z, from_logits=True, sample_weight=s, reduction="sum") / n,
+        mean=plogp.sparse_categorical_cross_entropy(y, z, from_logits=True, sample_weight=s,
+                                                    reduction="sum") / n,
+        mean_with_sample_weight=plogp.sparse_categorical_cross_entropy(
+            y, z, from_logits=True, sample_weight=s),
+        none=s * per_row,
+    )
+    binary = dict(
+        sum=plogp.binary_cross_entropy(yb, pb, eps=1e-7, sample_weight=s,
+                                       reduction="sum") / yb.shape[-1],
+        sum_over_batch_size=plogp.binary_cross_entropy(yb, pb, eps=1e-7, sample_weight=s,
+                                                       reduction="sum") / yb.size,
+        mean=plogp.binary_cross_entropy(yb, pb, eps=1e-7, sample_weight=s,
+                                        reduction="sum") / yb.size,
+        mean_with_sample_weight=plogp.binary_cross_entropy(yb, pb, eps=1e-7, sample_weight=s),
+        none=s * per_sample,
+    )
+    for reduction in sparse:
+        red = None if reduction == "none" else reduction
+        scce = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=red)
+        want = np.asarray(scce(y, z, sample_weight=s))
+        assert want.shape == np.shape(sparse[reduction])
+        np.testing.assert_allclose(sparse[reduction], want, rtol=1e-12)
+        bce = keras.losses.BinaryCrossentropy(reduction=red)
+        want = np.asarray(bce(yb, pb, sample_weight=s))
+        assert want.shape == np.shape(binary[reduction])
+        # Keras's binary mean over the last axis runs in float32 (see test_keras_losses).
+        np.testing.assert_allclose(binary[reduction], want, rtol=1e-6)
+
+
 # -------------------------------------------------------------------------------------- optax
 #
 # optax follows JAX's default float32 unless x64 is on; per-example losses near 0 then carry
