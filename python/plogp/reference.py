@@ -287,11 +287,14 @@ def _reduce(
     reduction: str,
     out_dtype: np.dtype,
     nan_policy: str = "propagate",
+    factor: np.ndarray | None = None,
 ) -> Any:
     """Apply the reduction to per-item losses ``l_i`` with sample weights ``s_i``.
 
     ``"none"``: ``s_i·l_i`` in ``out_dtype``; ``"sum"``: ``Σ s_i·l_i``;
-    ``"mean"``: ``Σ s_i·l_i / Σ s_i`` (``s_i = 1`` without weights), accumulated in float64.
+    ``"mean"``: ``Σ s_i·l_i / Σ s_i`` (``s_i = 1`` without weights), accumulated in float64;
+    with ``factor`` (the loss options' ``w_{y_i}``, 0 for ignored rows) the denominator is
+    ``Σ s_i·factor_i``, PyTorch's rule.
     ``nan_policy`` acts on items whose loss is NaN: ``"raise"`` on the first (flat index),
     ``"omit"`` drops them from both sums (their ``"none"`` output stays NaN).
     """
@@ -318,12 +321,16 @@ def _reduce(
     total = np.sum(weighted, dtype=np.float64)
     if reduction == "sum":
         return float(total)
-    total_weight = per_item.size if weight is None else np.sum(weight, dtype=np.float64)
+    if factor is None:
+        total_weight = per_item.size if weight is None else np.sum(weight, dtype=np.float64)
+        causes = "(empty input, or every sample_weight is 0)"
+    else:
+        scaled = factor if weight is None else weight * factor
+        total_weight = np.sum(scaled, dtype=np.float64)
+        causes = ("(empty input, every sample_weight is 0, every label is ignore_index, "
+                  "or the class weights of the labels are 0)")
     if not total_weight > 0:
-        raise ValueError(
-            "reduction='mean' is undefined over zero total weight "
-            "(empty input, or every sample_weight is 0)"
-        )
+        raise ValueError(f"reduction='mean' is undefined over zero total weight {causes}")
     return float(total / total_weight)
 
 
@@ -812,7 +819,7 @@ def sparse_categorical_cross_entropy(
         loss = np.where(ignored, 0.0, loss)
         factor = np.ones(rows) if cw is None else cw[labels.astype(np.intp)]
         factor = np.where(ignored, 0.0, factor)
-        return _opt.reduce_scaled(loss, weight, factor, reduction, out_dtype, nan_policy)
+        return _reduce(loss, weight, reduction, out_dtype, nan_policy, factor)
     at_label = np.expand_dims(labels.astype(np.intp), axis)
     pred_of_label = np.take_along_axis(pred, at_label, axis=axis)
     with np.errstate(divide="ignore", invalid="ignore"):
