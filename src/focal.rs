@@ -3,7 +3,9 @@
 //! the `gamma`, `alpha` and `ignore_index` options.
 
 use crate::arrays::{self, prepare, readonly, Role};
-use crate::options::{same_shape, Axis, Eps, Flag, NanPolicyArg, Reduction, SampleWeight};
+use crate::options::{
+    labels_fit_classes, same_shape, Axis, Eps, Flag, NanPolicyArg, Reduction, SampleWeight,
+};
 use crate::typed::{Floats, Ints, Targets};
 use crate::{dtype_eps, row_layout, run_loss, with_floats, with_ints, with_targets};
 use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
@@ -207,19 +209,7 @@ pub fn sparse_categorical_focal_cross_entropy<'py>(
     let pred = prepare(y_pred, "y_pred", Role::Float, Some(axis))?;
     let labels = prepare(y_true, "y_true", Role::Label, None)?;
     let (n, c, rows) = row_layout(&pred);
-    let mut expected = pred.orig_shape.clone();
-    if let Some(axis) = pred.axis {
-        expected.remove(axis);
-    }
-    if labels.orig_shape != expected {
-        return Err(PyValueError::new_err(format!(
-            "y_true must have the shape of y_pred without its class axis: y_true.shape = {} but \
-             y_pred.shape = {} (expected y_true.shape = {})",
-            arrays::shape_str(&labels.orig_shape),
-            arrays::shape_str(&pred.orig_shape),
-            arrays::shape_str(&expected)
-        )));
-    }
+    labels_fit_classes(&labels, &pred)?;
     let alpha_arg = class_alpha(alpha, c)?;
     let alpha = match &alpha_arg {
         AlphaArg::None => ClassAlpha::None,

@@ -19,7 +19,9 @@ mod typed;
 use arrays::{finish_array, new_output, prepare, Prepared, Role};
 use loss_opts::{IgnoreIndex, LabelSmoothing, OptionArray};
 use numpy::{PyArrayDescrMethods, PyArrayMethods, PyUntypedArrayMethods};
-use options::{same_shape, Axis, Eps, Flag, LnBase, NanPolicyArg, Reduction, SampleWeight};
+use options::{
+    labels_fit_classes, same_shape, Axis, Eps, Flag, LnBase, NanPolicyArg, Reduction, SampleWeight,
+};
 use plogp_core::entropy as info;
 use plogp_core::NanPolicy;
 use plogp_core::{activation, parallel, simd, Real, Totals};
@@ -527,19 +529,7 @@ fn sparse_categorical_cross_entropy<'py>(
     let pred = prepare(y_pred, "y_pred", Role::Float, Some(axis))?;
     let labels = prepare(y_true, "y_true", Role::Label, None)?;
     let (n, c, rows) = row_layout(&pred);
-    let mut expected = pred.orig_shape.clone();
-    if let Some(axis) = pred.axis {
-        expected.remove(axis);
-    }
-    if labels.orig_shape != expected {
-        return Err(PyValueError::new_err(format!(
-            "y_true must have the shape of y_pred without its class axis: y_true.shape = {} but \
-             y_pred.shape = {} (expected y_true.shape = {})",
-            arrays::shape_str(&labels.orig_shape),
-            arrays::shape_str(&pred.orig_shape),
-            arrays::shape_str(&expected)
-        )));
-    }
+    labels_fit_classes(&labels, &pred)?;
     let eps = eps.resolve(dtype_eps(&pred));
     let pred = groups::widen(pred, groups.is_some())?;
     let sw = SampleWeight::new(sample_weight, &rows)?;

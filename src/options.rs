@@ -217,6 +217,25 @@ impl<'py> SampleWeight<'py> {
     }
 }
 
+/// ValueError unless the integer labels have `pred`'s shape without its class axis (sparse
+/// losses: one label per row of predictions).
+pub fn labels_fit_classes(labels: &Prepared<'_>, pred: &Prepared<'_>) -> PyResult<()> {
+    let mut expected = pred.orig_shape.clone();
+    if let Some(axis) = pred.axis {
+        expected.remove(axis);
+    }
+    if labels.orig_shape == expected {
+        return Ok(());
+    }
+    Err(PyValueError::new_err(format!(
+        "y_true must have the shape of y_pred without its class axis: y_true.shape = {} but \
+         y_pred.shape = {} (expected y_true.shape = {})",
+        shape_str(&labels.orig_shape),
+        shape_str(&pred.orig_shape),
+        shape_str(&expected)
+    )))
+}
+
 /// ValueError unless both arrays have the same shape (as passed by the caller).
 pub fn same_shape(a_name: &str, a: &Prepared<'_>, b_name: &str, b: &Prepared<'_>) -> PyResult<()> {
     if a.orig_shape == b.orig_shape {
