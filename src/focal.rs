@@ -6,8 +6,8 @@ use crate::arrays::{self, prepare, readonly, Role};
 use crate::options::{
     labels_fit_classes, same_shape, Axis, Eps, Flag, NanPolicyArg, Reduction, SampleWeight,
 };
-use crate::typed::{Floats, Ints, Targets};
-use crate::{dtype_eps, row_layout, run_loss, with_floats, with_ints, with_targets};
+use crate::views::{FloatArray, IntArray, TargetArray};
+use crate::{dtype_eps, row_layout, run_loss};
 use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use plogp_core::focal::{self, ClassAlpha, Focus};
 use plogp_core::NanPolicy;
@@ -97,15 +97,12 @@ pub fn binary_focal_cross_entropy<'py>(
     let sw = SampleWeight::new(sample_weight, &items)?;
     let w = sw.weights()?;
     let n = pred.len();
-    with_floats!(Floats::new(&pred)?, p => with_targets!(Targets::new(&targ)?, y => {
-        run_loss(py, &items, n, reduction, &pred, |out| {
-            if from_logits {
-                focal::binary_focal_logits(y, p, focus, w, nan, out)
-            } else {
-                focal::binary_focal_prob(y, p, focus, eps, w, nan, out)
-            }
-        })
-    }))
+    let (pv, yv) = (FloatArray::new(&pred)?, TargetArray::new(&targ)?);
+    let (p, y) = (pv.view()?, yv.view()?);
+    let eps = (!from_logits).then_some(eps);
+    run_loss(py, &items, n, reduction, &pred, |out| {
+        focal::binary_focal(y, p, focus, eps, w, nan, out)
+    })
 }
 
 /// `alpha` of the sparse focal loss: None, one number, or one per class (a 1-D array of
@@ -219,10 +216,9 @@ pub fn sparse_categorical_focal_cross_entropy<'py>(
     let eps = (!from_logits).then(|| eps.resolve(dtype_eps(&pred)));
     let sw = SampleWeight::new(sample_weight, &rows)?;
     let w = sw.weights()?;
-    let ints = Ints::new(&labels)?;
-    with_floats!(Floats::new(&pred)?, p => with_ints!(ints, y => {
-        run_loss(py, &rows, 2 * pred.len(), reduction, &pred, |out| {
-            focal::sparse_focal(y, p, n, c, gamma, alpha, ignore, eps, w, nan, out)
-        })
-    }))
+    let (pv, yv) = (FloatArray::new(&pred)?, IntArray::new(&labels)?);
+    let (p, y) = (pv.view()?, yv.view()?);
+    run_loss(py, &rows, 2 * pred.len(), reduction, &pred, |out| {
+        focal::sparse_focal(y, p, n, c, gamma, alpha, ignore, eps, w, nan, out)
+    })
 }

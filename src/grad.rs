@@ -3,12 +3,13 @@
 
 use crate::arrays::{self, prepare, shape_str, Role};
 use crate::options::{same_shape, Flag, SampleWeight};
-use crate::typed::{Floats, Ints, Targets};
-use crate::{detached, row_layout, value_error, with_floats, with_ints, with_targets};
+use crate::views::{FloatArray, IntArray, TargetArray};
+use crate::{detached, row_layout, value_error};
 use numpy::{
     Element, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
 };
-use plogp_core::grad;
+use plogp_core::input::FloatElement;
+use plogp_core::{grad, Floats, FloatsMut};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
@@ -154,6 +155,41 @@ fn fill<'py, P: Element + Send>(
     })
 }
 
+/// Where and how a gradient is written: the caller's `out=` (or new arrays) of the logits'
+/// shape and float type.
+struct Write<'a, 'py> {
+    out: Option<&'a Bound<'py, PyAny>>,
+    shape: &'a [usize],
+    hessian: bool,
+    inputs: &'a [&'a Bound<'py, PyAny>],
+    work: usize,
+}
+
+impl<'py> Write<'_, 'py> {
+    fn run(
+        &self,
+        py: Python<'py>,
+        z: Floats<'_>,
+        kernel: impl FnOnce(FloatsMut<'_>, Option<FloatsMut<'_>>) -> plogp_core::Result<()> + Send,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match z {
+            Floats::F32(_) => self.typed::<f32>(py, kernel),
+            Floats::F64(_) => self.typed::<f64>(py, kernel),
+        }
+    }
+
+    fn typed<P: Element + FloatElement + Send>(
+        &self,
+        py: Python<'py>,
+        kernel: impl FnOnce(FloatsMut<'_>, Option<FloatsMut<'_>>) -> plogp_core::Result<()> + Send,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (g, h) = outputs::<P>(py, self.out, self.shape, self.hessian, self.inputs)?;
+        fill(py, g, h, self.work, |g, h| {
+            kernel(P::floats_mut(g), h.map(P::floats_mut))
+        })
+    }
+}
+
 fn inputs<'a, 'py>(
     a: &'a Bound<'py, PyAny>,
     b: &'a Bound<'py, PyAny>,
@@ -185,10 +221,16 @@ pub fn grad_binary_cross_entropy<'py>(
     let w = sw.weights()?;
     let srcs = inputs(y_true, logits, sample_weight);
     let n = za.len();
-    with_floats!(Floats::new(&za)?, z => with_targets!(Targets::new(&ya)?, y => {
-        let (g, h) = outputs(py, out, &shape, hessian.0, &srcs)?;
-        fill(py, g, h, n, |g, h| grad::binary_logits(y, z, w, g, h))
-    }))
+    let (zv, yv) = (FloatArray::new(&za)?, TargetArray::new(&ya)?);
+    let (z, y) = (zv.view()?, yv.view()?);
+    let write = Write {
+        out,
+        shape: &shape,
+        hessian: hessian.0,
+        inputs: &srcs,
+        work: n,
+    };
+    write.run(py, z, |g, h| grad::binary_logits(y, z, w, g, h))
 }
 
 #[pyfunction]
@@ -224,9 +266,14 @@ pub fn grad_softmax_cross_entropy<'py>(
     let w = sw.weights()?;
     let srcs = inputs(labels, logits, sample_weight);
     let shape = za.orig_shape.clone();
-    let ints = Ints::new(&la)?;
-    with_floats!(Floats::new(&za)?, z => with_ints!(ints, y => {
-        let (g, h) = outputs(py, out, &shape, hessian.0, &srcs)?;
-        fill(py, g, h, 2 * za.len(), |g, h| grad::softmax_logits(y, z, n, c, w, g, h))
-    }))
+    let (zv, yv) = (FloatArray::new(&za)?, IntArray::new(&la)?);
+    let (z, y) = (zv.view()?, yv.view()?);
+    let write = Write {
+        out,
+        shape: &shape,
+        hessian: hessian.0,
+        inputs: &srcs,
+        work: 2 * za.len(),
+    };
+    write.run(py, z, |g, h| grad::softmax_logits(y, z, n, c, w, g, h))
 }

@@ -10,12 +10,14 @@ use std::ops::Range;
 
 use crate::arrays::{prepare, shape_str, Prepared, Role};
 use crate::options::Reduction;
-use crate::typed::Ints;
+use crate::views::IntArray;
 use crate::{detached, unmove, value_error};
 use numpy::{PyArray1, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use plogp_core::grouped::{grouped, n_groups, GroupIds};
 use plogp_core::parallel::{rows_per_chunk, CHUNK_ELEMS};
-use plogp_core::{binary, categorical, Label, NanPolicy, Real, Target, Totals, Weights};
+use plogp_core::{
+    binary, categorical, Floats, FloatsMut, Ints, NanPolicy, Targets, Totals, Weights,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -87,7 +89,7 @@ impl<'py> Groups<'py> {
 /// Run `kernel` (unweighted per-item losses of an item range) over every group and build the
 /// result array.
 #[allow(clippy::too_many_arguments)]
-fn run<'py, P: Real + numpy::Element>(
+fn run<'py>(
     py: Python<'py>,
     groups: &Groups<'py>,
     reduction: Reduction,
@@ -97,15 +99,26 @@ fn run<'py, P: Real + numpy::Element>(
     elems_per_item: usize,
     w: Weights<'_>,
     nan: NanPolicy,
-    kernel: impl Fn(Range<usize>, &mut [P]) -> plogp_core::Result<Totals> + Sync + Send,
+    kernel: impl Fn(Range<usize>, FloatsMut<'_>) -> plogp_core::Result<Totals> + Sync + Send,
 ) -> PyResult<Bound<'py, PyAny>> {
     let inner = groups.inner;
     let work = n_items.saturating_mul(elems_per_item.max(1));
-    let ints = Ints::new(&groups.prepared)?;
-    let totals = crate::with_ints!(ints, ids => detached(py, work, || {
+    let ids = IntArray::new(&groups.prepared)?;
+    let ids = ids.view()?;
+    let totals = detached(py, work, || {
         let g = n_groups(ids)?;
-        grouped(n_items, chunk_items, elems_per_item, GroupIds { ids, inner }, g, w, nan, &kernel)
-    }))
+        let ids = GroupIds { ids, inner };
+        grouped::<f64>(
+            n_items,
+            chunk_items,
+            elems_per_item,
+            ids,
+            g,
+            w,
+            nan,
+            |r, out| kernel(r, FloatsMut::F64(out)),
+        )
+    })
     .map_err(|e| value_error(unmove(layout)(e)))?;
     let values = match reduction {
         Reduction::Sum => totals.loss,
@@ -114,58 +127,65 @@ fn run<'py, P: Real + numpy::Element>(
     Ok(PyArray1::from_vec(py, values).into_any())
 }
 
-/// Per-group binary cross-entropy (items = elements).
+/// Per-group binary cross-entropy (items = elements); `eps` is `None` for logits.
 #[allow(clippy::too_many_arguments)]
-pub fn binary<'py, Y: Target, P: Real + numpy::Element>(
+pub fn binary<'py>(
     py: Python<'py>,
     groups: &Groups<'py>,
     reduction: Reduction,
     layout: &Prepared<'_>,
-    y: &[Y],
-    p: &[P],
-    from_logits: bool,
-    eps: f64,
+    y: Targets<'_>,
+    p: Floats<'_>,
+    eps: Option<f64>,
     w: Weights<'_>,
     nan: NanPolicy,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (none, keep) = (Weights::None, NanPolicy::Propagate);
+    let kernel = |r: Range<usize>, out: FloatsMut<'_>| {
+        let (y, p) = (y.slice(r.clone()), p.slice(r));
+        match eps {
+            Some(eps) => binary::bce_prob(y, p, eps, none, keep, Some(out)),
+            None => binary::bce_logits(y, p, none, keep, Some(out)),
+        }
+    };
+    let n = p.len();
     run(
         py,
         groups,
         reduction,
         layout,
-        p.len(),
+        n,
         CHUNK_ELEMS,
         1,
         w,
         nan,
-        |r, out| {
-            let (y, p) = (&y[r.clone()], &p[r]);
-            if from_logits {
-                binary::bce_logits(y, p, none, keep, Some(out))
-            } else {
-                binary::bce_prob(y, p, eps, none, keep, Some(out))
-            }
-        },
+        kernel,
     )
 }
 
 /// Per-group categorical cross-entropy of `n × c` targets and predictions (items = rows).
 #[allow(clippy::too_many_arguments)]
-pub fn categorical<'py, T: Target, P: Real + numpy::Element>(
+pub fn categorical<'py>(
     py: Python<'py>,
     groups: &Groups<'py>,
     reduction: Reduction,
     layout: &Prepared<'_>,
-    t: &[T],
-    p: &[P],
+    t: Targets<'_>,
+    p: Floats<'_>,
     (n, c): (usize, usize),
-    from_logits: bool,
-    eps: f64,
+    eps: Option<f64>,
     w: Weights<'_>,
     nan: NanPolicy,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (none, keep) = (Weights::None, NanPolicy::Propagate);
+    let kernel = |r: Range<usize>, out: FloatsMut<'_>| {
+        let elems = r.start * c..r.end * c;
+        let (t, p) = (t.slice(elems.clone()), p.slice(elems));
+        match eps {
+            Some(eps) => categorical::cce_prob(t, p, r.len(), c, eps, none, keep, Some(out)),
+            None => categorical::cce_logits(t, p, r.len(), c, none, keep, Some(out)),
+        }
+    };
     run(
         py,
         groups,
@@ -176,33 +196,32 @@ pub fn categorical<'py, T: Target, P: Real + numpy::Element>(
         c,
         w,
         nan,
-        |r, out| {
-            let (t, p) = (&t[r.start * c..r.end * c], &p[r.start * c..r.end * c]);
-            if from_logits {
-                categorical::cce_logits(t, p, r.len(), c, none, keep, Some(out))
-            } else {
-                categorical::cce_prob(t, p, r.len(), c, eps, none, keep, Some(out))
-            }
-        },
+        kernel,
     )
 }
 
 /// Per-group sparse categorical cross-entropy of `n` labels and `n × c` predictions.
 #[allow(clippy::too_many_arguments)]
-pub fn sparse<'py, L: Label, P: Real + numpy::Element>(
+pub fn sparse<'py>(
     py: Python<'py>,
     groups: &Groups<'py>,
     reduction: Reduction,
     layout: &Prepared<'_>,
-    labels: &[L],
-    p: &[P],
+    labels: Ints<'_>,
+    p: Floats<'_>,
     (n, c): (usize, usize),
-    from_logits: bool,
-    eps: f64,
+    eps: Option<f64>,
     w: Weights<'_>,
     nan: NanPolicy,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (none, keep) = (Weights::None, NanPolicy::Propagate);
+    let kernel = |r: Range<usize>, out: FloatsMut<'_>| {
+        let (y, p) = (labels.slice(r.clone()), p.slice(r.start * c..r.end * c));
+        match eps {
+            Some(eps) => categorical::sparse_prob(y, p, r.len(), c, eps, none, keep, Some(out)),
+            None => categorical::sparse_logits(y, p, r.len(), c, none, keep, Some(out)),
+        }
+    };
     run(
         py,
         groups,
@@ -213,14 +232,7 @@ pub fn sparse<'py, L: Label, P: Real + numpy::Element>(
         c,
         w,
         nan,
-        |r, out| {
-            let (y, p) = (&labels[r.clone()], &p[r.start * c..r.end * c]);
-            if from_logits {
-                categorical::sparse_logits(y, p, r.len(), c, none, keep, Some(out))
-            } else {
-                categorical::sparse_prob(y, p, r.len(), c, eps, none, keep, Some(out))
-            }
-        },
+        kernel,
     )
 }
 

@@ -14,7 +14,7 @@ mod grad;
 mod groups;
 mod loss_opts;
 mod options;
-mod typed;
+mod views;
 
 use arrays::{finish_array, new_output, prepare, Prepared, Role};
 use loss_opts::{IgnoreIndex, LabelSmoothing, OptionArray};
@@ -24,12 +24,12 @@ use options::{
 };
 use plogp_core::entropy as info;
 use plogp_core::NanPolicy;
-use plogp_core::{activation, parallel, simd, Real, Totals};
+use plogp_core::{activation, parallel, simd, FloatsMut, Totals};
 use plogp_core::{loss_options, LossOptions};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyFloat;
-use typed::{Floats, Ints, Targets};
+use views::{FloatArray, IntArray, TargetArray};
 
 /// Calls touching fewer elements keep the GIL: below ~8k elements the whole call takes a few
 /// microseconds, comparable to the cost of releasing and re-taking the GIL (blake3-py makes the
@@ -91,37 +91,53 @@ fn float<'py>(py: Python<'py>, x: f64) -> Bound<'py, PyAny> {
     PyFloat::new(py, x).into_any()
 }
 
-/// Create an output array of `shape` and let `fill` write it (GIL released above the
-/// threshold); returns the array and what `fill` returned.
-fn fill_new<'py, P: numpy::Element + Send, R: Send>(
+/// Create a zeroed output array of `shape`, float64 if `wide` else float32, and let `fill`
+/// write it (GIL released above the threshold); returns the array and what `fill` returned.
+fn fill_new<'py, R: Send>(
     py: Python<'py>,
     shape: &[usize],
+    wide: bool,
     work: usize,
-    fill: impl FnOnce(&mut [P]) -> R + Send,
-) -> PyResult<(Bound<'py, numpy::PyArrayDyn<P>>, R)> {
-    let out = new_output::<P>(py, shape);
-    // SAFETY: `out` was just created here and is not shared with any other code.
-    let slice = unsafe { out.as_slice_mut() }.map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let result = detached(py, work, || fill(slice));
-    Ok((out, result))
+    fill: impl FnOnce(FloatsMut<'_>) -> R + Send,
+) -> PyResult<(Bound<'py, PyAny>, R)> {
+    let internal = |e: numpy::AsSliceError| PyValueError::new_err(e.to_string());
+    if wide {
+        let out = new_output::<f64>(py, shape);
+        // SAFETY: `out` was just created here and is not shared with any other code.
+        let slice = unsafe { out.as_slice_mut() }.map_err(internal)?;
+        let result = detached(py, work, || fill(FloatsMut::F64(slice)));
+        Ok((out.into_any(), result))
+    } else {
+        let out = new_output::<f32>(py, shape);
+        // SAFETY: as above.
+        let slice = unsafe { out.as_slice_mut() }.map_err(internal)?;
+        let result = detached(py, work, || fill(FloatsMut::F32(slice)));
+        Ok((out.into_any(), result))
+    }
 }
 
-/// Run a loss kernel and apply the reduction. `items` is the shape of the per-item losses.
-fn run_loss<'py, P: Real + numpy::Element>(
+/// Whether per-item results of `layout` are float64 (else float32, the float16 / float32
+/// input types).
+fn is_wide(layout: &Prepared<'_>) -> bool {
+    layout.array.dtype().itemsize() == 8
+}
+
+/// Run a loss kernel and apply the reduction. `items` is the shape of the per-item losses,
+/// written in `layout`'s float type.
+fn run_loss<'py>(
     py: Python<'py>,
     items: &[usize],
     work: usize,
     reduction: Reduction,
     layout: &Prepared<'_>,
-    kernel: impl FnOnce(Option<&mut [P]>) -> plogp_core::Result<Totals> + Send,
+    kernel: impl FnOnce(Option<FloatsMut<'_>>) -> plogp_core::Result<Totals> + Send,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let was_f16 = layout.was_f16;
     let value_error = |e| value_error(unmove(layout)(e));
     match reduction {
         Reduction::None => {
-            let (out, result) = fill_new::<P, _>(py, items, work, |slice| kernel(Some(slice)))?;
+            let (out, result) = fill_new(py, items, is_wide(layout), work, |o| kernel(Some(o)))?;
             result.map_err(value_error)?;
-            finish_array(out.into_any(), was_f16)
+            finish_array(out, layout.was_f16)
         }
         Reduction::Sum => {
             let t = detached(py, work, || kernel(None)).map_err(value_error)?;
@@ -137,47 +153,23 @@ fn run_loss<'py, P: Real + numpy::Element>(
 /// Run a per-row kernel writing one value per row. `rows` is the output shape; an empty shape
 /// (a single distribution) gives a Python float, written by the kernel straight to an f64 so
 /// that an f32 input's value is not rounded to f32 first (which would cost all but a few bits
-/// of a subnormal result). Build `kernels` with [`row_kernels!`]: the same call twice, once
-/// per output type.
-fn run_rows<'py, P: Real + numpy::Element>(
+/// of a subnormal result).
+fn run_rows<'py>(
     py: Python<'py>,
     rows: &[usize],
     work: usize,
     layout: &Prepared<'_>,
-    kernels: (
-        impl FnOnce(&mut [P]) -> plogp_core::Result<()> + Send,
-        impl FnOnce(&mut [f64]) -> plogp_core::Result<()> + Send,
-    ),
+    kernel: impl FnOnce(FloatsMut<'_>) -> plogp_core::Result<()> + Send,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (per_row, single) = kernels;
     let value_error = |e| value_error(unmove(layout)(e));
     if rows.is_empty() {
         let mut value = [0.0f64];
-        detached(py, work, || single(&mut value)).map_err(value_error)?;
+        detached(py, work, || kernel(FloatsMut::F64(&mut value))).map_err(value_error)?;
         return Ok(float(py, value[0]));
     }
-    let (out, result) = fill_new::<P, _>(py, rows, work, per_row)?;
+    let (out, result) = fill_new(py, rows, is_wide(layout), work, kernel)?;
     result.map_err(value_error)?;
-    finish_array(out.into_any(), layout.was_f16)
-}
-
-/// The two closures [`run_rows`] takes, from one body:
-/// `row_kernels!(input, |out| kernel(input, .., out))`, the first writing `input`'s dtype.
-macro_rules! row_kernels {
-    ($input:expr, |$out:ident| $body:expr) => {
-        (
-            |$out: &mut [_]| {
-                let $out = same_dtype($input, $out);
-                $body
-            },
-            |$out: &mut [f64]| $body,
-        )
-    };
-}
-
-/// `out`, typed as having `input`'s element type (pins a type for [`row_kernels!`]).
-fn same_dtype<'o, P>(_input: &[P], out: &'o mut [P]) -> &'o mut [P] {
-    out
+    finish_array(out, layout.was_f16)
 }
 
 /// `(n_rows, row_len, rows_shape)` of an array whose class axis is last.
@@ -216,9 +208,11 @@ fn entropy<'py>(
     if keepdims {
         rows = kept_dims(&pa);
     }
-    with_floats!(Floats::new(&pa)?, p => run_rows(py, &rows, pa.len(), &pa, row_kernels!(p, |out| {
+    let p = FloatArray::new(&pa)?;
+    let p = p.view()?;
+    run_rows(py, &rows, pa.len(), &pa, |out| {
         info::entropy(p, n, c, ln_base, out)
-    })))
+    })
 }
 
 /// The input's original shape with the class axis kept as length 1.
@@ -241,9 +235,11 @@ fn entropy_from_logits<'py>(
     let (ln_base, axis) = (base.0, axis.0);
     let za = prepare(z, "z", Role::Float, Some(axis))?;
     let (n, c, rows) = row_layout(&za);
-    with_floats!(Floats::new(&za)?, z => run_rows(py, &rows, za.len(), &za, row_kernels!(z, |out| {
+    let z = FloatArray::new(&za)?;
+    let z = z.view()?;
+    run_rows(py, &rows, za.len(), &za, |out| {
         info::entropy_from_logits(z, n, c, ln_base, out)
-    })))
+    })
 }
 
 /// Prepare `p` and `q` of a two-distribution function in a common float dtype.
@@ -288,17 +284,9 @@ macro_rules! pair_function {
             let ln_base = base.0;
             let (pa, qa) = prepare_pair(p, q, axis.0)?;
             let (n, c, rows) = row_layout(&pa);
-            match (Floats::new(&pa)?, Floats::new(&qa)?) {
-                (Floats::F32(pv), Floats::F32(qv)) => {
-                    let (p, q) = (arrays::slice(&pv)?, arrays::slice(&qv)?);
-                    run_rows(py, &rows, 2 * pa.len(), &pa, row_kernels!(p, |out| $kernel(p, q, n, c, ln_base, out)))
-                }
-                (Floats::F64(pv), Floats::F64(qv)) => {
-                    let (p, q) = (arrays::slice(&pv)?, arrays::slice(&qv)?);
-                    run_rows(py, &rows, 2 * pa.len(), &pa, row_kernels!(p, |out| $kernel(p, q, n, c, ln_base, out)))
-                }
-                _ => Err(PyTypeError::new_err("internal: p and q were not promoted to one dtype")),
-            }
+            let (pv, qv) = (FloatArray::new(&pa)?, FloatArray::new(&qa)?);
+            let (p, q) = (pv.view()?, qv.view()?);
+            run_rows(py, &rows, 2 * pa.len(), &pa, |out| $kernel(p, q, n, c, ln_base, out))
         }
     };
 }
@@ -332,9 +320,12 @@ fn row_map<'py>(
     let za = prepare(z, "z", Role::Float, Some(axis))?;
     let (n, c, _) = row_layout(&za);
     let shape = za.array.shape().to_vec();
-    let out = with_floats!(Floats::new(&za)?, z => {
-        fill_new(py, &shape, za.len(), |out| activation::row_map(kind, z, n, c, out))?.0.into_any()
-    });
+    let zv = FloatArray::new(&za)?;
+    let z = zv.view()?;
+    let (out, result) = fill_new(py, &shape, is_wide(&za), za.len(), |out| {
+        activation::row_map(kind, z, n, c, out)
+    })?;
+    result.map_err(value_error)?;
     let out = match za.axis {
         Some(axis) if axis + 1 != za.orig_shape.len() => {
             let np = py.import("numpy")?;
@@ -369,10 +360,11 @@ fn logsumexp<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, PyAn
     let py = z.py();
     let za = prepare(z, "z", Role::Float, Some(axis))?;
     let (n, c, rows) = row_layout(&za);
-    with_floats!(Floats::new(&za)?, z => run_rows(py, &rows, za.len(), &za, row_kernels!(z, |out| {
-        activation::logsumexp(z, n, c, out);
-        Ok(())
-    })))
+    let z = FloatArray::new(&za)?;
+    let z = z.view()?;
+    run_rows(py, &rows, za.len(), &za, |out| {
+        activation::logsumexp(z, n, c, out)
+    })
 }
 
 fn elementwise<'py>(
@@ -382,9 +374,12 @@ fn elementwise<'py>(
     let py = z.py();
     let za = prepare(z, "z", Role::Float, None)?;
     let shape = za.array.shape().to_vec();
-    let out = with_floats!(Floats::new(&za)?, z => {
-        fill_new(py, &shape, za.len(), |out| activation::elementwise(kind, z, out))?.0.into_any()
-    });
+    let zv = FloatArray::new(&za)?;
+    let z = zv.view()?;
+    let (out, result) = fill_new(py, &shape, is_wide(&za), za.len(), |out| {
+        activation::elementwise(kind, z, out)
+    })?;
+    result.map_err(value_error)?;
     finish_array(out, za.was_f16)
 }
 
@@ -442,14 +437,14 @@ fn binary_cross_entropy<'py>(
         return Err(groups::with_options_error());
     }
     let eps_clip = (!from_logits).then_some(eps);
-    with_floats!(Floats::new(&pred)?, p => with_targets!(Targets::new(&targ)?, y => {
-        if let Some(g) = &grp {
-            return groups::binary(py, g, reduction, &pred, y, p, from_logits, eps, w, nan);
-        }
-        run_loss(py, &items, n, reduction, &pred, |out| {
-            loss_options::bce(y, p, eps_clip, &opts, w, nan, out)
-        })
-    }))
+    let (pv, yv) = (FloatArray::new(&pred)?, TargetArray::new(&targ)?);
+    let (p, y) = (pv.view()?, yv.view()?);
+    if let Some(g) = &grp {
+        return groups::binary(py, g, reduction, &pred, y, p, eps_clip, w, nan);
+    }
+    run_loss(py, &items, n, reduction, &pred, |out| {
+        loss_options::bce(y, p, eps_clip, &opts, w, nan, out)
+    })
 }
 
 #[pyfunction]
@@ -493,14 +488,14 @@ fn categorical_cross_entropy<'py>(
         return Err(groups::with_options_error());
     }
     let eps_clip = (!from_logits).then_some(eps);
-    with_floats!(Floats::new(&pred)?, p => with_targets!(Targets::new(&targ)?, t => {
-        if let Some(g) = &grp {
-            return groups::categorical(py, g, reduction, &pred, t, p, (n, c), from_logits, eps, w, nan);
-        }
-        run_loss(py, &rows, 2 * pred.len(), reduction, &pred, |out| {
-            loss_options::cce(t, p, n, c, eps_clip, &opts, w, nan, out)
-        })
-    }))
+    let (pv, tv) = (FloatArray::new(&pred)?, TargetArray::new(&targ)?);
+    let (p, t) = (pv.view()?, tv.view()?);
+    if let Some(g) = &grp {
+        return groups::categorical(py, g, reduction, &pred, t, p, (n, c), eps_clip, w, nan);
+    }
+    run_loss(py, &rows, 2 * pred.len(), reduction, &pred, |out| {
+        loss_options::cce(t, p, n, c, eps_clip, &opts, w, nan, out)
+    })
 }
 
 #[pyfunction]
@@ -535,7 +530,7 @@ fn sparse_categorical_cross_entropy<'py>(
     let sw = SampleWeight::new(sample_weight, &rows)?;
     let w = sw.weights()?;
     let grp = groups::Groups::new(groups, &rows, reduction)?;
-    let ints = Ints::new(&labels)?;
+    let labels = IntArray::new(&labels)?;
     let class_weight = OptionArray::class_weight(class_weight, c)?;
     let opts = LossOptions {
         class_weight: class_weight.get()?,
@@ -547,14 +542,14 @@ fn sparse_categorical_cross_entropy<'py>(
         return Err(groups::with_options_error());
     }
     let eps_clip = (!from_logits).then_some(eps);
-    with_floats!(Floats::new(&pred)?, p => with_ints!(ints, y => {
-        if let Some(g) = &grp {
-            return groups::sparse(py, g, reduction, &pred, y, p, (n, c), from_logits, eps, w, nan);
-        }
-        run_loss(py, &rows, pred.len(), reduction, &pred, |out| {
-            loss_options::sparse(y, p, n, c, eps_clip, &opts, w, nan, out)
-        })
-    }))
+    let pv = FloatArray::new(&pred)?;
+    let (p, y) = (pv.view()?, labels.view()?);
+    if let Some(g) = &grp {
+        return groups::sparse(py, g, reduction, &pred, y, p, (n, c), eps_clip, w, nan);
+    }
+    run_loss(py, &rows, pred.len(), reduction, &pred, |out| {
+        loss_options::sparse(y, p, n, c, eps_clip, &opts, w, nan, out)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

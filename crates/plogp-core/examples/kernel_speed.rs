@@ -144,8 +144,8 @@ fn main() {
                 median_ns(name, n, reps, || {
                     black_box(
                         loss_options::bce(
-                            &y32,
-                            &z32,
+                            (&y32).into(),
+                            (&z32).into(),
                             None,
                             opts,
                             Weights::None,
@@ -175,8 +175,8 @@ fn main() {
                 median_ns(name, n, reps, || {
                     black_box(
                         loss_options::sparse(
-                            &labels,
-                            &z32[..rows * c],
+                            (&labels).into(),
+                            z32[..rows * c].into(),
                             rows,
                             c,
                             None,

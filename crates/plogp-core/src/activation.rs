@@ -8,6 +8,8 @@
 //!   `log_sigmoid(z) = −softplus(−z) = min(z, 0) − ln_1p(exp(−|z|))`, exact for all finite z.
 
 use crate::driver::row_shift;
+use crate::error::Result;
+use crate::input::{with_floats_out, Floats, FloatsMut};
 use crate::parallel::{map_chunks, rows_per_chunk, CHUNK_ELEMS};
 use crate::simd::{dispatch, Simd, WithSimd, LANES};
 use crate::value::{lanes, Real};
@@ -57,8 +59,29 @@ impl<P: Real> WithSimd for RowMapChunk<'_, P> {
     }
 }
 
-/// Softmax or log-softmax of each row of `z` (`n_rows × c`, row-major) into `out`.
-pub fn row_map<P: Real>(kind: RowMap, z: &[P], n_rows: usize, c: usize, out: &mut [P]) {
+/// Softmax or log-softmax of each row of `z` (`n_rows × c`, row-major) into `out` (`z`'s
+/// float type).
+pub fn row_map<'a, 'o>(
+    kind: RowMap,
+    z: impl Into<Floats<'a>>,
+    n_rows: usize,
+    c: usize,
+    out: impl Into<FloatsMut<'o>>,
+) -> Result<()> {
+    match (z.into(), out.into()) {
+        (Floats::F32(z), FloatsMut::F32(out)) => row_map_typed(kind, z, n_rows, c, out),
+        (Floats::F64(z), FloatsMut::F64(out)) => row_map_typed(kind, z, n_rows, c, out),
+        _ => return Err(same_type_error()),
+    }
+    Ok(())
+}
+
+#[cold]
+fn same_type_error() -> crate::Error {
+    crate::Error::Internal("the output must have the input's float type")
+}
+
+fn row_map_typed<P: Real>(kind: RowMap, z: &[P], n_rows: usize, c: usize, out: &mut [P]) {
     if c == 0 {
         return;
     }
@@ -93,8 +116,20 @@ impl<P: Real, O: Real> WithSimd for LseChunk<'_, P, O> {
 }
 
 /// `logsumexp` of each row of `z` into `out` (length `n_rows`; an empty row gives −inf),
-/// computed in f64 and rounded once to `O` (which may be wider than `P`).
-pub fn logsumexp<P: Real, O: Real>(z: &[P], n_rows: usize, c: usize, out: &mut [O]) {
+/// computed in f64 and rounded once to the output type (which may be wider than `z`'s).
+pub fn logsumexp<'a, 'o>(
+    z: impl Into<Floats<'a>>,
+    n_rows: usize,
+    c: usize,
+    out: impl Into<FloatsMut<'o>>,
+) -> Result<()> {
+    with_floats_out!(z.into(), out.into(), |z, out| {
+        logsumexp_typed(z, n_rows, c, out);
+        Ok(())
+    })
+}
+
+fn logsumexp_typed<P: Real, O: Real>(z: &[P], n_rows: usize, c: usize, out: &mut [O]) {
     map_chunks(
         n_rows,
         rows_per_chunk(c),
@@ -152,8 +187,21 @@ impl<P: Real> WithSimd for ElementChunk<'_, P> {
     }
 }
 
-/// Sigmoid or log-sigmoid of every element of `z` into `out`.
-pub fn elementwise<P: Real>(kind: Elementwise, z: &[P], out: &mut [P]) {
+/// Sigmoid or log-sigmoid of every element of `z` into `out` (`z`'s float type).
+pub fn elementwise<'a, 'o>(
+    kind: Elementwise,
+    z: impl Into<Floats<'a>>,
+    out: impl Into<FloatsMut<'o>>,
+) -> Result<()> {
+    match (z.into(), out.into()) {
+        (Floats::F32(z), FloatsMut::F32(out)) => elementwise_typed(kind, z, out),
+        (Floats::F64(z), FloatsMut::F64(out)) => elementwise_typed(kind, z, out),
+        _ => return Err(same_type_error()),
+    }
+    Ok(())
+}
+
+fn elementwise_typed<P: Real>(kind: Elementwise, z: &[P], out: &mut [P]) {
     map_chunks(z.len(), CHUNK_ELEMS, z.len(), Some(out), 1, |range, out| {
         dispatch(ElementChunk {
             z: &z[range],
@@ -171,10 +219,10 @@ mod tests {
     fn softmax_rows_sum_to_one_and_match_log_softmax() {
         let c = 13;
         let z: Vec<f64> = (0..3 * c).map(|i| (i as f64 * 0.37).sin() * 30.0).collect();
-        let mut sm = vec![0.0; 3 * c];
-        let mut lsm = vec![0.0; 3 * c];
-        row_map(RowMap::Softmax, &z, 3, c, &mut sm);
-        row_map(RowMap::LogSoftmax, &z, 3, c, &mut lsm);
+        let mut sm = vec![0.0f64; 3 * c];
+        let mut lsm = vec![0.0f64; 3 * c];
+        row_map(RowMap::Softmax, &z, 3, c, &mut sm).unwrap();
+        row_map(RowMap::LogSoftmax, &z, 3, c, &mut lsm).unwrap();
         for r in 0..3 {
             let s: f64 = sm[r * c..(r + 1) * c].iter().sum();
             assert!((s - 1.0).abs() < 1e-14);
@@ -187,13 +235,13 @@ mod tests {
     #[test]
     fn sigmoid_extremes() {
         let z = [-1000.0f64, -30.0, 0.0, 30.0, 1000.0, f64::NAN];
-        let mut out = [0.0; 6];
-        elementwise(Elementwise::Sigmoid, &z, &mut out);
+        let mut out = [0.0f64; 6];
+        elementwise(Elementwise::Sigmoid, &z, &mut out).unwrap();
         assert_eq!(out[0], 0.0);
         assert_eq!(out[2], 0.5);
         assert_eq!(out[4], 1.0);
         assert!(out[5].is_nan());
-        elementwise(Elementwise::LogSigmoid, &z, &mut out);
+        elementwise(Elementwise::LogSigmoid, &z, &mut out).unwrap();
         assert_eq!(out[0], -1000.0);
         assert_eq!(out[4], 0.0);
         assert_eq!(out[2], -std::f64::consts::LN_2);
@@ -209,8 +257,8 @@ mod tests {
             800.0,
             800.0,
         ];
-        let mut out = [0.0; 3];
-        logsumexp(&z, 3, 2, &mut out);
+        let mut out = [0.0f64; 3];
+        logsumexp(&z, 3, 2, &mut out).unwrap();
         assert_eq!(out[0], f64::NEG_INFINITY);
         assert_eq!(out[1], f64::INFINITY);
         assert_eq!(out[2], 800.0 + std::f64::consts::LN_2);

@@ -17,8 +17,8 @@
 
 use crate::driver::{elementwise, ElementLoss, NanPolicy, Totals, Weights};
 use crate::error::Result;
+use crate::input::{with_floats, Floats, FloatsMut, Targets};
 use crate::simd::Simd;
-use crate::value::{Real, Target};
 
 /// Per-element binary cross-entropy from probabilities, clipped to `[eps, 1 − eps]`.
 #[derive(Debug, Clone, Copy)]
@@ -83,28 +83,44 @@ impl ElementLoss for BceLogits {
 }
 
 /// Binary cross-entropy of targets `y` (soft in `[0, 1]`, or 0/1 of any integer type) and
-/// probabilities `p`: returns `Σ s_i·l_i` and `Σ s_i`; writes `s_i·l_i` to `out` if given.
-/// `eps` must be in `[0, 0.5)` (checked by the caller).
-pub fn bce_prob<Y: Target, P: Real>(
-    y: &[Y],
-    p: &[P],
+/// probabilities `p`: returns `Σ s_i·l_i` and `Σ s_i`; writes `s_i·l_i` to `out` (`p`'s float
+/// type) if given. `eps` must be in `[0, 0.5)` (checked by the caller).
+pub fn bce_prob<'a>(
+    y: impl Into<Targets<'a>>,
+    p: impl Into<Floats<'a>>,
     eps: f64,
     w: Weights<'_>,
     nan: NanPolicy,
-    out: Option<&mut [P]>,
+    out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    elementwise(BceProb { eps }, y, p, w, nan, out)
+    bce(y.into(), p.into(), Some(eps), w, nan, out)
 }
 
 /// Binary cross-entropy of targets `y` and logits `z` (see [`bce_prob`] for the outputs).
-pub fn bce_logits<Y: Target, P: Real>(
-    y: &[Y],
-    z: &[P],
+pub fn bce_logits<'a>(
+    y: impl Into<Targets<'a>>,
+    z: impl Into<Floats<'a>>,
     w: Weights<'_>,
     nan: NanPolicy,
-    out: Option<&mut [P]>,
+    out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    elementwise(BceLogits, y, z, w, nan, out)
+    bce(y.into(), z.into(), None, w, nan, out)
+}
+
+/// Both [`bce_prob`] (`eps` given) and [`bce_logits`] (`eps` `None`). Not generic: the typed
+/// entry points above are one-line conversions, and the kernels are compiled here, once.
+pub(crate) fn bce(
+    y: Targets<'_>,
+    p: Floats<'_>,
+    eps: Option<f64>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<FloatsMut<'_>>,
+) -> Result<Totals> {
+    with_floats!(p, out, |p, out| match eps {
+        Some(eps) => elementwise(BceProb { eps }, y, p, w, nan, out),
+        None => elementwise(BceLogits, y, p, w, nan, out),
+    })
 }
 
 #[cfg(test)]
@@ -129,14 +145,14 @@ mod tests {
             let p: Vec<f64> = (0..n)
                 .map(|i| (i as f64 + 0.5) / (n as f64 + 1.0))
                 .collect();
-            let mut out = vec![0.0; n];
+            let mut out = vec![0.0f64; n];
             let t = bce_prob(
                 &y,
                 &p,
                 0.0,
                 Weights::None,
                 NanPolicy::Propagate,
-                Some(&mut out),
+                Some((&mut out).into()),
             )
             .unwrap();
             let mut want = 0.0;
@@ -158,14 +174,14 @@ mod tests {
     fn hard_labels_at_the_edges() {
         let y = [1u8, 0, 1, 0];
         let p = [0.0f64, 1.0, 1.0, 0.0];
-        let mut out = [0.0; 4];
+        let mut out = [0.0f64; 4];
         bce_prob(
             &y,
             &p,
             0.0,
             Weights::None,
             NanPolicy::Propagate,
-            Some(&mut out),
+            Some((&mut out).into()),
         )
         .unwrap();
         assert_eq!(out, [f64::INFINITY, f64::INFINITY, 0.0, 0.0]);
@@ -176,7 +192,7 @@ mod tests {
             eps,
             Weights::None,
             NanPolicy::Propagate,
-            Some(&mut out),
+            Some((&mut out).into()),
         )
         .unwrap();
         assert_eq!(out[0], -eps.ln());
@@ -190,14 +206,14 @@ mod tests {
             .collect();
         for label in [0u8, 1] {
             let y = vec![label; p.len()];
-            let mut out = vec![0.0; p.len()];
+            let mut out = vec![0.0f64; p.len()];
             bce_prob(
                 &y,
                 &p,
                 0.0,
                 Weights::None,
                 NanPolicy::Propagate,
-                Some(&mut out),
+                Some((&mut out).into()),
             )
             .unwrap();
             for (&pi, &got) in p.iter().zip(&out) {
@@ -214,8 +230,15 @@ mod tests {
     fn logits_are_stable() {
         let y = [1.0f64, 0.0, 1.0, 0.0, 0.5];
         let z = [1e300f64, -1e300, -800.0, 800.0, 0.0];
-        let mut out = [0.0; 5];
-        bce_logits(&y, &z, Weights::None, NanPolicy::Propagate, Some(&mut out)).unwrap();
+        let mut out = [0.0f64; 5];
+        bce_logits(
+            &y,
+            &z,
+            Weights::None,
+            NanPolicy::Propagate,
+            Some((&mut out).into()),
+        )
+        .unwrap();
         assert_eq!(out[..4], [0.0, 0.0, 800.0, 800.0]);
         assert_eq!(out[4], std::f64::consts::LN_2);
     }
@@ -259,8 +282,16 @@ mod tests {
         let mut p = vec![0.5f64; n];
         p[3] = f64::NAN;
         p[66] = f64::NAN;
-        let mut out = vec![0.0; n];
-        let t = bce_prob(&y, &p, 0.0, Weights::None, NanPolicy::Omit, Some(&mut out)).unwrap();
+        let mut out = vec![0.0f64; n];
+        let t = bce_prob(
+            &y,
+            &p,
+            0.0,
+            Weights::None,
+            NanPolicy::Omit,
+            Some((&mut out).into()),
+        )
+        .unwrap();
         assert_eq!(t.weight, (n - 2) as f64);
         assert_eq!(t.mean().unwrap(), std::f64::consts::LN_2);
         assert!(out[3].is_nan() && out[66].is_nan() && out[4] == std::f64::consts::LN_2);

@@ -13,65 +13,71 @@
 
 use crate::driver::{check_unit, lane0, row_logsumexp, rows, NanPolicy, RowOp, Totals, Weights};
 use crate::error::{Error, Result};
+use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
 use crate::reduce::VecSum;
 use crate::simd::{Simd, LANES};
-use crate::value::{lanes, Label, Real, Target};
+use crate::value::{lanes, Real};
 
-struct CategoricalRows<'a, T, P> {
-    t: &'a [T],
+struct CategoricalRows<'a, P> {
+    t: Targets<'a>,
     p: &'a [P],
     c: usize,
     /// `Some(eps)`: probabilities clipped to `[eps, 1 − eps]`; `None`: logits.
     eps: Option<f64>,
 }
 
-impl<T: Target, P: Real> RowOp for CategoricalRows<'_, T, P> {
+impl<P: Real> RowOp for CategoricalRows<'_, P> {
     #[inline(always)]
-    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
+    fn row<S: Simd>(&self, s: S, r: usize, scratch: &mut [f64; BLOCK]) -> Result<f64> {
         let base = r * self.c;
-        let (t, p) = (&self.t[base..base + self.c], &self.p[base..base + self.c]);
+        let p = &self.p[base..base + self.c];
         let zero = s.splat(0.0);
         let lse = match self.eps {
             Some(_) => 0.0,
             None => row_logsumexp(s, p),
         };
         let mut acc = VecSum::<S, 1>::new(s);
-        for k in (0..self.c).step_by(LANES) {
-            let tv = s.load(&lanes(t, k, 0.0, T::to_f64));
-            let pv = s.load(&lanes(p, k, 0.5, P::to_f64));
-            check_unit(s, tv, "y_true", t, base, T::to_f64)?;
-            // Zero-target terms are skipped, but a NaN prediction still propagates.
-            let keep = s.or(s.ne(tv, zero), s.is_nan(pv));
-            if self.eps.is_some() {
-                check_unit(s, pv, "y_pred", p, base, P::to_f64)?;
-            }
-            if !s.any(keep) {
-                continue; // a one-hot row: most vectors hold only zero targets, no log needed
-            }
-            let term = match self.eps {
-                Some(eps) => {
-                    let pc = s.min(s.max(pv, s.splat(eps)), s.splat(1.0 - eps));
-                    s.neg(s.mul(tv, s.ln(pc)))
+        for b in (0..self.c).step_by(BLOCK) {
+            let len = (self.c - b).min(BLOCK);
+            let (t, pb) = (self.t.block(base + b, len, scratch), &p[b..b + len]);
+            for k in (0..len).step_by(LANES) {
+                let tv = s.load(&lanes(t, k, 0.0, |x| x));
+                let pv = s.load(&lanes(pb, k, 0.5, P::to_f64));
+                check_unit(s, tv, "y_true", t, base + b, |x| x)?;
+                // Zero-target terms are skipped, but a NaN prediction still propagates.
+                let keep = s.or(s.ne(tv, zero), s.is_nan(pv));
+                if self.eps.is_some() {
+                    check_unit(s, pv, "y_pred", pb, base + b, P::to_f64)?;
                 }
-                None => s.mul(tv, s.sub(s.splat(lse), pv)),
-            };
-            acc.push([s.select(keep, term, zero)]);
+                if !s.any(keep) {
+                    continue; // a one-hot row: most vectors hold only zero targets, no log needed
+                }
+                let term = match self.eps {
+                    Some(eps) => {
+                        let pc = s.min(s.max(pv, s.splat(eps)), s.splat(1.0 - eps));
+                        s.neg(s.mul(tv, s.ln(pc)))
+                    }
+                    None => s.mul(tv, s.sub(s.splat(lse), pv)),
+                };
+                acc.push([s.select(keep, term, zero)]);
+            }
         }
         Ok(acc.finish()[0].value())
     }
 }
 
-struct SparseRows<'a, L, P> {
-    labels: &'a [L],
+struct SparseRows<'a, P> {
+    labels: Ints<'a>,
     p: &'a [P],
     c: usize,
     eps: Option<f64>,
 }
 
-impl<L: Label, P: Real> RowOp for SparseRows<'_, L, P> {
+impl<P: Real> RowOp for SparseRows<'_, P> {
     #[inline(always)]
-    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
-        let label = self.labels[r].to_i128();
+    fn row<S: Simd>(&self, s: S, r: usize, scratch: &mut [f64; BLOCK]) -> Result<f64> {
+        let _ = scratch;
+        let label = self.labels.get(r);
         if label < 0 || label >= self.c as i128 {
             return Err(Error::LabelOutOfRange {
                 arg: "y_true",
@@ -103,107 +109,108 @@ impl<L: Label, P: Real> RowOp for SparseRows<'_, L, P> {
 }
 
 /// Categorical cross-entropy of targets `t` and probabilities `p`, both `n_rows × c` row-major:
-/// returns `Σ s_r·l_r` and `Σ s_r`; writes `s_r·l_r` to `out` (length `n_rows`) if given.
-pub fn cce_prob<T: Target, P: Real>(
-    t: &[T],
-    p: &[P],
+/// returns `Σ s_r·l_r` and `Σ s_r`; writes `s_r·l_r` to `out` (length `n_rows`, `p`'s float
+/// type) if given.
+#[allow(clippy::too_many_arguments)]
+pub fn cce_prob<'a>(
+    t: impl Into<Targets<'a>>,
+    p: impl Into<Floats<'a>>,
     n_rows: usize,
     c: usize,
     eps: f64,
     w: Weights<'_>,
     nan: NanPolicy,
-    out: Option<&mut [P]>,
+    out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    rows(
-        &CategoricalRows {
-            t,
-            p,
-            c,
-            eps: Some(eps),
-        },
-        n_rows,
-        c,
-        w,
-        nan,
-        out,
-    )
+    cce(t.into(), p.into(), n_rows, c, Some(eps), w, nan, out)
 }
 
 /// Categorical cross-entropy of targets `t` and logits `z` (see [`cce_prob`]).
-pub fn cce_logits<T: Target, P: Real>(
-    t: &[T],
-    z: &[P],
+#[allow(clippy::too_many_arguments)]
+pub fn cce_logits<'a>(
+    t: impl Into<Targets<'a>>,
+    z: impl Into<Floats<'a>>,
     n_rows: usize,
     c: usize,
     w: Weights<'_>,
     nan: NanPolicy,
-    out: Option<&mut [P]>,
+    out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    rows(
-        &CategoricalRows {
-            t,
-            p: z,
-            c,
-            eps: None,
-        },
+    cce(t.into(), z.into(), n_rows, c, None, w, nan, out)
+}
+
+/// Both [`cce_prob`] (`eps` given) and [`cce_logits`] (`eps` `None`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn cce(
+    t: Targets<'_>,
+    p: Floats<'_>,
+    n_rows: usize,
+    c: usize,
+    eps: Option<f64>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<FloatsMut<'_>>,
+) -> Result<Totals> {
+    with_floats!(p, out, |p, out| rows(
+        &CategoricalRows { t, p, c, eps },
         n_rows,
         c,
         w,
         nan,
-        out,
-    )
+        out
+    ))
 }
 
 /// Sparse categorical cross-entropy of integer `labels` (length `n_rows`) and probabilities
 /// `p` (`n_rows × c`), see [`cce_prob`] for the outputs.
-pub fn sparse_prob<L: Label, P: Real>(
-    labels: &[L],
-    p: &[P],
+#[allow(clippy::too_many_arguments)]
+pub fn sparse_prob<'a>(
+    labels: impl Into<Ints<'a>>,
+    p: impl Into<Floats<'a>>,
     n_rows: usize,
     c: usize,
     eps: f64,
     w: Weights<'_>,
     nan: NanPolicy,
-    out: Option<&mut [P]>,
+    out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    rows(
-        &SparseRows {
-            labels,
-            p,
-            c,
-            eps: Some(eps),
-        },
-        n_rows,
-        c,
-        w,
-        nan,
-        out,
-    )
+    sparse(labels.into(), p.into(), n_rows, c, Some(eps), w, nan, out)
 }
 
 /// Sparse categorical cross-entropy of integer `labels` and logits `z`: `lse(z_r) − z_r[y_r]`.
-pub fn sparse_logits<L: Label, P: Real>(
-    labels: &[L],
-    z: &[P],
+#[allow(clippy::too_many_arguments)]
+pub fn sparse_logits<'a>(
+    labels: impl Into<Ints<'a>>,
+    z: impl Into<Floats<'a>>,
     n_rows: usize,
     c: usize,
     w: Weights<'_>,
     nan: NanPolicy,
-    out: Option<&mut [P]>,
+    out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    rows(
-        &SparseRows {
-            labels,
-            p: z,
-            c,
-            eps: None,
-        },
+    sparse(labels.into(), z.into(), n_rows, c, None, w, nan, out)
+}
+
+/// Both [`sparse_prob`] (`eps` given) and [`sparse_logits`] (`eps` `None`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sparse(
+    labels: Ints<'_>,
+    p: Floats<'_>,
+    n_rows: usize,
+    c: usize,
+    eps: Option<f64>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<FloatsMut<'_>>,
+) -> Result<Totals> {
+    with_floats!(p, out, |p, out| rows(
+        &SparseRows { labels, p, c, eps },
         n_rows,
         c,
         w,
         nan,
-        out,
-    )
+        out
+    ))
 }
 
 #[cfg(test)]

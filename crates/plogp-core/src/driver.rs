@@ -11,10 +11,11 @@
 use std::num::NonZeroUsize;
 
 use crate::error::{Error, Result};
+use crate::input::{Targets, BLOCK};
 use crate::parallel::{map_chunks, rows_per_chunk, CHUNK_ELEMS};
 use crate::reduce::{merge_in_order, Sum, VecSum};
 use crate::simd::{dispatch, Simd, WithSimd, LANES};
-use crate::value::{lanes, Real, Target};
+use crate::value::{lanes, Real};
 
 /// Non-negative sample weights, validated by the kernel as it reads them.
 #[derive(Debug, Clone, Copy)]
@@ -112,9 +113,9 @@ pub(crate) trait ElementLoss: Copy + Send + Sync {
 }
 
 /// `Σ s_i·l(y_i, p_i)` over all elements, writing `s_i·l_i` to `out` when given.
-pub(crate) fn elementwise<L: ElementLoss, Y: Target, P: Real>(
+pub(crate) fn elementwise<L: ElementLoss, P: Real>(
     loss: L,
-    y: &[Y],
+    y: Targets<'_>,
     p: &[P],
     w: Weights<'_>,
     nan: NanPolicy,
@@ -125,7 +126,7 @@ pub(crate) fn elementwise<L: ElementLoss, Y: Target, P: Real>(
     let parts = map_chunks(n, CHUNK_ELEMS, n, out, 1, |range, out| {
         dispatch(ElementChunk {
             loss,
-            y: &y[range.clone()],
+            y: y.slice(range.clone()),
             p: &p[range.clone()],
             w,
             nan,
@@ -149,9 +150,9 @@ pub(crate) fn elementwise<L: ElementLoss, Y: Target, P: Real>(
     })
 }
 
-struct ElementChunk<'a, L, Y, P> {
+struct ElementChunk<'a, L, P> {
     loss: L,
-    y: &'a [Y],
+    y: Targets<'a>,
     p: &'a [P],
     w: Weights<'a>,
     nan: NanPolicy,
@@ -159,7 +160,7 @@ struct ElementChunk<'a, L, Y, P> {
     out: Option<&'a mut [P]>,
 }
 
-impl<L: ElementLoss, Y: Target, P: Real> WithSimd for ElementChunk<'_, L, Y, P> {
+impl<L: ElementLoss, P: Real> WithSimd for ElementChunk<'_, L, P> {
     type Output = Result<[Sum; 2]>;
 
     #[inline(always)]
@@ -182,54 +183,60 @@ impl<L: ElementLoss, Y: Target, P: Real> WithSimd for ElementChunk<'_, L, Y, P> 
         let track_weight = weighted || nan == NanPolicy::Omit;
         let mut acc_loss = VecSum::<S, 1>::new(s);
         let mut acc_weight = VecSum::<S, 1>::new(s);
-        let mut i = 0;
-        while i < n {
-            let yv = s.load(&lanes(y, i, 0.0, Y::to_f64));
-            let pv = s.load(&lanes(p, i, 0.5, P::to_f64));
-            let live = (n - i).min(LANES);
-            let wv = weight_lanes(s, &w, start, i, live);
-            let mut bad = outside_unit_lanes(s, yv);
-            if L::P_IS_PROBABILITY {
-                bad = s.or(bad, outside_unit_lanes(s, pv));
-            }
-            if s.any(bad) || (weighted && !s.all(weight_ok(s, wv))) {
-                return Err(first_bad_element::<L, Y, P>(y, p, &w, start, i));
-            }
-            let mut term = loss.term_at(s, yv, pv, start + i);
-            let mut wv = wv;
-            let mut shown = None;
-            if nan != NanPolicy::Propagate {
-                let is_nan = s.is_nan(term);
-                if s.any(is_nan) {
-                    if nan == NanPolicy::Raise {
-                        let k = s.store(term).iter().position(|x| x.is_nan()).unwrap_or(0);
-                        return Err(Error::NanLoss {
-                            index: start + i + k,
-                        });
+        // Targets are decoded a block at a time (f64 targets are read in place); the vectors
+        // run over the block exactly as over the whole chunk, so the sums are unchanged.
+        let mut buf = [0.0f64; BLOCK];
+        for b in (0..n).step_by(BLOCK) {
+            let len = (n - b).min(BLOCK);
+            let (yb, pb) = (y.block(b, len, &mut buf), &p[b..b + len]);
+            for j in (0..len).step_by(LANES) {
+                let i = b + j;
+                let yv = s.load(&lanes(yb, j, 0.0, |x| x));
+                let pv = s.load(&lanes(pb, j, 0.5, P::to_f64));
+                let live = (n - i).min(LANES);
+                let wv = weight_lanes(s, &w, start, i, live);
+                let mut bad = outside_unit_lanes(s, yv);
+                if L::P_IS_PROBABILITY {
+                    bad = s.or(bad, outside_unit_lanes(s, pv));
+                }
+                if s.any(bad) || (weighted && !s.all(weight_ok(s, wv))) {
+                    return Err(first_bad_element::<L, P>(yb, pb, &w, start + b, j));
+                }
+                let mut term = loss.term_at(s, yv, pv, start + i);
+                let mut wv = wv;
+                let mut shown = None;
+                if nan != NanPolicy::Propagate {
+                    let is_nan = s.is_nan(term);
+                    if s.any(is_nan) {
+                        if nan == NanPolicy::Raise {
+                            let k = s.store(term).iter().position(|x| x.is_nan()).unwrap_or(0);
+                            return Err(Error::NanLoss {
+                                index: start + i + k,
+                            });
+                        }
+                        shown = Some(s.select(is_nan, term, s.mul(wv, term)));
+                        term = s.select(is_nan, zero, term);
+                        wv = s.select(is_nan, zero, wv);
                     }
-                    shown = Some(s.select(is_nan, term, s.mul(wv, term)));
-                    term = s.select(is_nan, zero, term);
-                    wv = s.select(is_nan, zero, wv);
+                }
+                // Unweighted full vectors skip the product by 1 (same bits); the last, partial
+                // vector keeps it, because its weight lanes are 0 past the end.
+                let l = if weighted || live < LANES {
+                    s.mul(wv, term)
+                } else {
+                    term
+                };
+                if let Some(out) = out.as_deref_mut() {
+                    let lv = s.store(shown.unwrap_or(l));
+                    for (o, &x) in out[i..i + live].iter_mut().zip(&lv) {
+                        *o = P::from_f64(x);
+                    }
+                }
+                acc_loss.push([l]);
+                if track_weight {
+                    acc_weight.push([wv]);
                 }
             }
-            // Unweighted full vectors skip the product by 1 (same bits); the last, partial
-            // vector keeps it, because its weight lanes are 0 past the end.
-            let l = if weighted || live < LANES {
-                s.mul(wv, term)
-            } else {
-                term
-            };
-            if let Some(out) = out.as_deref_mut() {
-                let lv = s.store(shown.unwrap_or(l));
-                for (o, &x) in out[i..i + live].iter_mut().zip(&lv) {
-                    *o = P::from_f64(x);
-                }
-            }
-            acc_loss.push([l]);
-            if track_weight {
-                acc_weight.push([wv]);
-            }
-            i += LANES;
         }
         let [loss] = acc_loss.finish();
         let [weight] = acc_weight.finish();
@@ -250,7 +257,7 @@ pub(crate) fn weight_lanes<S: Simd>(
         Weights::None if live == LANES => s.splat(1.0),
         Weights::PerItem(ws) => s.load(&lanes(&ws[start..start + (i + live)], i, 0.0, |x| x)),
         _ => {
-            let mut wl = [0.0; LANES];
+            let mut wl = [0.0f64; LANES];
             for (k, wk) in wl.iter_mut().enumerate().take(live) {
                 *wk = w.get(start + i + k);
             }
@@ -260,15 +267,15 @@ pub(crate) fn weight_lanes<S: Simd>(
 }
 
 #[cold]
-fn first_bad_element<L: ElementLoss, Y: Target, P: Real>(
-    y: &[Y],
+fn first_bad_element<L: ElementLoss, P: Real>(
+    y: &[f64],
     p: &[P],
     w: &Weights<'_>,
     start: usize,
     from: usize,
 ) -> Error {
     for k in from..p.len().min(from + LANES) {
-        let (yk, pk) = (y[k].to_f64(), p[k].to_f64());
+        let (yk, pk) = (y[k], p[k].to_f64());
         if yk < 0.0 || yk > 1.0 {
             return Error::OutOfRange {
                 arg: "y_true",
@@ -311,7 +318,8 @@ fn unreachable_error() -> Error {
 pub(crate) trait RowOp: Sync {
     /// Whether row `r` counts `s_r·row_weight(r)` (not `s_r`) in the denominator of "mean".
     const SCALED_WEIGHT: bool = false;
-    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64>;
+    /// `scratch` is a per-chunk buffer for decoding targets ([`Targets::block`]).
+    fn row<S: Simd>(&self, s: S, r: usize, scratch: &mut [f64; BLOCK]) -> Result<f64>;
     /// The factor of row `r` in the denominator (read only when `SCALED_WEIGHT`, after `row`
     /// succeeded for that row).
     #[inline(always)]
@@ -384,8 +392,9 @@ impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
             mut out,
         } = self;
         let (mut loss, mut weight) = (Sum::ZERO, Sum::ZERO);
+        let mut scratch = [0.0f64; BLOCK];
         for (k, r) in rows.clone().enumerate() {
-            let v = op.row(s, r)?;
+            let v = op.row(s, r, &mut scratch)?;
             let wr = w.get(r);
             if !check_weight(wr) {
                 return Err(bad_weight(&w, r));

@@ -20,6 +20,7 @@
 
 use crate::driver::{check_unit, row_shift, rows, NanPolicy, RowOp, Weights};
 use crate::error::Result;
+use crate::input::{with_floats_out, Floats, FloatsMut, BLOCK};
 use crate::reduce::VecSum;
 use crate::simd::{Simd, LANES};
 use crate::value::{lanes, Real};
@@ -93,7 +94,7 @@ struct PairRows<'a, P> {
 
 impl<P: Real> RowOp for PairRows<'_, P> {
     #[inline(always)]
-    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
+    fn row<S: Simd>(&self, s: S, r: usize, _: &mut [f64; BLOCK]) -> Result<f64> {
         let base = r * self.c;
         let (p, q) = (&self.p[base..base + self.c], &self.q[base..base + self.c]);
         let zero = s.splat(0.0);
@@ -139,7 +140,7 @@ struct EntropyRows<'a, P> {
 
 impl<P: Real> RowOp for EntropyRows<'_, P> {
     #[inline(always)]
-    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
+    fn row<S: Simd>(&self, s: S, r: usize, _: &mut [f64; BLOCK]) -> Result<f64> {
         let base = r * self.c;
         let p = &self.p[base..base + self.c];
         let zero = s.splat(0.0);
@@ -161,7 +162,7 @@ struct LogitEntropyRows<'a, P> {
 
 impl<P: Real> RowOp for LogitEntropyRows<'_, P> {
     #[inline(always)]
-    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
+    fn row<S: Simd>(&self, s: S, r: usize, _: &mut [f64; BLOCK]) -> Result<f64> {
         let z = &self.z[r * self.c..(r + 1) * self.c];
         if z.is_empty() {
             return Ok(0.0); // an empty distribution has entropy 0, as in `entropy`
@@ -191,34 +192,61 @@ impl<P: Real> RowOp for LogitEntropyRows<'_, P> {
 /// Here and below, `out` may have a wider type than the input (an f64 value for an f32 row,
 /// e.g. when one distribution's value is returned as a Python float): every row value is
 /// computed in f64 and rounded once to `O`.
-pub fn entropy<P: Real, O: Real>(
-    p: &[P],
+pub fn entropy<'a, 'o>(
+    p: impl Into<Floats<'a>>,
     n_rows: usize,
     c: usize,
     ln_base: f64,
-    out: &mut [O],
+    out: impl Into<FloatsMut<'o>>,
 ) -> Result<()> {
-    rows(
+    entropy_(p.into(), n_rows, c, ln_base, out.into())
+}
+
+fn entropy_(
+    p: Floats<'_>,
+    n_rows: usize,
+    c: usize,
+    ln_base: f64,
+    out: FloatsMut<'_>,
+) -> Result<()> {
+    with_floats_out!(p, out, |p, out| per_row(
         &EntropyRows { p, c, ln_base },
         n_rows,
         c,
-        Weights::None,
-        NanPolicy::Propagate,
-        Some(out),
-    )
-    .map(drop)
+        out
+    ))
 }
 
 /// Entropy of `softmax(z)` of each row, fused (no probability array).
-pub fn entropy_from_logits<P: Real, O: Real>(
-    z: &[P],
+pub fn entropy_from_logits<'a, 'o>(
+    z: impl Into<Floats<'a>>,
     n_rows: usize,
     c: usize,
     ln_base: f64,
-    out: &mut [O],
+    out: impl Into<FloatsMut<'o>>,
 ) -> Result<()> {
-    rows(
+    entropy_from_logits_(z.into(), n_rows, c, ln_base, out.into())
+}
+
+fn entropy_from_logits_(
+    z: Floats<'_>,
+    n_rows: usize,
+    c: usize,
+    ln_base: f64,
+    out: FloatsMut<'_>,
+) -> Result<()> {
+    with_floats_out!(z, out, |z, out| per_row(
         &LogitEntropyRows { z, c, ln_base },
+        n_rows,
+        c,
+        out
+    ))
+}
+
+/// One value per row, unweighted.
+fn per_row<Op: RowOp, O: Real>(op: &Op, n_rows: usize, c: usize, out: &mut [O]) -> Result<()> {
+    rows(
+        op,
         n_rows,
         c,
         Weights::None,
@@ -228,16 +256,16 @@ pub fn entropy_from_logits<P: Real, O: Real>(
     .map(drop)
 }
 
-fn pair<P: Real, O: Real>(
+fn pair(
     kind: Pair,
-    p: &[P],
-    q: &[P],
+    p: Floats<'_>,
+    q: Floats<'_>,
     n_rows: usize,
     c: usize,
     ln_base: f64,
-    out: &mut [O],
+    out: FloatsMut<'_>,
 ) -> Result<()> {
-    rows(
+    with_floats_out!(p, q, out, |p, q, out| per_row(
         &PairRows {
             p,
             q,
@@ -247,47 +275,52 @@ fn pair<P: Real, O: Real>(
         },
         n_rows,
         c,
-        Weights::None,
-        NanPolicy::Propagate,
-        Some(out),
-    )
-    .map(drop)
+        out
+    ))
 }
 
 /// Cross-entropy `H(p, q)` of each row pair.
-pub fn cross_entropy<P: Real, O: Real>(
-    p: &[P],
-    q: &[P],
+pub fn cross_entropy<'a, 'o>(
+    p: impl Into<Floats<'a>>,
+    q: impl Into<Floats<'a>>,
     n_rows: usize,
     c: usize,
     ln_base: f64,
-    out: &mut [O],
+    out: impl Into<FloatsMut<'o>>,
 ) -> Result<()> {
-    pair(Pair::CrossEntropy, p, q, n_rows, c, ln_base, out)
+    pair(
+        Pair::CrossEntropy,
+        p.into(),
+        q.into(),
+        n_rows,
+        c,
+        ln_base,
+        out.into(),
+    )
 }
 
 /// Kullback–Leibler divergence `KL(p‖q)` of each row pair.
-pub fn kl_divergence<P: Real, O: Real>(
-    p: &[P],
-    q: &[P],
+pub fn kl_divergence<'a, 'o>(
+    p: impl Into<Floats<'a>>,
+    q: impl Into<Floats<'a>>,
     n_rows: usize,
     c: usize,
     ln_base: f64,
-    out: &mut [O],
+    out: impl Into<FloatsMut<'o>>,
 ) -> Result<()> {
-    pair(Pair::Kl, p, q, n_rows, c, ln_base, out)
+    pair(Pair::Kl, p.into(), q.into(), n_rows, c, ln_base, out.into())
 }
 
 /// Jensen–Shannon divergence of each row pair.
-pub fn js_divergence<P: Real, O: Real>(
-    p: &[P],
-    q: &[P],
+pub fn js_divergence<'a, 'o>(
+    p: impl Into<Floats<'a>>,
+    q: impl Into<Floats<'a>>,
     n_rows: usize,
     c: usize,
     ln_base: f64,
-    out: &mut [O],
+    out: impl Into<FloatsMut<'o>>,
 ) -> Result<()> {
-    pair(Pair::Js, p, q, n_rows, c, ln_base, out)
+    pair(Pair::Js, p.into(), q.into(), n_rows, c, ln_base, out.into())
 }
 
 #[cfg(test)]
@@ -310,7 +343,7 @@ mod tests {
 
     #[test]
     fn zero_log_zero_and_bits() {
-        let mut out = [0.0; 2];
+        let mut out = [0.0f64; 2];
         entropy(
             &[0.0f64, 1.0, 0.5, 0.5],
             2,
@@ -324,7 +357,7 @@ mod tests {
 
     #[test]
     fn kl_edge_cases_match_rel_entr() {
-        let mut out = [0.0; 4];
+        let mut out = [0.0f64; 4];
         let p = [0.0f64, 0.5, 0.5, 1e-300];
         let q = [0.0f64, 0.0, 0.5, 1.0];
         kl_divergence(&p, &q, 4, 1, 1.0, &mut out).unwrap();
@@ -387,7 +420,7 @@ mod tests {
         assert_eq!(narrow[0], exact as f32);
         assert!((narrow[0] as f64 - exact).abs() > 1e-3 * exact);
         let mut lse = [0.0f64];
-        crate::activation::logsumexp(&[0.1f32, 0.2], 1, 2, &mut lse);
+        crate::activation::logsumexp(&[0.1f32, 0.2], 1, 2, &mut lse).unwrap();
         let want = (0.1f32 as f64).exp() + (0.2f32 as f64).exp();
         assert!((lse[0] - want.ln()).abs() <= 2.0 * f64::EPSILON);
     }
@@ -407,7 +440,7 @@ mod tests {
 
     #[test]
     fn out_of_range_names_argument_and_index() {
-        let mut out = [0.0; 2];
+        let mut out = [0.0f64; 2];
         let err = cross_entropy(
             &[0.5f64, 0.5, 0.5, 0.5],
             &[0.5f64, 0.5, 0.5, 2.0],

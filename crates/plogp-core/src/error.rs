@@ -38,6 +38,9 @@ pub enum Error {
         value: i128,
         max_groups: usize,
     },
+    /// A caller broke an invariant of the API (e.g. an output of the wrong float type): a bug
+    /// of the caller, reported rather than panicking inside a user's process.
+    Internal(&'static str),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -83,6 +86,7 @@ impl fmt::Display for Error {
                 "groups[{index}] = {value} is not a valid group id \
                  (group ids must be integers in [0, {max_groups}))"
             ),
+            Error::Internal(what) => write!(f, "internal error in plogp: {what}"),
             Error::ZeroTotalWeight => write!(
                 f,
                 "reduction='mean' is undefined over zero total weight \

@@ -19,15 +19,14 @@
 //! `ln(1 − p_y) = ln S_y' − ln S` keep their relative accuracy at both ends (no `1 − p_y`
 //! is ever rounded). A −inf logit is a masked class and contributes nothing.
 
-use crate::binary::{BceLogits, BceProb};
 use crate::driver::{
-    bad_weight, check_unit, check_weight, elementwise, lane0, rows, ElementLoss, NanPolicy, RowOp,
-    Totals, Weights,
+    check_unit, elementwise, lane0, rows, ElementLoss, NanPolicy, RowOp, Totals, Weights,
 };
 use crate::error::{Error, Result};
+use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
 use crate::reduce::VecSum;
 use crate::simd::{Simd, LANES};
-use crate::value::{lanes, Label, Real, Target};
+use crate::value::{lanes, Real};
 
 /// The focusing parameter γ and the optional class balance α of a binary focal loss.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -119,34 +118,47 @@ impl ElementLoss for FocalLogits {
 /// Binary focal cross-entropy of targets `y` (soft in `[0, 1]` or 0/1 integers) and
 /// probabilities `p` clipped to `[eps, 1 − eps]`: returns `Σ s_i·l_i` and `Σ s_i`; writes
 /// `s_i·l_i` to `out` if given.
-pub fn binary_focal_prob<Y: Target, P: Real>(
-    y: &[Y],
-    p: &[P],
+pub fn binary_focal_prob<'a>(
+    y: impl Into<Targets<'a>>,
+    p: impl Into<Floats<'a>>,
     focus: Focus,
     eps: f64,
     w: Weights<'_>,
     nan: NanPolicy,
-    out: Option<&mut [P]>,
+    out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    if focus.is_plain() {
-        return elementwise(BceProb { eps }, y, p, w, nan, out);
-    }
-    elementwise(FocalProb { focus, eps }, y, p, w, nan, out)
+    binary_focal(y.into(), p.into(), focus, Some(eps), w, nan, out)
 }
 
 /// Binary focal cross-entropy of targets `y` and logits `z` (see [`binary_focal_prob`]).
-pub fn binary_focal_logits<Y: Target, P: Real>(
-    y: &[Y],
-    z: &[P],
+pub fn binary_focal_logits<'a>(
+    y: impl Into<Targets<'a>>,
+    z: impl Into<Floats<'a>>,
     focus: Focus,
     w: Weights<'_>,
     nan: NanPolicy,
-    out: Option<&mut [P]>,
+    out: Option<FloatsMut<'_>>,
+) -> Result<Totals> {
+    binary_focal(y.into(), z.into(), focus, None, w, nan, out)
+}
+
+/// Both binary focal losses: from probabilities (`eps` given) or logits (`eps` `None`).
+pub fn binary_focal(
+    y: Targets<'_>,
+    p: Floats<'_>,
+    focus: Focus,
+    eps: Option<f64>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
     if focus.is_plain() {
-        return elementwise(BceLogits, y, z, w, nan, out);
+        return crate::binary::bce(y, p, eps, w, nan, out);
     }
-    elementwise(FocalLogits { focus }, y, z, w, nan, out)
+    with_floats!(p, out, |p, out| match eps {
+        Some(eps) => elementwise(FocalProb { focus, eps }, y, p, w, nan, out),
+        None => elementwise(FocalLogits { focus }, y, p, w, nan, out),
+    })
 }
 
 /// Class balance of the sparse focal loss.
@@ -171,8 +183,8 @@ impl ClassAlpha<'_> {
     }
 }
 
-struct SparseFocalRows<'a, L, P> {
-    labels: &'a [L],
+struct SparseFocalRows<'a, P> {
+    labels: Ints<'a>,
     p: &'a [P],
     c: usize,
     gamma: f64,
@@ -182,10 +194,13 @@ struct SparseFocalRows<'a, L, P> {
     eps: Option<f64>,
 }
 
-impl<L: Label, P: Real> RowOp for SparseFocalRows<'_, L, P> {
+impl<P: Real> RowOp for SparseFocalRows<'_, P> {
+    /// Rows whose label is `ignore` have weight 0 in `Σ s_r` (α does not enter it).
+    const SCALED_WEIGHT: bool = true;
+
     #[inline(always)]
-    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
-        let label = self.labels[r].to_i128();
+    fn row<S: Simd>(&self, s: S, r: usize, _: &mut [f64; BLOCK]) -> Result<f64> {
+        let label = self.labels.get(r);
         if Some(label) == self.ignore {
             return Ok(0.0);
         }
@@ -241,6 +256,15 @@ impl<L: Label, P: Real> RowOp for SparseFocalRows<'_, L, P> {
         }
         Ok(0.0 - lane0(s, l))
     }
+
+    #[inline(always)]
+    fn row_weight(&self, r: usize) -> f64 {
+        if self.ignore.is_some() && Some(self.labels.get(r)) == self.ignore {
+            0.0
+        } else {
+            1.0
+        }
+    }
 }
 
 /// `(ln p_y, ln(1 − p_y))` of a row of logits as lane vectors (lane 0 holds the value), or
@@ -283,30 +307,14 @@ fn log_p_and_q<S: Simd, P: Real>(s: S, z: &[P], y: usize) -> Option<(S::V, S::V)
     Some((ln_p, ln_q))
 }
 
-/// Per-row weights of a sparse loss with `ignore_index`: the sample weight (validated here,
-/// so that a bad weight on an ignored row is still an error), or 0 on ignored rows.
-fn ignore_weights<L: Label>(labels: &[L], ignore: i128, w: Weights<'_>) -> Result<Vec<f64>> {
-    labels
-        .iter()
-        .enumerate()
-        .map(|(r, l)| {
-            let wr = w.get(r);
-            if !check_weight(wr) {
-                return Err(bad_weight(&w, r));
-            }
-            Ok(if l.to_i128() == ignore { 0.0 } else { wr })
-        })
-        .collect()
-}
-
 /// Sparse categorical focal cross-entropy of integer `labels` (length `n_rows`) and
 /// probabilities (`eps = Some`) or logits (`eps = None`) `p` (`n_rows × c` row-major):
 /// returns `Σ s_r·l_r` and `Σ s_r` over rows whose label is not `ignore`; writes `s_r·l_r` to
 /// `out` (0 on ignored rows) if given. α does not enter `Σ s_r`.
 #[allow(clippy::too_many_arguments)]
-pub fn sparse_focal<L: Label, P: Real>(
-    labels: &[L],
-    p: &[P],
+pub fn sparse_focal<'a>(
+    labels: impl Into<Ints<'a>>,
+    p: impl Into<Floats<'a>>,
     n_rows: usize,
     c: usize,
     gamma: f64,
@@ -315,24 +323,47 @@ pub fn sparse_focal<L: Label, P: Real>(
     eps: Option<f64>,
     w: Weights<'_>,
     nan: NanPolicy,
-    out: Option<&mut [P]>,
+    out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    let op = SparseFocalRows {
-        labels,
-        p,
-        c,
+    sparse_focal_(
+        labels.into(),
+        p.into(),
+        (n_rows, c),
         gamma,
         alpha,
         ignore,
         eps,
-    };
-    match ignore {
-        Some(ignore) => {
-            let weights = ignore_weights(labels, ignore, w)?;
-            rows(&op, n_rows, c, Weights::PerItem(&weights), nan, out)
-        }
-        None => rows(&op, n_rows, c, w, nan, out),
-    }
+        w,
+        nan,
+        out,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sparse_focal_(
+    labels: Ints<'_>,
+    p: Floats<'_>,
+    (n_rows, c): (usize, usize),
+    gamma: f64,
+    alpha: ClassAlpha<'_>,
+    ignore: Option<i128>,
+    eps: Option<f64>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<FloatsMut<'_>>,
+) -> Result<Totals> {
+    with_floats!(p, out, |p, out| {
+        let op = SparseFocalRows {
+            labels,
+            p,
+            c,
+            gamma,
+            alpha,
+            ignore,
+            eps,
+        };
+        rows(&op, n_rows, c, w, nan, out)
+    })
 }
 
 #[cfg(test)]
@@ -348,7 +379,7 @@ mod tests {
     fn logits_match_formula_and_stay_finite() {
         let y = [1.0f64, 0.0, 0.3, 1.0, 0.0, 1.0, 0.0];
         let z = [0.5f64, -1.5, 2.0, 1e30, -1e30, -1e30, 1e30];
-        let mut out = [0.0; 7];
+        let mut out = [0.0f64; 7];
         let focus = Focus {
             gamma: 2.0,
             alpha: None,
@@ -359,7 +390,7 @@ mod tests {
             focus,
             Weights::None,
             NanPolicy::Propagate,
-            Some(&mut out),
+            Some((&mut out).into()),
         )
         .unwrap();
         for i in 0..3 {
@@ -374,7 +405,7 @@ mod tests {
     fn sparse_ignore_and_alpha() {
         let labels = [0i64, -100, 2];
         let z = [1.0f64, 2.0, 3.0, 9.0, 9.0, 9.0, 0.0, 0.0, -f64::INFINITY];
-        let mut out = [0.0; 3];
+        let mut out = [0.0f64; 3];
         let t = sparse_focal(
             &labels,
             &z,
@@ -386,7 +417,7 @@ mod tests {
             None,
             Weights::None,
             NanPolicy::Propagate,
-            Some(&mut out),
+            Some((&mut out).into()),
         )
         .unwrap();
         assert_eq!(t.weight, 2.0);

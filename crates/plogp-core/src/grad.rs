@@ -16,10 +16,11 @@
 
 use crate::driver::{bad_weight, check_weight, weight_lanes, Weights};
 use crate::error::{Error, Result};
+use crate::input::{Floats, FloatsMut, Ints, Targets, BLOCK};
 use crate::parallel::{map_chunks, rows_per_chunk, CHUNK_ELEMS};
 use crate::reduce::VecSum;
 use crate::simd::{dispatch, Simd, WithSimd, LANES};
-use crate::value::{lanes, Label, Real, Target};
+use crate::value::{lanes, Real};
 use std::ops::Range;
 
 /// Run `f(range_of_items, g_chunk, h_chunk)` over chunks of `chunk_items` items, each owning
@@ -64,9 +65,45 @@ where
 }
 
 /// Gradient `g = s·(σ(z) − y)` of binary cross-entropy from logits `z`, and the Hessian
-/// `h = s·σ(z)·(1 − σ(z))` when `h` is given. `y` in `[0, 1]` (NaN propagates).
-pub fn binary_logits<Y: Target, P: Real>(
-    y: &[Y],
+/// `h = s·σ(z)·(1 − σ(z))` when `h` is given. `y` in `[0, 1]` (NaN propagates). `g` and `h`
+/// have `z`'s float type.
+pub fn binary_logits<'a, 'g>(
+    y: impl Into<Targets<'a>>,
+    z: impl Into<Floats<'a>>,
+    w: Weights<'_>,
+    g: impl Into<FloatsMut<'g>>,
+    h: Option<FloatsMut<'_>>,
+) -> Result<()> {
+    binary_logits_(y.into(), z.into(), w, g.into(), h)
+}
+
+fn binary_logits_(
+    y: Targets<'_>,
+    z: Floats<'_>,
+    w: Weights<'_>,
+    g: FloatsMut<'_>,
+    h: Option<FloatsMut<'_>>,
+) -> Result<()> {
+    match z {
+        Floats::F32(z) => binary_typed(
+            y,
+            z,
+            w,
+            g.into_f32()?,
+            h.map(FloatsMut::into_f32).transpose()?,
+        ),
+        Floats::F64(z) => binary_typed(
+            y,
+            z,
+            w,
+            g.into_f64()?,
+            h.map(FloatsMut::into_f64).transpose()?,
+        ),
+    }
+}
+
+fn binary_typed<P: Real>(
+    y: Targets<'_>,
     z: &[P],
     w: Weights<'_>,
     g: &mut [P],
@@ -75,7 +112,7 @@ pub fn binary_logits<Y: Target, P: Real>(
     debug_assert!(y.len() == z.len() && g.len() == z.len());
     for_chunks(z.len(), CHUNK_ELEMS, 1, g, h, |range, g, h| {
         dispatch(BinaryChunk {
-            y: &y[range.clone()],
+            y: y.slice(range.clone()),
             z: &z[range.clone()],
             w,
             start: range.start,
@@ -85,8 +122,8 @@ pub fn binary_logits<Y: Target, P: Real>(
     })
 }
 
-struct BinaryChunk<'a, Y, P> {
-    y: &'a [Y],
+struct BinaryChunk<'a, P> {
+    y: Targets<'a>,
     z: &'a [P],
     w: Weights<'a>,
     start: usize,
@@ -94,7 +131,7 @@ struct BinaryChunk<'a, Y, P> {
     h: Option<&'a mut [P]>,
 }
 
-impl<Y: Target, P: Real> WithSimd for BinaryChunk<'_, Y, P> {
+impl<P: Real> WithSimd for BinaryChunk<'_, P> {
     type Output = Result<()>;
 
     #[inline(always)]
@@ -109,49 +146,53 @@ impl<Y: Target, P: Real> WithSimd for BinaryChunk<'_, Y, P> {
         } = self;
         let n = z.len();
         let (zero, one) = (s.splat(0.0), s.splat(1.0));
-        let mut i = 0;
-        while i < n {
-            let live = (n - i).min(LANES);
-            let yv = s.load(&lanes(y, i, 0.0, Y::to_f64));
-            let zv = s.load(&lanes(z, i, 0.0, P::to_f64));
-            let wv = weight_lanes(s, &w, start, i, live);
-            let y_ok = s.or(s.and(s.le(zero, yv), s.le(yv, one)), s.is_nan(yv));
-            let w_ok = s.and(s.le(zero, wv), s.le(wv, s.splat(f64::MAX)));
-            if !s.all(s.and(y_ok, w_ok)) {
-                return Err(first_bad(y, &w, start, i, live));
-            }
-            let e = s.exp(s.neg(s.abs(zv)));
-            let inv = s.div(one, s.add(one, e));
-            let big = inv; // σ(|z|)
-            let small = s.mul(e, inv); // σ(−|z|)
-            let pos = s.le(zero, zv);
-            let sig = s.select(pos, big, small);
-            let sig_neg = s.select(pos, small, big);
-            // NaN logits: keep the NaN in both outputs.
-            let sig = s.select(s.is_nan(zv), zv, sig);
-            let grad = s.sub(s.mul(s.sub(one, yv), sig), s.mul(yv, sig_neg));
-            let gv = s.store(s.mul(wv, grad));
-            for (o, &x) in g[i..i + live].iter_mut().zip(&gv) {
-                *o = P::from_f64(x);
-            }
-            if let Some(h) = h.as_deref_mut() {
-                let hess = s.mul(s.mul(wv, small), inv);
-                let hess = s.select(s.is_nan(zv), zv, hess);
-                let hv = s.store(hess);
-                for (o, &x) in h[i..i + live].iter_mut().zip(&hv) {
+        let mut buf = [0.0f64; BLOCK];
+        for b in (0..n).step_by(BLOCK) {
+            let len = (n - b).min(BLOCK);
+            let yb = y.block(b, len, &mut buf);
+            for j in (0..len).step_by(LANES) {
+                let i = b + j;
+                let live = (n - i).min(LANES);
+                let yv = s.load(&lanes(yb, j, 0.0, |x| x));
+                let zv = s.load(&lanes(z, i, 0.0, P::to_f64));
+                let wv = weight_lanes(s, &w, start, i, live);
+                let y_ok = s.or(s.and(s.le(zero, yv), s.le(yv, one)), s.is_nan(yv));
+                let w_ok = s.and(s.le(zero, wv), s.le(wv, s.splat(f64::MAX)));
+                if !s.all(s.and(y_ok, w_ok)) {
+                    return Err(first_bad(yb, &w, start + b, j, live));
+                }
+                let e = s.exp(s.neg(s.abs(zv)));
+                let inv = s.div(one, s.add(one, e));
+                let big = inv; // σ(|z|)
+                let small = s.mul(e, inv); // σ(−|z|)
+                let pos = s.le(zero, zv);
+                let sig = s.select(pos, big, small);
+                let sig_neg = s.select(pos, small, big);
+                // NaN logits: keep the NaN in both outputs.
+                let sig = s.select(s.is_nan(zv), zv, sig);
+                let grad = s.sub(s.mul(s.sub(one, yv), sig), s.mul(yv, sig_neg));
+                let gv = s.store(s.mul(wv, grad));
+                for (o, &x) in g[i..i + live].iter_mut().zip(&gv) {
                     *o = P::from_f64(x);
                 }
+                if let Some(h) = h.as_deref_mut() {
+                    let hess = s.mul(s.mul(wv, small), inv);
+                    let hess = s.select(s.is_nan(zv), zv, hess);
+                    let hv = s.store(hess);
+                    for (o, &x) in h[i..i + live].iter_mut().zip(&hv) {
+                        *o = P::from_f64(x);
+                    }
+                }
             }
-            i += LANES;
         }
         Ok(())
     }
 }
 
 #[cold]
-fn first_bad<Y: Target>(y: &[Y], w: &Weights<'_>, start: usize, from: usize, live: usize) -> Error {
+fn first_bad(y: &[f64], w: &Weights<'_>, start: usize, from: usize, live: usize) -> Error {
     for k in from..from + live {
-        let yk = y[k].to_f64();
+        let yk = y[k];
         if yk < 0.0 || yk > 1.0 {
             return Error::OutOfRange {
                 arg: "y_true",
@@ -177,11 +218,50 @@ fn first_bad<Y: Target>(y: &[Y], w: &Weights<'_>, start: usize, from: usize, liv
 /// Gradient `g = s·(softmax(z) − onehot(y))` of softmax cross-entropy from logits `z`
 /// (`n_rows × c` row-major) and integer labels, and the diagonal Hessian `s·p·(1 − p)` when
 /// `h` is given. `w` holds one weight per row.
-pub fn softmax_logits<L: Label, P: Real>(
-    labels: &[L],
-    z: &[P],
+pub fn softmax_logits<'a, 'g>(
+    labels: impl Into<Ints<'a>>,
+    z: impl Into<Floats<'a>>,
     n_rows: usize,
     c: usize,
+    w: Weights<'_>,
+    g: impl Into<FloatsMut<'g>>,
+    h: Option<FloatsMut<'_>>,
+) -> Result<()> {
+    softmax_logits_(labels.into(), z.into(), (n_rows, c), w, g.into(), h)
+}
+
+fn softmax_logits_(
+    labels: Ints<'_>,
+    z: Floats<'_>,
+    shape: (usize, usize),
+    w: Weights<'_>,
+    g: FloatsMut<'_>,
+    h: Option<FloatsMut<'_>>,
+) -> Result<()> {
+    match z {
+        Floats::F32(z) => softmax_typed(
+            labels,
+            z,
+            shape,
+            w,
+            g.into_f32()?,
+            h.map(FloatsMut::into_f32).transpose()?,
+        ),
+        Floats::F64(z) => softmax_typed(
+            labels,
+            z,
+            shape,
+            w,
+            g.into_f64()?,
+            h.map(FloatsMut::into_f64).transpose()?,
+        ),
+    }
+}
+
+fn softmax_typed<P: Real>(
+    labels: Ints<'_>,
+    z: &[P],
+    (n_rows, c): (usize, usize),
     w: Weights<'_>,
     g: &mut [P],
     h: Option<&mut [P]>,
@@ -200,8 +280,8 @@ pub fn softmax_logits<L: Label, P: Real>(
     })
 }
 
-struct SoftmaxChunk<'a, L, P> {
-    labels: &'a [L],
+struct SoftmaxChunk<'a, P> {
+    labels: Ints<'a>,
     z: &'a [P],
     c: usize,
     w: Weights<'a>,
@@ -210,7 +290,7 @@ struct SoftmaxChunk<'a, L, P> {
     h: Option<&'a mut [P]>,
 }
 
-impl<L: Label, P: Real> WithSimd for SoftmaxChunk<'_, L, P> {
+impl<P: Real> WithSimd for SoftmaxChunk<'_, P> {
     type Output = Result<()>;
 
     #[inline(always)]
@@ -226,7 +306,7 @@ impl<L: Label, P: Real> WithSimd for SoftmaxChunk<'_, L, P> {
         } = self;
         let (zero, one) = (s.splat(0.0), s.splat(1.0));
         for (k, r) in rows.enumerate() {
-            let label = labels[r].to_i128();
+            let label = labels.get(r);
             if label < 0 || label >= c as i128 {
                 return Err(Error::LabelOutOfRange {
                     arg: "y_true",
@@ -307,9 +387,9 @@ mod tests {
     fn binary_is_stable_and_exact() {
         let y = [1.0f64, 0.0, 1.0, 0.0, 0.5];
         let z = [40.0f64, -40.0, -1e30, 1e30, 0.0];
-        let mut g = [0.0; 5];
-        let mut h = [0.0; 5];
-        binary_logits(&y, &z, Weights::None, &mut g, Some(&mut h)).unwrap();
+        let mut g = [0.0f64; 5];
+        let mut h = [0.0f64; 5];
+        binary_logits(&y, &z, Weights::None, &mut g, Some((&mut h).into())).unwrap();
         let e40 = (-40f64).exp();
         assert!((g[0] + e40).abs() <= 2e-16 * e40, "{}", g[0]);
         assert!((g[1] - e40).abs() <= 2e-16 * e40);
@@ -323,9 +403,18 @@ mod tests {
     fn softmax_rows() {
         let labels = [2u8, 0];
         let z = [0.0f64, 0.0, 50.0, 1.0, 2.0, 3.0];
-        let mut g = [0.0; 6];
-        let mut h = [0.0; 6];
-        softmax_logits(&labels, &z, 2, 3, Weights::None, &mut g, Some(&mut h)).unwrap();
+        let mut g = [0.0f64; 6];
+        let mut h = [0.0f64; 6];
+        softmax_logits(
+            &labels,
+            &z,
+            2,
+            3,
+            Weights::None,
+            &mut g,
+            Some((&mut h).into()),
+        )
+        .unwrap();
         let e = (-50f64).exp();
         assert!((g[2] + 2.0 * e).abs() <= 1e-15 * e, "{}", g[2]);
         assert!(h[2] > 0.0 && (h[2] - 2.0 * e).abs() <= 1e-15 * e);

@@ -16,9 +16,10 @@ use std::ops::Range;
 
 use crate::driver::{check_weight, NanPolicy, Totals, Weights};
 use crate::error::{Error, Result};
+use crate::input::{Ints, BLOCK};
 use crate::parallel::map_chunks;
 use crate::reduce::Sum;
-use crate::value::{Label, Real};
+use crate::value::Real;
 
 /// Chunks evaluated (in parallel) per window: bounds the per-item buffer to
 /// `WINDOW_CHUNKS × chunk` items (4 MiB of f64 for elementwise losses).
@@ -31,8 +32,8 @@ pub const MAX_GROUPS: usize = 1 << 24;
 /// Group ids of the items: item `i` belongs to group `ids[i / inner]` (`inner = 1` for one id
 /// per item; `inner > 1` broadcasts a 1-D array of ids along the first axis).
 #[derive(Debug, Clone, Copy)]
-pub struct GroupIds<'a, G> {
-    pub ids: &'a [G],
+pub struct GroupIds<'a> {
+    pub ids: Ints<'a>,
     pub inner: usize,
 }
 
@@ -56,18 +57,24 @@ impl GroupTotals {
 
 /// The number of groups, `max(ids) + 1` (0 without ids); an error for a negative id or one
 /// of at least [`MAX_GROUPS`] (the first bad flat index of `ids`).
-pub fn n_groups<G: Label>(ids: &[G]) -> Result<usize> {
-    let mut max = -1i128;
-    for (i, &g) in ids.iter().enumerate() {
-        let g = g.to_i128();
-        if g < 0 || g >= MAX_GROUPS as i128 {
-            return Err(Error::BadGroup {
-                index: i,
-                value: g,
-                max_groups: MAX_GROUPS,
-            });
+pub fn n_groups<'a>(ids: impl Into<Ints<'a>>) -> Result<usize> {
+    let ids = ids.into();
+    let mut max = -1i64;
+    let mut buf = [0i64; BLOCK];
+    for b in (0..ids.len()).step_by(BLOCK) {
+        let block = &mut buf[..(ids.len() - b).min(BLOCK)];
+        ids.decode_i64(b, block);
+        for (k, &g) in block.iter().enumerate() {
+            if g < 0 || g >= MAX_GROUPS as i64 {
+                let index = b + k;
+                return Err(Error::BadGroup {
+                    index,
+                    value: ids.get(index),
+                    max_groups: MAX_GROUPS,
+                });
+            }
+            max = max.max(g);
         }
-        max = max.max(g);
     }
     Ok((max + 1) as usize)
 }
@@ -81,11 +88,11 @@ pub fn n_groups<G: Label>(ids: &[G]) -> Result<usize> {
 /// kernel's chunk size in items (`CHUNK_ELEMS` or `rows_per_chunk(c)`). `n_groups` must be at
 /// least `n_groups(ids.ids)` (checked by the caller with [`n_groups`]).
 #[allow(clippy::too_many_arguments)]
-pub fn grouped<O: Real, G: Label>(
+pub fn grouped<O: Real>(
     n_items: usize,
     chunk_items: usize,
     elems_per_item: usize,
-    groups: GroupIds<'_, G>,
+    groups: GroupIds<'_>,
     n_groups: usize,
     w: Weights<'_>,
     nan: NanPolicy,
@@ -98,6 +105,8 @@ pub fn grouped<O: Real, G: Label>(
     let mut weight = vec![Sum::ZERO; n_groups];
     let mut buffer = vec![O::from_f64(0.0); window.min(n_items)];
     let weighted = w.is_weighted();
+    // Group ids decoded a block at a time: `ids[k]` is the id of item index `ids_from + k`.
+    let (mut ids, mut ids_from) = ([0i64; BLOCK], usize::MAX - BLOCK);
     let mut start = 0;
     while start < n_items {
         let len = window.min(n_items - start);
@@ -127,14 +136,20 @@ pub fn grouped<O: Real, G: Label>(
                 }
                 continue;
             }
-            let Some(g) = groups.ids.get(i / inner) else {
+            let gi = i / inner;
+            if gi >= groups.ids.len() {
                 continue; // unreachable: the caller checked the shapes
-            };
-            let g = g.to_i128() as usize;
+            }
+            if !(ids_from..ids_from + BLOCK).contains(&gi) {
+                ids_from = gi;
+                let len = (groups.ids.len() - gi).min(BLOCK);
+                groups.ids.decode_i64(gi, &mut ids[..len]);
+            }
+            let g = ids[gi - ids_from] as usize;
             if g >= n_groups {
                 return Err(Error::BadGroup {
                     index: i / inner,
-                    value: g as i128,
+                    value: groups.ids.get(gi),
                     max_groups: n_groups,
                 });
             }
@@ -204,7 +219,10 @@ mod tests {
             p.len(),
             CHUNK_ELEMS,
             1,
-            GroupIds { ids, inner: 1 },
+            GroupIds {
+                ids: ids.into(),
+                inner: 1,
+            },
             g,
             w,
             nan,
@@ -215,7 +233,7 @@ mod tests {
                     0.0,
                     Weights::None,
                     NanPolicy::Propagate,
-                    Some(out),
+                    Some(out.into()),
                 )
             },
         )
@@ -278,7 +296,7 @@ mod tests {
     #[test]
     fn errors_carry_global_indices() {
         let n = 2 * CHUNK_ELEMS + 10;
-        let y = vec![0.0; n];
+        let y = vec![0.0f64; n];
         let mut p = vec![0.5; n];
         p[CHUNK_ELEMS + 7] = 1.5;
         let ids = vec![0i64; n];
@@ -336,7 +354,7 @@ mod tests {
                 rows_per_chunk(c),
                 c,
                 GroupIds {
-                    ids: &ids,
+                    ids: (&ids).into(),
                     inner: 1,
                 },
                 n_groups(&ids).unwrap(),
@@ -350,7 +368,7 @@ mod tests {
                         c,
                         Weights::None,
                         NanPolicy::Propagate,
-                        Some(out),
+                        Some(out.into()),
                     )
                 },
             )

@@ -18,6 +18,7 @@ mod error;
 pub mod focal;
 pub mod grad;
 pub mod grouped;
+pub mod input;
 pub mod loss_options;
 pub mod math;
 pub mod parallel;
@@ -27,5 +28,6 @@ mod value;
 
 pub use driver::{NanPolicy, Totals, Weights};
 pub use error::{Error, Result};
+pub use input::{Floats, FloatsMut, Ints, Targets};
 pub use loss_options::LossOptions;
-pub use value::{Label, Real, Target};
+pub use value::Real;

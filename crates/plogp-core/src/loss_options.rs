@@ -21,9 +21,10 @@ use crate::driver::{check_unit, elementwise, lane0, row_logsumexp, row_max, rows
 use crate::driver::{ElementLoss, RowOp, RowShift};
 use crate::driver::{NanPolicy, Totals, Weights};
 use crate::error::{Error, Result};
+use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
 use crate::reduce::{Sum, VecSum};
 use crate::simd::{Simd, LANES};
-use crate::value::{lanes, Label, Real, Target};
+use crate::value::{lanes, Real};
 
 /// Options of the three cross-entropy losses. Validated by the caller: weights finite and
 /// `>= 0`, `class_weight.len() == C`, `0 <= label_smoothing <= 1`.
@@ -71,7 +72,7 @@ impl<const LOGITS: bool> BceOpt<'_, LOGITS> {
                 if let Some(block) = w.get(o..o + LANES) {
                     s.load(block.try_into().expect("LANES values"))
                 } else {
-                    let mut v = [0.0; LANES];
+                    let mut v = [0.0f64; LANES];
                     for (k, x) in v.iter_mut().enumerate() {
                         *x = w[(o + k) % w.len()];
                     }
@@ -120,23 +121,20 @@ impl<const LOGITS: bool> ElementLoss for BceOpt<'_, LOGITS> {
 }
 
 /// Binary cross-entropy with options; `eps` is `None` for logits.
-pub fn bce<Y: Target, P: Real>(
-    y: &[Y],
-    p: &[P],
+pub fn bce(
+    y: Targets<'_>,
+    p: Floats<'_>,
     eps: Option<f64>,
     opts: &LossOptions<'_>,
     w: Weights<'_>,
     nan: NanPolicy,
-    out: Option<&mut [P]>,
+    out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
     if opts.pos_weight.is_none() && opts.label_smoothing == 0.0 {
-        return match eps {
-            Some(eps) => binary::bce_prob(y, p, eps, w, nan, out),
-            None => binary::bce_logits(y, p, w, nan, out),
-        };
+        return binary::bce(y, p, eps, w, nan, out);
     }
     let (smoothing, pos_weight) = (opts.label_smoothing, opts.pos_weight);
-    match eps {
+    with_floats!(p, out, |p, out| match eps {
         Some(eps) => elementwise(
             BceOpt::<false> {
                 eps,
@@ -161,7 +159,7 @@ pub fn bce<Y: Target, P: Real>(
             nan,
             out,
         ),
-    }
+    })
 }
 
 // ------------------------------------------------------------------------------- categorical
@@ -173,7 +171,7 @@ fn class_weights<S: Simd>(s: S, cw: Option<&[f64]>, c: usize, k: usize) -> S::V 
         Some(cw) => s.load(&lanes(cw, k, 0.0, |x| x)),
         None if k + LANES <= c => s.splat(1.0),
         None => {
-            let mut v = [0.0; LANES];
+            let mut v = [0.0f64; LANES];
             for x in v.iter_mut().take(c - k) {
                 *x = 1.0;
             }
@@ -321,8 +319,8 @@ fn smoothed_logits_row<S: Simd, P: Real>(
     Some(label_term + shared + 0.0)
 }
 
-struct CategoricalOptRows<'a, T, P> {
-    t: &'a [T],
+struct CategoricalOptRows<'a, P> {
+    t: Targets<'a>,
     p: &'a [P],
     c: usize,
     eps: Option<f64>,
@@ -330,15 +328,24 @@ struct CategoricalOptRows<'a, T, P> {
     smoothing: f64,
 }
 
-impl<T: Target, P: Real> RowOp for CategoricalOptRows<'_, T, P> {
+impl<P: Real> RowOp for CategoricalOptRows<'_, P> {
     #[inline(always)]
-    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
-        let base = r * self.c;
-        let t = &self.t[base..base + self.c];
-        let p = &self.p[base..base + self.c];
+    fn row<S: Simd>(&self, s: S, r: usize, scratch: &mut [f64; BLOCK]) -> Result<f64> {
+        let (base, c, t) = (r * self.c, self.c, self.t);
+        let p = &self.p[base..base + c];
+        // `weighted_row` asks for the targets of classes k, k + LANES, …: decode a block of
+        // them into `scratch` whenever k enters a new block.
+        let mut decoded = None;
         weighted_row(s, p, base, self.eps, self.cw, self.smoothing, |k| {
-            let tv = s.load(&lanes(t, k, 0.0, T::to_f64));
-            check_unit(s, tv, "y_true", t, base, T::to_f64)?;
+            let b = k - k % BLOCK;
+            let len = (c - b).min(BLOCK);
+            if decoded != Some(b) {
+                t.decode(base + b, &mut scratch[..len]);
+                decoded = Some(b);
+            }
+            let block = &scratch[..len];
+            let tv = s.load(&lanes(block, k - b, 0.0, |x| x));
+            check_unit(s, tv, "y_true", block, base + b, |x| x)?;
             Ok(tv)
         })
     }
@@ -347,36 +354,36 @@ impl<T: Target, P: Real> RowOp for CategoricalOptRows<'_, T, P> {
 /// Categorical cross-entropy with options (`eps` is `None` for logits); `pos_weight` and
 /// `ignore_index` do not apply and are ignored.
 #[allow(clippy::too_many_arguments)]
-pub fn cce<T: Target, P: Real>(
-    t: &[T],
-    p: &[P],
+pub fn cce(
+    t: Targets<'_>,
+    p: Floats<'_>,
     n_rows: usize,
     c: usize,
     eps: Option<f64>,
     opts: &LossOptions<'_>,
     w: Weights<'_>,
     nan: NanPolicy,
-    out: Option<&mut [P]>,
+    out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
     if opts.class_weight.is_none() && opts.label_smoothing == 0.0 {
-        return match eps {
-            Some(eps) => categorical::cce_prob(t, p, n_rows, c, eps, w, nan, out),
-            None => categorical::cce_logits(t, p, n_rows, c, w, nan, out),
-        };
+        return categorical::cce(t, p, n_rows, c, eps, w, nan, out);
     }
-    let op = CategoricalOptRows {
-        t,
-        p,
-        c,
-        eps,
-        cw: opts.class_weight,
-        smoothing: opts.label_smoothing,
-    };
-    rows(&op, n_rows, c, w, nan, out)
+    let (cw, smoothing) = (opts.class_weight, opts.label_smoothing);
+    with_floats!(p, out, |p, out| {
+        let op = CategoricalOptRows {
+            t,
+            p,
+            c,
+            eps,
+            cw,
+            smoothing,
+        };
+        rows(&op, n_rows, c, w, nan, out)
+    })
 }
 
-struct SparseOptRows<'a, L, P> {
-    labels: &'a [L],
+struct SparseOptRows<'a, P> {
+    labels: Ints<'a>,
     p: &'a [P],
     c: usize,
     eps: Option<f64>,
@@ -387,12 +394,12 @@ struct SparseOptRows<'a, L, P> {
     cw_total: f64,
 }
 
-impl<L: Label, P: Real> RowOp for SparseOptRows<'_, L, P> {
+impl<P: Real> RowOp for SparseOptRows<'_, P> {
     const SCALED_WEIGHT: bool = true;
 
     #[inline(always)]
-    fn row<S: Simd>(&self, s: S, r: usize) -> Result<f64> {
-        let label = self.labels[r].to_i128();
+    fn row<S: Simd>(&self, s: S, r: usize, _: &mut [f64; BLOCK]) -> Result<f64> {
+        let label = self.labels.get(r);
         let base = r * self.c;
         let row = &self.p[base..base + self.c];
         if Some(label) == self.ignore {
@@ -447,7 +454,7 @@ impl<L: Label, P: Real> RowOp for SparseOptRows<'_, L, P> {
         let zero = s.splat(0.0);
         weighted_row(s, row, base, self.eps, self.cw, self.smoothing, |k| {
             Ok(if (k..k + LANES).contains(&label) {
-                let mut v = [0.0; LANES];
+                let mut v = [0.0f64; LANES];
                 v[label - k] = 1.0;
                 s.load(&v)
             } else {
@@ -458,7 +465,7 @@ impl<L: Label, P: Real> RowOp for SparseOptRows<'_, L, P> {
 
     #[inline(always)]
     fn row_weight(&self, r: usize) -> f64 {
-        let label = self.labels[r].to_i128();
+        let label = self.labels.get(r);
         if Some(label) == self.ignore {
             0.0
         } else {
@@ -470,36 +477,36 @@ impl<L: Label, P: Real> RowOp for SparseOptRows<'_, L, P> {
 /// Sparse categorical cross-entropy with options (`eps` is `None` for logits). With
 /// `class_weight` or `ignore_index`, `Totals::weight` is `Σ s_r·w_{y_r}` over rows not ignored.
 #[allow(clippy::too_many_arguments)]
-pub fn sparse<L: Label, P: Real>(
-    labels: &[L],
-    p: &[P],
+pub fn sparse(
+    labels: Ints<'_>,
+    p: Floats<'_>,
     n_rows: usize,
     c: usize,
     eps: Option<f64>,
     opts: &LossOptions<'_>,
     w: Weights<'_>,
     nan: NanPolicy,
-    out: Option<&mut [P]>,
+    out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
     if opts.class_weight.is_none() && opts.label_smoothing == 0.0 && opts.ignore_index.is_none() {
-        return match eps {
-            Some(eps) => categorical::sparse_prob(labels, p, n_rows, c, eps, w, nan, out),
-            None => categorical::sparse_logits(labels, p, n_rows, c, w, nan, out),
-        };
+        return categorical::sparse(labels, p, n_rows, c, eps, w, nan, out);
     }
-    let op = SparseOptRows {
-        labels,
-        p,
-        c,
-        eps,
-        cw: opts.class_weight,
-        smoothing: opts.label_smoothing,
-        ignore: opts.ignore_index,
-        cw_total: opts.class_weight.map_or(0.0, |cw| {
-            let mut total = Sum::ZERO;
-            cw.iter().for_each(|&w| total.add(w));
-            total.value()
-        }),
-    };
-    rows(&op, n_rows, c, w, nan, out)
+    let cw_total = opts.class_weight.map_or(0.0, |cw| {
+        let mut total = Sum::ZERO;
+        cw.iter().for_each(|&w| total.add(w));
+        total.value()
+    });
+    with_floats!(p, out, |p, out| {
+        let op = SparseOptRows {
+            labels,
+            p,
+            c,
+            eps,
+            cw: opts.class_weight,
+            smoothing: opts.label_smoothing,
+            ignore: opts.ignore_index,
+            cw_total,
+        };
+        rows(&op, n_rows, c, w, nan, out)
+    })
 }

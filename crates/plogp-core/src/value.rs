@@ -1,13 +1,14 @@
 //! Element types the kernels read.
 //!
 //! Every kernel computes in f64 lanes: f32 inputs are widened on load (exact) and results are
-//! rounded once when stored back as f32. Targets and labels of any integer dtype (and bool)
-//! are read in place, so the binding never makes a conversion copy of them.
+//! rounded once when stored back as f32. Targets and labels of other dtypes reach the kernels
+//! through the views of [`crate::input`].
 
+use crate::input::FloatElement;
 use crate::simd::LANES;
 
 /// A floating-point input (probabilities, logits, distributions).
-pub trait Real: Copy + Send + Sync + 'static {
+pub trait Real: FloatElement + Send + Sync {
     /// Machine epsilon of the type, the default clipping bound (`eps="auto"`).
     const EPSILON: f64;
     fn to_f64(self) -> f64;
@@ -36,56 +37,6 @@ impl Real for f32 {
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x as f32
-    }
-}
-
-/// A target value of a binary or categorical loss: a float, a bool or any integer.
-pub trait Target: Copy + Send + Sync + 'static {
-    fn to_f64(self) -> f64;
-}
-
-/// An integer class label (any integer dtype or bool).
-pub trait Label: Copy + Send + Sync + 'static {
-    /// The label as a wide integer, so that every dtype's range fits without wrapping.
-    fn to_i128(self) -> i128;
-}
-
-macro_rules! impl_int {
-    ($($t:ty),*) => {$(
-        impl Target for $t {
-            #[inline(always)]
-            fn to_f64(self) -> f64 { self as f64 }
-        }
-        impl Label for $t {
-            #[inline(always)]
-            fn to_i128(self) -> i128 { self as i128 }
-        }
-    )*};
-}
-impl_int!(i8, i16, i32, i64, u8, u16, u32, u64);
-
-impl Target for f32 {
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
-}
-impl Target for f64 {
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self
-    }
-}
-impl Target for bool {
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self as u8 as f64
-    }
-}
-impl Label for bool {
-    #[inline(always)]
-    fn to_i128(self) -> i128 {
-        self as i128
     }
 }
 

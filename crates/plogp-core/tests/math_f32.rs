@@ -64,7 +64,7 @@ impl WithSimd for Map<'_> {
 fn eval(f: Fun, x: &[f32], out: &mut [f32]) {
     assert_eq!(x.len() % LANES, 0);
     match f {
-        Fun::LogSigmoid => activation::elementwise(Elementwise::LogSigmoid, x, out),
+        Fun::LogSigmoid => activation::elementwise(Elementwise::LogSigmoid, x, out).unwrap(),
         _ => {
             let best = *supported_tiers().last().unwrap();
             if run_on(best, Map { f, x, out }).is_err() {

@@ -453,7 +453,7 @@ fn lanes_are_independent_of_neighbours() {
         for (op, f) in fns {
             let mut x = Vec::new();
             for _ in 0..20_000 {
-                let mut v = [0.0; LANES];
+                let mut v = [0.0f64; LANES];
                 for l in v.iter_mut() {
                     *l = if r.below(3) == 0 {
                         r.pick(&LOGIT_SPECIALS)
@@ -584,14 +584,14 @@ fn binary_kernels_match_scalar() {
             let pol = POLICIES[(n + off) % 3];
             let what = || format!("n={n} off={off} {pol:?}");
             same_on_every_tier(&g, &|| format!("bce_prob soft {}", what()), &|| {
-                let mut out = vec![0.0; n];
+                let mut out = vec![0.0f64; n];
                 let t = binary::bce_prob(
                     &y_soft[s.clone()],
                     &p[s.clone()],
                     1e-7,
                     Weights::None,
                     pol,
-                    Some(&mut out),
+                    Some((&mut out).into()),
                 );
                 totals(t, bits_f64(&out))
             });
@@ -599,14 +599,14 @@ fn binary_kernels_match_scalar() {
                 &g,
                 &|| format!("bce_prob hard eps=0 weighted {}", what()),
                 &|| {
-                    let mut out = vec![0.0; n];
+                    let mut out = vec![0.0f64; n];
                     let t = binary::bce_prob(
                         &y_hard[s.clone()],
                         &p[s.clone()],
                         0.0,
                         Weights::PerItem(&w[s.clone()]),
                         pol,
-                        Some(&mut out),
+                        Some((&mut out).into()),
                     );
                     totals(t, bits_f64(&out))
                 },
@@ -619,18 +619,18 @@ fn binary_kernels_match_scalar() {
                     f32::EPSILON as f64,
                     Weights::None,
                     pol,
-                    Some(&mut out),
+                    Some((&mut out).into()),
                 );
                 totals(t, bits_f32(&out))
             });
             same_on_every_tier(&g, &|| format!("bce_logits {}", what()), &|| {
-                let mut out = vec![0.0; n];
+                let mut out = vec![0.0f64; n];
                 let t = binary::bce_logits(
                     &y_soft[s.clone()],
                     &z[s.clone()],
                     Weights::PerItem(&w[s.clone()]),
                     pol,
-                    Some(&mut out),
+                    Some((&mut out).into()),
                 );
                 totals(t, bits_f64(&out))
             });
@@ -686,7 +686,7 @@ fn categorical_kernels_match_scalar() {
             let what = || format!("rows={rows} c={c} off={off} {pol:?}");
             for (name, pp) in [("p", &p), ("p with NaN", &p_nan)] {
                 same_on_every_tier(&g, &|| format!("cce_prob {name} {}", what()), &|| {
-                    let mut out = vec![0.0; rows];
+                    let mut out = vec![0.0f64; rows];
                     let res = categorical::cce_prob(
                         &t[s.clone()],
                         &pp[s.clone()],
@@ -695,12 +695,12 @@ fn categorical_kernels_match_scalar() {
                         1e-12,
                         Weights::PerItem(&w),
                         pol,
-                        Some(&mut out),
+                        Some((&mut out).into()),
                     );
                     totals(res, bits_f64(&out))
                 });
                 same_on_every_tier(&g, &|| format!("sparse_prob {name} {}", what()), &|| {
-                    let mut out = vec![0.0; rows];
+                    let mut out = vec![0.0f64; rows];
                     let res = categorical::sparse_prob(
                         &labels,
                         &pp[s.clone()],
@@ -709,14 +709,14 @@ fn categorical_kernels_match_scalar() {
                         0.0,
                         Weights::None,
                         pol,
-                        Some(&mut out),
+                        Some((&mut out).into()),
                     );
                     totals(res, bits_f64(&out))
                 });
             }
             for (name, zz) in [("z", &z), ("finite z", &z_fin)] {
                 same_on_every_tier(&g, &|| format!("cce_logits {name} {}", what()), &|| {
-                    let mut out = vec![0.0; rows];
+                    let mut out = vec![0.0f64; rows];
                     let res = categorical::cce_logits(
                         &t[s.clone()],
                         &zz[s.clone()],
@@ -724,12 +724,12 @@ fn categorical_kernels_match_scalar() {
                         c,
                         Weights::None,
                         pol,
-                        Some(&mut out),
+                        Some((&mut out).into()),
                     );
                     totals(res, bits_f64(&out))
                 });
                 same_on_every_tier(&g, &|| format!("sparse_logits {name} {}", what()), &|| {
-                    let mut out = vec![0.0; rows];
+                    let mut out = vec![0.0f64; rows];
                     let res = categorical::sparse_logits(
                         &labels,
                         &zz[s.clone()],
@@ -737,7 +737,7 @@ fn categorical_kernels_match_scalar() {
                         c,
                         Weights::PerItem(&w),
                         pol,
-                        Some(&mut out),
+                        Some((&mut out).into()),
                     );
                     totals(res, bits_f64(&out))
                 });
@@ -754,7 +754,7 @@ fn categorical_kernels_match_scalar() {
                             c,
                             Weights::None,
                             pol,
-                            Some(&mut out),
+                            Some((&mut out).into()),
                         );
                         totals(res, bits_f32(&out))
                     },
@@ -794,13 +794,19 @@ fn entropy_kernels_match_scalar() {
             type PairFn =
                 fn(&[f64], &[f64], usize, usize, f64, &mut [f64]) -> plogp_core::Result<()>;
             let pairs: [(&str, PairFn); 3] = [
-                ("cross_entropy", entropy::cross_entropy),
-                ("kl_divergence", entropy::kl_divergence),
-                ("js_divergence", entropy::js_divergence),
+                ("cross_entropy", |p, q, n, c, b, o| {
+                    entropy::cross_entropy(p, q, n, c, b, o)
+                }),
+                ("kl_divergence", |p, q, n, c, b, o| {
+                    entropy::kl_divergence(p, q, n, c, b, o)
+                }),
+                ("js_divergence", |p, q, n, c, b, o| {
+                    entropy::js_divergence(p, q, n, c, b, o)
+                }),
             ];
             for (name, f) in pairs {
                 same_on_every_tier(&g, &|| format!("{name} {}", what()), &|| {
-                    let mut out = vec![0.0; rows];
+                    let mut out = vec![0.0f64; rows];
                     unit_result(
                         f(&p[s.clone()], &q[s.clone()], rows, c, 1.0, &mut out),
                         bits_f64(&out),
@@ -808,7 +814,7 @@ fn entropy_kernels_match_scalar() {
                 });
             }
             same_on_every_tier(&g, &|| format!("entropy {}", what()), &|| {
-                let mut out = vec![0.0; rows];
+                let mut out = vec![0.0f64; rows];
                 unit_result(
                     entropy::entropy(&p[s.clone()], rows, c, std::f64::consts::LN_2, &mut out),
                     bits_f64(&out),
@@ -827,7 +833,7 @@ fn entropy_kernels_match_scalar() {
                     &g,
                     &|| format!("entropy_from_logits {name} {}", what()),
                     &|| {
-                        let mut out = vec![0.0; rows];
+                        let mut out = vec![0.0f64; rows];
                         unit_result(
                             entropy::entropy_from_logits(&zz[s.clone()], rows, c, 1.0, &mut out),
                             bits_f64(&out),
@@ -857,20 +863,20 @@ fn activation_kernels_match_scalar() {
                 let what = || format!("{name} rows={rows} c={c} off={off}");
                 for kind in [RowMap::Softmax, RowMap::LogSoftmax] {
                     same_on_every_tier(&g, &|| format!("row_map {kind:?} {}", what()), &|| {
-                        let mut out = vec![0.0; n];
-                        activation::row_map(kind, &zz[s.clone()], rows, c, &mut out);
+                        let mut out = vec![0.0f64; n];
+                        activation::row_map(kind, &zz[s.clone()], rows, c, &mut out).unwrap();
                         Outcome::Bits(bits_f64(&out))
                     });
                 }
                 same_on_every_tier(&g, &|| format!("logsumexp {}", what()), &|| {
-                    let mut out = vec![0.0; rows];
-                    activation::logsumexp(&zz[s.clone()], rows, c, &mut out);
+                    let mut out = vec![0.0f64; rows];
+                    activation::logsumexp(&zz[s.clone()], rows, c, &mut out).unwrap();
                     Outcome::Bits(bits_f64(&out))
                 });
                 for kind in [Elementwise::Sigmoid, Elementwise::LogSigmoid] {
                     same_on_every_tier(&g, &|| format!("elementwise {kind:?} {}", what()), &|| {
-                        let mut out = vec![0.0; n];
-                        activation::elementwise(kind, &zz[s.clone()], &mut out);
+                        let mut out = vec![0.0f64; n];
+                        activation::elementwise(kind, &zz[s.clone()], &mut out).unwrap();
                         Outcome::Bits(bits_f64(&out))
                     });
                     let z32: Vec<f32> = zz[s.clone()].iter().map(|&x| x as f32).collect();
@@ -879,7 +885,7 @@ fn activation_kernels_match_scalar() {
                         &|| format!("elementwise f32 {kind:?} {}", what()),
                         &|| {
                             let mut out = vec![0.0f32; n];
-                            activation::elementwise(kind, &z32, &mut out);
+                            activation::elementwise(kind, &z32, &mut out).unwrap();
                             Outcome::Bits(bits_f32(&out))
                         },
                     );
@@ -902,7 +908,7 @@ fn long_inputs_match_scalar() {
     let p: Vec<f64> = (0..n).map(|_| prob_finite(&mut r)).collect();
     let z: Vec<f64> = (0..n).map(|_| logit_finite(&mut r)).collect();
     same_on_every_tier(&g, &|| "bce_prob long".into(), &|| {
-        let mut out = vec![0.0; n];
+        let mut out = vec![0.0f64; n];
         totals(
             binary::bce_prob(
                 &y,
@@ -910,21 +916,27 @@ fn long_inputs_match_scalar() {
                 1e-7,
                 Weights::None,
                 NanPolicy::Propagate,
-                Some(&mut out),
+                Some((&mut out).into()),
             ),
             bits_f64(&out),
         )
     });
     same_on_every_tier(&g, &|| "bce_logits long".into(), &|| {
-        let mut out = vec![0.0; n];
+        let mut out = vec![0.0f64; n];
         totals(
-            binary::bce_logits(&y, &z, Weights::None, NanPolicy::Propagate, Some(&mut out)),
+            binary::bce_logits(
+                &y,
+                &z,
+                Weights::None,
+                NanPolicy::Propagate,
+                Some((&mut out).into()),
+            ),
             bits_f64(&out),
         )
     });
     same_on_every_tier(&g, &|| "log_sigmoid long".into(), &|| {
-        let mut out = vec![0.0; n];
-        activation::elementwise(Elementwise::LogSigmoid, &z, &mut out);
+        let mut out = vec![0.0f64; n];
+        activation::elementwise(Elementwise::LogSigmoid, &z, &mut out).unwrap();
         Outcome::Bits(bits_f64(&out))
     });
 }
