@@ -189,7 +189,8 @@ impl<L: ElementLoss, P: Real> WithSimd for ElementChunk<'_, L, P> {
         for b in (0..n).step_by(BLOCK) {
             let len = (n - b).min(BLOCK);
             let (yb, pb) = (y.block(b, len, &mut buf), &p[b..b + len]);
-            for j in (0..len).step_by(LANES) {
+            let mut j = 0;
+            while j < len {
                 let i = b + j;
                 let yv = s.load(&lanes(yb, j, 0.0, |x| x));
                 let pv = s.load(&lanes(pb, j, 0.5, P::to_f64));
@@ -236,6 +237,7 @@ impl<L: ElementLoss, P: Real> WithSimd for ElementChunk<'_, L, P> {
                 if track_weight {
                     acc_weight.push([wv]);
                 }
+                j += LANES;
             }
         }
         let [loss] = acc_loss.finish();
