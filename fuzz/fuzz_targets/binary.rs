@@ -7,9 +7,10 @@ mod common;
 use arbitrary::{Result, Unstructured};
 use common::*;
 use libfuzzer_sys::fuzz_target;
-use plogp_core::{binary, Target};
+use plogp_core::binary;
+use plogp_core::input::Element;
 
-fn run<Y: Target, P: Gen>(
+fn run<Y: Element, P: Gen>(
     u: &mut Unstructured<'_>,
     y_gen: impl FnMut(&mut Unstructured<'_>) -> Result<Y>,
 ) -> Result<()> {
@@ -24,7 +25,7 @@ fn run<Y: Target, P: Gen>(
     let threads = threads(u)?;
     same_everywhere(threads, || {
         let mut out = out_buf::<P>(if with_out { n } else { 0 });
-        let o = with_out.then_some(&mut out[..]);
+        let o = with_out.then_some((&mut out[..]).into());
         let r = if logits {
             binary::bce_logits(&y, &p, w.view(), nan, o)
         } else {

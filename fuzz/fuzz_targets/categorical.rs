@@ -7,9 +7,10 @@ mod common;
 use arbitrary::{Result, Unstructured};
 use common::*;
 use libfuzzer_sys::fuzz_target;
-use plogp_core::{categorical, Label, Target};
+use plogp_core::categorical;
+use plogp_core::input::{Element, IntElement};
 
-fn dense<T: Target, P: Gen>(
+fn dense<T: Element, P: Gen>(
     u: &mut Unstructured<'_>,
     t_gen: impl FnMut(&mut Unstructured<'_>) -> Result<T>,
 ) -> Result<()> {
@@ -24,7 +25,7 @@ fn dense<T: Target, P: Gen>(
     let threads = threads(u)?;
     same_everywhere(threads, || {
         let mut out = out_buf::<P>(if with_out { n_rows } else { 0 });
-        let o = with_out.then_some(&mut out[..]);
+        let o = with_out.then_some((&mut out[..]).into());
         let r = if logits {
             categorical::cce_logits(&t, &p, n_rows, c, w.view(), nan, o)
         } else {
@@ -38,7 +39,7 @@ fn dense<T: Target, P: Gen>(
     Ok(())
 }
 
-fn sparse<L: Label + Int, P: Gen>(u: &mut Unstructured<'_>) -> Result<()> {
+fn sparse<L: IntElement + Int, P: Gen>(u: &mut Unstructured<'_>) -> Result<()> {
     let logits = u.arbitrary::<bool>()?;
     let (n_rows, c) = shape(u)?;
     let labels = values(u, n_rows, |u| int::<L>(u, c))?;
@@ -50,7 +51,7 @@ fn sparse<L: Label + Int, P: Gen>(u: &mut Unstructured<'_>) -> Result<()> {
     let threads = threads(u)?;
     same_everywhere(threads, || {
         let mut out = out_buf::<P>(if with_out { n_rows } else { 0 });
-        let o = with_out.then_some(&mut out[..]);
+        let o = with_out.then_some((&mut out[..]).into());
         let r = if logits {
             categorical::sparse_logits(&labels, &p, n_rows, c, w.view(), nan, o)
         } else {

@@ -232,6 +232,7 @@ fn canon(x: f64) -> u64 {
 /// index inside the input, and `ZeroTotalWeight` never comes from a kernel.
 pub fn check_error(e: &Error, n_elems: usize, n_items: usize, c: Option<usize>) {
     match *e {
+        Error::Internal(what) => panic!("internal error from a kernel: {what}"),
         Error::OutOfRange {
             arg,
             index,
