@@ -6,8 +6,9 @@
 //! virtual vector — one AVX-512 register, two AVX2 registers or eight scalars — and the same
 //! horizontal reduction tree, so a kernel returns bit-identical results on every tier.
 //!
-//! The tier is detected once per process and cached; `PLOGP_SIMD=scalar|avx2|avx512` forces a
-//! lower tier (a request above what the CPU supports falls back to the best supported one).
+//! The tier is detected once per process and cached: the best tier this CPU supports among
+//! those verified on real hardware ([`active_tier`]); `PLOGP_SIMD=scalar|avx2|avx512|neon`
+//! names another supported tier (an unsupported request falls back to the automatic choice).
 //! Tests and benchmarks can override it at run time with [`force_tier`].
 //! A kernel runs on a tier through [`WithSimd`]: its `with_simd` body is `#[inline(always)]`
 //! so that it is compiled inside the tier's `#[target_feature]` entry function ([`run_on`]).
@@ -115,17 +116,29 @@ pub fn supported_tiers() -> Vec<Tier> {
         .collect()
 }
 
-/// The best tier this CPU supports, lowered by `PLOGP_SIMD` if set. Detected once.
+/// Tiers whose tier test (`tests/tiers.rs`) has passed on real hardware: automatic detection
+/// picks only these. AVX-512 has not run on any machine yet, so it is used only when asked for
+/// with `PLOGP_SIMD=avx512` (README, "Threads and SIMD", says where each tier was verified).
+/// A future tier starts outside this list too.
+const VERIFIED: [Tier; 3] = [Tier::Scalar, Tier::Avx2, Tier::Neon];
+
+/// The tier kernels run on: the best verified tier this CPU supports, or the tier named by
+/// `PLOGP_SIMD` if the CPU supports it (a lower one, or an unverified one such as `avx512`).
+/// Detected once.
 pub fn active_tier() -> Tier {
     static TIER: OnceLock<Tier> = OnceLock::new();
     *TIER.get_or_init(|| {
-        let best = *supported_tiers().last().unwrap_or(&Tier::Scalar);
+        let best = supported_tiers()
+            .into_iter()
+            .filter(|t| VERIFIED.contains(t))
+            .next_back()
+            .unwrap_or(Tier::Scalar);
         match std::env::var("PLOGP_SIMD")
             .ok()
             .as_deref()
             .and_then(Tier::from_name)
         {
-            Some(forced) if forced.is_supported() && forced <= best => forced,
+            Some(forced) if forced.is_supported() => forced,
             _ => best,
         }
     })
