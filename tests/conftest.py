@@ -5,6 +5,10 @@ the native package ``plogp`` when ``plogp._native`` is built. ``native`` / ``ref
 one of them directly (``native`` skips when the extension is absent). The helpers here are the
 only place that knows about array layouts, exact sums and tolerances, so every test file
 checks the same contract the same way.
+
+Only a missing extension is a skip, and ``PLOGP_REQUIRE_NATIVE=1`` (set in CI) makes it an
+error: a package that fails to import for any other reason (a broken module, a missing
+dependency, an extension that does not load) stops the run instead of skipping its tests.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
-import importlib.util
 import math
 import os
 import re
@@ -72,22 +75,43 @@ ABOVE_ONE_CHUNK = 100_003
 def _load_reference() -> ModuleType:
     try:
         return importlib.import_module("plogp.reference")
-    except ImportError:
-        # plogp installed without the reference (or not importable without its extension):
-        # load the source file of this checkout, which is plain NumPy.
-        path = REPO / "python" / "plogp" / "reference.py"
-        spec = importlib.util.spec_from_file_location("plogp_reference_source", path)
-        assert spec is not None, f"cannot load {path}"
-        assert spec.loader is not None, f"cannot load {path}"
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("plogp", "plogp._native"):
+            raise
+    # The package does not import without its extension: import plogp.reference (plain NumPy,
+    # and the private modules it uses) from this checkout under a bare package that does not
+    # run plogp/__init__.py; then drop those entries, so `import plogp` still fails as it must.
+    before = set(sys.modules)
+    package = ModuleType("plogp")
+    package.__path__ = [str(REPO / "python" / "plogp")]
+    sys.modules["plogp"] = package
+    try:
+        return importlib.import_module("plogp.reference")
+    finally:
+        for name in set(sys.modules) - before:
+            if name == "plogp" or name.startswith("plogp."):
+                del sys.modules[name]
+
+
+NATIVE_MISSING = "plogp._native is not built"
+# CI sets PLOGP_REQUIRE_NATIVE=1: there the extension is always built, and a run that skipped
+# the native tests would pass without testing the product.
+REQUIRE_NATIVE = os.environ.get("PLOGP_REQUIRE_NATIVE", "").strip() not in ("", "0")
 
 
 def _load_native() -> ModuleType | None:
+    """The package ``plogp``; None only when its extension module does not exist."""
     try:
         importlib.import_module("plogp._native")
-    except ImportError:
+    except ModuleNotFoundError as exc:
+        # Anything but the extension (or the package) itself being absent is a real failure.
+        if exc.name not in ("plogp", "plogp._native"):
+            raise
+        if REQUIRE_NATIVE:
+            raise RuntimeError(
+                f"PLOGP_REQUIRE_NATIVE is set but {NATIVE_MISSING}: {exc} "
+                f"(build it with `pip install .` or `maturin develop`)"
+            ) from exc
         return None
     return importlib.import_module("plogp")
 
@@ -95,7 +119,7 @@ def _load_native() -> ModuleType | None:
 REFERENCE = _load_reference()
 NATIVE = _load_native()
 HAS_NATIVE = NATIVE is not None
-requires_native = pytest.mark.skipif(not HAS_NATIVE, reason="plogp._native is not built")
+requires_native = pytest.mark.skipif(not HAS_NATIVE, reason=NATIVE_MISSING)
 
 IMPL_PARAMS = [
     pytest.param("reference", id="reference"),
@@ -108,7 +132,7 @@ def get_impl(name: str) -> ModuleType:
     if name == "reference":
         return REFERENCE
     if NATIVE is None:
-        pytest.skip("plogp._native is not built")
+        pytest.skip(NATIVE_MISSING)
     return NATIVE
 
 
