@@ -1,7 +1,8 @@
 """Fuzz every public function of plogp (and plogp.reference) with arbitrary arguments.
 
 The functions are discovered from ``__all__`` of ``plogp`` and of its submodules ``grad`` and
-``metrics`` when they exist, so functions added later are covered without editing this file.
+``metrics`` (and of ``plogp.reference``), so functions added later are covered without editing
+this file. A submodule that fails to import fails the test run: it is never silently skipped.
 Arguments: arrays of every dtype kind (floats incl. float16, all ints, bool, complex, object,
 str, datetime), shapes incl. 0-d and empty, layouts (C, Fortran, reversed, strided, unaligned,
 byte-swapped, read-only), plus lists, scalars, None and strings; options of wrong types and
@@ -26,8 +27,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import get_impl
+from conftest import get_impl, requires_native
 
+# Submodules of the native package; plogp.reference has all its functions at the top level.
 SUBMODULES = ("grad", "metrics")
 
 DTYPES: tuple[Any, ...] = (
@@ -60,12 +62,9 @@ def _public(module: ModuleType) -> list[tuple[str, Callable[..., Any]]]:
 def _functions(impl_name: str) -> list[tuple[str, Callable[..., Any]]]:
     root = get_impl(impl_name)
     funcs = _public(root)
-    for sub in SUBMODULES:
-        try:
-            mod = importlib.import_module(f"{root.__name__}.{sub}")
-        except ImportError:
-            continue
-        funcs.extend(_public(mod))
+    if impl_name == "native":
+        for sub in SUBMODULES:
+            funcs.extend(_public(importlib.import_module(f"{root.__name__}.{sub}")))
     return funcs
 
 
@@ -206,3 +205,17 @@ def test_bad_input_raises_type_or_value_error(impl_name: str, name: str, data: s
 def test_every_public_function_is_fuzzed() -> None:
     names = {name.rsplit(".", 1)[-1] for name, _ in _functions("reference")}
     assert {"entropy", "binary_cross_entropy", "log_loss", "softmax"} <= names
+    assert {"grad_binary_cross_entropy", "sparse_categorical_focal_cross_entropy"} <= names
+
+
+@requires_native
+def test_every_native_function_and_submodule_is_fuzzed() -> None:
+    names = {name for name, _ in _functions("native")}
+    assert {"plogp.entropy", "plogp.log_loss", "plogp.binary_focal_cross_entropy",
+            "plogp.grad.binary_cross_entropy", "plogp.grad.softmax_cross_entropy"} <= names
+    # Every function of the reference has its native counterpart among the fuzzed ones.
+    native_leaves = {name.replace("plogp.grad.", "plogp.grad_") for name in names}
+    prefix = get_impl("reference").__name__ + "."
+    missing = {name for name, _ in _functions("reference")
+               if "plogp." + name.removeprefix(prefix) not in native_leaves}
+    assert not missing, f"fuzzed in the reference only: {sorted(missing)}"
