@@ -34,8 +34,10 @@ from plogp import metrics  # the streaming metrics: ``plogp.metrics.BinaryCrossE
 
 __version__ = _package_version()
 
-# A forked child has none of the parent's worker threads: drop the pool there.
-_os.register_at_fork(after_in_child=_after_fork_in_child)
+# A forked child has none of the parent's worker threads: drop the pool there (Windows has
+# no fork, and no os.register_at_fork).
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_after_fork_in_child)
 
 __all__ = [
     "binary_cross_entropy",
