@@ -58,6 +58,8 @@ def test_version_falls_back_to_pyproject_without_metadata(monkeypatch: pytest.Mo
         raise metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(_config.metadata, "version", missing)
+    # As in a checkout run with PYTHONPATH=python (an installed package has no pyproject.toml).
+    monkeypatch.setattr(_config, "__file__", str(REPO / "python" / "plogp" / "_config.py"))
     assert _config.package_version() == _config._pyproject_version(REPO / "pyproject.toml")
 
 

@@ -41,7 +41,7 @@ def checkout(tmp_path: Path) -> Path:
 
 def _pytest(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith("PLOGP_") and k != "PYTHONPATH"}
+                if not k.startswith("PLOGP_") and k not in ("PYTHONPATH", "PYTEST_ADDOPTS")}
     full_env.update(PYTHONPATH=str(root / "python"), **env)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests"],
