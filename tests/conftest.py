@@ -39,7 +39,10 @@ REPO = Path(__file__).resolve().parents[1]
 # no example database: a failure prints its example, to be kept as an explicit regression.
 # Under CI the examples are derandomized, so that a red CI run reproduces exactly.
 settings.register_profile(
-    "plogp", max_examples=40, deadline=None, database=None,
+    "plogp",
+    max_examples=40,
+    deadline=None,
+    database=None,
     derandomize=bool(os.environ.get("CI")),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -55,16 +58,27 @@ with warnings.catch_warnings():
 
 FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 INT_DTYPES = (
-    np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+    np.uint64,
 )
 LABEL_DTYPES = (*INT_DTYPES, np.bool_)
 
 # Public functions of the contract (the math: runtime controls are native-only).
-INFO_FUNCTIONS = ("entropy", "entropy_from_logits", "cross_entropy", "kl_divergence",
-                  "js_divergence")
+INFO_FUNCTIONS = (
+    "entropy",
+    "entropy_from_logits",
+    "cross_entropy",
+    "kl_divergence",
+    "js_divergence",
+)
 ACTIVATIONS = ("softmax", "log_softmax", "logsumexp", "sigmoid", "log_sigmoid")
-LOSSES = ("binary_cross_entropy", "categorical_cross_entropy",
-          "sparse_categorical_cross_entropy")
+LOSSES = ("binary_cross_entropy", "categorical_cross_entropy", "sparse_categorical_cross_entropy")
 PUBLIC_FUNCTIONS = (*INFO_FUNCTIONS, *ACTIVATIONS, *LOSSES, "log_loss")
 
 # One chunk of the native kernels is 32768 elements: this length spans several chunks and
@@ -165,8 +179,9 @@ def rng(request: pytest.FixtureRequest) -> np.random.Generator:
 # Random inputs
 
 
-def random_probs(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float64,
-                 *, axis: int = -1) -> np.ndarray:
+def random_probs(
+    rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float64, *, axis: int = -1
+) -> np.ndarray:
     """Distributions along ``axis`` (Dirichlet rows; entries in (0, 1], rows sum to ~1)."""
     x = rng.gamma(0.7, size=shape) + 1e-12
     if x.ndim and x.shape[axis]:
@@ -174,8 +189,9 @@ def random_probs(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = 
     return np.clip(x, 0.0, 1.0).astype(dtype)
 
 
-def random_labels(rng: np.random.Generator, n_classes: int, shape: tuple[int, ...],
-                  dtype: Any = np.int64) -> np.ndarray:
+def random_labels(
+    rng: np.random.Generator, n_classes: int, shape: tuple[int, ...], dtype: Any = np.int64
+) -> np.ndarray:
     """Class labels in [0, n_classes)."""
     return rng.integers(0, n_classes, size=shape).astype(dtype)
 
@@ -250,8 +266,7 @@ def compute_dtype(*arrays: Any) -> np.dtype:
     return np.dtype(np.float32) if dtype == np.float16 else dtype
 
 
-def assert_elementwise_close(actual: Any, expected: Any, dtype: Any,
-                             scale: Any = 0.0) -> None:
+def assert_elementwise_close(actual: Any, expected: Any, dtype: Any, scale: Any = 0.0) -> None:
     """Per-element / per-row results agree to a few ulp of ``dtype``.
 
     ``scale`` is the magnitude of the terms behind each value (it may be an array
@@ -290,10 +305,14 @@ def assert_reduction_close(actual: Any, expected: Any, dtype: Any) -> None:
     assert isinstance(expected, float), f"a reduction returns a Python float, got {type(expected)}"
     if math.isnan(expected) or math.isinf(expected):
         assert actual == expected or (math.isnan(actual) and math.isnan(expected)), (
-            actual, expected)
+            actual,
+            expected,
+        )
         return
     assert math.isclose(actual, expected, rel_tol=reduction_rtol(dtype), abs_tol=1e-300), (
-        actual, expected)
+        actual,
+        expected,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,15 +361,26 @@ def relative_error(value: float, exact: float) -> float:
 # Subprocesses (thread-count and SIMD-tier invariance, stub check)
 
 
-def run_python(code: str, env: dict[str, str] | None = None, *, argv: Sequence[str] = (),
-               cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str,
+    env: dict[str, str] | None = None,
+    *,
+    argv: Sequence[str] = (),
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Runs ``code`` (with ``sys.argv[1:] == argv``) in a fresh interpreter, with this
     process's environment minus any ``PLOGP_*`` variable, plus ``env``."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PLOGP_")}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-c", code, *argv], env=full_env, cwd=cwd, capture_output=True,
-        text=True, timeout=timeout, check=False,
+        [sys.executable, "-c", code, *argv],
+        env=full_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -358,8 +388,9 @@ def run_python(code: str, env: dict[str, str] | None = None, *, argv: Sequence[s
 # Errors: a built-in exception with a helpful message, never a Rust panic
 
 
-def assert_raises_clean(expected: type[BaseException] | tuple[type[BaseException], ...],
-                        call: Any, *patterns: str) -> BaseException:
+def assert_raises_clean(
+    expected: type[BaseException] | tuple[type[BaseException], ...], call: Any, *patterns: str
+) -> BaseException:
     """Calls ``call()`` and asserts it raises ``expected`` whose message matches every regex
     in ``patterns``. Anything else — no exception, another type, or a
     ``pyo3_runtime.PanicException`` (a BaseException, so ``pytest.raises(Exception)`` would let
@@ -376,7 +407,8 @@ def assert_raises_clean(expected: type[BaseException] | tuple[type[BaseException
         message = "\n".join([str(exc), *getattr(exc, "__notes__", ())])
         for pattern in patterns:
             assert re.search(pattern, message), (
-                f"{kind} message {message!r} does not match {pattern!r}")
+                f"{kind} message {message!r} does not match {pattern!r}"
+            )
         return exc
     raise AssertionError(f"no exception raised, expected {expected}")
 

@@ -80,7 +80,8 @@ def test_large_call_releases_the_gil() -> None:
     expected = plogp.binary_cross_entropy(y, p)
     results: list[float] = []
     assert _ran_during(lambda: results.append(plogp.binary_cross_entropy(y, p))), (
-        "no other Python thread ran during a large native call: the GIL was not released")
+        "no other Python thread ran during a large native call: the GIL was not released"
+    )
     assert all(r == expected for r in results)
 
 

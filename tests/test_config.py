@@ -52,8 +52,9 @@ def test_pyproject_and_cargo_versions_agree() -> None:
     assert _config._pyproject_version(REPO / "pyproject.toml") == _cargo_workspace_version()
 
 
-def test_version_falls_back_to_pyproject_without_metadata(monkeypatch: pytest.MonkeyPatch,
-                                                          ) -> None:
+def test_version_falls_back_to_pyproject_without_metadata(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def missing(name: str) -> str:
         raise metadata.PackageNotFoundError(name)
 
@@ -63,8 +64,9 @@ def test_version_falls_back_to_pyproject_without_metadata(monkeypatch: pytest.Mo
     assert _config.package_version() == _config._pyproject_version(REPO / "pyproject.toml")
 
 
-def test_version_is_unknown_without_metadata_or_pyproject(monkeypatch: pytest.MonkeyPatch,
-                                                          tmp_path: Path) -> None:
+def test_version_is_unknown_without_metadata_or_pyproject(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     def missing(name: str) -> str:
         raise metadata.PackageNotFoundError(name)
 
@@ -127,7 +129,10 @@ def test_show_config_prints_every_entry(capsys: pytest.CaptureFixture[str]) -> N
         for key, value in values.items():
             shown = _config._format_value(value)
             assert re.search(rf"^  {re.escape(key)} +{re.escape(shown)}$", out, re.MULTILINE), (
-                key, shown, out)
+                key,
+                shown,
+                out,
+            )
 
 
 @pytest.mark.parametrize("bad", [1, "yes", None, np.bool_(True)])
@@ -153,19 +158,25 @@ def test_show_config_docstring_examples_run() -> None:
         ("x86_64", {"avx2"}, ["scalar"]),  # AVX2 without FMA is not the avx2 tier
         ("x86_64", {"avx2", "fma"}, ["scalar", "avx2"]),
         ("x86_64", {"avx2", "fma", "avx512f"}, ["scalar", "avx2"]),
-        ("x86_64", {"avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl"},
-         ["scalar", "avx2", "avx512"]),
+        (
+            "x86_64",
+            {"avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl"},
+            ["scalar", "avx2", "avx512"],
+        ),
         ("AMD64", None, None),  # no /proc/cpuinfo (Windows, macOS): not known
         ("aarch64", None, ["scalar", "neon"]),
         ("arm64", None, ["scalar", "neon"]),
         ("riscv64", None, ["scalar"]),
     ],
 )
-def test_available_tiers(monkeypatch: pytest.MonkeyPatch, machine: str,
-                         flags: set[str] | None, expected: list[str] | None) -> None:
+def test_available_tiers(
+    monkeypatch: pytest.MonkeyPatch,
+    machine: str,
+    flags: set[str] | None,
+    expected: list[str] | None,
+) -> None:
     monkeypatch.setattr(_config.platform, "machine", lambda: machine)
-    monkeypatch.setattr(_config, "_cpu_flags",
-                        lambda: None if flags is None else frozenset(flags))
+    monkeypatch.setattr(_config, "_cpu_flags", lambda: None if flags is None else frozenset(flags))
     assert _config.available_tiers() == expected
 
 

@@ -33,19 +33,75 @@ from conftest import get_impl, requires_native
 SUBMODULES = ("grad", "metrics")
 
 DTYPES: tuple[Any, ...] = (
-    np.float64, np.float32, np.float16,
-    np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
-    np.bool_, np.complex128, object, np.str_, "datetime64[s]",
+    np.float64,
+    np.float32,
+    np.float16,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+    np.uint64,
+    np.bool_,
+    np.complex128,
+    object,
+    np.str_,
+    "datetime64[s]",
 )
-SPECIALS = (0.0, -0.0, 1.0, 0.5, 1e-310, 1 - 2**-53, 2.0, -1.0, 3.0, 1e300,
-            math.inf, -math.inf, math.nan)
-FLAGS = ("C_CONTIGUOUS", "F_CONTIGUOUS", "OWNDATA", "WRITEABLE", "ALIGNED",
-         "WRITEBACKIFCOPY")
+SPECIALS = (
+    0.0,
+    -0.0,
+    1.0,
+    0.5,
+    1e-310,
+    1 - 2**-53,
+    2.0,
+    -1.0,
+    3.0,
+    1e300,
+    math.inf,
+    -math.inf,
+    math.nan,
+)
+FLAGS = ("C_CONTIGUOUS", "F_CONTIGUOUS", "OWNDATA", "WRITEABLE", "ALIGNED", "WRITEBACKIFCOPY")
 LAYOUTS = ("C", "F", "reversed", "strided", "unaligned", "byteswapped", "readonly")
 OPTION_VALUES = (
-    None, True, False, 0, 1, 2, -1, -3, 7, 2**63, -(2**70), 0.0, 0.5, 0.499, -0.1, 1e-7,
-    math.nan, math.inf, "mean", "sum", "none", "auto", "raise", "omit", "propagate", "",
-    "bogus", b"mean", (0, 1), [0], {}, np.float32(0.25), np.int64(-1), np.array([1.0, 2.0]),
+    None,
+    True,
+    False,
+    0,
+    1,
+    2,
+    -1,
+    -3,
+    7,
+    2**63,
+    -(2**70),
+    0.0,
+    0.5,
+    0.499,
+    -0.1,
+    1e-7,
+    math.nan,
+    math.inf,
+    "mean",
+    "sum",
+    "none",
+    "auto",
+    "raise",
+    "omit",
+    "propagate",
+    "",
+    "bogus",
+    b"mean",
+    (0, 1),
+    [0],
+    {},
+    np.float32(0.25),
+    np.int64(-1),
+    np.array([1.0, 2.0]),
     np.array(2),
 )
 
@@ -102,9 +158,13 @@ def _layout(a: np.ndarray, layout: str) -> np.ndarray:
 @st.composite
 def _array(draw: st.DrawFn, shape: tuple[int, ...]) -> np.ndarray:
     size = math.prod(shape)
-    values = draw(st.lists(
-        st.one_of(st.sampled_from(SPECIALS), st.floats(0, 1), st.integers(-3, 5).map(float)),
-        min_size=size, max_size=size))
+    values = draw(
+        st.lists(
+            st.one_of(st.sampled_from(SPECIALS), st.floats(0, 1), st.integers(-3, 5).map(float)),
+            min_size=size,
+            max_size=size,
+        )
+    )
     base = np.array(values, dtype=np.float64).reshape(shape)
     dtype = draw(st.sampled_from(DTYPES))
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -120,8 +180,13 @@ def _array(draw: st.DrawFn, shape: tuple[int, ...]) -> np.ndarray:
 
 
 SHAPES = st.one_of(
-    st.just(()), st.just((0,)), st.just((0, 3)), st.just((2, 0)), st.just((2, 3, 2)),
-    st.tuples(st.integers(1, 9)), st.tuples(st.integers(1, 5), st.integers(1, 5)),
+    st.just(()),
+    st.just((0,)),
+    st.just((0, 3)),
+    st.just((2, 0)),
+    st.just((2, 3, 2)),
+    st.tuples(st.integers(1, 9)),
+    st.tuples(st.integers(1, 5), st.integers(1, 5)),
 )
 
 
@@ -139,8 +204,14 @@ def _argument(draw: st.DrawFn, shape: tuple[int, ...]) -> Any:
 
 def _snapshot(x: Any) -> Any:
     if isinstance(x, np.ndarray):
-        return ("array", x.dtype.str, x.shape, x.strides, tuple(x.flags[f] for f in FLAGS),
-                x.tobytes() if x.dtype != object else repr(x.tolist()))
+        return (
+            "array",
+            x.dtype.str,
+            x.shape,
+            x.strides,
+            tuple(x.flags[f] for f in FLAGS),
+            x.tobytes() if x.dtype != object else repr(x.tolist()),
+        )
     return ("value", repr(x))
 
 
@@ -152,8 +223,9 @@ def _options(draw: st.DrawFn, params: list[inspect.Parameter]) -> dict[str, Any]
     return options
 
 
-def _call_checked(name: str, func: Callable[..., Any], impl_name: str, args: list[Any],
-                  kwargs: dict[str, Any]) -> None:
+def _call_checked(
+    name: str, func: Callable[..., Any], impl_name: str, args: list[Any], kwargs: dict[str, Any]
+) -> None:
     before = [_snapshot(a) for a in args] + [_snapshot(v) for v in kwargs.values()]
     keep = copy.copy(args)
     with warnings.catch_warnings(record=True) as caught:
@@ -174,8 +246,11 @@ def _call_checked(name: str, func: Callable[..., Any], impl_name: str, args: lis
 @pytest.mark.parametrize(("impl_name", "name"), _cases())
 @settings(max_examples=30)
 @given(data=st.data())
-def test_bad_input_raises_type_or_value_error(impl_name: str, name: str, data: st.DataObject,
-                                              ) -> None:
+def test_bad_input_raises_type_or_value_error(
+    impl_name: str,
+    name: str,
+    data: st.DataObject,
+) -> None:
     func = dict(_functions(impl_name))[name]
     try:
         params = list(inspect.signature(func).parameters.values())
@@ -211,11 +286,19 @@ def test_every_public_function_is_fuzzed() -> None:
 @requires_native
 def test_every_native_function_and_submodule_is_fuzzed() -> None:
     names = {name for name, _ in _functions("native")}
-    assert {"plogp.entropy", "plogp.log_loss", "plogp.binary_focal_cross_entropy",
-            "plogp.grad.binary_cross_entropy", "plogp.grad.softmax_cross_entropy"} <= names
+    assert {
+        "plogp.entropy",
+        "plogp.log_loss",
+        "plogp.binary_focal_cross_entropy",
+        "plogp.grad.binary_cross_entropy",
+        "plogp.grad.softmax_cross_entropy",
+    } <= names
     # Every function of the reference has its native counterpart among the fuzzed ones.
     native_leaves = {name.replace("plogp.grad.", "plogp.grad_") for name in names}
     prefix = get_impl("reference").__name__ + "."
-    missing = {name for name, _ in _functions("reference")
-               if "plogp." + name.removeprefix(prefix) not in native_leaves}
+    missing = {
+        name
+        for name, _ in _functions("reference")
+        if "plogp." + name.removeprefix(prefix) not in native_leaves
+    }
     assert not missing, f"fuzzed in the reference only: {sorted(missing)}"

@@ -18,21 +18,24 @@ import pytest
 
 from conftest import NATIVE_MISSING, REPO
 
-PROBE = '''
+PROBE = """
 def test_uses_native(native):
     assert native.entropy([0.5, 0.5], base=2) == 1.0
 
 
 def test_uses_reference(reference):
     assert reference.entropy([0.5, 0.5], base=2) == 1.0
-'''
+"""
 
 
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
     """A copy of python/plogp without the extension, tests/conftest.py and the probe."""
-    shutil.copytree(REPO / "python" / "plogp", tmp_path / "python" / "plogp",
-                    ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    shutil.copytree(
+        REPO / "python" / "plogp",
+        tmp_path / "python" / "plogp",
+        ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"),
+    )
     (tmp_path / "tests").mkdir()
     shutil.copy(REPO / "tests" / "conftest.py", tmp_path / "tests" / "conftest.py")
     (tmp_path / "tests" / "test_probe.py").write_text(PROBE, encoding="utf-8")
@@ -40,12 +43,20 @@ def checkout(tmp_path: Path) -> Path:
 
 
 def _pytest(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith("PLOGP_") and k not in ("PYTHONPATH", "PYTEST_ADDOPTS")}
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PLOGP_") and k not in ("PYTHONPATH", "PYTEST_ADDOPTS")
+    }
     full_env.update(PYTHONPATH=str(root / "python"), **env)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests"],
-        cwd=root, env=full_env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=root,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -69,8 +80,9 @@ def test_broken_package_is_an_error_not_a_skip(checkout: Path) -> None:
     # A module of the package that fails to import (here: a missing dependency) must fail the
     # run even without PLOGP_REQUIRE_NATIVE, instead of passing as "extension not built".
     init = checkout / "python" / "plogp" / "__init__.py"
-    init.write_text("import plogp_missing_dependency\n" + init.read_text(encoding="utf-8"),
-                    encoding="utf-8")
+    init.write_text(
+        "import plogp_missing_dependency\n" + init.read_text(encoding="utf-8"), encoding="utf-8"
+    )
     done = _pytest(checkout)
     output = done.stdout + done.stderr
     assert done.returncode != 0, output

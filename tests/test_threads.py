@@ -20,8 +20,12 @@ from conftest import requires_native, run_python
 pytestmark = requires_native
 
 THREAD_COUNTS = ("1", "2", "3", "8")
-TIERS = {"x86_64": ("scalar", "avx2", "avx512"), "AMD64": ("scalar", "avx2", "avx512"),
-         "aarch64": ("scalar", "neon"), "arm64": ("scalar", "neon")}
+TIERS = {
+    "x86_64": ("scalar", "avx2", "avx512"),
+    "AMD64": ("scalar", "avx2", "avx512"),
+    "aarch64": ("scalar", "neon"),
+    "arm64": ("scalar", "neon"),
+}
 
 # Every reduction (and a few per-row results) on ~3*10^5 elements: several chunks plus a tail.
 WORKLOAD = r"""
@@ -213,8 +217,9 @@ def test_set_get_num_threads_round_trip(restore_threads: ModuleType) -> None:
         assert native.get_num_threads() == count
 
 
-def test_set_num_threads_keeps_results_bitwise(restore_threads: ModuleType,
-                                               rng: np.random.Generator) -> None:
+def test_set_num_threads_keeps_results_bitwise(
+    restore_threads: ModuleType, rng: np.random.Generator
+) -> None:
     native = restore_threads
     y = rng.integers(0, 2, 200_001).astype(np.uint8)
     z = rng.normal(0, 5, 200_001)
@@ -223,11 +228,13 @@ def test_set_num_threads_keeps_results_bitwise(restore_threads: ModuleType,
     results = set()
     for count in (1, 2, 5):
         native.set_num_threads(count)
-        results.add((
-            native.binary_cross_entropy(y, z, from_logits=True).hex(),
-            native.sparse_categorical_cross_entropy(labels, logits, from_logits=True).hex(),
-            native.entropy_from_logits(z).hex(),
-        ))
+        results.add(
+            (
+                native.binary_cross_entropy(y, z, from_logits=True).hex(),
+                native.sparse_categorical_cross_entropy(labels, logits, from_logits=True).hex(),
+                native.entropy_from_logits(z).hex(),
+            )
+        )
     assert len(results) == 1, results
 
 
