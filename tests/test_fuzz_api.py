@@ -27,7 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import get_impl, requires_native
+from conftest import NATIVE, get_impl, requires_native
 
 # Submodules of the native package; plogp.reference has all its functions at the top level.
 SUBMODULES = ("grad", "metrics")
@@ -225,13 +225,15 @@ def _options(draw: st.DrawFn, params: list[inspect.Parameter]) -> dict[str, Any]
 
 def _call_checked(
     name: str, func: Callable[..., Any], impl_name: str, args: list[Any], kwargs: dict[str, Any]
-) -> None:
+) -> Any:
+    """``func(*args, **kwargs)``'s result, or None if it raised TypeError / ValueError."""
     before = [_snapshot(a) for a in args] + [_snapshot(v) for v in kwargs.values()]
     keep = copy.copy(args)
+    result = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            func(*args, **kwargs)
+            result = func(*args, **kwargs)
         except (TypeError, ValueError):
             pass
     allowed: tuple[type[Warning], ...] = (UserWarning,)
@@ -241,6 +243,7 @@ def _call_checked(
         assert issubclass(w.category, allowed), f"{name} warned {w.category.__name__}: {w.message}"
     after = [_snapshot(a) for a in keep] + [_snapshot(v) for v in kwargs.values()]
     assert after == before, f"{name} changed an input"
+    return result
 
 
 @pytest.mark.parametrize(("impl_name", "name"), _cases())
@@ -277,10 +280,57 @@ def test_bad_input_raises_type_or_value_error(
     _call_checked(name, func, impl_name, args, kwargs)
 
 
+def _split_params(func: Callable[..., Any]) -> tuple[list[Any], list[Any]]:
+    params = list(inspect.signature(func).parameters.values())
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return positional, [p for p in params if p.kind == p.KEYWORD_ONLY]
+
+
+# The streaming metrics (classes, so not among the functions above): constructor options,
+# update() arguments, merge() partners and result(), under the same contract.
+METRICS = (
+    sorted(
+        name
+        for name in NATIVE.metrics.__all__
+        if isinstance(getattr(NATIVE.metrics, name), type)
+        and hasattr(getattr(NATIVE.metrics, name), "update")
+    )
+    if NATIVE is not None
+    else []
+)
+
+
+@requires_native
+@pytest.mark.parametrize("name", METRICS)
+@settings(max_examples=30)
+@given(data=st.data())
+def test_metric_bad_input_raises_type_or_value_error(name: str, data: st.DataObject) -> None:
+    assert NATIVE is not None
+    metrics = NATIVE.metrics
+    cls = getattr(metrics, name)
+    _, options = _split_params(cls)
+    label = f"plogp.metrics.{name}"
+    metric = _call_checked(label, cls, "native", [], _options(data.draw, options))
+    if metric is None:
+        return
+    positional, keyword = _split_params(metric.update)
+    for _ in range(data.draw(st.integers(1, 3))):
+        shape = data.draw(SHAPES)
+        args = [data.draw(_argument(shape)) for _ in positional]
+        kwargs = _options(data.draw, keyword)
+        _call_checked(f"{label}.update", metric.update, "native", args, kwargs)
+    others = [getattr(metrics, other)() for other in METRICS]
+    partner = data.draw(st.sampled_from([*others, None, 1, "x", metric]))
+    _call_checked(f"{label}.merge", metric.merge, "native", [partner], {})
+    _call_checked(f"{label}.result", metric.result, "native", [], {})
+
+
 def test_every_public_function_is_fuzzed() -> None:
     names = {name.rsplit(".", 1)[-1] for name, _ in _functions("reference")}
     assert {"entropy", "binary_cross_entropy", "log_loss", "softmax"} <= names
     assert {"grad_binary_cross_entropy", "sparse_categorical_focal_cross_entropy"} <= names
+    if NATIVE is not None:
+        assert {"BinaryCrossEntropy", "SparseCategoricalCrossEntropy", "Entropy"} <= set(METRICS)
 
 
 @requires_native
