@@ -5,6 +5,10 @@ the native package ``plogp`` when ``plogp._native`` is built. ``native`` / ``ref
 one of them directly (``native`` skips when the extension is absent). The helpers here are the
 only place that knows about array layouts, exact sums and tolerances, so every test file
 checks the same contract the same way.
+
+Only a missing extension is a skip, and ``PLOGP_REQUIRE_NATIVE=1`` (set in CI) makes it an
+error: a package that fails to import for any other reason (a broken module, a missing
+dependency, an extension that does not load) stops the run instead of skipping its tests.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
-import importlib.util
 import math
 import os
 import re
@@ -36,7 +39,10 @@ REPO = Path(__file__).resolve().parents[1]
 # no example database: a failure prints its example, to be kept as an explicit regression.
 # Under CI the examples are derandomized, so that a red CI run reproduces exactly.
 settings.register_profile(
-    "plogp", max_examples=40, deadline=None, database=None,
+    "plogp",
+    max_examples=40,
+    deadline=None,
+    database=None,
     derandomize=bool(os.environ.get("CI")),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -52,16 +58,27 @@ with warnings.catch_warnings():
 
 FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 INT_DTYPES = (
-    np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+    np.uint64,
 )
 LABEL_DTYPES = (*INT_DTYPES, np.bool_)
 
 # Public functions of the contract (the math: runtime controls are native-only).
-INFO_FUNCTIONS = ("entropy", "entropy_from_logits", "cross_entropy", "kl_divergence",
-                  "js_divergence")
+INFO_FUNCTIONS = (
+    "entropy",
+    "entropy_from_logits",
+    "cross_entropy",
+    "kl_divergence",
+    "js_divergence",
+)
 ACTIVATIONS = ("softmax", "log_softmax", "logsumexp", "sigmoid", "log_sigmoid")
-LOSSES = ("binary_cross_entropy", "categorical_cross_entropy",
-          "sparse_categorical_cross_entropy")
+LOSSES = ("binary_cross_entropy", "categorical_cross_entropy", "sparse_categorical_cross_entropy")
 PUBLIC_FUNCTIONS = (*INFO_FUNCTIONS, *ACTIVATIONS, *LOSSES, "log_loss")
 
 # One chunk of the native kernels is 32768 elements: this length spans several chunks and
@@ -72,22 +89,43 @@ ABOVE_ONE_CHUNK = 100_003
 def _load_reference() -> ModuleType:
     try:
         return importlib.import_module("plogp.reference")
-    except ImportError:
-        # plogp installed without the reference (or not importable without its extension):
-        # load the source file of this checkout, which is plain NumPy.
-        path = REPO / "python" / "plogp" / "reference.py"
-        spec = importlib.util.spec_from_file_location("plogp_reference_source", path)
-        assert spec is not None, f"cannot load {path}"
-        assert spec.loader is not None, f"cannot load {path}"
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("plogp", "plogp._native"):
+            raise
+    # The package does not import without its extension: import plogp.reference (plain NumPy,
+    # and the private modules it uses) from this checkout under a bare package that does not
+    # run plogp/__init__.py; then drop those entries, so `import plogp` still fails as it must.
+    before = set(sys.modules)
+    package = ModuleType("plogp")
+    package.__path__ = [str(REPO / "python" / "plogp")]
+    sys.modules["plogp"] = package
+    try:
+        return importlib.import_module("plogp.reference")
+    finally:
+        for name in set(sys.modules) - before:
+            if name == "plogp" or name.startswith("plogp."):
+                del sys.modules[name]
+
+
+NATIVE_MISSING = "plogp._native is not built"
+# CI sets PLOGP_REQUIRE_NATIVE=1: there the extension is always built, and a run that skipped
+# the native tests would pass without testing the product.
+REQUIRE_NATIVE = os.environ.get("PLOGP_REQUIRE_NATIVE", "").strip() not in ("", "0")
 
 
 def _load_native() -> ModuleType | None:
+    """The package ``plogp``; None only when its extension module does not exist."""
     try:
         importlib.import_module("plogp._native")
-    except ImportError:
+    except ModuleNotFoundError as exc:
+        # Anything but the extension (or the package) itself being absent is a real failure.
+        if exc.name not in ("plogp", "plogp._native"):
+            raise
+        if REQUIRE_NATIVE:
+            raise RuntimeError(
+                f"PLOGP_REQUIRE_NATIVE is set but {NATIVE_MISSING}: {exc} "
+                f"(build it with `pip install .` or `maturin develop`)"
+            ) from exc
         return None
     return importlib.import_module("plogp")
 
@@ -95,7 +133,7 @@ def _load_native() -> ModuleType | None:
 REFERENCE = _load_reference()
 NATIVE = _load_native()
 HAS_NATIVE = NATIVE is not None
-requires_native = pytest.mark.skipif(not HAS_NATIVE, reason="plogp._native is not built")
+requires_native = pytest.mark.skipif(not HAS_NATIVE, reason=NATIVE_MISSING)
 
 IMPL_PARAMS = [
     pytest.param("reference", id="reference"),
@@ -108,7 +146,7 @@ def get_impl(name: str) -> ModuleType:
     if name == "reference":
         return REFERENCE
     if NATIVE is None:
-        pytest.skip("plogp._native is not built")
+        pytest.skip(NATIVE_MISSING)
     return NATIVE
 
 
@@ -141,8 +179,9 @@ def rng(request: pytest.FixtureRequest) -> np.random.Generator:
 # Random inputs
 
 
-def random_probs(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float64,
-                 *, axis: int = -1) -> np.ndarray:
+def random_probs(
+    rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float64, *, axis: int = -1
+) -> np.ndarray:
     """Distributions along ``axis`` (Dirichlet rows; entries in (0, 1], rows sum to ~1)."""
     x = rng.gamma(0.7, size=shape) + 1e-12
     if x.ndim and x.shape[axis]:
@@ -150,8 +189,9 @@ def random_probs(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = 
     return np.clip(x, 0.0, 1.0).astype(dtype)
 
 
-def random_labels(rng: np.random.Generator, n_classes: int, shape: tuple[int, ...],
-                  dtype: Any = np.int64) -> np.ndarray:
+def random_labels(
+    rng: np.random.Generator, n_classes: int, shape: tuple[int, ...], dtype: Any = np.int64
+) -> np.ndarray:
     """Class labels in [0, n_classes)."""
     return rng.integers(0, n_classes, size=shape).astype(dtype)
 
@@ -226,8 +266,7 @@ def compute_dtype(*arrays: Any) -> np.dtype:
     return np.dtype(np.float32) if dtype == np.float16 else dtype
 
 
-def assert_elementwise_close(actual: Any, expected: Any, dtype: Any,
-                             scale: Any = 0.0) -> None:
+def assert_elementwise_close(actual: Any, expected: Any, dtype: Any, scale: Any = 0.0) -> None:
     """Per-element / per-row results agree to a few ulp of ``dtype``.
 
     ``scale`` is the magnitude of the terms behind each value (it may be an array
@@ -266,10 +305,14 @@ def assert_reduction_close(actual: Any, expected: Any, dtype: Any) -> None:
     assert isinstance(expected, float), f"a reduction returns a Python float, got {type(expected)}"
     if math.isnan(expected) or math.isinf(expected):
         assert actual == expected or (math.isnan(actual) and math.isnan(expected)), (
-            actual, expected)
+            actual,
+            expected,
+        )
         return
     assert math.isclose(actual, expected, rel_tol=reduction_rtol(dtype), abs_tol=1e-300), (
-        actual, expected)
+        actual,
+        expected,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -318,15 +361,26 @@ def relative_error(value: float, exact: float) -> float:
 # Subprocesses (thread-count and SIMD-tier invariance, stub check)
 
 
-def run_python(code: str, env: dict[str, str] | None = None, *, argv: Sequence[str] = (),
-               cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str,
+    env: dict[str, str] | None = None,
+    *,
+    argv: Sequence[str] = (),
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Runs ``code`` (with ``sys.argv[1:] == argv``) in a fresh interpreter, with this
     process's environment minus any ``PLOGP_*`` variable, plus ``env``."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PLOGP_")}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-c", code, *argv], env=full_env, cwd=cwd, capture_output=True,
-        text=True, timeout=timeout, check=False,
+        [sys.executable, "-c", code, *argv],
+        env=full_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -334,8 +388,9 @@ def run_python(code: str, env: dict[str, str] | None = None, *, argv: Sequence[s
 # Errors: a built-in exception with a helpful message, never a Rust panic
 
 
-def assert_raises_clean(expected: type[BaseException] | tuple[type[BaseException], ...],
-                        call: Any, *patterns: str) -> BaseException:
+def assert_raises_clean(
+    expected: type[BaseException] | tuple[type[BaseException], ...], call: Any, *patterns: str
+) -> BaseException:
     """Calls ``call()`` and asserts it raises ``expected`` whose message matches every regex
     in ``patterns``. Anything else — no exception, another type, or a
     ``pyo3_runtime.PanicException`` (a BaseException, so ``pytest.raises(Exception)`` would let
@@ -352,7 +407,8 @@ def assert_raises_clean(expected: type[BaseException] | tuple[type[BaseException
         message = "\n".join([str(exc), *getattr(exc, "__notes__", ())])
         for pattern in patterns:
             assert re.search(pattern, message), (
-                f"{kind} message {message!r} does not match {pattern!r}")
+                f"{kind} message {message!r} does not match {pattern!r}"
+            )
         return exc
     raise AssertionError(f"no exception raised, expected {expected}")
 

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import REFERENCE as reference_module
 from conftest import assert_raises_clean, random_labels, unchanged
+from plogp import grad
 
 
 class _Grad:
@@ -23,7 +24,6 @@ class _Grad:
 
 
 def _native_grad() -> _Grad:
-    grad = pytest.importorskip("plogp.grad")
     return _Grad("native", grad.binary_cross_entropy, grad.softmax_cross_entropy)
 
 

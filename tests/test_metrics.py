@@ -13,12 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import plogp
 from conftest import requires_native
+from plogp import metrics
 
 pytestmark = requires_native
-
-metrics = pytest.importorskip("plogp.metrics")
-plogp = pytest.importorskip("plogp")
 
 N, C = 3001, 5
 

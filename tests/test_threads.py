@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import platform
 from functools import cache
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -21,8 +20,12 @@ from conftest import requires_native, run_python
 pytestmark = requires_native
 
 THREAD_COUNTS = ("1", "2", "3", "8")
-TIERS = {"x86_64": ("scalar", "avx2", "avx512"), "AMD64": ("scalar", "avx2", "avx512"),
-         "aarch64": ("scalar", "neon"), "arm64": ("scalar", "neon")}
+TIERS = {
+    "x86_64": ("scalar", "avx2", "avx512"),
+    "AMD64": ("scalar", "avx2", "avx512"),
+    "aarch64": ("scalar", "neon"),
+    "arm64": ("scalar", "neon"),
+}
 
 # Every reduction (and a few per-row results) on ~3*10^5 elements: several chunks plus a tail.
 WORKLOAD = r"""
@@ -46,10 +49,16 @@ probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
 labels = rng.integers(0, classes, rows).astype(np.int32)
 one_hot = np.eye(classes)[labels]
 row_w = rng.random(rows)
+class_w = rng.random(classes) + 0.5
+p_nan = np.where(rng.random(n) < 0.01, np.nan, p)
+item_groups = rng.integers(0, 7, n)
+row_groups = rng.integers(0, 5, rows).astype(np.int32)
 
 def out(v):
     if isinstance(v, float):
         return v.hex()
+    if isinstance(v, tuple):  # gradient and Hessian
+        return [out(part) for part in v]
     return hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()
 
 results = {
@@ -78,6 +87,27 @@ results = {
     "entropy_rows_f64": plogp.entropy(probs),
     "bce_prob_none": plogp.binary_cross_entropy(y, p, reduction="none"),
     "log_softmax_rows": plogp.log_softmax(logits),
+    # The loss options, the focal losses, the gradients and the grouped driver.
+    "bce_logits_options": plogp.binary_cross_entropy(
+        soft, z32, from_logits=True, pos_weight=2.5, label_smoothing=0.1, sample_weight=w),
+    "bce_prob_omit": plogp.binary_cross_entropy(y, p_nan, nan_policy="omit"),
+    "sparse_ce_logits_options": plogp.sparse_categorical_cross_entropy(
+        labels, logits, from_logits=True, class_weight=class_w, label_smoothing=0.2,
+        ignore_index=3),
+    "cce_logits_smoothed_f32": plogp.categorical_cross_entropy(
+        one_hot, logits.astype(np.float32), from_logits=True, label_smoothing=0.1,
+        class_weight=class_w),
+    "bce_groups": plogp.binary_cross_entropy(y, p, groups=item_groups, sample_weight=w),
+    "sparse_ce_groups_sum": plogp.sparse_categorical_cross_entropy(
+        labels, logits, from_logits=True, groups=row_groups, reduction="sum"),
+    "focal_bce_logits": plogp.binary_focal_cross_entropy(
+        y, z32, from_logits=True, gamma=2.0, alpha=0.25),
+    "focal_bce_prob_none": plogp.binary_focal_cross_entropy(y, p, reduction="none"),
+    "focal_sparse_logits": plogp.sparse_categorical_focal_cross_entropy(
+        labels, logits, from_logits=True, gamma=1.5, sample_weight=row_w),
+    "grad_bce": plogp.grad.binary_cross_entropy(soft, z32, sample_weight=w, hessian=True),
+    "grad_softmax": plogp.grad.softmax_cross_entropy(labels, logits.astype(np.float32),
+                                                     hessian=True),
 }
 print(json.dumps({
     "results": {k: out(v) for k, v in results.items()},
@@ -106,10 +136,19 @@ def _default_tier() -> str:
 
 
 def _runnable_tiers() -> list[str]:
+    """Every tier this CPU can run, lowest first: each is forced and compared with Scalar,
+    including a tier that automatic detection does not pick (issue 15: AVX-512 is opt-in
+    until proven), so no tier the hardware offers goes untested."""
+    from plogp._config import available_tiers  # plogp imports only where it is built
+
     order = TIERS.get(platform.machine(), ("scalar",))
-    best = _default_tier()
-    assert best in order, f"simd_level() = {best!r} is not a tier of {platform.machine()}"
-    return list(order[: order.index(best) + 1])
+    available = available_tiers()
+    if available is None:  # no /proc/cpuinfo: the tiers up to the detected one
+        best = _default_tier()
+        assert best in order, f"simd_level() = {best!r} is not a tier of {platform.machine()}"
+        available = list(order[: order.index(best) + 1])
+    assert set(available) <= set(order), (available, order)
+    return available
 
 
 def test_env_sets_the_thread_count() -> None:
@@ -140,36 +179,24 @@ def test_results_identical_for_every_tier() -> None:
 
 
 def test_unknown_or_unsupported_tier_request_falls_back() -> None:
-    best = _default_tier()
+    runnable = _runnable_tiers()
     scalar = _workload_with("PLOGP_SIMD", "scalar")["results"]
-    for request in ("bogus", "avx512" if best != "avx512" else "neon"):
+    unsupported = [t for t in ("avx512", "neon") if t not in runnable][0]
+    for request in ("bogus", unsupported):
         run = _workload_with("PLOGP_SIMD", request)
-        assert run["simd"] in _runnable_tiers(), run["simd"]
+        assert run["simd"] in runnable, run["simd"]
         assert run["results"] == scalar, f"PLOGP_SIMD={request} changed a result"
-
-
-def _cpu_flags() -> set[str]:
-    cpuinfo = Path("/proc/cpuinfo")
-    if not cpuinfo.exists():
-        return set()
-    for line in cpuinfo.read_text().splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
 
 
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86-64 tiers")
 def test_detected_tier_uses_the_cpu() -> None:
-    flags = _cpu_flags()
-    if {"avx512f", "avx512dq", "avx512bw", "avx512vl"} <= flags:
-        expected = {"avx512"}
-    elif {"avx2", "fma"} <= flags:
-        expected = {"avx2", "avx512"}
-    else:
+    available = _runnable_tiers()
+    if "avx2" not in available:
         pytest.skip("this CPU has no AVX2+FMA")
     tier = _default_tier()
-    shown = sorted(flags & {"avx2", "fma", "avx512f"})
-    assert tier in expected, f"a CPU with {shown} runs the {tier!r} tier"
+    # AVX2 at least; AVX-512 only where the CPU has it (and, per issue 15, automatic
+    # detection may keep AVX2 there until the AVX-512 tier is proven on hardware).
+    assert tier in available[1:], f"a CPU with the tiers {available} runs the {tier!r} tier"
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,8 +217,9 @@ def test_set_get_num_threads_round_trip(restore_threads: ModuleType) -> None:
         assert native.get_num_threads() == count
 
 
-def test_set_num_threads_keeps_results_bitwise(restore_threads: ModuleType,
-                                               rng: np.random.Generator) -> None:
+def test_set_num_threads_keeps_results_bitwise(
+    restore_threads: ModuleType, rng: np.random.Generator
+) -> None:
     native = restore_threads
     y = rng.integers(0, 2, 200_001).astype(np.uint8)
     z = rng.normal(0, 5, 200_001)
@@ -200,11 +228,13 @@ def test_set_num_threads_keeps_results_bitwise(restore_threads: ModuleType,
     results = set()
     for count in (1, 2, 5):
         native.set_num_threads(count)
-        results.add((
-            native.binary_cross_entropy(y, z, from_logits=True).hex(),
-            native.sparse_categorical_cross_entropy(labels, logits, from_logits=True).hex(),
-            native.entropy_from_logits(z).hex(),
-        ))
+        results.add(
+            (
+                native.binary_cross_entropy(y, z, from_logits=True).hex(),
+                native.sparse_categorical_cross_entropy(labels, logits, from_logits=True).hex(),
+                native.entropy_from_logits(z).hex(),
+            )
+        )
     assert len(results) == 1, results
 
 

@@ -26,12 +26,18 @@ from plogp._native import (
     sparse_categorical_cross_entropy,
 )
 from plogp._log_loss import log_loss
+from plogp._config import package_version as _package_version
+from plogp._config import show_config
 from plogp._native import binary_focal_cross_entropy, sparse_categorical_focal_cross_entropy
 from plogp import grad
 from plogp import metrics  # the streaming metrics: ``plogp.metrics.BinaryCrossEntropy``...
 
-# A forked child has none of the parent's worker threads: drop the pool there.
-_os.register_at_fork(after_in_child=_after_fork_in_child)
+__version__ = _package_version()
+
+# A forked child has none of the parent's worker threads: drop the pool there (Windows has
+# no fork, and no os.register_at_fork).
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_after_fork_in_child)
 
 __all__ = [
     "binary_cross_entropy",
