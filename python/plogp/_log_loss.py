@@ -89,7 +89,7 @@ def _log_loss(y_true: Any, proba: np.ndarray, weight: np.ndarray | None, labels:
             return loss
     # A list of strings goes to encode_labels, which checks it mixes no numbers in.
     small = labels is None and y.ndim == 1 and (isinstance(y_true, np.ndarray) or
-                                                 y.dtype.kind not in "US")
+                                                 y.dtype.kind != "U")
     fast = _small_label_set(y) if small else None
     if fast is None:
         codes, classes, is_indicator = compat.encode_labels(y_true, labels, stacklevel=4)
@@ -168,7 +168,7 @@ def _small_label_set(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         if not np.array_equal(ints, y):  # continuous values: an error, raised there
             return None
         return _integer_codes(ints, y.dtype)
-    if kind in "US":
+    if kind == "U":  # bytes labels are scikit-learn's TypeError, raised by encode_labels
         return _string_codes(y)
     return None
 
@@ -183,17 +183,26 @@ def _integer_codes(ints: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.nd
         return None
     if span <= 2:  # both values present (or one: a single class)
         shifted = ints if lo == 0 else (ints - lo).astype(np.uint8)
-        return shifted, np.arange(lo, hi + 1).astype(dtype)
+        return shifted, _class_values(lo, np.arange(span), dtype)
     if ints.dtype == np.uint64:  # may not fit intp; the offsets do
         offset = (ints - np.uint64(lo)).astype(np.intp)
     else:
         offset = ints.astype(np.intp, copy=False)
         offset = offset if lo == 0 else offset - lo
     present = np.bincount(offset, minlength=span) > 0
-    classes = (np.flatnonzero(present) + lo).astype(dtype)
+    classes = _class_values(lo, np.flatnonzero(present), dtype)
     if present.all():
         return offset, classes
     return (np.cumsum(present) - 1)[offset], classes
+
+
+def _class_values(lo: int, offsets: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """The labels ``lo + offsets`` in the labels' dtype (``lo`` may not fit int64: uint64)."""
+    if dtype.kind in "bf":
+        return (offsets + lo).astype(dtype)
+    # Integer arithmetic in the labels' own dtype wraps modulo 2^bits, and the true values
+    # are labels that occur, so they fit: the result is exact.
+    return offsets.astype(dtype) + np.array(lo, dtype=dtype)
 
 
 def _string_codes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

@@ -78,7 +78,12 @@ def sorted_classes(name: str, given: Any, values: np.ndarray) -> np.ndarray:
     elif kind == "O":
         if values.size and not isinstance(values.flat[0], str):
             raise ValueError(f"Unknown label type: {name} is an object array of non-strings")
-    elif kind in "US":
+    elif kind == "S":
+        raise TypeError(
+            "Support for labels represented as bytes is not supported. Convert the labels to "
+            "a string or integer format."
+        )
+    elif kind == "U":
         if not isinstance(given, np.ndarray):
             elements = np.asarray(given, dtype=object).ravel()
             if len({isinstance(v, str) for v in elements}) > 1:
