@@ -90,7 +90,8 @@ def _log_loss(y_true: Any, proba: np.ndarray, weight: np.ndarray | None, labels:
     # A list of strings goes to encode_labels, which checks it mixes no numbers in.
     small = labels is None and y.ndim == 1 and (isinstance(y_true, np.ndarray) or
                                                  y.dtype.kind != "U")
-    fast = _small_label_set(y) if small else None
+    binary_kernel = proba.ndim == 1 or proba.shape[1] == 1
+    fast = _small_label_set(y, binary_kernel) if small else None
     if fast is None:
         codes, classes, is_indicator = compat.encode_labels(y_true, labels, stacklevel=4)
     else:
@@ -127,7 +128,7 @@ def _finite(loss: Any) -> float:
 def _warn_unless_rows_sum_to_one(proba: np.ndarray, eps: float) -> None:
     """scikit-learn warns only once the values are known to be good: a row sum that is off
     (NaN and inf included) is checked against the values first."""
-    if not np.all(np.isclose(proba.sum(axis=1), 1, rtol=math.sqrt(eps))):
+    if not compat.rows_sum_to_one(proba, eps):
         compat.check_proba_values(proba)
         compat.warn_unless_rows_sum_to_one(proba, eps, stacklevel=5)
 
@@ -152,9 +153,12 @@ def _binary_01_labels(
     return _finite(loss)
 
 
-def _small_label_set(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _small_label_set(y: np.ndarray,
+                     binary_kernel: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
     """``(codes, classes)`` of 1-D labels without sorting them, as ``encode_labels`` would
-    return them; ``None`` when this does not apply (the caller then calls it)."""
+    return them; ``None`` when this does not apply (the caller then calls it). With
+    ``binary_kernel`` (the codes go to the binary kernel, which reads float labels), float
+    labels 0/1 are their own codes."""
     if not y.size:
         return None
     kind = y.dtype.kind
@@ -164,6 +168,11 @@ def _small_label_set(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         lo, hi = float(y.min()), float(y.max())  # NaN propagates: an error, raised there
         if not (-_EXACT < lo and hi < _EXACT) or hi - lo >= MAX_LABEL_RANGE:
             return None
+        if binary_kernel and lo == 0 and hi == 1:
+            # All in [0, 1]: integral exactly when every non-zero label is a 1.
+            if np.count_nonzero(y) != np.count_nonzero(y == 1):
+                return None
+            return y, np.array([0, 1], dtype=y.dtype)
         ints = y.astype(np.min_scalar_type(int(hi)) if lo >= 0 else np.int64)
         if not np.array_equal(ints, y):  # continuous values: an error, raised there
             return None
@@ -214,15 +223,37 @@ def _string_codes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         if len(candidates) > MAX_STRING_CLASSES:
             return None
         codes = np.zeros(y.shape, dtype=np.uint8)
-        matched = y == candidates[0]
-        for code, value in enumerate(candidates[1:], start=1):
-            equal = y == value
-            np.copyto(codes, code, where=equal)
+        matched = np.zeros(y.shape, dtype=bool)
+        present = np.zeros(len(candidates), dtype=bool)
+        for code, value in enumerate(candidates):
+            equal = _equal(y, value)
+            present[code] = equal.any()
+            if code:  # the candidates are distinct, so at most one matches a label
+                codes += equal.view(np.uint8) * np.uint8(code)
             matched |= equal
         if matched.all():
-            present = np.bincount(codes, minlength=len(candidates)) > 0
             if present.all():
                 return codes, candidates
             return (np.cumsum(present) - 1)[codes], candidates[present]
         candidates = np.union1d(candidates, np.unique(y[~matched]))
     return None
+
+
+def _equal(y: np.ndarray, value: Any) -> np.ndarray:
+    """``y == value`` for a 1-D string array. Short strings (up to ``_CODE_POINTS`` code
+    points) are compared as their UCS-4 code points, one integer comparison per position,
+    which is several times cheaper than NumPy's string comparison; the result is the same
+    (a NumPy string is its code points, padded with zeros)."""
+    width = y.dtype.itemsize // 4
+    if not 0 < width <= _CODE_POINTS or not y.flags.c_contiguous:
+        return np.asarray(y == value)
+    points = y.view(np.uint32).reshape(len(y), width)
+    target = np.array([value], dtype=y.dtype).view(np.uint32)
+    equal = points[:, 0] == target[0]
+    for j in range(1, width):
+        equal &= points[:, j] == target[j]
+    return equal
+
+
+# Strings up to this many code points are compared position by position (see ``_equal``).
+_CODE_POINTS = 4
