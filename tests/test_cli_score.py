@@ -139,6 +139,35 @@ def test_groups_give_the_result_of_each_subset(binary_files: dict, tmp_path: Pat
                 plogp.binary_cross_entropy(f["y"], f["p"], sample_weight=f["w"]))
 
 
+@pytest.mark.parametrize("kind", ["strings", "large_ints", "bools"])
+def test_group_ids_keep_their_group_across_chunks(binary_files: dict, tmp_path: Path,
+                                                  kind: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Ids that first occur in a later chunk, strings and ids outside [0, 2^20) keep one
+    group each over all the chunks (a persistent key -> code map)."""
+    f = binary_files
+    codes = np.random.default_rng(5).integers(0, 4, ROWS)
+    codes[:1500] = np.minimum(codes[:1500], 1)  # ids 2 and 3 first occur in chunk 2
+    if kind == "strings":
+        names = np.array(["delta", "alpha", "charlie", "bravo"])
+    elif kind == "large_ints":
+        names = np.array([-7, 10**12, 3, 2**40])
+    else:
+        names, codes = np.array([True, False]), codes % 2
+    groups = names[codes]
+    g_path = save(tmp_path, "g", groups)
+    out = run_json([f["y_path"], f["p_path"], "--loss", "binary", "--groups", g_path,
+                    "--chunk-size", "1000"], capsys)
+    got = [row["group"] for row in out["groups"]]
+    assert got == sorted(names.tolist())
+    for row in out["groups"]:
+        mask = groups == row["group"]
+        assert row["count"] == int(mask.sum())
+        assert_ulps(row["mean"], plogp.binary_cross_entropy(f["y"][mask], f["p"][mask]),
+                    ulps=4)
+    assert out["result"]["count"] == ROWS
+
+
 def test_parquet_columns_in_batches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")

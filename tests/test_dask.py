@@ -13,9 +13,7 @@ distributed = pytest.importorskip("distributed")
 
 import plogp  # noqa: E402
 import plogp.dask as pd  # noqa: E402
-from plogp._loss_state import metrics_module  # noqa: E402
-
-metrics = metrics_module()
+from plogp import metrics  # noqa: E402
 
 ULP = np.finfo(np.float64).eps
 
@@ -111,3 +109,123 @@ def test_entropy_per_row_and_of_one_distribution(client: object) -> None:
     assert_ulps(float(total), plogp.entropy(np.concatenate([flat, flat])), ulps=4)
     columns = pd.entropy(da.from_array(p.T, chunks=(20, 700)), axis=0).compute()
     np.testing.assert_array_equal(columns, plogp.entropy(p.T, axis=0))
+
+
+# Every option of the NumPy functions, on the cluster, against the one-shot NumPy call.
+N_OPT, C_OPT = 20_011, 4
+
+
+def _option_data() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(7)
+    p = rng.uniform(0.01, 0.99, (N_OPT, 3))
+    z = rng.normal(0.0, 3.0, (N_OPT, C_OPT))
+    labels = rng.integers(0, C_OPT, N_OPT)
+    labels[::17] = -100  # the rows ignore_index leaves out (where the case uses it)
+    with_nan = rng.uniform(0.01, 0.99, (N_OPT, 3))
+    with_nan[::101, 1] = np.nan
+    logits_nan = z.copy()
+    logits_nan[::53, 2] = np.nan
+    return {
+        "y": (rng.random((N_OPT, 3)) < p).astype(np.float64), "p": p, "p_nan": with_nan,
+        "soft": rng.random((N_OPT, 3)), "z": z, "z3": z[:, :3].copy(), "z_nan": logits_nan,
+        "labels": np.where(labels < 0, 0, labels), "labels_ignored": labels,
+        "onehot": np.eye(C_OPT)[np.where(labels < 0, 0, labels)],
+        "w": rng.uniform(0.0, 2.0, N_OPT), "groups": rng.integers(0, 6, N_OPT),
+    }
+
+
+OPTION_DATA = _option_data()
+
+# (function, y_true key, y_pred key, options); "T" after a key: transposed (axis=0 cases).
+OPTION_CASES = [
+    ("binary_cross_entropy", "y", "p", {"pos_weight": 2.5}),
+    ("binary_cross_entropy", "y", "p", {"pos_weight": np.array([0.5, 1.0, 3.0])}),
+    ("binary_cross_entropy", "soft", "z3", {"from_logits": True, "label_smoothing": 0.1}),
+    ("binary_cross_entropy", "y", "p_nan", {"nan_policy": "omit"}),
+    ("binary_cross_entropy", "y", "p", {"groups": "groups"}),
+    ("binary_cross_entropy", "y", "p", {"groups": "groups", "reduction": "sum"}),
+    ("categorical_cross_entropy", "onehot", "z",
+     {"from_logits": True, "class_weight": np.array([1.0, 2.0, 0.5, 0.0])}),
+    ("categorical_cross_entropy", "onehot", "z", {"from_logits": True, "label_smoothing": 0.2}),
+    ("categorical_cross_entropy", "onehotT", "zT", {"from_logits": True, "axis": 0}),
+    ("categorical_cross_entropy", "onehot", "z_nan", {"from_logits": True,
+                                                      "nan_policy": "omit"}),
+    ("categorical_cross_entropy", "onehot", "z", {"from_logits": True, "groups": "groups"}),
+    ("sparse_categorical_cross_entropy", "labels", "z",
+     {"from_logits": True, "class_weight": np.array([1.0, 2.0, 0.5, 3.0])}),
+    ("sparse_categorical_cross_entropy", "labels_ignored", "z",
+     {"from_logits": True, "ignore_index": -100}),
+    ("sparse_categorical_cross_entropy", "labels_ignored", "z",
+     {"from_logits": True, "ignore_index": -100, "class_weight": np.array([1.0, 2.0, 0.5, 3.0]),
+      "label_smoothing": 0.1}),
+    ("sparse_categorical_cross_entropy", "labels", "zT", {"from_logits": True, "axis": 0}),
+    ("sparse_categorical_cross_entropy", "labels", "z_nan",
+     {"from_logits": True, "nan_policy": "omit"}),
+    ("sparse_categorical_cross_entropy", "labels", "z",
+     {"from_logits": True, "groups": "groups"}),
+    ("binary_focal_cross_entropy", "y", "p", {"gamma": 1.5, "alpha": 0.25}),
+    ("binary_focal_cross_entropy", "y", "z3", {"from_logits": True, "gamma": 2.0,
+                                              "nan_policy": "raise"}),
+    ("sparse_categorical_focal_cross_entropy", "labels_ignored", "z",
+     {"from_logits": True, "gamma": 2.0, "alpha": np.array([0.5, 1.0, 2.0, 1.0]),
+      "ignore_index": -100}),
+    ("sparse_categorical_focal_cross_entropy", "labels", "zT",
+     {"from_logits": True, "axis": 0, "gamma": 1.0}),
+]
+
+
+def _case_id(case: tuple[Any, ...]) -> str:
+    name, _, _, options = case
+    return name + "-" + "-".join(sorted(k for k in options))
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("case", OPTION_CASES, ids=[_case_id(c) for c in OPTION_CASES])
+def test_every_option_matches_numpy_on_the_cluster(client: object, case: tuple[Any, ...],
+                                                   weighted: bool) -> None:
+    name, true_key, pred_key, options = case
+    options = dict(options)
+
+    def array(key: str) -> np.ndarray:
+        return OPTION_DATA[key[:-1]].T if key.endswith("T") else OPTION_DATA[key]
+
+    y, p = array(true_key), array(pred_key)
+    if "groups" in options:
+        options["groups"] = OPTION_DATA["groups"]
+    weight = OPTION_DATA["w"] if weighted else None
+    want = getattr(plogp, name)(y, p, sample_weight=weight, **options)
+    # Chunks that split rows, and classes (made one block), unevenly; y_true chunked apart.
+    pred_chunks = (3_001, 2) if p.shape[0] == N_OPT else (2, 3_001)
+    dask_options = {k: (da.from_array(v, chunks=4_999) if k == "groups" else v)
+                    for k, v in options.items()}
+    got = getattr(pd, name)(
+        da.from_array(y, chunks=5_003 if y.ndim == 1 else 4_111),
+        da.from_array(p, chunks=pred_chunks),
+        sample_weight=None if weight is None else da.from_array(weight, chunks=7_000),
+        **dask_options,
+    )
+    if "groups" in options:
+        assert isinstance(got, np.ndarray) and got.dtype == np.float64
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=8 * ULP, atol=0)
+    else:
+        assert_ulps(got, want, ulps=8)
+
+
+def test_option_errors_are_the_functions(client: object) -> None:
+    y = da.from_array(OPTION_DATA["y"], chunks=5_000)
+    p = da.from_array(OPTION_DATA["p"], chunks=5_000)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        pd.binary_cross_entropy(y, p, label_smoothing=2.0)
+    with pytest.raises(ValueError, match="nan_policy"):
+        pd.binary_cross_entropy(y, p, nan_policy="drop")
+    with pytest.raises(TypeError, match="groups"):
+        pd.metric_from_dask(metrics.BinaryFocalCrossEntropy(), y, p,
+                            groups=da.zeros(N_OPT, chunks=5_000, dtype=np.int64))
+    bad = OPTION_DATA["p_nan"]
+    with pytest.raises(ValueError, match="nan_policy='raise'"):
+        pd.binary_cross_entropy(y, da.from_array(bad, chunks=5_000), nan_policy="raise")
+    z = da.from_array(OPTION_DATA["z"], chunks=5_000)
+    with pytest.raises(ValueError, match="axis"):
+        pd.sparse_categorical_cross_entropy(da.from_array(OPTION_DATA["labels"], chunks=5_000),
+                                            z, from_logits=True, axis=2)

@@ -246,3 +246,83 @@ def test_same_errors_as_sklearn(impl: ModuleType, case: str) -> None:
     theirs = _outcome(sklearn_metrics.log_loss, *args, **kwargs)
     assert theirs.error is not None, f"{case}: scikit-learn accepted it"
     assert_same_as_sklearn(impl, *args, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# The label fast paths of plogp.log_loss (no sort of the labels) against scikit-learn and,
+# for errors, against the reference's message (both come from plogp._sklearn_compat, so the
+# fast paths must raise the same error, found in the same order).
+
+import plogp  # noqa: E402
+from plogp import reference  # noqa: E402
+
+
+def _proba(rng: np.random.Generator, n: int, classes: int) -> np.ndarray:
+    proba = rng.random((n, classes)) + 1e-3
+    return proba / proba.sum(axis=1, keepdims=True)
+
+
+def _label_cases(rng: np.random.Generator) -> list[tuple[str, np.ndarray, int]]:
+    """(name, labels, columns of y_proba) for every label kind the fast paths take."""
+    n = 9000
+    codes = rng.integers(0, 3, n)
+    late = np.zeros(n, dtype=np.int64)
+    late[8000:] = 2
+    late[:10] = 1
+    names = np.array(["ant", "bee", "cat", "dog", "eel"])
+    many = np.array([f"class{i:02d}" for i in range(20)])
+    return [
+        ("float01", rng.integers(0, 2, n).astype(np.float64), 1),
+        ("float32-late-class", late.astype(np.float32), 3),
+        ("float-negative", codes.astype(np.float64) - 7.0, 3),
+        ("int-gapped", np.array([0, 4, 9])[codes], 3),
+        ("int-negative", codes.astype(np.int16) - 300, 3),
+        ("uint64-large", codes.astype(np.uint64) + np.uint64(2**63 + 5), 3),
+        ("int8-extremes", np.array([-128, 0, 127], dtype=np.int8)[codes], 3),
+        ("bool-2-columns", codes.astype(bool), 2),
+        ("strings", names[codes], 3),
+        ("strings-late-class", names[late], 3),  # "cat" first occurs after the prefix
+        ("strings-late-and-missing", names[np.where(late == 2, 4, late)], 3),
+        ("strings-many-classes", many[rng.integers(0, 20, n)], 20),
+        ("int-wide-range", np.array([0, 1 << 20, 1 << 40])[codes], 3),
+    ]
+
+
+def test_label_fast_paths_match_sklearn(rng: np.random.Generator) -> None:
+    for name, y, columns in _label_cases(rng):
+        proba = rng.random(len(y)) if columns == 1 else _proba(rng, len(y), columns)
+        weight = rng.random(len(y))
+        for kwargs in ({}, {"sample_weight": weight, "normalize": False}):
+            outcome = assert_same_as_sklearn(plogp, y, proba, **kwargs)
+            assert outcome.error is None, name
+
+
+FAST_PATH_ERRORS = {
+    # One class, and a bad y_proba: scikit-learn reports y_proba first.
+    "one-class-and-nan-proba": (np.zeros(50, dtype=np.int64), np.full(50, math.nan)),
+    "one-class-and-proba-above-1": (np.ones(50), np.full(50, 1.5)),
+    "one-string-class-and-inf-proba": (np.full(50, "x"), np.full((50, 2), math.inf)),
+    "gapped-classes-vs-columns": (np.array([0, 4, 9] * 10), np.full((30, 4), 0.25)),
+    "float-nan-labels": (np.array([0.0, 1.0, math.nan] * 10), np.full((30, 3), 1 / 3)),
+    "float-continuous-labels": (np.array([0.0, 1.0, 0.5] * 10), np.full(30, 0.5)),
+    "continuous-labels-and-bad-proba": (np.array([0.0, 0.5] * 10), np.full(20, -0.5)),
+    "one-class-float": (np.ones(40), np.full(40, 0.3)),
+    "bytes-labels": (np.array([b"a", b"b"] * 10), np.full(20, 0.5)),
+    "strings-vs-columns": (np.array(["a", "b", "c"] * 10), np.full((30, 2), 0.5)),
+    "proba-out-of-range-rows-sum-to-one": (np.array([0, 1, 2] * 10),
+                                           np.tile([1.5, -0.25, -0.25], (30, 1))),
+    "nan-proba-2d": (np.array([0, 1, 2] * 10),
+                     np.vstack([np.full((29, 3), 1 / 3), [[math.nan, 0.5, 0.5]]])),
+}
+
+
+@pytest.mark.parametrize("case", list(FAST_PATH_ERRORS))
+def test_fast_path_errors_are_the_compat_layer_errors(case: str) -> None:
+    y, proba = FAST_PATH_ERRORS[case]
+    theirs = _outcome(sklearn_metrics.log_loss, y, proba)
+    ours = assert_same_as_sklearn(plogp, y, proba)
+    oracle = _outcome(reference.log_loss, y, proba)
+    assert theirs.error is not None and ours.error is not None and oracle.error is not None
+    assert type(ours.error) is type(oracle.error)
+    assert str(ours.error) == str(oracle.error), (ours.error, oracle.error)
+    assert ours.warnings == oracle.warnings == theirs.warnings

@@ -461,3 +461,93 @@ def test_bad_groups_leave_the_state_unchanged() -> None:
     with pytest.raises(ValueError, match="groups"):
         metrics.Entropy().update([[0.5, 0.5]], groups=[-3])
     assert pickle.dumps(m) == before
+
+
+# --------------------------------------------------------------------------------------------
+# Every option of the functions, and the focal losses
+
+
+def _option_cases(rng: np.random.Generator) -> list[tuple[Any, str, Any, Any]]:
+    """(metric, function name, y_true, y_pred) for each option."""
+    n = 2003
+    p = rng.uniform(0.01, 0.99, (n, 3))
+    y = (rng.random((n, 3)) < p).astype(np.float64)
+    z = rng.normal(0.0, 3.0, (n, C))
+    labels = rng.integers(0, C, n)
+    ignored = np.where(rng.random(n) < 0.1, -100, labels)
+    cw = rng.uniform(0.5, 2.0, C)
+    return [
+        (metrics.BinaryCrossEntropy(pos_weight=2.0), "binary_cross_entropy", y, p),
+        (metrics.BinaryCrossEntropy(pos_weight=[0.5, 1.0, 4.0], label_smoothing=0.1),
+         "binary_cross_entropy", y, p),
+        (metrics.CategoricalCrossEntropy(from_logits=True, class_weight=cw,
+                                         label_smoothing=0.2),
+         "categorical_cross_entropy", np.eye(C)[labels], z),
+        (metrics.CategoricalCrossEntropy(from_logits=True, axis=0),
+         "categorical_cross_entropy", np.eye(C)[labels].T, z.T),
+        (metrics.SparseCategoricalCrossEntropy(from_logits=True, class_weight=cw),
+         "sparse_categorical_cross_entropy", labels, z),
+        (metrics.SparseCategoricalCrossEntropy(from_logits=True, ignore_index=-100,
+                                               class_weight=cw, label_smoothing=0.1),
+         "sparse_categorical_cross_entropy", ignored, z),
+        (metrics.SparseCategoricalCrossEntropy(from_logits=True, axis=0),
+         "sparse_categorical_cross_entropy", labels, z.T),
+        (metrics.BinaryFocalCrossEntropy(gamma=1.5, alpha=0.25), "binary_focal_cross_entropy",
+         y, p),
+        (metrics.SparseCategoricalFocalCrossEntropy(from_logits=True, alpha=cw,
+                                                    ignore_index=-100),
+         "sparse_categorical_focal_cross_entropy", ignored, z),
+    ]
+
+
+@pytest.mark.parametrize("index", range(9))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_every_option_matches_the_function(index: int, weighted: bool,
+                                           rng: np.random.Generator) -> None:
+    metric, name, y, p = _option_cases(rng)[index]
+    rows = p.shape[0] if getattr(metric, "axis", -1) == -1 else p.shape[1]
+    weight = rng.random(rows) if weighted else None
+    options = metric._options()
+    fn = getattr(plogp, name)
+    half = rows // 2
+
+    def part(a: Any, lo: int, hi: int, labels: bool = False) -> Any:
+        if getattr(metric, "axis", -1) == 0 and (a.ndim == 2 and not labels):
+            return a[:, lo:hi]
+        return a[lo:hi]
+
+    sparse = name.startswith("sparse")
+    first, second = copy.deepcopy(metric), copy.deepcopy(metric)
+    first.update(part(y, 0, half, sparse), part(p, 0, half),
+                 sample_weight=None if weight is None else weight[:half])
+    second.update(part(y, half, rows, sparse), part(p, half, rows),
+                  sample_weight=None if weight is None else weight[half:])
+    r = first.merge(second).result()
+    assert within_ulps(r.sum, fn(y, p, **options, sample_weight=weight, reduction="sum"), 4)
+    assert within_ulps(r.mean, fn(y, p, **options, sample_weight=weight), 8)
+    if options.get("ignore_index") is not None:
+        assert r.count == int(np.count_nonzero(y != -100))
+
+
+def test_option_arrays_must_match_to_merge(rng: np.random.Generator) -> None:
+    a = metrics.SparseCategoricalCrossEntropy(class_weight=[1.0, 2.0])
+    assert a.merge(metrics.SparseCategoricalCrossEntropy(class_weight=np.array([1, 2]))) is a
+    with pytest.raises(ValueError, match="different options"):
+        a.merge(metrics.SparseCategoricalCrossEntropy(class_weight=[1.0, 3.0]))
+    with pytest.raises(ValueError, match="different options"):
+        a.merge(metrics.SparseCategoricalCrossEntropy())
+
+
+def test_option_errors_are_the_functions() -> None:
+    with pytest.raises(ValueError, match="label_smoothing"):
+        metrics.BinaryCrossEntropy(label_smoothing=1.5)
+    with pytest.raises(ValueError, match="pos_weight"):
+        metrics.BinaryCrossEntropy(pos_weight=-1.0)
+    with pytest.raises(ValueError, match="gamma"):
+        metrics.BinaryFocalCrossEntropy(gamma=-1.0)
+    with pytest.raises(TypeError, match="ignore_index"):
+        metrics.SparseCategoricalFocalCrossEntropy(ignore_index=1.5)
+    focal = metrics.BinaryFocalCrossEntropy()
+    with pytest.raises(TypeError, match="groups"):
+        focal.update([1.0, 0.0], [0.5, 0.5], groups=[0, 1])
+    assert focal.result().count == 0

@@ -1,7 +1,9 @@
-"""NumPy reference of the loss options (used by ``plogp.reference``).
+"""The NumPy reference's loss formulas with their options (used by ``plogp.reference`` only).
 
-``pos_weight`` (binary), ``class_weight`` (categorical, sparse), ``label_smoothing`` (all
-three) and ``ignore_index`` (sparse). Everything here is computed in float64.
+Each loss is written once, in its general form: ``pos_weight`` (binary), ``class_weight``
+(categorical, sparse), ``label_smoothing`` (all three) and ``ignore_index`` (sparse); without
+options (``pos_weight=None``, ``class_weight=None``, ``label_smoothing=0``) the same lines are
+the plain losses. Everything here is computed in float64.
 
 - binary: ``y ← y(1 − ε) + ε/2``; ``l = −[pw·y·log p + (1 − y)·log(1 − p)]``, from logits
   ``l = pw·y·softplus(−z) + (1 − y)·softplus(z)``; zero-coefficient terms are 0.
@@ -97,7 +99,10 @@ def binary(
     y: np.ndarray, pred: np.ndarray, from_logits: bool, eps: float,
     pos_weight: np.ndarray | None, smoothing: float,
 ) -> Any:
-    """Per-element binary loss with options (float64)."""
+    """The per-element binary loss (float64): ``−[pw·y'·log p + (1 − y')·log(1 − p)]`` with
+    ``p`` clipped, or ``pw·y'·softplus(−z) + (1 − y')·softplus(z)`` from logits, ``y'`` the
+    smoothed label; a term whose coefficient is 0 contributes exactly 0 (so ``y = 1, p = 0,
+    eps = 0`` gives inf, not NaN, and ``z = ±inf`` with a hard label gives its limit)."""
     y = y.astype(np.float64)
     pred = pred.astype(np.float64)
     if smoothing != 0:
@@ -120,7 +125,10 @@ def weighted_rows(
     t: np.ndarray, pred: np.ndarray, axis: int, from_logits: bool, eps: float,
     class_weight: np.ndarray | None, smoothing: float, logsumexp: Any,
 ) -> Any:
-    """``Σ_c w_c·t'_c·(−log p_c)`` (or ``·(lse − z_c)``) along ``axis``, smoothed targets."""
+    """The per-row categorical loss ``Σ_c w_c·t'_c·(−log p_c)`` (from logits
+    ``Σ_c w_c·t'_c·(lse − z_c)``) along ``axis``, ``t'`` the smoothed targets, ``p`` clipped;
+    terms whose coefficient is 0 contribute 0 unless the prediction is NaN (a −inf logit
+    with target 0 is a masked class). The sparse loss is this loss of one-hot targets."""
     t = t.astype(np.float64)
     pred = pred.astype(np.float64)
     shape = [1] * pred.ndim

@@ -280,9 +280,8 @@ def check_lengths(job: Job) -> None:
 
 
 def new_metric(job: Job) -> Any:
-    from plogp._loss_state import metrics_module
+    from plogp import metrics
 
-    metrics = metrics_module()
     classes = {
         "binary": metrics.BinaryCrossEntropy,
         "categorical": metrics.CategoricalCrossEntropy,
@@ -310,44 +309,74 @@ def _in_file_message(message: str, job: Job, first_row: int) -> str:
 class GroupedMetric:
     """One metric for all rows and one per group id (ids: integers, booleans or strings).
 
-    Each block is sorted by group once (a stable argsort, one copy of the block) and every
-    group's rows are fed to that group's metric as one contiguous slice.
+    Each block is one ``metric.update(..., groups=codes)``: the metric accumulates the total
+    and every group in the same kernel pass. ``codes`` are small integers from a map
+    ``key -> code`` that persists across blocks, so a group id (a string, say) keeps its code
+    in every block. Non-negative integer ids below ``IDENTITY_CODES`` are their own codes
+    (no map, no pass over the ids beyond a min / max); other ids are mapped through the
+    distinct ids of the block (``np.unique``, one per block).
     """
 
+    #: Integer ids in ``[0, IDENTITY_CODES)`` are used as codes as they are.
+    IDENTITY_CODES = 1 << 20
+
     def __init__(self, new: Callable[[], Any]) -> None:
-        self._new = new
-        self.total = new()
-        self.by_group: Dict[Any, Any] = {}
+        self.metric = new()
+        self._codes: Dict[Any, int] = {}  # key -> code, for ids that are not their own code
+        self._keys: List[Any] = []  # code -> key, for the same
+        self._identity: Optional[bool] = None  # ids are their own codes (fixed by block 1)
+        self._kind = ""
+
+    def _block_codes(self, groups: np.ndarray) -> np.ndarray:
+        kind = "U" if groups.dtype.kind in "US" else groups.dtype.kind
+        if self._kind and kind != self._kind:
+            raise ScoreError(f"--groups changes type between blocks ({self._kind!r} then "
+                             f"{kind!r})")
+        self._kind = kind
+        if self._identity is None:
+            self._identity = kind in "iu" and bool(groups.size) and (
+                int(groups.min()) >= 0 and int(groups.max()) < self.IDENTITY_CODES
+            )
+        if self._identity:
+            if groups.size and not (int(groups.min()) >= 0
+                                    and int(groups.max()) < self.IDENTITY_CODES):
+                raise ScoreError(
+                    f"--groups: ids in [0, {self.IDENTITY_CODES}) in the first block, then "
+                    f"{int(groups.min())}..{int(groups.max())}; use ids of one range or strings"
+                )
+            return groups
+        keys, inverse = np.unique(groups, return_inverse=True)
+        lookup = np.empty(len(keys), dtype=np.intp)
+        for i, key in enumerate(keys.tolist()):
+            code = self._codes.get(key)
+            if code is None:
+                code = self._codes[key] = len(self._keys)
+                self._keys.append(key)
+            lookup[i] = code
+        return lookup[inverse.reshape(-1)]
 
     def update(self, y_true: np.ndarray, y_pred: np.ndarray, *,
                sample_weight: Optional[np.ndarray], groups: np.ndarray) -> None:
         groups = np.asarray(groups)
         if groups.dtype.kind not in "iubUS":
             raise ScoreError(f"--groups must hold integer or string ids, got {groups.dtype}")
-        self.total.update(y_true, y_pred, sample_weight=sample_weight)
-        keys, inverse = np.unique(groups, return_inverse=True)
-        if len(keys) > 1:
-            order = np.argsort(inverse, kind="stable")
-            y_true, y_pred = np.asarray(y_true)[order], np.asarray(y_pred)[order]
-            if sample_weight is not None:
-                sample_weight = np.asarray(sample_weight)[order]
-        ends = np.cumsum(np.bincount(inverse.ravel(), minlength=len(keys)))
-        start = 0
-        for key, end in zip(keys.tolist(), ends.tolist()):
-            metric = self.by_group.get(key)
-            if metric is None:
-                metric = self.by_group[key] = self._new()
-            weight = None if sample_weight is None else sample_weight[start:end]
-            metric.update(y_true[start:end], y_pred[start:end], sample_weight=weight)
-            start = end
+        codes = self._block_codes(groups)
+        self.metric.update(y_true, y_pred, sample_weight=sample_weight, groups=codes)
+
+    def key(self, code: int) -> Any:
+        if self._identity:
+            return code
+        return self._keys[code]
 
     def result(self) -> Any:
-        return self.total.result()
+        return self.metric.result()
 
 
 def group_results(metric: GroupedMetric) -> List[Tuple[Any, Any]]:
-    """(group id, result) for every group, in sorted id order."""
-    return [(key, metric.by_group[key].result()) for key in sorted(metric.by_group)]
+    """(group id, result) for every group seen, in sorted id order."""
+    groups = metric.result().groups
+    return sorted(((metric.key(code), result) for code, result in groups.items()),
+                  key=lambda pair: pair[0])
 
 
 def score(job: Job, progress: Optional[Callable[[int], None]] = None) -> Any:

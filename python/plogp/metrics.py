@@ -30,13 +30,16 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import plogp
+from plogp import _items
 
 __all__ = [
     "BinaryCrossEntropy",
+    "BinaryFocalCrossEntropy",
     "CategoricalCrossEntropy",
     "Entropy",
     "MetricResult",
     "SparseCategoricalCrossEntropy",
+    "SparseCategoricalFocalCrossEntropy",
 ]
 
 
@@ -133,14 +136,10 @@ class _Sum:
 
 
 def _weights(sample_weight: Any, items: tuple[int, ...]) -> np.ndarray | None:
-    """The (already validated) sample weights as float64 of the per-item shape ``items``
-    (a 1-D weight of length ``items[0]`` is broadcast along the first axis)."""
+    """The (already validated) sample weights as float64 of the per-item shape ``items``."""
     if sample_weight is None:
         return None
-    w = np.asarray(sample_weight, dtype=np.float64)
-    if w.shape != items:
-        w = np.broadcast_to(w.reshape((-1,) + (1,) * (len(items) - 1)), items)
-    return w
+    return _items.per_item("sample_weight", np.asarray(sample_weight, dtype=np.float64), items)
 
 
 def _accurate_sum(x: Any) -> float:
@@ -176,12 +175,8 @@ class _GroupBatch(NamedTuple):
 
 
 def _group_ids(groups: Any, items: tuple[int, ...]) -> np.ndarray:
-    """The (already validated) group id of every item, flat, as ``intp``: ``groups`` has
-    the items' shape or is 1-D of length ``items[0]`` (broadcast along the first axis)."""
-    g = np.asarray(groups)
-    if g.shape != items:
-        g = np.broadcast_to(g.reshape((-1,) + (1,) * (len(items) - 1)), items)
-    return g.reshape(-1).astype(np.intp)
+    """The (already validated) group id of every item, flat, as ``intp``."""
+    return _items.per_item("groups", groups, items).reshape(-1).astype(np.intp)
 
 
 def _bincount(ids: np.ndarray, weights: np.ndarray | None, n: int) -> np.ndarray:
@@ -251,7 +246,7 @@ class _Metric:
 
     def reset(self) -> _Metric:
         """Forget everything accumulated (the options stay); returns ``self``."""
-        self._n_base = 1 if isinstance(self, BinaryCrossEntropy) else None
+        self._n_base = 1 if isinstance(self, _BinaryLoss) else None
         n = self._n_base or 0
         self._loss = _Sum()
         self._weight = _Sum()
@@ -271,7 +266,7 @@ class _Metric:
             raise TypeError(
                 f"cannot merge a {type(other).__name__} into a {type(self).__name__}"
             )
-        if other._options() != self._options():
+        if not _same_options(other._options(), self._options()):
             raise ValueError(
                 f"cannot merge metrics with different options: {self._options()} and "
                 f"{other._options()}"
@@ -340,7 +335,7 @@ class _Metric:
     def _normalized(self, mean: float, weight: float, base: np.ndarray) -> float:
         if not weight > 0:
             return math.nan
-        if isinstance(self, BinaryCrossEntropy):
+        if isinstance(self, _BinaryLoss):
             rate = float(base[0]) / weight
             h = _entropy_nats(np.array([rate, 1.0 - rate]))
         else:
@@ -404,16 +399,48 @@ def _copy_state(metric: _Metric) -> _Metric:
     return copy.deepcopy(metric)
 
 
+def _same_options(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Option dicts equal, array options (weights, alpha) compared by value."""
+    if a.keys() != b.keys():
+        return False
+    for key in a:
+        x, y = a[key], b[key]
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            if x is None or y is None or not np.array_equal(np.asarray(x), np.asarray(y)):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _frozen(option: Any) -> Any:
+    """An array-valued option (weights, alpha) as a read-only float64 copy; others as given."""
+    if option is None or isinstance(option, (str, bool, int, float)):
+        return option
+    array = np.array(option)
+    if array.dtype.kind not in "biuf":
+        return option  # the function raises its TypeError at construction
+    array = array.astype(np.float64)
+    array.flags.writeable = False
+    return array
+
+
 class _Loss(_Metric):
-    """A loss metric: one native call with ``reduction="sum"`` per update."""
+    """A loss metric: one native call with ``reduction="sum"`` per update.
+
+    The options are those of the function (``_function``); every update passes them all,
+    so the per-item losses are exactly the function's.
+    """
 
     _function: str
+    _option_names: tuple[str, ...] = ("from_logits", "eps", "nan_policy")
+    from_logits: bool
+    eps: float | str
+    nan_policy: str
 
-    def __init__(self, *, from_logits: bool = False, eps: float | str = "auto",
-                 nan_policy: str = "propagate") -> None:
-        self.from_logits = from_logits
-        self.eps = eps
-        self.nan_policy = nan_policy
+    def __init__(self, **options: Any) -> None:
+        for name in self._option_names:
+            setattr(self, name, _frozen(options[name]))
         self._validate()
         super().__init__()
 
@@ -423,8 +450,7 @@ class _Loss(_Metric):
         raise NotImplementedError
 
     def _options(self) -> dict[str, Any]:
-        return {"from_logits": self.from_logits, "eps": self.eps,
-                "nan_policy": self.nan_policy}
+        return {name: getattr(self, name) for name in self._option_names}
 
     def _call(self, y_true: Any, y_pred: Any, **kwargs: Any) -> Any:
         return getattr(plogp, self._function)(y_true, y_pred, **self._options(), **kwargs)
@@ -441,6 +467,11 @@ class _Loss(_Metric):
             total = float(self._call(y_true, y_pred, sample_weight=sample_weight,
                                      reduction="sum"))
         else:
+            if not self._has_groups:
+                raise TypeError(
+                    f"{type(self).__name__}.update() takes no groups= (the function "
+                    f"plogp.{self._function} has none)"
+                )
             group_sums = np.asarray(self._call(y_true, y_pred, sample_weight=sample_weight,
                                                groups=groups, reduction="sum"),
                                     dtype=np.float64)
@@ -454,6 +485,8 @@ class _Loss(_Metric):
                 dropped = mask.reshape(items)
         return total, w, dropped, group_sums
 
+    _has_groups = True
+
     def _kept(self, w: np.ndarray | None, dropped: np.ndarray | None,
               items: tuple[int, ...]) -> np.ndarray | None:
         """The weight of every item once dropped items count 0 (None: all ones)."""
@@ -462,29 +495,22 @@ class _Loss(_Metric):
         return np.where(dropped, 0.0, 1.0 if w is None else w)
 
 
-class BinaryCrossEntropy(_Loss):
-    """Streaming :func:`plogp.binary_cross_entropy`: every element is an item.
-
-    Parameters
-    ----------
-    from_logits, eps, nan_policy
-        As in :func:`plogp.binary_cross_entropy` (checked here, with its errors).
-    """
-
-    _function = "binary_cross_entropy"
-
-    def __init__(self, *, from_logits: bool = False, eps: float | str = "auto",
-                 nan_policy: str = "propagate") -> None:
-        super().__init__(from_logits=from_logits, eps=eps, nan_policy=nan_policy)
+class _BinaryLoss(_Loss):
+    """The binary losses: every element is an item; the base rate is ``Σ s·y``."""
 
     def _validate(self) -> None:
-        self._call(np.array([1.0]), np.array([0.5]), reduction="sum")
+        # One item per position of a pos_weight array (it matches trailing dimensions).
+        pos_weight = getattr(self, "pos_weight", None)
+        shape = () if pos_weight is None else np.shape(pos_weight)
+        while shape and shape[0] == 1:
+            shape = shape[1:]
+        self._call(np.ones(shape or (1,)), np.full(shape or (1,), 0.5), reduction="sum")
 
     def update(self, y_true: Any, y_pred: Any, *, sample_weight: Any = None,
-               groups: Any = None) -> BinaryCrossEntropy:
-        """Add a batch (arguments as in :func:`plogp.binary_cross_entropy`); returns
-        ``self``. With ``groups`` (an id per element, or per row of a 2-D batch), each
-        group also accumulates its own state. On any error the state is left unchanged."""
+               groups: Any = None) -> _BinaryLoss:
+        """Add a batch (arguments as in the function); returns ``self``. With ``groups``
+        (an id per element, or per row of a 2-D batch), each group also accumulates its
+        own state. On any error the state is left unchanged."""
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
         items = y_pred.shape
         total, w, dropped, group_sums = self._sums(y_true, y_pred, sample_weight, groups,
@@ -511,21 +537,80 @@ class BinaryCrossEntropy(_Loss):
         return self
 
 
+class BinaryCrossEntropy(_BinaryLoss):
+    """Streaming :func:`plogp.binary_cross_entropy`: every element is an item.
+
+    Parameters
+    ----------
+    from_logits, pos_weight, label_smoothing, eps, nan_policy
+        As in :func:`plogp.binary_cross_entropy` (checked here, with its errors). The base
+        rate of ``normalized_entropy`` is that of the labels as given (not smoothed).
+    """
+
+    _function = "binary_cross_entropy"
+    _option_names = ("from_logits", "pos_weight", "label_smoothing", "eps", "nan_policy")
+
+    def __init__(self, *, from_logits: bool = False, pos_weight: Any = None,
+                 label_smoothing: float = 0.0, eps: float | str = "auto",
+                 nan_policy: str = "propagate") -> None:
+        super().__init__(from_logits=from_logits, pos_weight=pos_weight,
+                         label_smoothing=label_smoothing, eps=eps, nan_policy=nan_policy)
+
+
+class BinaryFocalCrossEntropy(_BinaryLoss):
+    """Streaming :func:`plogp.binary_focal_cross_entropy`: every element is an item.
+
+    Parameters
+    ----------
+    from_logits, gamma, alpha, eps, nan_policy
+        As in :func:`plogp.binary_focal_cross_entropy`. ``update`` takes no ``groups=``
+        (the function has none).
+    """
+
+    _function = "binary_focal_cross_entropy"
+    _option_names = ("from_logits", "gamma", "alpha", "eps", "nan_policy")
+    _has_groups = False
+
+    def __init__(self, *, from_logits: bool = False, gamma: float = 2.0,
+                 alpha: float | None = None, eps: float | str = "auto",
+                 nan_policy: str = "propagate") -> None:
+        super().__init__(from_logits=from_logits, gamma=gamma, alpha=alpha, eps=eps,
+                         nan_policy=nan_policy)
+
+
+def _one_row(axis: int, classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(uniform probabilities, one-hot target, label 0) of one row with ``classes`` classes
+    along ``axis``: the input on which a metric's options are checked by its function."""
+    ndim = max(2, axis + 1 if axis >= 0 else -axis)
+    shape = [1] * ndim
+    shape[axis] = classes
+    pred = np.full(shape, 1.0 / classes)
+    target = np.moveaxis(np.eye(classes)[:1].reshape((classes,) + (1,) * (ndim - 1)), 0, axis)
+    return pred, target, np.zeros(shape[:axis % ndim] + shape[axis % ndim + 1:], dtype=np.int64)
+
+
 class _CategoricalBase(_Loss):
     """Shared by the categorical and sparse losses: ``axis`` and one base rate per class."""
 
-    def __init__(self, *, from_logits: bool = False, axis: int = -1,
-                 eps: float | str = "auto", nan_policy: str = "propagate") -> None:
-        self.axis = _check_axis_type(axis)
-        super().__init__(from_logits=from_logits, eps=eps, nan_policy=nan_policy)
+    axis: int
+    class_weight: Any = None
 
-    def _options(self) -> dict[str, Any]:
-        return {**super()._options(), "axis": self.axis}
+    def __init__(self, **options: Any) -> None:
+        options["axis"] = _check_axis_type(options["axis"])
+        super().__init__(**options)
 
     def _rows(self, y_pred: np.ndarray) -> tuple[tuple[int, ...], int]:
         """The row shape and the number of classes of ``y_pred`` (axis already checked)."""
         axis = self.axis % y_pred.ndim
         return y_pred.shape[:axis] + y_pred.shape[axis + 1:], y_pred.shape[axis]
+
+    def _ignored(self, y_true: np.ndarray) -> np.ndarray | None:
+        """The rows the loss leaves out (``ignore_index``), or None."""
+        return None
+
+    def _denominator(self, y_true: np.ndarray, kept: np.ndarray | None, n_rows: int) -> float:
+        """The "mean" denominator of the batch: ``Σ s`` over the rows kept."""
+        return float(n_rows) if kept is None else _accurate_sum(kept)
 
     def _class_sums(self, y_true: np.ndarray, kept: np.ndarray | None,
                     n_classes: int) -> np.ndarray:
@@ -554,9 +639,12 @@ class _CategoricalBase(_Loss):
                 f"y_pred has {n_classes} classes but this metric has accumulated "
                 f"{self._n_base}"
             )
+        ignored = self._ignored(y_true)
+        if ignored is not None:
+            dropped = ignored if dropped is None else dropped | ignored
         kept = self._kept(w, dropped, rows)
         n_rows = math.prod(rows)
-        weight = float(n_rows) if kept is None else _accurate_sum(kept)
+        weight = self._denominator(y_true, kept, n_rows)
         per_class = self._class_sums(y_true, kept, n_classes)
         count = n_rows - (0 if dropped is None else int(np.count_nonzero(dropped)))
         batch = None
@@ -576,15 +664,25 @@ class CategoricalCrossEntropy(_CategoricalBase):
 
     Parameters
     ----------
-    from_logits, axis, eps, nan_policy
+    from_logits, axis, class_weight, label_smoothing, eps, nan_policy
         As in :func:`plogp.categorical_cross_entropy`. The number of classes is fixed by
-        the first update.
+        the first update; the base rates are the class masses of the targets as given.
     """
 
     _function = "categorical_cross_entropy"
+    _option_names = ("from_logits", "axis", "class_weight", "label_smoothing", "eps",
+                     "nan_policy")
+
+    def __init__(self, *, from_logits: bool = False, axis: int = -1,
+                 class_weight: Any = None, label_smoothing: float = 0.0,
+                 eps: float | str = "auto", nan_policy: str = "propagate") -> None:
+        super().__init__(from_logits=from_logits, axis=axis, class_weight=class_weight,
+                         label_smoothing=label_smoothing, eps=eps, nan_policy=nan_policy)
 
     def _validate(self) -> None:
-        self._call(np.array([[1.0, 0.0]]), np.array([[0.5, 0.5]]), reduction="sum")
+        classes = 2 if self.class_weight is None else max(1, np.size(self.class_weight))
+        pred, target, _ = _one_row(self.axis, classes)
+        self._call(target, pred, reduction="sum")
 
     def _class_sums(self, y_true: np.ndarray, kept: np.ndarray | None,
                     n_classes: int) -> np.ndarray:
@@ -607,32 +705,101 @@ class CategoricalCrossEntropy(_CategoricalBase):
         return np.stack(columns, axis=1) if columns else np.zeros((n_groups, 0))
 
 
-class SparseCategoricalCrossEntropy(_CategoricalBase):
+class _SparseBase(_CategoricalBase):
+    """Integer labels: the class masses are counts, ``ignore_index`` rows are left out."""
+
+    ignore_index: int | None
+    alpha: Any = None
+
+    def _ignored(self, y_true: np.ndarray) -> np.ndarray | None:
+        if self.ignore_index is None:
+            return None
+        mask = np.asarray(y_true == self.ignore_index)  # False for a value the dtype lacks
+        return mask if mask.any() else None
+
+    def _labels(self, y_true: np.ndarray, kept: np.ndarray | None) -> np.ndarray:
+        """The labels as ``intp``, 0 where the row is not kept (ignored rows may hold any
+        value)."""
+        labels = y_true.reshape(-1)
+        if kept is not None and self.ignore_index is not None:
+            labels = np.where(kept.reshape(-1) > 0, labels, 0)
+        return labels.astype(np.intp)
+
+    def _class_sums(self, y_true: np.ndarray, kept: np.ndarray | None,
+                    n_classes: int) -> np.ndarray:
+        weights = None if kept is None else kept.reshape(-1)
+        return np.bincount(self._labels(y_true, kept), weights=weights,
+                           minlength=n_classes).astype(np.float64)
+
+    def _group_class_sums(self, y_true: np.ndarray, kept: np.ndarray | None, ids: np.ndarray,
+                          n_groups: int, n_classes: int) -> np.ndarray:
+        cell = ids * n_classes + self._labels(y_true, kept)
+        sums = _bincount(cell, kept, n_groups * n_classes)
+        return sums.reshape(n_groups, n_classes)
+
+
+class SparseCategoricalCrossEntropy(_SparseBase):
     """Streaming :func:`plogp.sparse_categorical_cross_entropy`: every row is an item.
 
     Parameters
     ----------
-    from_logits, axis, eps, nan_policy
+    from_logits, axis, class_weight, ignore_index, label_smoothing, eps, nan_policy
         As in :func:`plogp.sparse_categorical_cross_entropy`. The number of classes is
-        fixed by the first update.
+        fixed by the first update. Rows labelled ``ignore_index`` are not counted; with
+        ``class_weight`` the weight (the "mean" denominator) is ``Σ s_i·w_{y_i}``, as in
+        the function.
     """
 
     _function = "sparse_categorical_cross_entropy"
+    _option_names = ("from_logits", "axis", "class_weight", "ignore_index",
+                     "label_smoothing", "eps", "nan_policy")
+
+    def __init__(self, *, from_logits: bool = False, axis: int = -1,
+                 class_weight: Any = None, ignore_index: int | None = None,
+                 label_smoothing: float = 0.0, eps: float | str = "auto",
+                 nan_policy: str = "propagate") -> None:
+        super().__init__(from_logits=from_logits, axis=axis, class_weight=class_weight,
+                         ignore_index=ignore_index, label_smoothing=label_smoothing, eps=eps,
+                         nan_policy=nan_policy)
 
     def _validate(self) -> None:
-        self._call(np.array([0]), np.array([[0.5, 0.5]]), reduction="sum")
+        classes = 2 if self.class_weight is None else max(1, np.size(self.class_weight))
+        pred, _, labels = _one_row(self.axis, classes)
+        self._call(labels, pred, reduction="sum")
 
-    def _class_sums(self, y_true: np.ndarray, kept: np.ndarray | None,
-                    n_classes: int) -> np.ndarray:
-        labels = y_true.reshape(-1).astype(np.intp)
-        weights = None if kept is None else kept.reshape(-1)
-        return np.bincount(labels, weights=weights, minlength=n_classes).astype(np.float64)
+    def _denominator(self, y_true: np.ndarray, kept: np.ndarray | None, n_rows: int) -> float:
+        if self.class_weight is None:
+            return super()._denominator(y_true, kept, n_rows)
+        w_y = np.asarray(self.class_weight)[self._labels(y_true, kept)]
+        return _accurate_sum(w_y if kept is None else kept.reshape(-1) * w_y)
 
-    def _group_class_sums(self, y_true: np.ndarray, kept: np.ndarray | None, ids: np.ndarray,
-                          n_groups: int, n_classes: int) -> np.ndarray:
-        cell = ids * n_classes + y_true.reshape(-1).astype(np.intp)
-        sums = _bincount(cell, kept, n_groups * n_classes)
-        return sums.reshape(n_groups, n_classes)
+
+class SparseCategoricalFocalCrossEntropy(_SparseBase):
+    """Streaming :func:`plogp.sparse_categorical_focal_cross_entropy`: every row is an item.
+
+    Parameters
+    ----------
+    from_logits, axis, gamma, alpha, ignore_index, eps, nan_policy
+        As in :func:`plogp.sparse_categorical_focal_cross_entropy` (``alpha`` is not in the
+        "mean" denominator). ``update`` takes no ``groups=`` (the function has none).
+    """
+
+    _function = "sparse_categorical_focal_cross_entropy"
+    _option_names = ("from_logits", "axis", "gamma", "alpha", "ignore_index", "eps",
+                     "nan_policy")
+    _has_groups = False
+
+    def __init__(self, *, from_logits: bool = False, axis: int = -1, gamma: float = 2.0,
+                 alpha: Any = None, ignore_index: int | None = None,
+                 eps: float | str = "auto", nan_policy: str = "propagate") -> None:
+        super().__init__(from_logits=from_logits, axis=axis, gamma=gamma, alpha=alpha,
+                         ignore_index=ignore_index, eps=eps, nan_policy=nan_policy)
+
+    def _validate(self) -> None:
+        alpha = self.alpha
+        classes = 2 if alpha is None or np.ndim(alpha) == 0 else max(1, np.size(alpha))
+        pred, _, labels = _one_row(self.axis, classes)
+        self._call(labels, pred, reduction="sum")
 
 
 class Entropy(_Metric):
@@ -673,9 +840,7 @@ class Entropy(_Metric):
         weight = float(per_row.size) if w is None else _accurate_sum(w)
         batch = None
         if groups is not None:
-            from plogp.reference import _as_groups  # the functions' checks and errors
-
-            ids = np.ravel(_as_groups(groups, rows)).astype(np.intp)
+            ids = _check_entropy_groups(groups, rows)
             n = int(ids.max()) + 1 if ids.size else 0
             with np.errstate(invalid="ignore", over="ignore"):
                 terms = np.ravel(per_row if w is None else w * per_row)
@@ -688,9 +853,39 @@ class Entropy(_Metric):
 
 
 def _check_entropy_weight(sample_weight: Any, rows: tuple[int, ...]) -> np.ndarray | None:
-    """``entropy`` takes no weights: check them here as the losses do."""
+    """``entropy`` takes no weights: check them here as the losses do (real, finite, >= 0,
+    of the rows' shape or 1-D along the first axis)."""
     if sample_weight is None:
         return None
-    from plogp.reference import _as_weight
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must be a real array, got dtype {w.dtype}")
+    w = _items.per_item("sample_weight", w.astype(np.float64), rows)
+    bad = (~np.isfinite(w) | (w < 0)).ravel()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"sample_weight must be finite and non-negative; found "
+            f"sample_weight[{i}] = {w.flat[i]}"
+        )
+    return w
 
-    return _as_weight(sample_weight, rows)
+
+#: The largest number of groups (``max(groups) + 1``), as the loss functions.
+_MAX_GROUPS = 1 << 24
+
+
+def _check_entropy_groups(groups: Any, rows: tuple[int, ...]) -> np.ndarray:
+    """``entropy`` takes no groups: check them here as the losses do; the flat ids."""
+    g = np.asarray(groups)
+    if g.dtype.kind not in "biu":
+        raise TypeError(f"groups must be an integer array of group ids, got dtype {g.dtype}")
+    ids = _items.per_item("groups", g, rows).reshape(-1)
+    bad = (ids < 0) | (ids >= _MAX_GROUPS)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"groups[{i}] = {int(ids[i])} is not a valid group id "
+            f"(group ids must be integers in [0, {_MAX_GROUPS}))"
+        )
+    return ids.astype(np.intp)

@@ -27,7 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from plogp import _items
 from plogp import _reference_options as _opt
+from plogp import _sklearn_compat as _sklearn  # shared with plogp.log_loss, NumPy only
 
 __all__ = [
     "binary_cross_entropy",
@@ -214,16 +216,7 @@ def _as_weight(sample_weight: Any, items: tuple[int, ...]) -> np.ndarray | None:
     if w.dtype.kind not in "biuf":
         raise TypeError(f"sample_weight must be a real array, got dtype {w.dtype}")
     w = w.astype(np.float64)
-    if w.shape == items:
-        broadcast = w
-    elif w.ndim == 1 and len(items) >= 2 and w.shape[0] == items[0]:
-        broadcast = np.broadcast_to(w.reshape((-1,) + (1,) * (len(items) - 1)), items)
-    else:
-        also = f" or ({items[0]},)" if len(items) >= 2 else ""
-        raise ValueError(
-            f"sample_weight has shape {w.shape} but the losses have shape {items}; "
-            f"expected {items}{also}"
-        )
+    broadcast = _items.per_item("sample_weight", w, items)
     bad = (~np.isfinite(w) | (w < 0)).ravel()
     if bad.any():
         i = int(np.argmax(bad))
@@ -281,6 +274,31 @@ def _check_nan_policy(nan_policy: Any) -> str:
     return str(nan_policy)
 
 
+def _apply_nan_policy(
+    per_item: np.ndarray, weight: np.ndarray | None, nan_policy: str
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """``nan_policy`` on the items whose loss is NaN, for both reducers.
+
+    ``"propagate"``: nothing changes. ``"raise"``: ValueError naming the first such item
+    (flat index). ``"omit"``: those items get loss 0 and weight 0, so they leave both the
+    numerator and the denominator. Returns ``(per_item, weight, omitted)``, ``omitted`` the
+    mask of the omitted items (None when none is).
+    """
+    if nan_policy == "propagate":
+        return per_item, weight, None
+    bad = np.isnan(per_item)
+    if not bad.any():
+        return per_item, weight, None
+    if nan_policy == "raise":
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"nan_policy='raise': the loss of item {first} is NaN (a NaN in y_true or "
+            "y_pred at that item, or an undefined value such as inf - inf)"
+        )
+    kept = np.where(bad, 0.0, 1.0 if weight is None else weight)
+    return np.where(bad, 0.0, per_item), kept, bad
+
+
 def _reduce(
     per_item: Any,
     weight: np.ndarray | None,
@@ -294,30 +312,18 @@ def _reduce(
     ``"none"``: ``s_i·l_i`` in ``out_dtype``; ``"sum"``: ``Σ s_i·l_i``;
     ``"mean"``: ``Σ s_i·l_i / Σ s_i`` (``s_i = 1`` without weights), accumulated in float64;
     with ``factor`` (the loss options' ``w_{y_i}``, 0 for ignored rows) the denominator is
-    ``Σ s_i·factor_i``, PyTorch's rule.
-    ``nan_policy`` acts on items whose loss is NaN: ``"raise"`` on the first (flat index),
-    ``"omit"`` drops them from both sums (their ``"none"`` output stays NaN).
+    ``Σ s_i·factor_i``, PyTorch's rule. ``nan_policy``: see ``_apply_nan_policy`` (the
+    ``"none"`` output of an omitted item stays NaN).
     """
-    per_item = np.asarray(per_item, dtype=np.float64)
-    if nan_policy != "propagate":
-        bad = np.isnan(per_item)
-        if bad.any():
-            if nan_policy == "raise":
-                first = int(np.flatnonzero(bad)[0])
-                raise ValueError(
-                    f"nan_policy='raise': the loss of item {first} is NaN (a NaN in y_true or "
-                    "y_pred at that item, or an undefined value such as inf - inf)"
-                )
-            if reduction == "none":
-                with np.errstate(invalid="ignore", over="ignore"):
-                    kept = per_item if weight is None else per_item * weight
-                return np.where(bad, np.nan, kept).astype(out_dtype)
-            weight = np.where(bad, 0.0, 1.0 if weight is None else weight)
-            per_item = np.where(bad, 0.0, per_item)
+    per_item, weight, omitted = _apply_nan_policy(
+        np.asarray(per_item, dtype=np.float64), weight, nan_policy
+    )
     with np.errstate(invalid="ignore", over="ignore"):  # 0·inf = NaN, as in the kernels
         weighted = per_item if weight is None else per_item * weight
-        if reduction == "none":
-            return np.asarray(weighted, dtype=out_dtype)
+    if reduction == "none":
+        if omitted is not None:
+            weighted = np.where(omitted, np.nan, weighted)
+        return np.asarray(weighted, dtype=out_dtype)
     total = np.sum(weighted, dtype=np.float64)
     if reduction == "sum":
         return float(total)
@@ -344,16 +350,7 @@ def _as_groups(groups: Any, items: tuple[int, ...]) -> np.ndarray:
     g = _asarray("groups", groups)
     if g.dtype.kind not in "biu":
         raise TypeError(f"groups must be an integer array of group ids, got dtype {g.dtype}")
-    if g.shape == items:
-        ids = g
-    elif g.ndim == 1 and len(items) >= 2 and g.shape[0] == items[0]:
-        ids = np.broadcast_to(g.reshape((-1,) + (1,) * (len(items) - 1)), items)
-    else:
-        also = f" or ({items[0]},)" if len(items) >= 2 else ""
-        raise ValueError(
-            f"groups has shape {g.shape} but the losses have shape {items}; "
-            f"expected {items}{also}"
-        )
+    ids = _items.per_item("groups", g, items)
     bad = ((g < 0) | (g >= _MAX_GROUPS)).ravel()
     if bad.any():
         i = int(np.argmax(bad))
@@ -384,19 +381,10 @@ def _reduce_by_group(
             "one loss per item)"
         )
     ids = _as_groups(groups, items)
-    per_item = np.asarray(per_item, dtype=np.float64)
+    per_item, weight, _ = _apply_nan_policy(
+        np.asarray(per_item, dtype=np.float64), weight, nan_policy
+    )
     w = np.ones(per_item.shape) if weight is None else weight
-    if nan_policy != "propagate":
-        bad = np.isnan(per_item)
-        if bad.any():
-            if nan_policy == "raise":
-                first = int(np.flatnonzero(bad)[0])
-                raise ValueError(
-                    f"nan_policy='raise': the loss of item {first} is NaN (a NaN in y_true or "
-                    "y_pred at that item, or an undefined value such as inf - inf)"
-                )
-            w = np.where(bad, 0.0, w)
-            per_item = np.where(bad, 0.0, per_item)
     with np.errstate(invalid="ignore", over="ignore"):  # 0·inf = NaN, as in the kernels
         weighted = per_item if weight is None else per_item * w
     flat = ids.ravel().astype(np.intp)
@@ -671,38 +659,11 @@ def binary_cross_entropy(
     if not from_logits:
         _check_unit_interval("y_pred", y_pred)
     out_dtype, pred = y_pred.dtype, _computed(y_pred)
-    y = y_true.astype(pred.dtype)
-    if pw is not None or smoothing != 0:
-        eps_value = _resolve_eps(eps_bound, y_pred.dtype)
-        loss = _opt.binary(y_true, pred, from_logits, eps_value, pw, smoothing)
-    elif from_logits:
-        loss = _binary_from_logits(y, pred)
-    else:
-        loss = _binary_from_probabilities(y, pred, _resolve_eps(eps_bound, y_pred.dtype))
+    loss = _opt.binary(y_true, pred, from_logits, _resolve_eps(eps_bound, y_pred.dtype), pw,
+                       smoothing)
     if groups is not None:
         return _reduce_by_group(loss, weight, groups, y_pred.shape, reduction, nan_policy)
     return _reduce(loss, weight, reduction, out_dtype, nan_policy)
-
-
-def _binary_from_probabilities(y: np.ndarray, p: np.ndarray, eps: float) -> Any:
-    """``−[y·log p + (1 − y)·log(1 − p)]`` with ``p`` clipped, zero-weight terms skipped."""
-    p = np.clip(p, eps, 1 - eps)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        positive = np.where(y != 0, y * np.log(p), 0)
-        negative = np.where(1 - y != 0, (1 - y) * np.log1p(-p), 0)
-    return 0.0 - (positive + negative)  # 0 − x: a zero loss is +0, never −0
-
-
-def _binary_from_logits(y: np.ndarray, z: np.ndarray) -> Any:
-    """``y·softplus(−z) + (1 − y)·softplus(z)``, softplus(x) = max(x, 0) + log1p(exp(−|x|)).
-
-    Equal to ``max(z, 0) − z·y + log1p(exp(−|z|))``; written with the zero-weight terms
-    skipped so that ``z = ±inf`` with a hard label gives its limit (0 or inf), not NaN.
-    """
-    with np.errstate(invalid="ignore"):
-        positive = np.where(y != 0, y * np.maximum(-z, 0), 0)
-        negative = np.where(1 - y != 0, (1 - y) * np.maximum(z, 0), 0)
-    return np.log1p(np.exp(-np.abs(z))) + (positive + negative)
 
 
 def categorical_cross_entropy(
@@ -744,22 +705,8 @@ def categorical_cross_entropy(
     if not from_logits:
         _check_unit_interval("y_pred", y_pred)
     out_dtype, pred = y_pred.dtype, _computed(y_pred)
-    if cw is not None or smoothing != 0:
-        eps_value = _resolve_eps(eps_bound, y_pred.dtype)
-        loss = _opt.weighted_rows(
-            y_true, pred, axis, from_logits, eps_value, cw, smoothing, _logsumexp
-        )
-        return _reduce(loss, weight, reduction, out_dtype, nan_policy)
-    t = y_true.astype(pred.dtype)
-    # Zero-target terms are skipped, but a NaN prediction still propagates.
-    keep = (t != 0) | np.isnan(pred)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if from_logits:
-            terms = np.where(keep, t * (_logsumexp(pred, axis) - pred), 0)
-        else:
-            eps = _resolve_eps(eps_bound, y_pred.dtype)
-            terms = np.where(keep, -t * np.log(np.clip(pred, eps, 1 - eps)), 0)
-    loss = np.sum(terms, axis=axis, dtype=np.float64) + 0.0  # +0, never −0
+    loss = _opt.weighted_rows(y_true, pred, axis, from_logits,
+                              _resolve_eps(eps_bound, y_pred.dtype), cw, smoothing, _logsumexp)
     if groups is not None:
         rows = _without_axis(y_pred.shape, axis)
         return _reduce_by_group(loss, weight, groups, rows, reduction, nan_policy)
@@ -809,242 +756,22 @@ def sparse_categorical_cross_entropy(
     if not from_logits:
         _check_unit_interval("y_pred", y_pred)
     out_dtype, pred = y_pred.dtype, _computed(y_pred)
-    if cw is not None or smoothing != 0 or ignore is not None:
-        n_classes = y_pred.shape[axis]
-        onehot = np.moveaxis(np.eye(n_classes)[labels.astype(np.intp)], -1, axis)
-        eps_value = _resolve_eps(eps_bound, y_pred.dtype)
-        loss = _opt.weighted_rows(
-            onehot, pred, axis, from_logits, eps_value, cw, smoothing, _logsumexp
-        )
-        loss = np.where(ignored, 0.0, loss)
-        factor = np.ones(rows) if cw is None else cw[labels.astype(np.intp)]
-        factor = np.where(ignored, 0.0, factor)
-        return _reduce(loss, weight, reduction, out_dtype, nan_policy, factor)
-    at_label = np.expand_dims(labels.astype(np.intp), axis)
-    pred_of_label = np.take_along_axis(pred, at_label, axis=axis)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if from_logits:
-            loss = _logsumexp(pred, axis) - pred_of_label
-        else:
-            eps = _resolve_eps(eps_bound, y_pred.dtype)
-            loss = 0.0 - np.log(np.clip(pred_of_label, eps, 1 - eps))  # +0, never −0
-            # A NaN anywhere in the row propagates (as in the categorical loss).
-            loss = np.where(np.isnan(pred).any(axis=axis, keepdims=True), np.nan, loss)
+    n_classes = y_pred.shape[axis]
+    # The categorical loss of the one-hot targets of the labels: one statement of the loss.
+    classes = np.arange(n_classes).reshape((-1,) + (1,) * (pred.ndim - 1 - axis))
+    onehot = classes == np.expand_dims(labels.astype(np.intp), axis)
+    loss = _opt.weighted_rows(onehot, pred, axis, from_logits,
+                              _resolve_eps(eps_bound, y_pred.dtype), cw, smoothing, _logsumexp)
+    loss = np.where(ignored, 0.0, loss)
     if groups is not None:
-        return _reduce_by_group(np.squeeze(loss, axis=axis), weight, groups, rows, reduction,
-                                nan_policy)
-    return _reduce(np.squeeze(loss, axis=axis), weight, reduction, out_dtype, nan_policy)
+        return _reduce_by_group(loss, weight, groups, rows, reduction, nan_policy)
+    factor = None  # the denominator's w_{y_i}: 1 without class weights, 0 for ignored rows
+    if cw is not None or ignore is not None:
+        factor = np.where(ignored, 0.0, 1.0 if cw is None else cw[labels.astype(np.intp)])
+    return _reduce(loss, weight, reduction, out_dtype, nan_policy, factor)
 
 
 # --------------------------------------------------------------------------- log_loss
-
-
-class _InvalidParameterError(ValueError, TypeError):
-    """A parameter of the wrong kind (scikit-learn's ``InvalidParameterError`` is both)."""
-
-
-def _is_array_like(x: Any) -> bool:
-    """scikit-learn's "array-like" parameter constraint."""
-    has_length = hasattr(x, "__len__") or hasattr(x, "shape") or hasattr(x, "__array__")
-    return has_length and not np.isscalar(x)
-
-
-def _n_samples(x: np.ndarray) -> int:
-    if x.ndim == 0:
-        raise TypeError(f"Singleton array {x!r} cannot be considered a valid collection.")
-    return int(x.shape[0])
-
-
-def _classes(name: str, given: Any, values: np.ndarray) -> np.ndarray:
-    """The sorted distinct class labels of a 1-D array of labels (``LabelBinarizer``'s).
-
-    Labels may be of any sortable type; continuous (non-integral float) values, NaN, and
-    lists mixing strings and numbers are errors, as in scikit-learn.
-    """
-    kind = values.dtype.kind
-    if kind == "f":
-        if not np.isfinite(values).all():
-            raise ValueError(f"Input {name} contains NaN or infinity.")
-        if np.any(values != np.round(values)):
-            raise ValueError(f"Unknown label type: {name} holds continuous values")
-    elif kind == "O":
-        if values.size and not isinstance(values.flat[0], str):
-            raise ValueError(f"Unknown label type: {name} is an object array of non-strings")
-    elif kind in "US":
-        if not isinstance(given, np.ndarray):
-            elements = np.asarray(given, dtype=object).ravel()
-            if len({isinstance(v, str) for v in elements}) > 1:
-                raise ValueError("Mix of label input types (string and number)")
-    elif kind not in "biu":
-        raise ValueError(f"Unknown label type: {name} has dtype {values.dtype}")
-    return np.unique(values)
-
-
-def _log_loss_labels(y_true: Any, labels: Any) -> tuple[np.ndarray, np.ndarray, bool]:
-    """``y_true`` encoded for ``log_loss``: ``(codes, classes, is_indicator)``.
-
-    1-D labels (or a single column) become integer codes ``0..C-1`` into the sorted classes
-    (those of ``labels`` if given, else of ``y_true``); a 2-D label-indicator matrix is
-    returned as it is (``is_indicator``), with classes ``0..C-1``.
-    """
-    y = np.asarray(y_true)
-    if y.ndim == 2 and y.shape[1] > 1:
-        distinct = np.unique(y) if y.dtype.kind in "biuf" else None
-        indicator = distinct is not None and len(distinct) < 3 and (
-            y.dtype.kind in "biu" or bool(np.all(distinct == np.round(distinct)))
-        )
-        if not indicator:
-            raise ValueError(
-                "Multioutput target data is not supported with label binarization"
-            )
-        if labels is not None:
-            raise ValueError("The object was not fitted with multilabel input.")
-        return y, np.arange(y.shape[1]), True
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y.ravel()
-    if y.ndim != 1:
-        raise ValueError(f"Unknown label type: y_true has shape {y.shape}")
-
-    if labels is None:
-        classes = _classes("y_true", y_true, y)
-    else:
-        given = np.asarray(labels)
-        if given.ndim != 1:
-            raise ValueError(f"labels must be a 1-D array of labels, got shape {given.shape}")
-        classes = _classes("labels", labels, given)
-        if classes.shape != given.shape:
-            raise ValueError(f"labels must not contain duplicates, got {labels}")
-        if not np.all(classes == given):
-            warnings.warn(
-                f"Labels passed were {labels}. But this function assumes labels are ordered "
-                f"lexicographically. Pass the ordered labels={classes.tolist()} and ensure "
-                "that the columns of y_prob correspond to this ordering.",
-                UserWarning,
-                stacklevel=3,
-            )
-        known = np.isin(y, classes)
-        if not known.all():
-            undeclared = set(np.unique(y[~known]).tolist())
-            raise ValueError(
-                f"y_true contains values {undeclared} not belonging to the passed labels "
-                f"{labels}."
-            )
-    return np.searchsorted(classes, y), classes, False
-
-
-def _check_two_classes(classes: Any, labels: Any) -> None:
-    """scikit-learn's error for fewer than two classes."""
-    if len(classes) < 2:
-        if labels is None:
-            raise ValueError(
-                f"y_true contains only one label ({classes[0]}). Please provide the list of "
-                "all expected class labels explicitly through the labels argument."
-            )
-        raise ValueError(
-            f"The labels array needs to contain at least two labels, got {classes}."
-        )
-
-
-def _check_class_count(n_classes: int, n_columns: int, labels: Any, classes: Any) -> None:
-    """scikit-learn's error for classes that don't match the columns of ``y_proba``."""
-    if n_classes != n_columns:
-        if labels is None:
-            raise ValueError(
-                f"y_true and y_prob contain different number of classes: {n_classes} vs "
-                f"{n_columns}. Please provide the true labels explicitly through the "
-                f"labels argument. Classes found in y_true: {classes}"
-            )
-        raise ValueError(
-            "The number of classes in labels is different from that in y_prob. Classes found "
-            f"in labels: {classes}"
-        )
-
-
-def _warn_unless_rows_sum_to_one(proba: np.ndarray, eps: float) -> None:
-    if not np.all(np.isclose(proba.sum(axis=1), 1, rtol=math.sqrt(eps))):
-        warnings.warn(
-            "The y_prob values do not sum to one. Make sure to pass probabilities.",
-            UserWarning,
-            stacklevel=3,
-        )
-
-
-def _log_loss_proba(y_proba: Any, check_values: bool = True) -> np.ndarray:
-    """``y_proba`` validated as scikit-learn's ``check_array`` does for ``log_loss``.
-
-    float64/32/16 are kept, any other real dtype becomes float64; 1-D or 2-D, at least one
-    sample (and one column), all finite (unless ``check_values`` is false: a caller whose
-    kernel checks the values in its own pass).
-    """
-    proba = np.asarray(y_proba)
-    if proba.dtype.kind == "c":
-        raise ValueError("Complex data not supported")
-    if proba.dtype not in _FLOAT_DTYPES:
-        proba = proba.astype(np.float64)
-    if proba.ndim == 0:
-        raise TypeError(f"y_proba should have at least 1 dimension, got scalar {proba!r}")
-    if proba.ndim > 2:
-        raise ValueError(f"Found array with dim {proba.ndim}, while dim <= 2 is required.")
-    if check_values and not np.isfinite(proba).all():
-        raise ValueError("Input y_proba contains NaN or infinity.")
-    if proba.shape[0] == 0 or (proba.ndim == 2 and proba.shape[1] == 0):
-        raise ValueError(
-            f"Found y_proba with shape {proba.shape}: at least one sample and one class required"
-        )
-    return proba
-
-
-def _log_loss_inputs(
-    y_true: Any,
-    y_proba: Any,
-    normalize: Any,
-    sample_weight: Any,
-    labels: Any,
-    y_pred: Any,
-    check_values: bool = True,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """The argument checks of ``log_loss`` before labels are encoded, in scikit-learn's
-    order; returns the validated ``y_proba`` and ``sample_weight``. ``check_values=False``
-    leaves the finiteness and [0, 1] checks of ``y_proba`` to the caller's kernel."""
-    if y_pred is not None:
-        if y_proba is not None:
-            raise ValueError("Cannot use both y_pred and y_proba; y_pred is an alias of y_proba")
-        y_proba = y_pred
-    if y_proba is None:
-        raise TypeError("log_loss() missing required argument: 'y_proba'")
-    for name, value, optional in [
-        ("y_true", y_true, False),
-        ("y_proba", y_proba, False),
-        ("sample_weight", sample_weight, True),
-        ("labels", labels, True),
-    ]:
-        if not (_is_array_like(value) or (optional and value is None)):
-            raise _InvalidParameterError(
-                f"The {name!r} parameter of log_loss must be an array-like"
-                f"{' or None' if optional else ''}. Got {value!r} instead."
-            )
-    if not isinstance(normalize, (bool, np.bool_)):
-        raise _InvalidParameterError(
-            f"The 'normalize' parameter of log_loss must be a bool. Got {normalize!r} instead."
-        )
-
-    proba = _log_loss_proba(y_proba, check_values)
-    if check_values and proba.max() > 1:
-        raise ValueError(f"y_proba contains values greater than 1: {proba.max()}")
-    if check_values and proba.min() < 0:
-        raise ValueError(f"y_proba contains values lower than 0: {proba.min()}")
-    lengths = [_n_samples(proba), _n_samples(np.asarray(y_true))]
-    if sample_weight is not None:
-        lengths.append(_n_samples(np.asarray(sample_weight)))
-    if len(set(lengths)) > 1:
-        raise ValueError(
-            f"Found input variables with inconsistent numbers of samples: {lengths}"
-        )
-    weight = _as_weight(sample_weight, (lengths[0],))
-    if weight is not None and not weight.any():
-        raise ValueError("Sample weights must contain at least one non-zero number.")
-
-    return proba, weight
 
 
 def log_loss(
@@ -1067,17 +794,18 @@ def log_loss(
     of ``y_proba`` (no FutureWarning; both given -> ValueError), negative sample weights
     are a ValueError, and float16 is computed in float32 (clipped at float16's eps).
     """
-    proba, weight = _log_loss_inputs(y_true, y_proba, normalize, sample_weight, labels, y_pred)
-    codes, classes, is_indicator = _log_loss_labels(y_true, labels)
-    _check_two_classes(classes, labels)
+    proba, weight = _sklearn.check_inputs(y_true, y_proba, normalize, sample_weight, labels,
+                                          y_pred)
+    codes, classes, is_indicator = _sklearn.encode_labels(y_true, labels)
+    _sklearn.check_two_classes(classes, labels)
     eps = float(np.finfo(proba.dtype).eps)
     proba = _computed(proba)
     if proba.ndim == 1:
         proba = proba[:, None]
     if proba.shape[1] == 1:
         proba = np.concatenate([1 - proba, proba], axis=1)
-    _warn_unless_rows_sum_to_one(proba, eps)
-    _check_class_count(len(classes), proba.shape[1], labels, classes)
+    _sklearn.warn_unless_rows_sum_to_one(proba, eps)
+    _sklearn.check_class_count(len(classes), proba.shape[1], labels, classes)
     target = codes if is_indicator else codes[:, None] == np.arange(len(classes))
 
     p = np.clip(proba, eps, 1 - eps)
