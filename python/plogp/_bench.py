@@ -243,6 +243,27 @@ def _gen_entropy_rows(rng: np.random.Generator, div: int) -> Data:
     return {"p": p}
 
 
+def _gen_log_loss_int(rng: np.random.Generator, div: int) -> Data:
+    d = _gen_bce_prob(rng, div)
+    return {"y": d["y"].astype(np.int64), "p": d["p"]}
+
+
+def _gen_log_loss_str(rng: np.random.Generator, div: int) -> Data:
+    d = _gen_bce_prob(rng, div)
+    return {"y": np.where(d["y"] != 0, "pos", "neg"), "p": d["p"]}
+
+
+def _gen_log_loss_multiclass(rng: np.random.Generator, div: int) -> Data:
+    n, c = 10**6 // div, 10
+    labels = rng.integers(0, c, n)
+    labels[:c] = np.arange(c)  # every class present, also in tiny test runs
+    p = rng.standard_normal((n, c))
+    p[np.arange(n), labels] += 1.0  # an informative model, not uniform noise
+    np.exp(p, out=p)
+    p /= p.sum(axis=1, keepdims=True)
+    return {"y": labels, "p": p}
+
+
 def _leading_rows(data: Data, rows: int) -> Data:
     return {k: v[:rows] for k, v in data.items()}
 
@@ -355,6 +376,23 @@ def _bce_prob_implementations(with_sklearn: bool) -> List[Implementation]:
     return rows
 
 
+def _log_loss_implementations(y_note: str) -> List[Implementation]:
+    """plogp.log_loss itself against the NumPy reference and scikit-learn, same arguments."""
+    return [
+        _plogp(
+            f"plogp.log_loss(y, p)  # {y_note}", lambda d: partial(plogp.log_loss, d["y"], d["p"])
+        ),
+        _numpy(
+            "plogp.reference.log_loss(y, p)",
+            lambda d: partial(_reference().log_loss, d["y"], d["p"]),
+        ),
+        _sklearn(
+            "sklearn.metrics.log_loss(y, p)",
+            lambda d: partial(_sklearn_log_loss(), d["y"], d["p"]),
+        ),
+    ]
+
+
 def _scipy_bce_prob(y: np.ndarray, p: np.ndarray) -> float:
     sp = _scipy_special()
     return -float(np.mean(sp.xlogy(y, p) + sp.xlog1py(1 - y, -p)))
@@ -413,6 +451,24 @@ def _entropy_exact_rows(d: Data) -> Tuple[np.ndarray, np.ndarray]:
     spaced = np.linspace(0, p.shape[0] - 1, min(p.shape[0], EXACT_MAX_ROWS))
     rows = np.unique(spaced.round().astype(np.intp))
     return rows, np.array([_entropy_row(p[r]) for r in rows])
+
+
+def _log_loss_binary_exact(positive: Any) -> Callable[[Data], float]:
+    """Exact binary log loss; `positive` is the larger label (scikit-learn's column order)."""
+
+    def exact(d: Data) -> float:
+        y01 = (d["y"] == positive).astype(np.float64)
+        return _exact_mean(_bce_prob_terms(y01, d["p"]), y01.size)
+
+    return exact
+
+
+def _log_loss_multiclass_exact(d: Data) -> float:
+    y, p = d["y"], d["p"]
+    eps = float(np.finfo(p.dtype).eps)
+    picked = p[np.arange(y.size), y]
+    chunks = (-np.log(_clipped(picked[s], eps)) for s in _row_chunks(y.size))
+    return _exact_mean(chunks, y.size)
 
 
 WORKLOADS: List[Workload] = [
@@ -578,6 +634,38 @@ WORKLOADS: List[Workload] = [
         _bce_prob_implementations(with_sklearn=False),
         lambda d: _exact_mean(_bce_prob_terms(d["y"], d["p"]), d["y"].size),
         latency=True,
+    ),
+    Workload(
+        "log_loss_int",
+        "10^7 binary int64 labels and f64 probabilities, plogp.log_loss",
+        _gen_log_loss_int,
+        ("y", "p"),
+        _log_loss_implementations("int64 labels"),
+        _log_loss_binary_exact(1),
+    ),
+    Workload(
+        "log_loss_float",
+        "10^7 binary f64 0/1 labels and f64 probabilities, plogp.log_loss",
+        _gen_bce_prob,
+        ("y", "p"),
+        _log_loss_implementations("float64 0/1 labels"),
+        _log_loss_binary_exact(1.0),
+    ),
+    Workload(
+        "log_loss_str",
+        '10^7 binary string labels ("neg"/"pos") and f64 probabilities, plogp.log_loss',
+        _gen_log_loss_str,
+        ("y", "p"),
+        _log_loss_implementations("<U3 labels"),
+        _log_loss_binary_exact("pos"),
+    ),
+    Workload(
+        "log_loss_multiclass",
+        "10^6 × 10 f64 probabilities, int64 labels, plogp.log_loss",
+        _gen_log_loss_multiclass,
+        ("y", "p"),
+        _log_loss_implementations("int64 labels, 10 classes"),
+        _log_loss_multiclass_exact,
     ),
 ]
 
