@@ -1,26 +1,32 @@
 """The benchmark workloads of SPEC §6 and the harness behind ``plogp bench``.
 
 One process times, on the same seeded data: plogp, the NumPy reference (``plogp.reference``,
-the "numpy" row every speed-up is relative to) and every installed peer (``scipy.special`` /
-``scipy.stats``, ``sklearn.metrics.log_loss``, ``torch.nn.functional``). Each large workload
-also gets a measured memory roof: the time for ``threads`` threads to read its input bytes
-once. Each implementation's result is compared with an exact reference: terms in extended
-precision (``numpy.longdouble``, 64-bit significand on x86-64), added without rounding error
-by ``math.fsum``.
+the "numpy" row every × NumPy is relative to) and every installed peer (``scipy.special`` /
+``scipy.stats``, ``sklearn.metrics.log_loss``, ``torch.nn.functional`` on plogp's threads,
+``jax.jit`` / optax and numba ``prange`` loops: :mod:`plogp._bench_peers`). A peer that is
+not installed has no row. Each large workload also gets a measured memory roof: the time for
+``threads`` threads to read its input bytes once. Each implementation's result is compared
+with an exact reference: terms in extended precision (``numpy.longdouble``, 64-bit
+significand on x86-64), added without rounding error by ``math.fsum``. Per workload, the
+fastest peer that ran is the "best peer", and plogp's speed-up over it is reported.
 
-Optional dependencies (rich, matplotlib, the peers) are imported lazily.
+Optional dependencies (rich, matplotlib, the peers) are imported lazily. A run that finds jax
+turns on ``jax_enable_x64`` (float64 data computed in float64) and restores it afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import gc
+import hashlib
 import importlib
 import importlib.metadata
 import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -33,6 +39,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 import numpy as np
 
 import plogp
+from plogp import _bench_peers as peers
 
 SEED = 20240607
 # --quick divides every size by this; the latency workload keeps its 100 elements.
@@ -163,6 +170,7 @@ class Implementation:
     threads: Callable[[], Optional[int]] = lambda: 1
     tier: Callable[[], Optional[str]] = lambda: None
     requires: Optional[str] = None  # importable module the row needs
+    dist: Optional[str] = None  # distribution whose version the row records
 
 
 @dataclass
@@ -235,6 +243,27 @@ def _gen_entropy_rows(rng: np.random.Generator, div: int) -> Data:
     return {"p": p}
 
 
+def _gen_log_loss_int(rng: np.random.Generator, div: int) -> Data:
+    d = _gen_bce_prob(rng, div)
+    return {"y": d["y"].astype(np.int64), "p": d["p"]}
+
+
+def _gen_log_loss_str(rng: np.random.Generator, div: int) -> Data:
+    d = _gen_bce_prob(rng, div)
+    return {"y": np.where(d["y"] != 0, "pos", "neg"), "p": d["p"]}
+
+
+def _gen_log_loss_multiclass(rng: np.random.Generator, div: int) -> Data:
+    n, c = 10**6 // div, 10
+    labels = rng.integers(0, c, n)
+    labels[:c] = np.arange(c)  # every class present, also in tiny test runs
+    p = rng.standard_normal((n, c))
+    p[np.arange(n), labels] += 1.0  # an informative model, not uniform noise
+    np.exp(p, out=p)
+    p /= p.sum(axis=1, keepdims=True)
+    return {"y": labels, "p": p}
+
+
 def _leading_rows(data: Data, rows: int) -> Data:
     return {k: v[:rows] for k, v in data.items()}
 
@@ -263,14 +292,51 @@ def _torch_threads() -> Optional[int]:
     return int(_torch().get_num_threads())
 
 
-def _plogp(label_call: str, fn: Callable[[Data], Callable[[], Any]]) -> Implementation:
+Build = Callable[[Data], Callable[[], Any]]
+PLOGP_LABEL = "plogp"
+
+
+def _plogp(label_call: str, fn: Build) -> Implementation:
     return Implementation(
-        "plogp", label_call, fn, threads=plogp.get_num_threads, tier=plogp.simd_level
+        PLOGP_LABEL, label_call, fn, threads=plogp.get_num_threads, tier=plogp.simd_level,
+        dist="plogp",
+    )  # fmt: skip
+
+
+def _numpy(label_call: str, fn: Build) -> Implementation:
+    return Implementation("numpy (reference)", label_call, fn, dist="numpy")
+
+
+def _scipy(label: str, call: str, fn: Build, module: str = "scipy.special") -> Implementation:
+    return Implementation(label, call, fn, requires=module, dist="scipy")
+
+
+def _sklearn(call: str, fn: Build) -> Implementation:
+    return Implementation(
+        "sklearn log_loss", call, fn, requires="sklearn.metrics", dist="scikit-learn"
     )
 
 
-def _numpy(label_call: str, fn: Callable[[Data], Callable[[], Any]]) -> Implementation:
-    return Implementation("numpy (reference)", label_call, fn)
+def _torch_peer(call: str, fn: Build) -> Implementation:
+    return Implementation("torch", call, fn, threads=_torch_threads, requires="torch", dist="torch")
+
+
+def _jax_peer(call: str, fn: Build) -> Implementation:
+    return Implementation(
+        "jax.jit", call, fn, threads=peers.jax_threads, requires="jax.numpy", dist="jax"
+    )
+
+
+def _optax_peer(call: str, fn: Build) -> Implementation:
+    return Implementation(
+        "optax (jit)", call, fn, threads=peers.jax_threads, requires="optax", dist="optax"
+    )
+
+
+def _numba_peer(call: str, fn: Build) -> Implementation:
+    return Implementation(
+        "numba prange", call, fn, threads=peers.numba_threads, requires="numba", dist="numba"
+    )
 
 
 def _bce_prob_implementations(with_sklearn: bool) -> List[Implementation]:
@@ -283,32 +349,48 @@ def _bce_prob_implementations(with_sklearn: bool) -> List[Implementation]:
             "plogp.reference.binary_cross_entropy(y, p)",
             lambda d: partial(_reference().binary_cross_entropy, d["y"], d["p"]),
         ),
-        Implementation(
+        _scipy(
             "scipy.special",
             "-np.mean(xlogy(y, p) + xlog1py(1 - y, -p))",
             lambda d: partial(_scipy_bce_prob, d["y"], d["p"]),
-            requires="scipy.special",
         ),
     ]
     if with_sklearn:
         rows.append(
-            Implementation(
-                "sklearn log_loss",
+            _sklearn(
                 "sklearn.metrics.log_loss(y, p)",
                 lambda d: partial(_sklearn_log_loss(), d["y"], d["p"]),
-                requires="sklearn.metrics",
             )
         )
-    rows.append(
-        Implementation(
-            "torch",
+    rows += [
+        _torch_peer(
             "F.binary_cross_entropy(from_numpy(p), from_numpy(y))",
             lambda d: partial(_torch_bce_prob, d["y"], d["p"]),
-            threads=_torch_threads,
-            requires="torch",
-        )
-    )
+        ),
+        _jax_peer("jit(-mean(y * log(p) + (1 - y) * log1p(-p)))", peers.JAX_BCE_PROB),
+        _numba_peer(
+            "prange: if y != 0: acc -= y*log(p); if y != 1: acc -= (1-y)*log1p(-p)",
+            peers.NUMBA_BCE_PROB,
+        ),
+    ]
     return rows
+
+
+def _log_loss_implementations(y_note: str) -> List[Implementation]:
+    """plogp.log_loss itself against the NumPy reference and scikit-learn, same arguments."""
+    return [
+        _plogp(
+            f"plogp.log_loss(y, p)  # {y_note}", lambda d: partial(plogp.log_loss, d["y"], d["p"])
+        ),
+        _numpy(
+            "plogp.reference.log_loss(y, p)",
+            lambda d: partial(_reference().log_loss, d["y"], d["p"]),
+        ),
+        _sklearn(
+            "sklearn.metrics.log_loss(y, p)",
+            lambda d: partial(_sklearn_log_loss(), d["y"], d["p"]),
+        ),
+    ]
 
 
 def _scipy_bce_prob(y: np.ndarray, p: np.ndarray) -> float:
@@ -371,6 +453,24 @@ def _entropy_exact_rows(d: Data) -> Tuple[np.ndarray, np.ndarray]:
     return rows, np.array([_entropy_row(p[r]) for r in rows])
 
 
+def _log_loss_binary_exact(positive: Any) -> Callable[[Data], float]:
+    """Exact binary log loss; `positive` is the larger label (scikit-learn's column order)."""
+
+    def exact(d: Data) -> float:
+        y01 = (d["y"] == positive).astype(np.float64)
+        return _exact_mean(_bce_prob_terms(y01, d["p"]), y01.size)
+
+    return exact
+
+
+def _log_loss_multiclass_exact(d: Data) -> float:
+    y, p = d["y"], d["p"]
+    eps = float(np.finfo(p.dtype).eps)
+    picked = p[np.arange(y.size), y]
+    chunks = (-np.log(_clipped(picked[s], eps)) for s in _row_chunks(y.size))
+    return _exact_mean(chunks, y.size)
+
+
 WORKLOADS: List[Workload] = [
     Workload(
         "bce_prob_f64",
@@ -397,18 +497,22 @@ WORKLOADS: List[Workload] = [
                     _reference().binary_cross_entropy, d["y"], d["z"], from_logits=True
                 ),
             ),
-            Implementation(
+            _scipy(
                 "scipy.special",
                 "-np.mean(y * log_expit(z) + (1 - y) * log_expit(-z))",
                 lambda d: partial(_scipy_bce_logits, d["y"], d["z"]),
-                requires="scipy.special",
             ),
-            Implementation(
-                "torch",
+            _torch_peer(
                 "F.binary_cross_entropy_with_logits(from_numpy(z), from_numpy(y))",
                 lambda d: partial(_torch_bce_logits, d["y"], d["z"]),
-                threads=_torch_threads,
-                requires="torch",
+            ),
+            _jax_peer(
+                "jit(mean(maximum(z, 0) - z * y + log1p(exp(-abs(z)))))", peers.JAX_BCE_LOGITS
+            ),
+            _optax_peer("jit(optax.sigmoid_binary_cross_entropy(z, y).mean())",
+                        peers.OPTAX_BCE_LOGITS),  # fmt: skip
+            _numba_peer(
+                "prange: acc += max(z, 0) - z*y + log1p(exp(-abs(z)))", peers.NUMBA_BCE_LOGITS
             ),
         ],
         lambda d: _exact_mean(_bce_logits_terms(d["y"], d["z"]), d["y"].size),
@@ -435,18 +539,26 @@ WORKLOADS: List[Workload] = [
                     from_logits=True,
                 ),
             ),
-            Implementation(
+            _scipy(
                 "scipy.special",
                 "np.mean(logsumexp(z, axis=1) - z[np.arange(n), labels])",
                 lambda d: partial(_scipy_sparse_logits, d["labels"], d["z"]),
-                requires="scipy.special",
             ),
-            Implementation(
-                "torch",
+            _torch_peer(
                 "F.cross_entropy(from_numpy(z), from_numpy(labels))",
                 lambda d: partial(_torch_sparse_logits, d["labels"], d["z"]),
-                threads=_torch_threads,
-                requires="torch",
+            ),
+            _jax_peer(
+                "jit(mean(logsumexp(z, axis=1) - take_along_axis(z, labels)))",
+                peers.JAX_SPARSE_LOGITS,
+            ),
+            _optax_peer(
+                "jit(optax.softmax_cross_entropy_with_integer_labels(z, labels).mean())",
+                peers.OPTAX_SPARSE_LOGITS,
+            ),
+            _numba_peer(
+                "prange over rows: max, sum exp(z - max), acc += max + log(sum) - z[label]",
+                peers.NUMBA_SPARSE_LOGITS,
             ),
         ],
         lambda d: _exact_mean(_sparse_logits_terms(d["labels"], d["z"]), d["z"].shape[0]),
@@ -466,25 +578,21 @@ WORKLOADS: List[Workload] = [
                 "plogp.reference.categorical_cross_entropy(t, p)",
                 lambda d: partial(_reference().categorical_cross_entropy, d["t"], d["p"]),
             ),
-            Implementation(
+            _scipy(
                 "scipy.special",
                 "-np.mean(xlogy(t, p).sum(axis=1))",
                 lambda d: partial(_scipy_cce_prob, d["t"], d["p"]),
-                requires="scipy.special",
             ),
-            Implementation(
-                "sklearn log_loss",
+            _sklearn(
                 "sklearn.metrics.log_loss(t, p)",
                 lambda d: partial(_sklearn_log_loss(), d["t"], d["p"]),
-                requires="sklearn.metrics",
             ),
-            Implementation(
-                "torch",
+            _torch_peer(
                 "-torch.special.xlogy(t, p).sum(dim=1).mean()",
                 lambda d: partial(_torch_cce_prob, d["t"], d["p"]),
-                threads=_torch_threads,
-                requires="torch",
             ),
+            _jax_peer("jit(-mean(sum(t * log(p), axis=1)))", peers.JAX_CCE_PROB),
+            _numba_peer("prange: if t != 0: acc -= t*log(p)", peers.NUMBA_CCE_PROB),
         ],
         lambda d: _exact_mean(_cce_prob_terms(d["t"], d["p"]), d["p"].shape[0]),
         subset=_leading_rows,
@@ -497,25 +605,23 @@ WORKLOADS: List[Workload] = [
         [
             _plogp("plogp.entropy(p)", lambda d: partial(plogp.entropy, d["p"])),
             _numpy("plogp.reference.entropy(p)", lambda d: partial(_reference().entropy, d["p"])),
-            Implementation(
+            _scipy(
                 "scipy.stats",
                 "scipy.stats.entropy(p, axis=1)",
                 lambda d: partial(_scipy_stats_entropy, d["p"]),
-                requires="scipy.stats",
+                module="scipy.stats",
             ),
-            Implementation(
+            _scipy(
                 "scipy.special",
                 "entr(p).sum(axis=1)",
                 lambda d: partial(_scipy_entr_rows, d["p"]),
-                requires="scipy.special",
             ),
-            Implementation(
-                "torch",
+            _torch_peer(
                 "torch.special.entr(from_numpy(p)).sum(dim=1)",
                 lambda d: partial(_torch_entr_rows, d["p"]),
-                threads=_torch_threads,
-                requires="torch",
             ),
+            _jax_peer("jit(jax.scipy.special.entr(p).sum(axis=1))", peers.JAX_ENTROPY_ROWS),
+            _numba_peer("prange over rows: if p > 0: h -= p*log(p)", peers.NUMBA_ENTROPY_ROWS),
         ],
         _entropy_exact_rows,
         per_row=True,
@@ -529,7 +635,40 @@ WORKLOADS: List[Workload] = [
         lambda d: _exact_mean(_bce_prob_terms(d["y"], d["p"]), d["y"].size),
         latency=True,
     ),
+    Workload(
+        "log_loss_int",
+        "10^7 binary int64 labels and f64 probabilities, plogp.log_loss",
+        _gen_log_loss_int,
+        ("y", "p"),
+        _log_loss_implementations("int64 labels"),
+        _log_loss_binary_exact(1),
+    ),
+    Workload(
+        "log_loss_float",
+        "10^7 binary f64 0/1 labels and f64 probabilities, plogp.log_loss",
+        _gen_bce_prob,
+        ("y", "p"),
+        _log_loss_implementations("float64 0/1 labels"),
+        _log_loss_binary_exact(1.0),
+    ),
+    Workload(
+        "log_loss_str",
+        '10^7 binary string labels ("neg"/"pos") and f64 probabilities, plogp.log_loss',
+        _gen_log_loss_str,
+        ("y", "p"),
+        _log_loss_implementations("<U3 labels"),
+        _log_loss_binary_exact("pos"),
+    ),
+    Workload(
+        "log_loss_multiclass",
+        "10^6 × 10 f64 probabilities, int64 labels, plogp.log_loss",
+        _gen_log_loss_multiclass,
+        ("y", "p"),
+        _log_loss_implementations("int64 labels, 10 classes"),
+        _log_loss_multiclass_exact,
+    ),
 ]
+
 
 WORKLOAD_NAMES = tuple(w.name for w in WORKLOADS)
 
@@ -554,19 +693,32 @@ class Row:
     failure: Optional[str] = None
     x_numpy: Optional[float] = None
     x_roof: Optional[float] = None
+    plogp_speedup: Optional[float] = None  # this row's median / plogp's (peers only)
     peak_traced_bytes: Optional[int] = None  # see _traced_call
     is_roof: bool = False
+    version: Optional[str] = None  # of the implementation's distribution
 
     @property
     def median_s(self) -> float:
         return statistics.median(self.times_s) if self.times_s else math.nan
 
     @property
+    def quartiles_s(self) -> Tuple[float, float]:
+        if not self.times_s:
+            return math.nan, math.nan
+        q1, q3 = np.percentile(self.times_s, [25, 75])
+        return float(q1), float(q3)
+
+    @property
     def half_iqr_s(self) -> float:
         if len(self.times_s) < 2:
             return math.nan
-        q1, q3 = np.percentile(self.times_s, [25, 75])
-        return float(q3 - q1) / 2
+        q1, q3 = self.quartiles_s
+        return (q3 - q1) / 2
+
+    @property
+    def is_peer(self) -> bool:
+        return not self.is_roof and self.implementation != PLOGP_LABEL
 
     @property
     def gb_per_s(self) -> Optional[float]:
@@ -590,11 +742,13 @@ class Row:
             "x_numpy": _finite_or_none(self.x_numpy),
             "gb_per_s": _finite_or_none(self.gb_per_s),
             "x_roof": _finite_or_none(self.x_roof),
+            "plogp_speedup": _finite_or_none(self.plogp_speedup),
             "max_rel_error": _finite_or_none(self.max_rel_error),
             "error_scope": self.error_scope,
             "input_bytes": self.input_bytes,
             "threads": self.threads,
             "simd_level": self.tier,
+            "version": self.version,
             "peak_traced_mb": None
             if self.peak_traced_bytes is None
             else self.peak_traced_bytes / 1e6,
@@ -612,6 +766,7 @@ class Settings:
     repeat: Optional[int] = None  # None: FULL_REPEAT or QUICK_REPEAT
     threads: Optional[int] = None  # None: plogp's current setting
     workloads: Sequence[str] = WORKLOAD_NAMES
+    size_divisor: Optional[int] = None  # None: QUICK_DIVISOR with quick, else 1 (tests: more)
 
     @property
     def runs(self) -> int:
@@ -619,6 +774,8 @@ class Settings:
 
     @property
     def divisor(self) -> int:
+        if self.size_divisor is not None:
+            return self.size_divisor
         return QUICK_DIVISOR if self.quick else 1
 
     @property
@@ -745,6 +902,9 @@ def _rel_error(got: Any, exact: float) -> float:
 
 def _module_available(name: str) -> bool:
     try:
+        # The top-level package first: a submodule already in sys.modules would otherwise be
+        # found even when its package can no longer be imported.
+        importlib.import_module(name.split(".")[0])
         importlib.import_module(name)
     except Exception:  # an installed but broken peer counts as missing
         return False
@@ -765,31 +925,54 @@ def run(settings: Settings, progress: Optional[ProgressFn] = None) -> Report:
     started = time.perf_counter()
     report = Report(settings)
     previous_threads = plogp.get_num_threads()
-    torch_threads = None
-    has_torch = _module_available("torch")
-    if settings.threads is not None:
-        plogp.set_num_threads(settings.threads)
-        if has_torch:
-            torch_threads = _torch().get_num_threads()
-            _torch().set_num_threads(settings.threads)
+    threads = settings.threads or previous_threads
+    selected = [w for w in WORKLOADS if w.name in settings.workloads]
+    step("looking for the peers")
+    wanted = {i.requires.split(".")[0] for w in selected for i in w.implementations if i.requires}
+    missing = sorted(m for m in wanted if not _module_available(m))
+    plogp.set_num_threads(threads)
     try:
-        missing = sorted(
-            {i.requires.split(".")[0] for w in WORKLOADS for i in w.implementations if i.requires}
-            - {m for m in ("scipy", "sklearn", "torch") if _module_available(m)}
-        )
-        for workload in WORKLOADS:
-            if workload.name in settings.workloads:
+        with _peer_settings(threads, report.notes):
+            for workload in selected:
                 report.rows += _run_workload(workload, settings, report.notes, step)
                 gc.collect()
         if missing:
             report.notes.append("not installed (no rows): " + ", ".join(missing))
     finally:
         plogp.set_num_threads(previous_threads)
-        if torch_threads is not None:
-            _torch().set_num_threads(torch_threads)
-    report.machine = machine_info(settings.threads or previous_threads)
+    report.machine = machine_info(threads)
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+@contextlib.contextmanager
+def _peer_settings(threads: int, notes: List[str]) -> Iterator[None]:
+    """torch and numba on plogp's `threads`, jax with float64 enabled; all restored on exit.
+
+    XLA's CPU pool cannot be resized once jax is loaded: it keeps one thread per usable core.
+    """
+    restore: List[Callable[[], None]] = []
+    if _module_available("torch"):
+        torch = _torch()
+        restore.append(partial(torch.set_num_threads, torch.get_num_threads()))
+        torch.set_num_threads(threads)
+    if _module_available("numba"):
+        numba = importlib.import_module("numba")
+        restore.append(partial(numba.set_num_threads, numba.get_num_threads()))
+        most = int(numba.config.NUMBA_NUM_THREADS)
+        if threads > most:
+            notes.append(f"numba: {most} threads (NUMBA_NUM_THREADS), not {threads}")
+        numba.set_num_threads(min(threads, most))
+    if _module_available("jax"):
+        jax = importlib.import_module("jax")
+        x64 = bool(jax.config.jax_enable_x64)
+        restore.append(partial(jax.config.update, "jax_enable_x64", x64))
+        jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        for undo in reversed(restore):
+            undo()
 
 
 def _run_workload(w: Workload, settings: Settings, notes: List[str], step: ProgressFn) -> List[Row]:
@@ -804,9 +987,11 @@ def _run_workload(w: Workload, settings: Settings, notes: List[str], step: Progr
         if impl.requires and not _module_available(impl.requires):
             continue
         step(f"{w.name}: {impl.label}")
-        row = Row(w.name, impl.label, impl.call, [], 1, nbytes, impl.threads(), impl.tier())
+        row = Row(w.name, impl.label, impl.call, [], 1, nbytes, None, None)
+        row.version = _plogp_version() if impl.dist == "plogp" else _version(impl.dist)
         try:
-            fn = impl.build(data)
+            row.threads, row.tier = impl.threads(), impl.tier()
+            fn = impl.build(data)  # compiled peers (jax, numba) compile here, untimed
             # Warm-up, untimed: its result is the one checked against the exact reference.
             out, row.peak_traced_bytes = _traced_call(fn)
             results[impl.label] = _as_result(out)
@@ -844,9 +1029,12 @@ def _run_workload(w: Workload, settings: Settings, notes: List[str], step: Progr
     _fill_errors(w, data, rows, results, notes, step)
 
     numpy_row = next((r for r in rows if r.implementation.startswith("numpy") and r.times_s), None)
+    plogp_row = next((r for r in rows if r.implementation == PLOGP_LABEL and r.times_s), None)
     for row in rows:
         if numpy_row is not None and row.times_s and not row.is_roof:
             row.x_numpy = numpy_row.median_s / row.median_s
+        if plogp_row is not None and row.times_s and row.is_peer:
+            row.plogp_speedup = row.median_s / plogp_row.median_s
     del data, inputs, results
     return rows
 
@@ -898,6 +1086,42 @@ def _fill_errors(
         row.max_rel_error, row.error_scope = _rel_error(got, exact), scope
 
 
+# --------------------------------------------------------------------------- best peer
+
+
+def best_peers(rows: Sequence[Row]) -> Dict[str, Dict[str, Any]]:
+    """Per workload: the fastest peer that ran (every row but plogp's and the roof) and
+    plogp's speed-up over it, median over median, with the range the quartiles allow
+    (best peer's first quartile / plogp's third .. best peer's third / plogp's first)."""
+    summary: Dict[str, Dict[str, Any]] = {}
+    for name in dict.fromkeys(r.workload for r in rows):
+        ran = [r for r in rows if r.workload == name and r.times_s and not r.is_roof]
+        mine = next((r for r in ran if r.implementation == PLOGP_LABEL), None)
+        ranked = sorted((r for r in ran if r.is_peer), key=lambda r: r.median_s)
+        entry: Dict[str, Any] = {
+            "plogp_median_s": None if mine is None else mine.median_s,
+            "peers_ran": [r.implementation for r in ranked],
+            "best_peer": None,
+            "best_peer_median_s": None,
+            "second_peer": None,
+            "second_peer_median_s": None,
+            "speedup_over_best_peer": None,
+            "speedup_range": None,
+        }
+        if ranked:
+            best = ranked[0]
+            entry.update(best_peer=best.implementation, best_peer_median_s=best.median_s)
+        if len(ranked) > 1:
+            entry.update(second_peer=ranked[1].implementation,
+                         second_peer_median_s=ranked[1].median_s)  # fmt: skip
+        if ranked and mine is not None:
+            (b1, b3), (m1, m3) = ranked[0].quartiles_s, mine.quartiles_s
+            entry["speedup_over_best_peer"] = ranked[0].median_s / mine.median_s
+            entry["speedup_range"] = [b1 / m3, b3 / m1]
+        summary[name] = entry
+    return summary
+
+
 # --------------------------------------------------------------------------- machine info
 
 
@@ -929,11 +1153,55 @@ def _cpuinfo() -> Dict[str, Any]:
     }
 
 
-def _version(dist: str) -> Optional[str]:
+def _version(dist: Optional[str]) -> Optional[str]:
+    if dist is None:
+        return None
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return None
+
+
+def _plogp_version() -> Optional[str]:
+    """The installed distribution's version; a source tree on PYTHONPATH has none."""
+    return _version("plogp") or getattr(plogp, "__version__", None)
+
+
+def _plogp_build() -> Dict[str, Any]:
+    """What identifies the build behind the figures: the extension file, its SHA-256 and, for a
+    source checkout, the git commit (with "+dirty" when the tracked files differ from it)."""
+    native = importlib.import_module("plogp._native")
+    path = getattr(native, "__file__", None)
+    build: Dict[str, Any] = {"version": _plogp_version(), "native": path, "native_sha256": None}
+    if path:
+        with open(path, "rb") as f:
+            build["native_sha256"] = hashlib.sha256(f.read()).hexdigest()
+    build["git_commit"] = _git_commit(os.path.dirname(os.path.abspath(plogp.__file__)))
+    return build
+
+
+def _git_commit(directory: str) -> Optional[str]:
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", directory, *args], capture_output=True, text=True, timeout=10
+        )
+        if done.returncode:
+            raise OSError(done.stderr.strip())
+        return done.stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):  # no git, or not a checkout
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
+# Distributions whose version the JSON records (the peers' and what they run on).
+_VERSIONED = (
+    "numpy", "scipy", "scikit-learn", "torch", "jax", "jaxlib", "optax", "numba", "llvmlite",
+    "rich",
+)  # fmt: skip
 
 
 _RUNTIME_ENV = ("PLOGP_NUM_THREADS", "PLOGP_SIMD")
@@ -958,13 +1226,8 @@ def machine_info(threads: int) -> Dict[str, Any]:
             "usable_cores": usable,
             "platform": platform.platform(),
             "python": platform.python_version(),
-            "versions": {
-                "plogp": _version("plogp"),
-                "numpy": np.__version__,
-                "scipy": _version("scipy"),
-                "scikit-learn": _version("scikit-learn"),
-                "torch": _version("torch"),
-            },
+            "versions": {"plogp": _plogp_version(), **{d: _version(d) for d in _VERSIONED}},
+            "plogp_build": _plogp_build(),
             "threads": threads,
             "simd_level": plogp.simd_level(),
             "env": {k: os.environ[k] for k in _RUNTIME_ENV if k in os.environ},
@@ -978,7 +1241,7 @@ def machine_info(threads: int) -> Dict[str, Any]:
 def to_json(report: Report) -> Dict[str, Any]:
     s = report.settings
     return {
-        "schema": 1,
+        "schema": 2,
         "quick": s.quick,
         "repeat": s.runs,
         "seed": SEED,
@@ -987,6 +1250,7 @@ def to_json(report: Report) -> Dict[str, Any]:
         "elapsed_s": report.elapsed_s,
         "workloads": {w.name: w.summary for w in WORKLOADS if w.name in s.workloads},
         "rows": [r.to_json() for r in report.rows],
+        "best_peer": best_peers(report.rows),
         "notes": table_notes(report),
     }
 
@@ -994,7 +1258,7 @@ def to_json(report: Report) -> Dict[str, Any]:
 # --------------------------------------------------------------------------- output
 
 HEADERS = (
-    "workload", "implementation", "median", "±", "runs", "× NumPy", "GB/s", "× roof",
+    "workload", "implementation", "median", "±", "runs", "× NumPy", "plogp ×", "GB/s", "× roof",
     "max rel err", "peak MB", "threads", "tier",
 )  # fmt: skip
 _RIGHT = set(HEADERS[2:-1])
@@ -1043,6 +1307,7 @@ def table_cells(report: Report) -> List[List[str]]:
                 f"±{spread:.1f}%" if math.isfinite(spread) else "—",
                 f"{len(r.times_s)}×{r.calls}" if r.calls > 1 else str(len(r.times_s)),
                 "" if r.is_roof else _fmt_ratio(r.x_numpy),
+                _fmt_ratio(r.plogp_speedup) if r.is_peer else "",
                 "—" if r.gb_per_s is None else f"{r.gb_per_s:.1f}",
                 _fmt_ratio(r.x_roof),
                 "" if r.is_roof else ("—" if err is None else "0" if err == 0 else f"{err:.1e}"),
@@ -1054,12 +1319,46 @@ def table_cells(report: Report) -> List[List[str]]:
     return cells
 
 
+BEST_HEADERS = (
+    "workload", "plogp", "best peer", "its median", "plogp ÷ best peer", "IQR range",
+    "second best",
+)  # fmt: skip
+_BEST_RIGHT = {"plogp", "its median", "plogp ÷ best peer", "IQR range"}
+
+
+def best_peer_cells(report: Report) -> List[List[str]]:
+    """One line per workload: plogp, the fastest peer and plogp's speed-up over it."""
+    per_call = {r.workload for r in report.rows if r.calls > 1}
+    cells = []
+    for name, b in best_peers(report.rows).items():
+        def t(x: Optional[float]) -> str:
+            return "—" if x is None else _fmt_time(x, name in per_call)
+
+        second = b["second_peer"]
+        rng = b["speedup_range"]
+        cells.append(
+            [
+                name,
+                t(b["plogp_median_s"]),
+                b["best_peer"] or "—",
+                t(b["best_peer_median_s"]),
+                _fmt_ratio(b["speedup_over_best_peer"]),
+                "—" if rng is None else f"{_fmt_ratio(rng[0])}–{_fmt_ratio(rng[1])}",
+                "—" if second is None else f"{second} {t(b['second_peer_median_s'])}",
+            ]
+        )
+    return cells
+
+
 def table_title(report: Report) -> str:
     m = report.machine
     v = m.get("versions", {})
-    mode = "quick (1/10 sizes)" if report.settings.quick else "full size"
+    div = report.settings.divisor
+    mode = "full size" if div == 1 else f"{'quick, ' if report.settings.quick else ''}1/{div} sizes"
+    commit = m.get("plogp_build", {}).get("git_commit")
+    name = v.get("plogp") or (f"source {commit[:7]}{commit[40:]}" if commit else "?")
     return (
-        f"plogp {v.get('plogp') or '?'} bench, {mode}: {m.get('cpu_model')}, "
+        f"plogp {name} bench, {mode}: {m.get('cpu_model')}, "
         f"{m.get('usable_cores')} cores, plogp threads={m.get('threads')}, "
         f"SIMD {m.get('simd_level')}"
     )
@@ -1078,7 +1377,14 @@ def table_notes(report: Report) -> List[str]:
         f"({np.dtype(_EXTENDED).name}) summed by math.fsum, from the float64 version of the data.",
         "peak MB = peak memory allocated during one call through NumPy/Python allocators "
         "(tracemalloc, output included); plogp's Rust-side scratch is not traced.",
-        "numpy, scipy and scikit-learn run on one thread.",
+        "plogp × = this row's time / plogp's time (how many times faster plogp is).",
+        "numpy, scipy and scikit-learn run on one thread; torch and numba on plogp's threads "
+        "(torch.set_num_threads, numba.set_num_threads); jax / optax on XLA's CPU pool (one "
+        "thread per usable core). jax and numba compile before the warm-up; jax inputs are "
+        "put on the device once, outside the timing.",
+        "best peer = the fastest row other than plogp and the roof (NumPy reference included); "
+        "plogp ÷ best peer = its median / plogp's; IQR range = from the quartiles of both.",
+        "versions: " + _versions_line(report.machine),
     ]
     if any(r.calls > 1 for r in report.rows):
         notes.append(
@@ -1086,6 +1392,13 @@ def table_notes(report: Report) -> List[str]:
             "the Python loop, ~0.05 µs per call); SPEC §5 target ≤ 2 µs."
         )
     return notes + report.notes
+
+
+def _versions_line(machine: Dict[str, Any]) -> str:
+    versions = machine.get("versions", {})
+    text = ", ".join(f"{k} {v}" for k, v in versions.items() if v is not None)
+    commit = machine.get("plogp_build", {}).get("git_commit")
+    return text + (f"; plogp source at {commit}" if commit else "")
 
 
 def render_rich(report: Report, file: Any = None) -> None:
@@ -1105,6 +1418,12 @@ def render_rich(report: Report, file: Any = None) -> None:
         style = "bold" if cells[1] == "plogp" else "dim" if roof else None
         table.add_row(*cells, style=style)
     console.print(table)
+    best = Table(title="plogp against the best peer", title_justify="left")
+    for h in BEST_HEADERS:
+        best.add_column(h, justify="right" if h in _BEST_RIGHT else "left", no_wrap=True)
+    for cells in best_peer_cells(report):
+        best.add_row(*cells)
+    console.print(best)
     for note in table_notes(report):
         console.print(f"  • {note}", highlight=False, soft_wrap=True)
 
@@ -1126,8 +1445,22 @@ def render_plain(report: Report, file: Any = None) -> None:
         if row[0] and i:
             print(file=out)
         print(line(row), file=out)
+    print(file=out)
+    print("plogp against the best peer", file=out)
+    print(_plain_table(BEST_HEADERS, best_peer_cells(report), _BEST_RIGHT), file=out)
     for note in table_notes(report):
         print(f"  * {note}", file=out)
+
+
+def _plain_table(headers: Sequence[str], cells: List[List[str]], right: set) -> str:
+    widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, h in enumerate(headers)]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if h in right else c.ljust(w) for c, w, h in zip(row, widths, headers)
+        ).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
 def render(report: Report, file: Any = None) -> None:

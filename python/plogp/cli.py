@@ -58,9 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="time plogp against NumPy and the installed peers (SPEC §6 workloads)",
         description=(
             "Time the SPEC §6 workloads for plogp, the NumPy reference (plogp.reference) and "
-            "every installed peer (SciPy, scikit-learn, PyTorch) in one process, on seeded data. "
-            "Prints median time, spread, speed-up over NumPy, GB/s, time relative to the "
-            "measured memory-read roof and the max relative error against an exact reference."
+            "every installed peer (SciPy, scikit-learn, PyTorch, jax.jit / optax, numba "
+            "prange loops: pip install 'plogp[bench]') in one process, on seeded data. "
+            "Prints median time, spread, speed-up over NumPy, plogp's speed-up over each row, "
+            "GB/s, time relative to the measured memory-read roof and the max relative error "
+            "against an exact reference, then plogp against the best peer of each workload."
         ),
     )
     bench.add_argument("--quick", action="store_true", help="1/10 of the sizes and fewer runs")
@@ -74,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads",
         metavar="N",
         type=_positive_int,
-        help="plogp (and torch) threads; default: plogp's setting",
+        help="plogp, torch and numba threads; default: plogp's setting",
     )
     bench.add_argument(
         "--repeat",
