@@ -578,9 +578,16 @@ class BinaryFocalCrossEntropy(_BinaryLoss):
                          nan_policy=nan_policy)
 
 
+# NumPy 2 arrays have at most 64 dimensions (NPY_MAXDIMS).
+_MAX_DIMS = 64
+
+
 def _one_row(axis: int, classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(uniform probabilities, one-hot target, label 0) of one row with ``classes`` classes
     along ``axis``: the input on which a metric's options are checked by its function."""
+    if not -_MAX_DIMS <= axis < _MAX_DIMS:
+        raise ValueError(f"axis {axis} is out of bounds: arrays have at most {_MAX_DIMS} "
+                         "dimensions")
     ndim = max(2, axis + 1 if axis >= 0 else -axis)
     shape = [1] * ndim
     shape[axis] = classes
