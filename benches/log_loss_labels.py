@@ -41,8 +41,10 @@ def main() -> None:
 
     import plogp
 
-    print(f"plogp threads {plogp.get_num_threads()}, simd {plogp.simd_level()}, "
-          f"scikit-learn {sklearn.__version__}, numpy {np.__version__}")
+    print(
+        f"plogp threads {plogp.get_num_threads()}, simd {plogp.simd_level()}, "
+        f"scikit-learn {sklearn.__version__}, numpy {np.__version__}"
+    )
     for name, (y, p) in workloads(np.random.default_rng(0)).items():
         if args.only and name not in args.only:
             continue
@@ -57,8 +59,11 @@ def main() -> None:
             sk_log_loss(y, p)
             theirs.append(time.perf_counter() - t)
         a, b = statistics.median(ours), statistics.median(theirs)
-        print(f"{name:22s} plogp {a * 1e3:9.2f} ms  sklearn {b * 1e3:9.1f} ms  "
-              f"x{b / a:7.1f}  rel.diff {abs(mine - want) / want:.1e}", flush=True)
+        print(
+            f"{name:22s} plogp {a * 1e3:9.2f} ms  sklearn {b * 1e3:9.1f} ms  "
+            f"x{b / a:7.1f}  rel.diff {abs(mine - want) / want:.1e}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

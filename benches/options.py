@@ -52,8 +52,10 @@ def _workloads(scale: float) -> List[Tuple[str, Call, List[Tuple[str, Call]]]]:
             [
                 ("pos_weight", lambda: bce(y, z, from_logits=True, pos_weight=pos_weight)),
                 ("label_smoothing", lambda: bce(y, z, from_logits=True, label_smoothing=0.1)),
-                ("both", lambda: bce(y, z, from_logits=True, pos_weight=pos_weight,
-                                     label_smoothing=0.1)),
+                (
+                    "both",
+                    lambda: bce(y, z, from_logits=True, pos_weight=pos_weight, label_smoothing=0.1),
+                ),
             ],
         ),
         (
@@ -63,8 +65,10 @@ def _workloads(scale: float) -> List[Tuple[str, Call, List[Tuple[str, Call]]]]:
                 ("class_weight", sparse(class_weight=class_weight)),
                 ("ignore_index", sparse(ignore_index=-100)),
                 ("label_smoothing", sparse(label_smoothing=0.1)),
-                ("all three", sparse(class_weight=class_weight, ignore_index=-100,
-                                     label_smoothing=0.1)),
+                (
+                    "all three",
+                    sparse(class_weight=class_weight, ignore_index=-100, label_smoothing=0.1),
+                ),
             ],
         ),
     ]
@@ -85,10 +89,16 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         plogp.set_num_threads(args.threads)
-    print(f"plogp threads {plogp.get_num_threads()}, tier {plogp.simd_level()}, "
-          f"medians of {args.reps} alternating pairs")
-    results: Dict[str, Any] = {"threads": plogp.get_num_threads(), "tier": plogp.simd_level(),
-                               "reps": args.reps, "workloads": {}}
+    print(
+        f"plogp threads {plogp.get_num_threads()}, tier {plogp.simd_level()}, "
+        f"medians of {args.reps} alternating pairs"
+    )
+    results: Dict[str, Any] = {
+        "threads": plogp.get_num_threads(),
+        "tier": plogp.simd_level(),
+        "reps": args.reps,
+        "workloads": {},
+    }
     for name, plain, options in _workloads(args.scale):
         plain()  # warm up: pages, thread pool
         rows = {}
@@ -103,9 +113,11 @@ def main() -> None:
                 "ratio_iqr": [float(q) for q in np.percentile(ratios, [25, 75])],
             }
             rows[opt] = row
-            print(f"{name:<22} +{opt:<16} {row['option_ms']:8.2f} ms vs plain "
-                  f"{row['plain_ms']:8.2f} ms: × {row['ratio']:.3f} "
-                  f"(IQR {row['ratio_iqr'][0]:.3f}–{row['ratio_iqr'][1]:.3f})")
+            print(
+                f"{name:<22} +{opt:<16} {row['option_ms']:8.2f} ms vs plain "
+                f"{row['plain_ms']:8.2f} ms: × {row['ratio']:.3f} "
+                f"(IQR {row['ratio_iqr'][0]:.3f}–{row['ratio_iqr'][1]:.3f})"
+            )
         results["workloads"][name] = rows
     if args.json:
         with open(args.json, "w") as fh:

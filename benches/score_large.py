@@ -40,20 +40,26 @@ import atexit, sys
 atexit.register(lambda: print(f"PEAK_RSS_MB {_peak_mb()}", file=sys.stderr))
 """
 
-ROOF = PEAK + """
+ROOF = (
+    PEAK
+    + """
 import numpy as np
 total = 0.0
 for path in sys.argv[1:]:
     total += float(np.sum(np.load(path, mmap_mode="r")))
 print(total)
 """
+)
 
-SCORE = PEAK + """
+SCORE = (
+    PEAK
+    + """
 from plogp.cli import main
 status = main(sys.argv[1:])
 sys.stdout.flush()
 sys.exit(status)
 """
+)
 
 
 def write_inputs(directory: str, rows: int, seed: int = 0) -> List[str]:
@@ -81,11 +87,11 @@ def run_measured(argv: List[str]) -> Dict[str, Any]:
     child = subprocess.run(argv, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if child.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[:1] + argv[3:])} failed ({child.returncode}):\n"
-                         f"{child.stderr}")
+        raise SystemExit(
+            f"{' '.join(argv[:1] + argv[3:])} failed ({child.returncode}):\n{child.stderr}"
+        )
     peak = [line for line in child.stderr.splitlines() if line.startswith("PEAK_RSS_MB ")]
-    return {"seconds": elapsed, "peak_rss_mb": float(peak[-1].split()[1]),
-            "stdout": child.stdout}
+    return {"seconds": elapsed, "peak_rss_mb": float(peak[-1].split()[1]), "stdout": child.stdout}
 
 
 def main() -> int:
@@ -106,8 +112,11 @@ def main() -> int:
             raise SystemExit(f"needs {need / 1e9:.1f} GB in {directory}, {free / 1e9:.1f} free")
         started = time.perf_counter()
         paths = write_inputs(directory, args.rows)
-        print(f"wrote 2 x {args.rows} float64 ({need / 1e9:.2f} GB) in "
-              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+        print(
+            f"wrote 2 x {args.rows} float64 ({need / 1e9:.2f} GB) in "
+            f"{time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
 
         roof = run_measured([sys.executable, "-c", ROOF, *paths])
         command = [sys.executable, "-c", SCORE, "score", *paths, "--loss", "binary", "--json"]
@@ -139,8 +148,7 @@ def main() -> int:
             "head_mean_1e7": head_mean,
         }
         for key, value in report.items():
-            print(f"{key:>20}  {value:.4g}" if isinstance(value, float) else
-                  f"{key:>20}  {value}")
+            print(f"{key:>20}  {value:.4g}" if isinstance(value, float) else f"{key:>20}  {value}")
         if args.json:
             with open(args.json, "w", encoding="utf-8") as f:
                 json.dump(report, f, indent=2)

@@ -27,8 +27,13 @@ SIZES = (100_000, 1_000_000)
 class Workload:
     """A plogp call, its exact value and NumPy's value (float64 or float32 formula)."""
 
-    def __init__(self, call: Callable[[ModuleType], float], exact: float,
-                 numpy_value: float, dtype: type = np.float64) -> None:
+    def __init__(
+        self,
+        call: Callable[[ModuleType], float],
+        exact: float,
+        numpy_value: float,
+        dtype: type = np.float64,
+    ) -> None:
         self.call, self.exact, self.numpy_value = call, exact, numpy_value
         self.bound = TWO_ULP if dtype == np.float64 else F32_BOUND
 
@@ -42,8 +47,15 @@ def _bce_terms(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     return -(y * np.log(p) + (1 - y) * np.log1p(-p))
 
 
-def bce_prob(rng: np.random.Generator, n: int, *, soft: bool = False, weighted: bool = False,
-             dtype: type = np.float64, spread: bool = False) -> Workload:
+def bce_prob(
+    rng: np.random.Generator,
+    n: int,
+    *,
+    soft: bool = False,
+    weighted: bool = False,
+    dtype: type = np.float64,
+    spread: bool = False,
+) -> Workload:
     """Binary log loss; ``spread``: losses log-uniform over [1e-16, 36] in ascending order
     (data sorted by score), where a running sum loses the small terms."""
     y = rng.random(n) if soft else (rng.random(n) < 0.3).astype(np.int8)
@@ -92,8 +104,11 @@ def sparse_ce_logits(rng: np.random.Generator, n: int, dtype: type = np.float64)
     exact = exact_sum(_logsumexp_rows(ze) - ze[np.arange(rows), labels], rows)
     naive = float(np.mean(_logsumexp_rows(z) - z[np.arange(rows), labels]))
     return Workload(
-        lambda m: m.sparse_categorical_cross_entropy(labels, z, from_logits=True), exact,
-        naive, dtype)
+        lambda m: m.sparse_categorical_cross_entropy(labels, z, from_logits=True),
+        exact,
+        naive,
+        dtype,
+    )
 
 
 def cce_prob(rng: np.random.Generator, n: int) -> Workload:
@@ -143,8 +158,11 @@ WORKLOADS: dict[str, Callable[[np.random.Generator, int], Workload]] = {
 }
 
 
-@pytest.fixture(scope="module", params=[(name, n) for n in SIZES for name in WORKLOADS],
-                ids=[f"{name}-{n}" for n in SIZES for name in WORKLOADS])
+@pytest.fixture(
+    scope="module",
+    params=[(name, n) for n in SIZES for name in WORKLOADS],
+    ids=[f"{name}-{n}" for n in SIZES for name in WORKLOADS],
+)
 def workload(request: pytest.FixtureRequest) -> Workload:
     name, n = request.param
     seed = sum(map(ord, name)) * 1_000_003 + n
@@ -160,7 +178,8 @@ def test_reduction_error_within_bound(impl_name: str, workload: Workload) -> Non
     error = relative_error(got, workload.exact)
     assert error <= workload.bound, (
         f"relative error {error:.3g} = {error / 2.0**-52:.2f} ulp (got {got!r}, "
-        f"exact {workload.exact!r})")
+        f"exact {workload.exact!r})"
+    )
 
 
 @pytest.mark.parametrize("impl_name", IMPL_PARAMS)
@@ -169,7 +188,8 @@ def test_at_least_as_accurate_as_numpy(impl_name: str, workload: Workload) -> No
     ours = relative_error(got, workload.exact)
     numpy_error = relative_error(workload.numpy_value, workload.exact)
     assert ours <= numpy_error, (
-        f"plogp {ours / 2.0**-52:.2f} ulp vs NumPy {numpy_error / 2.0**-52:.2f} ulp")
+        f"plogp {ours / 2.0**-52:.2f} ulp vs NumPy {numpy_error / 2.0**-52:.2f} ulp"
+    )
 
 
 def test_exact_sum_is_exact() -> None:
@@ -198,8 +218,7 @@ def test_single_float32_distribution_keeps_float64_precision(impl_name: str, cas
     exact, got = {
         "entropy": (-(a * np.log(a) + b * np.log(b)), lambda: impl.entropy(p)),
         "cross_entropy": (-(a * np.log(c) + b * np.log(d)), lambda: impl.cross_entropy(p, q)),
-        "kl_divergence": (a * np.log(a / c) + b * np.log(b / d),
-                          lambda: impl.kl_divergence(p, q)),
+        "kl_divergence": (a * np.log(a / c) + b * np.log(b / d), lambda: impl.kl_divergence(p, q)),
         "logsumexp": (np.log(np.exp(c) + np.exp(d)), lambda: impl.logsumexp(q)),
     }[case]
     value = got()

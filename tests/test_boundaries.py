@@ -50,8 +50,14 @@ MODULES = {_module_name(p): p for p in sorted(PACKAGE.glob("*.py"))}
 
 
 def test_the_scan_sees_the_package() -> None:
-    assert {"plogp", "plogp.reference", "plogp.metrics", "plogp.dask", "plogp._log_loss",
-            "plogp._score"} <= set(MODULES)
+    assert {
+        "plogp",
+        "plogp.reference",
+        "plogp.metrics",
+        "plogp.dask",
+        "plogp._log_loss",
+        "plogp._score",
+    } <= set(MODULES)
     assert "plogp._sklearn_compat" in _plogp_imports(MODULES["plogp._log_loss"])
 
 
@@ -60,7 +66,7 @@ def test_production_never_imports_the_reference(name: str) -> None:
     imported = _plogp_imports(MODULES[name])
     assert not imported & REFERENCE, f"{name} imports {sorted(imported & REFERENCE)}"
     if name != BENCH:  # nor by name (importlib)
-        assert "import_module(\"plogp.reference" not in MODULES[name].read_text()
+        assert 'import_module("plogp.reference' not in MODULES[name].read_text()
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))

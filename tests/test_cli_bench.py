@@ -63,8 +63,9 @@ def every_workload() -> tuple[_bench.Report, dict[str, Any]]:
 @pytest.mark.parametrize(
     "argv", [["bench", "--threads", "0"], ["bench", "--repeat", "x"], ["bench", "--bogus"], []]
 )
-def test_bad_options_exit_2_without_traceback(argv: list[str],
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_options_exit_2_without_traceback(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exc:
         cli.main(argv)
     assert exc.value.code == 2
@@ -75,8 +76,9 @@ def test_bad_options_exit_2_without_traceback(argv: list[str],
 def test_small_run_rows_are_consistent() -> None:
     threads = get_num_threads()
     report = _bench.run(
-        _bench.Settings(quick=True, repeat=2, threads=1,
-                        workloads=("latency_bce_n100", "cce_prob_f64"))
+        _bench.Settings(
+            quick=True, repeat=2, threads=1, workloads=("latency_bce_n100", "cce_prob_f64")
+        )
     )
     assert get_num_threads() == threads  # restored after the run
     data = _json(report)
@@ -141,7 +143,7 @@ def test_best_peer_is_the_fastest_peer_that_ran(
         assert best["peers_ran"] == sorted(ran, key=lambda label: ran[label]["median_s"])
         if len(ran) > 1:
             assert best["second_peer"] == best["peers_ran"][1]
-        for label, row in ran.items():
+        for row in ran.values():
             assert row["plogp_speedup"] == pytest.approx(row["median_s"] / mine["median_s"])
         assert mine["plogp_speedup"] is None
 
@@ -195,8 +197,13 @@ def test_peers_that_are_not_importable_are_absent(monkeypatch: pytest.MonkeyPatc
     for module in set(OPTIONAL_PEERS.values()):
         monkeypatch.setitem(sys.modules, module, None)
     report = _bench.run(
-        _bench.Settings(quick=True, repeat=1, threads=1, size_divisor=1000,
-                        workloads=("bce_logits_f32", "latency_bce_n100"))
+        _bench.Settings(
+            quick=True,
+            repeat=1,
+            threads=1,
+            size_divisor=1000,
+            workloads=("bce_logits_f32", "latency_bce_n100"),
+        )
     )
     data = _json(report)
     labels = {r["implementation"] for r in data["rows"]}
@@ -235,7 +242,7 @@ def test_tables_show_the_best_peer(every_workload: tuple[_bench.Report, dict[str
     out = io.StringIO()
     _bench.render_plain(report, out)
     text = out.getvalue()
-    summary = text[text.index("plogp against the best peer"):]
+    summary = text[text.index("plogp against the best peer") :]
     for name, best in data["best_peer"].items():
         (line,) = [ln for ln in summary.splitlines() if ln.startswith(name + " ")]
         assert best["best_peer"] in line, line

@@ -58,21 +58,39 @@ def binary_files(tmp_path: Path) -> dict:
     p = rng.uniform(0.0, 1.0, ROWS)
     y = (rng.random(ROWS) < p).astype(np.int8)
     w = rng.uniform(0.0, 3.0, ROWS)
-    return {"y": y, "p": p, "w": w, "y_path": save(tmp_path, "y", y),
-            "p_path": save(tmp_path, "p", p), "w_path": save(tmp_path, "w", w)}
+    return {
+        "y": y,
+        "p": p,
+        "w": w,
+        "y_path": save(tmp_path, "y", y),
+        "p_path": save(tmp_path, "p", p),
+        "w_path": save(tmp_path, "w", w),
+    }
 
 
 @pytest.mark.parametrize("chunk", ["1000", "4096", "1"])
-def test_binary_in_chunks_equals_one_shot(binary_files: dict, chunk: str,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_binary_in_chunks_equals_one_shot(
+    binary_files: dict, chunk: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = binary_files
     if chunk == "1":  # one row per chunk: slow, so fewer rows
         f = {**f, "y": f["y"][:500], "p": f["p"][:500], "w": f["w"][:500]}
         np.save(f["y_path"], f["y"])
         np.save(f["p_path"], f["p"])
         np.save(f["w_path"], f["w"])
-    out = run_json([f["y_path"], f["p_path"], "--loss", "binary", "--chunk-size", chunk,
-                    "--sample-weight", f["w_path"]], capsys)
+    out = run_json(
+        [
+            f["y_path"],
+            f["p_path"],
+            "--loss",
+            "binary",
+            "--chunk-size",
+            chunk,
+            "--sample-weight",
+            f["w_path"],
+        ],
+        capsys,
+    )
     want_sum = plogp.binary_cross_entropy(f["y"], f["p"], sample_weight=f["w"], reduction="sum")
     want_mean = plogp.binary_cross_entropy(f["y"], f["p"], sample_weight=f["w"])
     result = out["result"]
@@ -87,32 +105,62 @@ def test_binary_in_chunks_equals_one_shot(binary_files: dict, chunk: str,
     assert result["normalized_entropy"] == pytest.approx(want_mean / base, rel=1e-12)
 
 
-def test_categorical_and_sparse_logits_in_chunks(tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_categorical_and_sparse_logits_in_chunks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rng = np.random.default_rng(2)
     classes = 7
     labels = rng.integers(0, classes, ROWS).astype(np.int32)
     logits = rng.normal(0, 3, (ROWS, classes)).astype(np.float32)
     proba = plogp.softmax(logits.astype(np.float64))
     onehot = np.eye(classes)[labels]
-    paths = {name: save(tmp_path, name, a) for name, a in
-             [("labels", labels), ("logits", logits), ("proba", proba), ("onehot", onehot)]}
+    paths = {
+        name: save(tmp_path, name, a)
+        for name, a in [
+            ("labels", labels),
+            ("logits", logits),
+            ("proba", proba),
+            ("onehot", onehot),
+        ]
+    }
 
-    out = run_json([paths["labels"], paths["logits"], "--loss", "sparse", "--from-logits",
-                    "--chunk-size", "999"], capsys)
+    out = run_json(
+        [
+            paths["labels"],
+            paths["logits"],
+            "--loss",
+            "sparse",
+            "--from-logits",
+            "--chunk-size",
+            "999",
+        ],
+        capsys,
+    )
     want = plogp.sparse_categorical_cross_entropy(labels, logits, from_logits=True)
     assert_ulps(out["result"]["mean"], want)
     assert out["result"]["count"] == ROWS and out["from_logits"] is True
 
-    out = run_json([paths["onehot"], paths["proba"], "--loss", "categorical", "--eps", "0",
-                    "--chunk-size", "1234"], capsys)
+    out = run_json(
+        [
+            paths["onehot"],
+            paths["proba"],
+            "--loss",
+            "categorical",
+            "--eps",
+            "0",
+            "--chunk-size",
+            "1234",
+        ],
+        capsys,
+    )
     want = plogp.categorical_cross_entropy(onehot, proba, eps=0.0)
     assert_ulps(out["result"]["mean"], want)
     assert out["result"]["count"] == ROWS
 
 
-def test_plain_text_output_shows_the_loss(binary_files: dict,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_plain_text_output_shows_the_loss(
+    binary_files: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = binary_files
     assert cli.main(["score", f["y_path"], f["p_path"], "--loss", "binary"]) == 0
     out = capsys.readouterr().out
@@ -121,13 +169,27 @@ def test_plain_text_output_shows_the_loss(binary_files: dict,
     assert str(ROWS) in out
 
 
-def test_groups_give_the_result_of_each_subset(binary_files: dict, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_groups_give_the_result_of_each_subset(
+    binary_files: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = binary_files
     groups = np.random.default_rng(3).integers(0, 3, ROWS).astype(np.int64)
     g_path = save(tmp_path, "g", groups)
-    out = run_json([f["y_path"], f["p_path"], "--loss", "binary", "--groups", g_path,
-                    "--sample-weight", f["w_path"], "--chunk-size", "777"], capsys)
+    out = run_json(
+        [
+            f["y_path"],
+            f["p_path"],
+            "--loss",
+            "binary",
+            "--groups",
+            g_path,
+            "--sample-weight",
+            f["w_path"],
+            "--chunk-size",
+            "777",
+        ],
+        capsys,
+    )
     by_group = {row["group"]: row for row in out["groups"]}
     assert sorted(by_group) == [0, 1, 2]
     for g, row in by_group.items():
@@ -135,14 +197,15 @@ def test_groups_give_the_result_of_each_subset(binary_files: dict, tmp_path: Pat
         want = plogp.binary_cross_entropy(f["y"][mask], f["p"][mask], sample_weight=f["w"][mask])
         assert_ulps(row["mean"], want, ulps=4)
         assert row["count"] == int(mask.sum())
-    assert_ulps(out["result"]["mean"],
-                plogp.binary_cross_entropy(f["y"], f["p"], sample_weight=f["w"]))
+    assert_ulps(
+        out["result"]["mean"], plogp.binary_cross_entropy(f["y"], f["p"], sample_weight=f["w"])
+    )
 
 
 @pytest.mark.parametrize("kind", ["strings", "large_ints", "bools"])
-def test_group_ids_keep_their_group_across_chunks(binary_files: dict, tmp_path: Path,
-                                                  kind: str,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_group_ids_keep_their_group_across_chunks(
+    binary_files: dict, tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Ids that first occur in a later chunk, strings and ids outside [0, 2^20) keep one
     group each over all the chunks (a persistent key -> code map)."""
     f = binary_files
@@ -156,15 +219,16 @@ def test_group_ids_keep_their_group_across_chunks(binary_files: dict, tmp_path: 
         names, codes = np.array([True, False]), codes % 2
     groups = names[codes]
     g_path = save(tmp_path, "g", groups)
-    out = run_json([f["y_path"], f["p_path"], "--loss", "binary", "--groups", g_path,
-                    "--chunk-size", "1000"], capsys)
+    out = run_json(
+        [f["y_path"], f["p_path"], "--loss", "binary", "--groups", g_path, "--chunk-size", "1000"],
+        capsys,
+    )
     got = [row["group"] for row in out["groups"]]
     assert got == sorted(names.tolist())
     for row in out["groups"]:
         mask = groups == row["group"]
         assert row["count"] == int(mask.sum())
-        assert_ulps(row["mean"], plogp.binary_cross_entropy(f["y"][mask], f["p"][mask]),
-                    ulps=4)
+        assert_ulps(row["mean"], plogp.binary_cross_entropy(f["y"][mask], f["p"][mask]), ulps=4)
     assert out["result"]["count"] == ROWS
 
 
@@ -175,37 +239,82 @@ def test_parquet_columns_in_batches(tmp_path: Path, capsys: pytest.CaptureFixtur
     classes = 3
     proba = rng.dirichlet(np.ones(classes), ROWS)
     labels = rng.integers(0, classes, ROWS)
-    table = pa.table({
-        "label": labels,
-        "p0": proba[:, 0], "p1": proba[:, 1], "p2": proba[:, 2],
-        "proba": pa.FixedSizeListArray.from_arrays(pa.array(proba.ravel()), classes),
-        "weight": rng.uniform(0.5, 2.0, ROWS),
-        "model": np.where(rng.random(ROWS) < 0.3, "small", "large"),
-    })
+    table = pa.table(
+        {
+            "label": labels,
+            "p0": proba[:, 0],
+            "p1": proba[:, 1],
+            "p2": proba[:, 2],
+            "proba": pa.FixedSizeListArray.from_arrays(pa.array(proba.ravel()), classes),
+            "weight": rng.uniform(0.5, 2.0, ROWS),
+            "model": np.where(rng.random(ROWS) < 0.3, "small", "large"),
+        }
+    )
     path = tmp_path / "scores.parquet"
     pq.write_table(table, path, row_group_size=700)  # batches do not line up with chunks
     want = plogp.sparse_categorical_cross_entropy(labels, proba)
 
-    out = run_json([f"{path}:label", f"{path}:p0,p1,p2", "--loss", "sparse",
-                    "--chunk-size", "1000"], capsys)
+    out = run_json(
+        [f"{path}:label", f"{path}:p0,p1,p2", "--loss", "sparse", "--chunk-size", "1000"], capsys
+    )
     assert_ulps(out["result"]["mean"], want)
-    out = run_json([str(path), str(path), "--true-column", "label", "--column",
-                    "proba", "--loss", "sparse", "--chunk-size", "1500"], capsys)
+    out = run_json(
+        [
+            str(path),
+            str(path),
+            "--true-column",
+            "label",
+            "--column",
+            "proba",
+            "--loss",
+            "sparse",
+            "--chunk-size",
+            "1500",
+        ],
+        capsys,
+    )
     assert_ulps(out["result"]["mean"], want)
-    out = run_json([f"{path}:label", str(path), "--column", "p0", "p1", "p2",
-                    "--loss", "sparse", "--sample-weight", f"{path}:weight"], capsys)
+    out = run_json(
+        [
+            f"{path}:label",
+            str(path),
+            "--column",
+            "p0",
+            "p1",
+            "p2",
+            "--loss",
+            "sparse",
+            "--sample-weight",
+            f"{path}:weight",
+        ],
+        capsys,
+    )
     weight = table.column("weight").to_numpy()
-    assert_ulps(out["result"]["mean"],
-                plogp.sparse_categorical_cross_entropy(labels, proba, sample_weight=weight))
+    assert_ulps(
+        out["result"]["mean"],
+        plogp.sparse_categorical_cross_entropy(labels, proba, sample_weight=weight),
+    )
 
-    out = run_json([f"{path}:label", f"{path}:proba", "--loss", "sparse",
-                    "--groups", f"{path}:model", "--chunk-size", "2000"], capsys)
+    out = run_json(
+        [
+            f"{path}:label",
+            f"{path}:proba",
+            "--loss",
+            "sparse",
+            "--groups",
+            f"{path}:model",
+            "--chunk-size",
+            "2000",
+        ],
+        capsys,
+    )
     models = table.column("model").to_numpy(zero_copy_only=False)
     assert [g["group"] for g in out["groups"]] == ["large", "small"]
     for row in out["groups"]:
         mask = models == row["group"]
-        assert_ulps(row["mean"], plogp.sparse_categorical_cross_entropy(labels[mask],
-                                                                        proba[mask]), ulps=4)
+        assert_ulps(
+            row["mean"], plogp.sparse_categorical_cross_entropy(labels[mask], proba[mask]), ulps=4
+        )
 
     message = run_error(["score", str(path), f"{path}:p0", "--loss", "binary"], capsys)
     assert "columns" in message and "Y_TRUE" in message
@@ -231,8 +340,11 @@ def bad_files(tmp_path: Path) -> dict:
         "proba2": save(tmp_path, "proba2", np.stack([p, 1 - p], axis=1)),
         "neg_w": save(tmp_path, "neg_w", -np.ones(5000)),
         "labels": save(tmp_path, "labels", (p > 0.5).astype(np.uint8)),
-        "proba2_out": save(tmp_path, "proba2_out",
-                           np.stack([p, np.where(np.arange(5000) == 2600, -0.25, 1 - p)], 1)),
+        "proba2_out": save(
+            tmp_path,
+            "proba2_out",
+            np.stack([p, np.where(np.arange(5000) == 2600, -0.25, 1 - p)], 1),
+        ),
         "text": str(text),
         "empty": save(tmp_path, "empty", np.zeros(0)),
         "csv": str(tmp_path / "data.csv"),
@@ -249,12 +361,18 @@ def bad_files(tmp_path: Path) -> dict:
         (lambda f: [f["y"], f["short"], "--loss", "binary"], ["4999 rows", "5000"]),
         (lambda f: [f["y"], f["p_int"], "--loss", "binary"], ["y_pred", "int64"]),
         (lambda f: [f["labels_float"], f["proba2"], "--loss", "sparse"], ["y_true", "float64"]),
-        (lambda f: [f["y"], f["p_out"], "--loss", "binary", "--chunk-size", "1000"],
-         ["y_pred[2500]", "1.5"]),
-        (lambda f: [f["labels"], f["proba2_out"], "--loss", "sparse", "--chunk-size", "1000"],
-         ["y_pred[5201]", "-0.25"]),  # row 2600, class 1 of a (5000, 2) array
-        (lambda f: [f["y"], f["p"], "--loss", "binary", "--sample-weight", f["neg_w"]],
-         ["sample_weight"]),
+        (
+            lambda f: [f["y"], f["p_out"], "--loss", "binary", "--chunk-size", "1000"],
+            ["y_pred[2500]", "1.5"],
+        ),
+        (
+            lambda f: [f["labels"], f["proba2_out"], "--loss", "sparse", "--chunk-size", "1000"],
+            ["y_pred[5201]", "-0.25"],
+        ),  # row 2600, class 1 of a (5000, 2) array
+        (
+            lambda f: [f["y"], f["p"], "--loss", "binary", "--sample-weight", f["neg_w"]],
+            ["sample_weight"],
+        ),
         (lambda f: [f["y"], f["p"], "--loss", "binary", "--chunk-size", "0"], ["--chunk-size"]),
         (lambda f: [f["y"], f["p"], "--loss", "multiclass"], ["--loss"]),
         (lambda f: [f["y"], f["p"], "--loss", "binary", "--eps", "0.5"], ["--eps"]),
@@ -262,11 +380,27 @@ def bad_files(tmp_path: Path) -> dict:
         (lambda f: [f["y"], f["p"]], ["--loss"]),
         (lambda f: [f["empty"], f["empty"], "--loss", "binary"], ["zero total weight"]),
     ],
-    ids=["missing", "not-npy", "unsupported-ext", "lengths", "int-y_pred", "float-labels",
-         "out-of-range", "out-of-range-2d", "negative-weight", "chunk-size", "loss", "eps", "column", "no-loss", "empty"],
+    ids=[
+        "missing",
+        "not-npy",
+        "unsupported-ext",
+        "lengths",
+        "int-y_pred",
+        "float-labels",
+        "out-of-range",
+        "out-of-range-2d",
+        "negative-weight",
+        "chunk-size",
+        "loss",
+        "eps",
+        "column",
+        "no-loss",
+        "empty",
+    ],
 )
-def test_mistakes_are_one_line_and_exit_2(bad_files: dict, case: Any, words: List[str],
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_mistakes_are_one_line_and_exit_2(
+    bad_files: dict, case: Any, words: List[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     message = run_error(["score", *case(bad_files)], capsys)
     assert message.startswith("plogp score: error: ")
     for word in words:
@@ -275,8 +409,13 @@ def test_mistakes_are_one_line_and_exit_2(bad_files: dict, case: Any, words: Lis
 
 def test_exit_status_of_the_installed_command(bad_files: dict, tmp_path: Path) -> None:
     def run(*argv: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "plogp.cli", "score", *argv],
-                              capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "plogp.cli", "score", *argv],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+        )
 
     bad = run(bad_files["y"], bad_files["missing"], "--loss", "binary")
     assert bad.returncode == 2 and bad.stdout == ""

@@ -3,7 +3,7 @@ merged in a tree give the one-shot NumPy result (≤ 2 ulp)."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import pytest
@@ -20,10 +20,16 @@ ULP = np.finfo(np.float64).eps
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[object]:
-    with distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
-        worker_dashboard_address=None,
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=None,
+            worker_dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield client
 
 
@@ -39,13 +45,18 @@ def test_binary_on_the_cluster(client: object) -> None:
     y = (rng.random(n) < p).astype(np.float32)
     w = rng.uniform(0.0, 2.0, n)
     # y_true chunked differently from y_pred: rechunked to match.
-    got = pd.binary_cross_entropy(da.from_array(y, chunks=30_000),
-                                  da.from_array(p, chunks=17_000),
-                                  sample_weight=da.from_array(w, chunks=50_000))
+    got = pd.binary_cross_entropy(
+        da.from_array(y, chunks=30_000),
+        da.from_array(p, chunks=17_000),
+        sample_weight=da.from_array(w, chunks=50_000),
+    )
     assert_ulps(got, plogp.binary_cross_entropy(y, p, sample_weight=w))
-    lazy = pd.binary_cross_entropy(da.from_array(y, chunks=30_000),
-                                   da.from_array(p, chunks=17_000), reduction="sum",
-                                   compute=False)
+    lazy = pd.binary_cross_entropy(
+        da.from_array(y, chunks=30_000),
+        da.from_array(p, chunks=17_000),
+        reduction="sum",
+        compute=False,
+    )
     assert hasattr(lazy, "compute")
     assert_ulps(lazy.compute(), plogp.binary_cross_entropy(y, p, reduction="sum"))
 
@@ -58,13 +69,14 @@ def test_categorical_and_sparse_logits_on_the_cluster(client: object) -> None:
     onehot = np.eye(classes)[labels]
     # Class axis split into blocks too: plogp.dask makes it one block.
     z_dask = da.from_array(z, chunks=(7_000, 4))
-    got = pd.sparse_categorical_cross_entropy(da.from_array(labels, chunks=9_000), z_dask,
-                                              from_logits=True)
+    got = pd.sparse_categorical_cross_entropy(
+        da.from_array(labels, chunks=9_000), z_dask, from_logits=True
+    )
     assert_ulps(got, plogp.sparse_categorical_cross_entropy(labels, z, from_logits=True))
-    got = pd.categorical_cross_entropy(da.from_array(onehot, chunks=(11_000, 10)), z_dask,
-                                       from_logits=True, reduction="sum")
-    assert_ulps(got, plogp.categorical_cross_entropy(onehot, z, from_logits=True,
-                                                     reduction="sum"))
+    got = pd.categorical_cross_entropy(
+        da.from_array(onehot, chunks=(11_000, 10)), z_dask, from_logits=True, reduction="sum"
+    )
+    assert_ulps(got, plogp.categorical_cross_entropy(onehot, z, from_logits=True, reduction="sum"))
 
 
 def test_metric_helpers_merge_into_an_existing_metric(client: object) -> None:
@@ -73,11 +85,13 @@ def test_metric_helpers_merge_into_an_existing_metric(client: object) -> None:
     y = (rng.random((40_000, 3)) < p).astype(np.int8)
     metric = metrics.BinaryCrossEntropy()
     metric.update(y[:1000], p[:1000])
-    lazy = pd.metric_from_dask(metric, da.from_array(y[1000:], chunks=(5000, 3)),
-                               da.from_array(p[1000:], chunks=(3000, 2)))
+    lazy = pd.metric_from_dask(
+        metric, da.from_array(y[1000:], chunks=(5000, 3)), da.from_array(p[1000:], chunks=(3000, 2))
+    )
     assert metric.result().count == 3000  # only read
-    merged = pd.update_metric(metric, da.from_array(y[1000:], chunks=(5000, 3)),
-                              da.from_array(p[1000:], chunks=(3000, 2)))
+    merged = pd.update_metric(
+        metric, da.from_array(y[1000:], chunks=(5000, 3)), da.from_array(p[1000:], chunks=(3000, 2))
+    )
     assert merged is metric
     result = metric.result()
     assert result.count == y.size
@@ -126,11 +140,18 @@ def _option_data() -> dict[str, np.ndarray]:
     logits_nan = z.copy()
     logits_nan[::53, 2] = np.nan
     return {
-        "y": (rng.random((N_OPT, 3)) < p).astype(np.float64), "p": p, "p_nan": with_nan,
-        "soft": rng.random((N_OPT, 3)), "z": z, "z3": z[:, :3].copy(), "z_nan": logits_nan,
-        "labels": np.where(labels < 0, 0, labels), "labels_ignored": labels,
+        "y": (rng.random((N_OPT, 3)) < p).astype(np.float64),
+        "p": p,
+        "p_nan": with_nan,
+        "soft": rng.random((N_OPT, 3)),
+        "z": z,
+        "z3": z[:, :3].copy(),
+        "z_nan": logits_nan,
+        "labels": np.where(labels < 0, 0, labels),
+        "labels_ignored": labels,
         "onehot": np.eye(C_OPT)[np.where(labels < 0, 0, labels)],
-        "w": rng.uniform(0.0, 2.0, N_OPT), "groups": rng.integers(0, 6, N_OPT),
+        "w": rng.uniform(0.0, 2.0, N_OPT),
+        "groups": rng.integers(0, 6, N_OPT),
     }
 
 
@@ -144,33 +165,71 @@ OPTION_CASES = [
     ("binary_cross_entropy", "y", "p_nan", {"nan_policy": "omit"}),
     ("binary_cross_entropy", "y", "p", {"groups": "groups"}),
     ("binary_cross_entropy", "y", "p", {"groups": "groups", "reduction": "sum"}),
-    ("categorical_cross_entropy", "onehot", "z",
-     {"from_logits": True, "class_weight": np.array([1.0, 2.0, 0.5, 0.0])}),
+    (
+        "categorical_cross_entropy",
+        "onehot",
+        "z",
+        {"from_logits": True, "class_weight": np.array([1.0, 2.0, 0.5, 0.0])},
+    ),
     ("categorical_cross_entropy", "onehot", "z", {"from_logits": True, "label_smoothing": 0.2}),
     ("categorical_cross_entropy", "onehotT", "zT", {"from_logits": True, "axis": 0}),
-    ("categorical_cross_entropy", "onehot", "z_nan", {"from_logits": True,
-                                                      "nan_policy": "omit"}),
+    ("categorical_cross_entropy", "onehot", "z_nan", {"from_logits": True, "nan_policy": "omit"}),
     ("categorical_cross_entropy", "onehot", "z", {"from_logits": True, "groups": "groups"}),
-    ("sparse_categorical_cross_entropy", "labels", "z",
-     {"from_logits": True, "class_weight": np.array([1.0, 2.0, 0.5, 3.0])}),
-    ("sparse_categorical_cross_entropy", "labels_ignored", "z",
-     {"from_logits": True, "ignore_index": -100}),
-    ("sparse_categorical_cross_entropy", "labels_ignored", "z",
-     {"from_logits": True, "ignore_index": -100, "class_weight": np.array([1.0, 2.0, 0.5, 3.0]),
-      "label_smoothing": 0.1}),
+    (
+        "sparse_categorical_cross_entropy",
+        "labels",
+        "z",
+        {"from_logits": True, "class_weight": np.array([1.0, 2.0, 0.5, 3.0])},
+    ),
+    (
+        "sparse_categorical_cross_entropy",
+        "labels_ignored",
+        "z",
+        {"from_logits": True, "ignore_index": -100},
+    ),
+    (
+        "sparse_categorical_cross_entropy",
+        "labels_ignored",
+        "z",
+        {
+            "from_logits": True,
+            "ignore_index": -100,
+            "class_weight": np.array([1.0, 2.0, 0.5, 3.0]),
+            "label_smoothing": 0.1,
+        },
+    ),
     ("sparse_categorical_cross_entropy", "labels", "zT", {"from_logits": True, "axis": 0}),
-    ("sparse_categorical_cross_entropy", "labels", "z_nan",
-     {"from_logits": True, "nan_policy": "omit"}),
-    ("sparse_categorical_cross_entropy", "labels", "z",
-     {"from_logits": True, "groups": "groups"}),
+    (
+        "sparse_categorical_cross_entropy",
+        "labels",
+        "z_nan",
+        {"from_logits": True, "nan_policy": "omit"},
+    ),
+    ("sparse_categorical_cross_entropy", "labels", "z", {"from_logits": True, "groups": "groups"}),
     ("binary_focal_cross_entropy", "y", "p", {"gamma": 1.5, "alpha": 0.25}),
-    ("binary_focal_cross_entropy", "y", "z3", {"from_logits": True, "gamma": 2.0,
-                                              "nan_policy": "raise"}),
-    ("sparse_categorical_focal_cross_entropy", "labels_ignored", "z",
-     {"from_logits": True, "gamma": 2.0, "alpha": np.array([0.5, 1.0, 2.0, 1.0]),
-      "ignore_index": -100}),
-    ("sparse_categorical_focal_cross_entropy", "labels", "zT",
-     {"from_logits": True, "axis": 0, "gamma": 1.0}),
+    (
+        "binary_focal_cross_entropy",
+        "y",
+        "z3",
+        {"from_logits": True, "gamma": 2.0, "nan_policy": "raise"},
+    ),
+    (
+        "sparse_categorical_focal_cross_entropy",
+        "labels_ignored",
+        "z",
+        {
+            "from_logits": True,
+            "gamma": 2.0,
+            "alpha": np.array([0.5, 1.0, 2.0, 1.0]),
+            "ignore_index": -100,
+        },
+    ),
+    (
+        "sparse_categorical_focal_cross_entropy",
+        "labels",
+        "zT",
+        {"from_logits": True, "axis": 0, "gamma": 1.0},
+    ),
 ]
 
 
@@ -181,8 +240,9 @@ def _case_id(case: tuple[Any, ...]) -> str:
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("case", OPTION_CASES, ids=[_case_id(c) for c in OPTION_CASES])
-def test_every_option_matches_numpy_on_the_cluster(client: object, case: tuple[Any, ...],
-                                                   weighted: bool) -> None:
+def test_every_option_matches_numpy_on_the_cluster(
+    client: object, case: tuple[Any, ...], weighted: bool
+) -> None:
     name, true_key, pred_key, options = case
     options = dict(options)
 
@@ -196,8 +256,9 @@ def test_every_option_matches_numpy_on_the_cluster(client: object, case: tuple[A
     want = getattr(plogp, name)(y, p, sample_weight=weight, **options)
     # Chunks that split rows, and classes (made one block), unevenly; y_true chunked apart.
     pred_chunks = (3_001, 2) if p.shape[0] == N_OPT else (2, 3_001)
-    dask_options = {k: (da.from_array(v, chunks=4_999) if k == "groups" else v)
-                    for k, v in options.items()}
+    dask_options = {
+        k: (da.from_array(v, chunks=4_999) if k == "groups" else v) for k, v in options.items()
+    }
     got = getattr(pd, name)(
         da.from_array(y, chunks=5_003 if y.ndim == 1 else 4_111),
         da.from_array(p, chunks=pred_chunks),
@@ -220,12 +281,17 @@ def test_option_errors_are_the_functions(client: object) -> None:
     with pytest.raises(ValueError, match="nan_policy"):
         pd.binary_cross_entropy(y, p, nan_policy="drop")
     with pytest.raises(TypeError, match="groups"):
-        pd.metric_from_dask(metrics.BinaryFocalCrossEntropy(), y, p,
-                            groups=da.zeros(N_OPT, chunks=5_000, dtype=np.int64))
+        pd.metric_from_dask(
+            metrics.BinaryFocalCrossEntropy(),
+            y,
+            p,
+            groups=da.zeros(N_OPT, chunks=5_000, dtype=np.int64),
+        )
     bad = OPTION_DATA["p_nan"]
     with pytest.raises(ValueError, match="nan_policy='raise'"):
         pd.binary_cross_entropy(y, da.from_array(bad, chunks=5_000), nan_policy="raise")
     z = da.from_array(OPTION_DATA["z"], chunks=5_000)
     with pytest.raises(ValueError, match="axis"):
-        pd.sparse_categorical_cross_entropy(da.from_array(OPTION_DATA["labels"], chunks=5_000),
-                                            z, from_logits=True, axis=2)
+        pd.sparse_categorical_cross_entropy(
+            da.from_array(OPTION_DATA["labels"], chunks=5_000), z, from_logits=True, axis=2
+        )

@@ -49,12 +49,21 @@ VALID: dict[str, dict[str, np.ndarray]] = {
     "categorical_cross_entropy": {"y_true": ONE_HOT, "y_pred": P},
     "sparse_categorical_cross_entropy": {"y_true": LABELS, "y_pred": P},
 }
-AXIS_FUNCTIONS = (*INFO_FUNCTIONS, "softmax", "log_softmax", "logsumexp",
-                  "categorical_cross_entropy", "sparse_categorical_cross_entropy")
+AXIS_FUNCTIONS = (
+    *INFO_FUNCTIONS,
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "categorical_cross_entropy",
+    "sparse_categorical_cross_entropy",
+)
 # Arguments holding probabilities that must lie in [0, 1].
 PROBABILITY_ARGS = {
-    "entropy": ("p",), "cross_entropy": ("p", "q"), "kl_divergence": ("p", "q"),
-    "js_divergence": ("p", "q"), "binary_cross_entropy": ("y_true", "y_pred"),
+    "entropy": ("p",),
+    "cross_entropy": ("p", "q"),
+    "kl_divergence": ("p", "q"),
+    "js_divergence": ("p", "q"),
+    "binary_cross_entropy": ("y_true", "y_pred"),
     "categorical_cross_entropy": ("y_true", "y_pred"),
     "sparse_categorical_cross_entropy": ("y_pred",),
 }
@@ -95,55 +104,111 @@ def _dtype_cases() -> list[Case]:
     for function, args in VALID.items():
         for arg, value in args.items():
             for kind, (bad, dtype_pattern) in _bad_dtype_arrays(value).items():
-                cases.append(Case(function, f"{arg}-{kind}", TypeError,
-                                  (rf"\b{arg}\b", dtype_pattern), {arg: bad}))
+                cases.append(
+                    Case(
+                        function,
+                        f"{arg}-{kind}",
+                        TypeError,
+                        (rf"\b{arg}\b", dtype_pattern),
+                        {arg: bad},
+                    )
+                )
     for function in LOSSES:
         for dtype in (np.int64, np.uint8, np.bool_):
-            cases.append(Case(function, f"y_pred-{np.dtype(dtype).name}", TypeError,
-                              (r"\by_pred\b", np.dtype(dtype).name),
-                              {"y_pred": (P > 0.25).astype(dtype)}))
+            cases.append(
+                Case(
+                    function,
+                    f"y_pred-{np.dtype(dtype).name}",
+                    TypeError,
+                    (r"\by_pred\b", np.dtype(dtype).name),
+                    {"y_pred": (P > 0.25).astype(dtype)},
+                )
+            )
         weight = np.ones(2)
         for kind, (bad, dtype_pattern) in _bad_dtype_arrays(weight).items():
-            cases.append(Case(function, f"sample_weight-{kind}", TypeError,
-                              (r"\bsample_weight\b", dtype_pattern),
-                              options={"sample_weight": bad}))
+            cases.append(
+                Case(
+                    function,
+                    f"sample_weight-{kind}",
+                    TypeError,
+                    (r"\bsample_weight\b", dtype_pattern),
+                    options={"sample_weight": bad},
+                )
+            )
     for dtype in (np.float64, np.float32, np.float16):
-        cases.append(Case("sparse_categorical_cross_entropy",
-                          f"float-labels-{np.dtype(dtype).name}", TypeError,
-                          (r"\by_true\b", np.dtype(dtype).name),
-                          {"y_true": LABELS.astype(dtype)}))
+        cases.append(
+            Case(
+                "sparse_categorical_cross_entropy",
+                f"float-labels-{np.dtype(dtype).name}",
+                TypeError,
+                (r"\by_true\b", np.dtype(dtype).name),
+                {"y_true": LABELS.astype(dtype)},
+            )
+        )
     return cases
 
 
 def _shape_cases() -> list[Case]:
     cases = []
     for function in ("cross_entropy", "kl_divergence", "js_divergence"):
-        cases.append(Case(function, "q-shape", ValueError,
-                          (shape_pattern((2, 3)), shape_pattern((2, 4))),
-                          {"q": np.full((2, 4), 0.25)}))
-        cases.append(Case(function, "q-transposed", ValueError,
-                          (shape_pattern((2, 3)), shape_pattern((3, 2))), {"q": Q.T.copy()}))
+        cases.append(
+            Case(
+                function,
+                "q-shape",
+                ValueError,
+                (shape_pattern((2, 3)), shape_pattern((2, 4))),
+                {"q": np.full((2, 4), 0.25)},
+            )
+        )
+        cases.append(
+            Case(
+                function,
+                "q-transposed",
+                ValueError,
+                (shape_pattern((2, 3)), shape_pattern((3, 2))),
+                {"q": Q.T.copy()},
+            )
+        )
     for function in ("binary_cross_entropy", "categorical_cross_entropy"):
         for shape in ((2, 4), (3, 2), (6,)):
-            cases.append(Case(function, f"y_true-shape-{shape}", ValueError,
-                              (shape_pattern(shape), shape_pattern((2, 3))),
-                              {"y_true": np.zeros(shape)}))
+            cases.append(
+                Case(
+                    function,
+                    f"y_true-shape-{shape}",
+                    ValueError,
+                    (shape_pattern(shape), shape_pattern((2, 3))),
+                    {"y_true": np.zeros(shape)},
+                )
+            )
     for shape in ((3,), (2, 3), (1,)):
-        cases.append(Case("sparse_categorical_cross_entropy", f"y_true-shape-{shape}",
-                          ValueError, (shape_pattern(shape), shape_pattern((2, 3)) + "|"
-                                       + shape_pattern((2,))),
-                          {"y_true": np.zeros(shape, dtype=np.int64)}))
+        cases.append(
+            Case(
+                "sparse_categorical_cross_entropy",
+                f"y_true-shape-{shape}",
+                ValueError,
+                (shape_pattern(shape), shape_pattern((2, 3)) + "|" + shape_pattern((2,))),
+                {"y_true": np.zeros(shape, dtype=np.int64)},
+            )
+        )
     # sample_weight: the item shape or a 1-D array of length N; anything else is an error.
-    weight_shapes = {"binary_cross_entropy": ((3,), (2, 2), (3, 2), (2, 3, 1)),
-                     "categorical_cross_entropy": ((3,), (2, 3), (1,)),
-                     "sparse_categorical_cross_entropy": ((3,), (2, 3), (1,))}
+    weight_shapes = {
+        "binary_cross_entropy": ((3,), (2, 2), (3, 2), (2, 3, 1)),
+        "categorical_cross_entropy": ((3,), (2, 3), (1,)),
+        "sparse_categorical_cross_entropy": ((3,), (2, 3), (1,)),
+    }
     item_shapes = {"binary_cross_entropy": (2, 3)}
     for function, shapes in weight_shapes.items():
         item_shape = shape_pattern(item_shapes.get(function, (2,)))
         for shape in shapes:
-            cases.append(Case(function, f"sample_weight-shape-{shape}", ValueError,
-                              (r"\bsample_weight\b", shape_pattern(shape), item_shape),
-                              options={"sample_weight": np.ones(shape)}))
+            cases.append(
+                Case(
+                    function,
+                    f"sample_weight-shape-{shape}",
+                    ValueError,
+                    (r"\bsample_weight\b", shape_pattern(shape), item_shape),
+                    options={"sample_weight": np.ones(shape)},
+                )
+            )
     return cases
 
 
@@ -151,16 +216,37 @@ def _range_cases() -> list[Case]:
     cases = []
     for function, args in PROBABILITY_ARGS.items():
         for arg in args:
-            cases.append(Case(function, f"{arg}-outside-0-1", ValueError,
-                              (rf"\b{arg}\b", BAD_INDEX, BAD_VALUE), {arg: OUT_OF_RANGE}))
+            cases.append(
+                Case(
+                    function,
+                    f"{arg}-outside-0-1",
+                    ValueError,
+                    (rf"\b{arg}\b", BAD_INDEX, BAD_VALUE),
+                    {arg: OUT_OF_RANGE},
+                )
+            )
             negative_first = OUT_OF_RANGE.copy()
             negative_first[0, 1] = -0.75
-            cases.append(Case(function, f"{arg}-negative", ValueError,
-                              (rf"\b{arg}\b", r"\b1\b", r"-0\.75"), {arg: negative_first}))
+            cases.append(
+                Case(
+                    function,
+                    f"{arg}-negative",
+                    ValueError,
+                    (rf"\b{arg}\b", r"\b1\b", r"-0\.75"),
+                    {arg: negative_first},
+                )
+            )
     for function in ("binary_cross_entropy", "categorical_cross_entropy"):
         integer_target = np.array([[0, 1, 0], [1, 2, 0]], dtype=np.int32)
-        cases.append(Case(function, "y_true-integer-2", ValueError,
-                          (r"\by_true\b", r"\b4\b", r"\b2\b"), {"y_true": integer_target}))
+        cases.append(
+            Case(
+                function,
+                "y_true-integer-2",
+                ValueError,
+                (r"\by_true\b", r"\b4\b", r"\b2\b"),
+                {"y_true": integer_target},
+            )
+        )
     return cases
 
 
@@ -171,21 +257,37 @@ def _label_cases() -> list[Case]:
         name = np.dtype(dtype).name
         too_big = np.array([0, 1, 2, 0, 1, 2, 7, 1], dtype=dtype)
         for from_logits in (False, True):
-            cases.append(Case("sparse_categorical_cross_entropy",
-                              f"label-too-big-{name}-logits{from_logits}", ValueError,
-                              (r"\by_true\b", r"\b6\b", r"\b7\b", r"\b3\b"),
-                              {"y_true": too_big, "y_pred": y_pred},
-                              {"from_logits": from_logits}))
+            cases.append(
+                Case(
+                    "sparse_categorical_cross_entropy",
+                    f"label-too-big-{name}-logits{from_logits}",
+                    ValueError,
+                    (r"\by_true\b", r"\b6\b", r"\b7\b", r"\b3\b"),
+                    {"y_true": too_big, "y_pred": y_pred},
+                    {"from_logits": from_logits},
+                )
+            )
         if np.issubdtype(dtype, np.signedinteger):
             negative = np.array([0, 1, 2, 0, 1, -4, 7, 1], dtype=dtype)
-            cases.append(Case("sparse_categorical_cross_entropy", f"label-negative-{name}",
-                              ValueError, (r"\by_true\b", r"\b5\b", r"-4\b"),
-                              {"y_true": negative, "y_pred": y_pred}))
+            cases.append(
+                Case(
+                    "sparse_categorical_cross_entropy",
+                    f"label-negative-{name}",
+                    ValueError,
+                    (r"\by_true\b", r"\b5\b", r"-4\b"),
+                    {"y_true": negative, "y_pred": y_pred},
+                )
+            )
     # With one class, the boolean label True is out of range.
-    cases.append(Case("sparse_categorical_cross_entropy", "label-bool-one-class", ValueError,
-                      (r"\by_true\b", r"\b2\b"),
-                      {"y_true": np.array([False, False, True, True]),
-                       "y_pred": np.ones((4, 1))}))
+    cases.append(
+        Case(
+            "sparse_categorical_cross_entropy",
+            "label-bool-one-class",
+            ValueError,
+            (r"\by_true\b", r"\b2\b"),
+            {"y_true": np.array([False, False, True, True]), "y_pred": np.ones((4, 1))},
+        )
+    )
     return cases
 
 
@@ -194,57 +296,111 @@ def _weight_and_option_cases() -> list[Case]:
     row_weight = {"binary_cross_entropy": np.ones((2, 3))}
     for function in LOSSES:
         weight = row_weight.get(function, np.ones(2))
-        for label, bad in (("negative", -2.0), ("inf", math.inf), ("-inf", -math.inf),
-                           ("nan", math.nan)):
+        for label, bad in (
+            ("negative", -2.0),
+            ("inf", math.inf),
+            ("-inf", -math.inf),
+            ("nan", math.nan),
+        ):
             w = weight.copy()
             w.flat[1] = bad
-            cases.append(Case(function, f"sample_weight-{label}", ValueError,
-                              (r"\bsample_weight\b", r"\b1\b"),
-                              options={"sample_weight": w}))
+            cases.append(
+                Case(
+                    function,
+                    f"sample_weight-{label}",
+                    ValueError,
+                    (r"\bsample_weight\b", r"\b1\b"),
+                    options={"sample_weight": w},
+                )
+            )
         for eps in (-0.1, 0.5, 0.75, math.nan, math.inf):
-            cases.append(Case(function, f"eps-{eps}", ValueError, (r"\beps\b",),
-                              options={"eps": eps}))
+            cases.append(
+                Case(function, f"eps-{eps}", ValueError, (r"\beps\b",), options={"eps": eps})
+            )
         for eps in ("bogus", [0.1]):
-            cases.append(Case(function, f"eps-{eps!r}", (TypeError, ValueError), (r"\beps\b",),
-                              options={"eps": eps}))
-        cases.append(Case(function, "reduction-int", (TypeError, ValueError),
-                          (r"\breduction\b",), options={"reduction": 1}))
+            cases.append(
+                Case(
+                    function,
+                    f"eps-{eps!r}",
+                    (TypeError, ValueError),
+                    (r"\beps\b",),
+                    options={"eps": eps},
+                )
+            )
+        cases.append(
+            Case(
+                function,
+                "reduction-int",
+                (TypeError, ValueError),
+                (r"\breduction\b",),
+                options={"reduction": 1},
+            )
+        )
         for reduction in ("avg", "Mean", "", "elementwise"):
-            cases.append(Case(function, f"reduction-{reduction!r}", ValueError,
-                              (r"\breduction\b", "mean", "sum", "none"),
-                              options={"reduction": reduction}))
-        cases.append(Case(function, "mean-zero-weight", ValueError, ("zero total weight",),
-                          options={"sample_weight": np.zeros(weight.shape)}))
+            cases.append(
+                Case(
+                    function,
+                    f"reduction-{reduction!r}",
+                    ValueError,
+                    (r"\breduction\b", "mean", "sum", "none"),
+                    options={"reduction": reduction},
+                )
+            )
+        cases.append(
+            Case(
+                function,
+                "mean-zero-weight",
+                ValueError,
+                ("zero total weight",),
+                options={"sample_weight": np.zeros(weight.shape)},
+            )
+        )
     empty = {
         "binary_cross_entropy": {"y_true": np.zeros(0), "y_pred": np.zeros(0)},
         "categorical_cross_entropy": {"y_true": np.zeros((0, 3)), "y_pred": np.zeros((0, 3))},
-        "sparse_categorical_cross_entropy": {"y_true": np.zeros(0, dtype=np.int64),
-                                             "y_pred": np.zeros((0, 3))},
+        "sparse_categorical_cross_entropy": {
+            "y_true": np.zeros(0, dtype=np.int64),
+            "y_pred": np.zeros((0, 3)),
+        },
     }
     for function, args in empty.items():
         for from_logits in (False, True):
-            cases.append(Case(function, f"mean-empty-logits{from_logits}", ValueError,
-                              ("zero total weight",), args, {"from_logits": from_logits}))
+            cases.append(
+                Case(
+                    function,
+                    f"mean-empty-logits{from_logits}",
+                    ValueError,
+                    ("zero total weight",),
+                    args,
+                    {"from_logits": from_logits},
+                )
+            )
     for function in AXIS_FUNCTIONS:
         for axis in (2, -3, 100):
-            cases.append(Case(function, f"axis-{axis}", ValueError, (r"\baxis\b",),
-                              options={"axis": axis}))
-        cases.append(Case(function, "axis-float", TypeError, (r"\baxis\b",),
-                          options={"axis": 1.5}))
+            cases.append(
+                Case(function, f"axis-{axis}", ValueError, (r"\baxis\b",), options={"axis": axis})
+            )
+        cases.append(Case(function, "axis-float", TypeError, (r"\baxis\b",), options={"axis": 1.5}))
         zero_d = {arg: np.asarray(value.flat[0]) for arg, value in VALID[function].items()}
-        cases.append(Case(function, "zero-d", ValueError, (r"\baxis\b|dimension|0-d|scalar",),
-                          zero_d))
+        cases.append(
+            Case(function, "zero-d", ValueError, (r"\baxis\b|dimension|0-d|scalar",), zero_d)
+        )
     for function in INFO_FUNCTIONS:
         for base in (0, -2.0, 1, 1.0, math.nan):
-            cases.append(Case(function, f"base-{base}", ValueError, (r"\bbase\b",),
-                              options={"base": base}))
-        cases.append(Case(function, "base-str", TypeError, (r"\bbase\b",),
-                          options={"base": "2"}))
+            cases.append(
+                Case(function, f"base-{base}", ValueError, (r"\bbase\b",), options={"base": base})
+            )
+        cases.append(Case(function, "base-str", TypeError, (r"\bbase\b",), options={"base": "2"}))
     return cases
 
 
-CASES = [*_dtype_cases(), *_shape_cases(), *_range_cases(), *_label_cases(),
-         *_weight_and_option_cases()]
+CASES = [
+    *_dtype_cases(),
+    *_shape_cases(),
+    *_range_cases(),
+    *_label_cases(),
+    *_weight_and_option_cases(),
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
@@ -269,7 +425,8 @@ def test_zero_d_binary_inputs(impl: ModuleType) -> None:
     got = impl.binary_cross_entropy(0, 0.0, from_logits=True)
     assert math.isclose(got, math.log(2.0), rel_tol=1e-15)
     assert impl.binary_cross_entropy(1.0, 0.3, reduction="sum") == pytest.approx(
-        -math.log(0.3), rel=1e-15)
+        -math.log(0.3), rel=1e-15
+    )
     none = impl.binary_cross_entropy(1.0, 0.5, reduction="none")
     assert np.shape(none) == ()
     assert math.isclose(float(none), math.log(2.0), rel_tol=1e-15)
@@ -310,8 +467,9 @@ def test_logits_outside_0_1_are_valid(impl: ModuleType, function: str) -> None:
 def test_nan_propagates_not_an_error(impl: ModuleType) -> None:
     assert math.isnan(impl.binary_cross_entropy([1.0, 0.0], [math.nan, 0.5]))
     assert math.isnan(impl.entropy([0.5, math.nan]))
-    assert math.isnan(impl.sparse_categorical_cross_entropy([0], [[math.nan, 0.5]],
-                                                            from_logits=True))
+    assert math.isnan(
+        impl.sparse_categorical_cross_entropy([0], [[math.nan, 0.5]], from_logits=True)
+    )
 
 
 def test_entropy_of_an_empty_distribution_is_zero(impl: ModuleType) -> None:
@@ -336,8 +494,9 @@ def _available_memory() -> int:
 HUGE = 2**31 + 17  # more elements than a 32-bit index can count
 
 
-@pytest.mark.skipif(_available_memory() < 3 * HUGE * 5,
-                    reason="needs ~3x the 11 GB of a > 2^31-element input")
+@pytest.mark.skipif(
+    _available_memory() < 3 * HUGE * 5, reason="needs ~3x the 11 GB of a > 2^31-element input"
+)
 def test_more_than_2_31_elements(native: ModuleType) -> None:
     y = np.ones(HUGE, dtype=np.uint8)
     p = np.full(HUGE, 0.5, dtype=np.float32)
@@ -349,8 +508,9 @@ def test_more_than_2_31_elements(native: ModuleType) -> None:
 # --------------------------------------------------------------------------------------------
 # Fuzzing: whatever the input, a result or a TypeError / ValueError
 
-FUZZ_DTYPES = st.sampled_from([np.float64, np.float32, np.float16, np.int64, np.int8,
-                               np.uint16, np.bool_, np.complex64])
+FUZZ_DTYPES = st.sampled_from(
+    [np.float64, np.float32, np.float16, np.int64, np.int8, np.uint16, np.bool_, np.complex64]
+)
 
 
 @st.composite
@@ -371,8 +531,11 @@ FUZZ_OPTIONS = {
 FUNCTION_OPTIONS = {
     "entropy": ("axis", "base", "keepdims"),
     **{name: ("axis", "base") for name in INFO_FUNCTIONS if name != "entropy"},
-    "softmax": ("axis",), "log_softmax": ("axis",), "logsumexp": ("axis",),
-    "sigmoid": (), "log_sigmoid": (),
+    "softmax": ("axis",),
+    "log_softmax": ("axis",),
+    "logsumexp": ("axis",),
+    "sigmoid": (),
+    "log_sigmoid": (),
     "binary_cross_entropy": ("from_logits", "eps", "reduction"),
     "categorical_cross_entropy": ("from_logits", "axis", "eps", "reduction"),
     "sparse_categorical_cross_entropy": ("from_logits", "axis", "eps", "reduction"),
@@ -383,8 +546,11 @@ FUNCTION_OPTIONS = {
 @given(data=st.data())
 def test_fuzzed_input_never_crashes(impl: ModuleType, function: str, data: st.DataObject) -> None:
     args = [data.draw(fuzz_arrays(), label=name) for name in VALID[function]]
-    options = {name: data.draw(FUZZ_OPTIONS[name], label=name)
-               for name in FUNCTION_OPTIONS[function] if data.draw(st.booleans())}
+    options = {
+        name: data.draw(FUZZ_OPTIONS[name], label=name)
+        for name in FUNCTION_OPTIONS[function]
+        if data.draw(st.booleans())
+    }
     if function in LOSSES and data.draw(st.booleans(), label="weighted"):
         options["sample_weight"] = data.draw(fuzz_arrays(), label="sample_weight")
     snapshot = [a.copy() for a in args]
@@ -395,7 +561,6 @@ def test_fuzzed_input_never_crashes(impl: ModuleType, function: str, data: st.Da
     except BaseException as exc:  # a PanicException is not an Exception
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise AssertionError(
-            f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}") from exc
+        raise AssertionError(f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}") from exc
     for before, after in zip(snapshot, args):
         assert before.tobytes() == after.tobytes(), "an input array was modified"

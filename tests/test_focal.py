@@ -9,16 +9,22 @@ import numpy as np
 import pytest
 
 from conftest import (
-    ABOVE_ONE_CHUNK, assert_elementwise_close, assert_raises_clean, assert_reduction_close,
-    random_labels, random_probs, unchanged,
+    ABOVE_ONE_CHUNK,
+    assert_elementwise_close,
+    assert_raises_clean,
+    assert_reduction_close,
+    random_labels,
+    random_probs,
+    unchanged,
 )
 
 
-def _focal_by_definition(y: np.ndarray, p: np.ndarray, gamma: float,
-                         alpha: float | None = None) -> np.ndarray:
+def _focal_by_definition(
+    y: np.ndarray, p: np.ndarray, gamma: float, alpha: float | None = None
+) -> np.ndarray:
     """The textbook formula with plain powers and logs (fine for p away from 0 and 1)."""
     a, na = (1.0, 1.0) if alpha is None else (alpha, 1.0 - alpha)
-    return -(a * y * (1 - p) ** gamma * np.log(p) + na * (1 - y) * p ** gamma * np.log(1 - p))
+    return -(a * y * (1 - p) ** gamma * np.log(p) + na * (1 - y) * p**gamma * np.log(1 - p))
 
 
 def _assert_focal_close(actual: np.ndarray, expected: np.ndarray, dtype: type) -> None:
@@ -36,34 +42,39 @@ def _assert_focal_close(actual: np.ndarray, expected: np.ndarray, dtype: type) -
 
 @pytest.mark.parametrize("gamma", [0.5, 2.0, 3.7])
 @pytest.mark.parametrize("alpha", [None, 0.25, 1.0])
-def test_binary_matches_definition(impl: ModuleType, rng: np.random.Generator,
-                                   gamma: float, alpha: float | None) -> None:
+def test_binary_matches_definition(
+    impl: ModuleType, rng: np.random.Generator, gamma: float, alpha: float | None
+) -> None:
     y = rng.uniform(0, 1, 500)
     y[:100] = np.round(y[:100])
     p = rng.uniform(0.01, 0.99, 500)
     want = _focal_by_definition(y, p, gamma, alpha)
-    got = impl.binary_focal_cross_entropy(y, p, gamma=gamma, alpha=alpha, reduction="none",
-                                          eps=0.0)
+    got = impl.binary_focal_cross_entropy(y, p, gamma=gamma, alpha=alpha, reduction="none", eps=0.0)
     np.testing.assert_allclose(got, want, rtol=1e-12)
     z = np.log(p) - np.log1p(-p)
-    got = impl.binary_focal_cross_entropy(y, z, from_logits=True, gamma=gamma, alpha=alpha,
-                                          reduction="none")
+    got = impl.binary_focal_cross_entropy(
+        y, z, from_logits=True, gamma=gamma, alpha=alpha, reduction="none"
+    )
     np.testing.assert_allclose(got, want, rtol=1e-10)
-    assert_reduction_close(impl.binary_focal_cross_entropy(y, p, gamma=gamma, alpha=alpha,
-                                                           eps=0.0),
-                           math.fsum(want) / want.size, np.float64)
+    assert_reduction_close(
+        impl.binary_focal_cross_entropy(y, p, gamma=gamma, alpha=alpha, eps=0.0),
+        math.fsum(want) / want.size,
+        np.float64,
+    )
 
 
 @pytest.mark.parametrize("from_logits", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_gamma_zero_is_binary_cross_entropy_bitwise(impl: ModuleType, rng: np.random.Generator,
-                                                    from_logits: bool, dtype: type) -> None:
+def test_gamma_zero_is_binary_cross_entropy_bitwise(
+    impl: ModuleType, rng: np.random.Generator, from_logits: bool, dtype: type
+) -> None:
     y = rng.uniform(0, 1, 1000)
     y[::3] = 1.0
     p = (rng.normal(0, 5, 1000) if from_logits else rng.uniform(0, 1, 1000)).astype(dtype)
     for reduction in ("none", "sum", "mean"):
-        a = impl.binary_focal_cross_entropy(y, p, from_logits=from_logits, gamma=0.0,
-                                            reduction=reduction)
+        a = impl.binary_focal_cross_entropy(
+            y, p, from_logits=from_logits, gamma=0.0, reduction=reduction
+        )
         b = impl.binary_cross_entropy(y, p, from_logits=from_logits, reduction=reduction)
         assert np.array_equal(np.asarray(a), np.asarray(b)), reduction
 
@@ -82,8 +93,13 @@ def test_binary_logits_stable_for_huge_logits(impl: ModuleType) -> None:
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 @pytest.mark.parametrize("from_logits", [False, True])
-def test_binary_parity(native: ModuleType, reference: ModuleType, rng: np.random.Generator,
-                       dtype: type, from_logits: bool) -> None:
+def test_binary_parity(
+    native: ModuleType,
+    reference: ModuleType,
+    rng: np.random.Generator,
+    dtype: type,
+    from_logits: bool,
+) -> None:
     n = ABOVE_ONE_CHUNK
     y = (rng.uniform(0, 1, n) < 0.3).astype(np.int8)
     p = (rng.normal(0, 8, n) if from_logits else rng.uniform(0, 1, n)).astype(dtype)
@@ -95,10 +111,11 @@ def test_binary_parity(native: ModuleType, reference: ModuleType, rng: np.random
     assert a.dtype == b.dtype == p.dtype
     _assert_focal_close(a, b, dtype)
     for reduction in ("sum", "mean"):
-        assert_reduction_close(native.binary_focal_cross_entropy(y, p, reduction=reduction, **kw),
-                               reference.binary_focal_cross_entropy(y, p, reduction=reduction,
-                                                                    **kw),
-                               np.float64 if dtype == np.float64 else np.float32)
+        assert_reduction_close(
+            native.binary_focal_cross_entropy(y, p, reduction=reduction, **kw),
+            reference.binary_focal_cross_entropy(y, p, reduction=reduction, **kw),
+            np.float64 if dtype == np.float64 else np.float32,
+        )
 
 
 def test_binary_edges_without_clipping(impl: ModuleType) -> None:
@@ -110,8 +127,9 @@ def test_binary_edges_without_clipping(impl: ModuleType) -> None:
     assert list(got) == [0.0, math.inf, 0.0, 0.0, math.inf]
 
 
-def test_focal_is_deterministic_across_threads(native: ModuleType,
-                                               rng: np.random.Generator) -> None:
+def test_focal_is_deterministic_across_threads(
+    native: ModuleType, rng: np.random.Generator
+) -> None:
     y = rng.integers(0, 2, 300_001)
     z = rng.normal(0, 3, 300_001)
     labels = random_labels(rng, 7, (100_001,))
@@ -121,10 +139,12 @@ def test_focal_is_deterministic_across_threads(native: ModuleType,
         results = []
         for threads in (1, 2, 3):
             native.set_num_threads(threads)
-            results.append((
-                native.binary_focal_cross_entropy(y, z, from_logits=True),
-                native.sparse_categorical_focal_cross_entropy(labels, zz, from_logits=True),
-            ))
+            results.append(
+                (
+                    native.binary_focal_cross_entropy(y, z, from_logits=True),
+                    native.sparse_categorical_focal_cross_entropy(labels, zz, from_logits=True),
+                )
+            )
     finally:
         native.set_num_threads(before)
     assert results[0] == results[1] == results[2]
@@ -134,28 +154,33 @@ def test_focal_is_deterministic_across_threads(native: ModuleType,
 
 
 @pytest.mark.parametrize("gamma", [0.0, 2.0])
-def test_sparse_matches_definition(impl: ModuleType, rng: np.random.Generator,
-                                   gamma: float) -> None:
+def test_sparse_matches_definition(
+    impl: ModuleType, rng: np.random.Generator, gamma: float
+) -> None:
     p = random_probs(rng, (300, 5))
     labels = random_labels(rng, 5, (300,))
     alpha = np.array([0.1, 0.5, 1.0, 2.0, 0.0])
     py = np.clip(p[np.arange(300), labels], 1e-300, 1.0)
     want = -alpha[labels] * (1 - py) ** gamma * np.log(py)
-    got = impl.sparse_categorical_focal_cross_entropy(labels, p, gamma=gamma, alpha=alpha,
-                                                      eps=0.0, reduction="none")
+    got = impl.sparse_categorical_focal_cross_entropy(
+        labels, p, gamma=gamma, alpha=alpha, eps=0.0, reduction="none"
+    )
     np.testing.assert_allclose(got, want, rtol=1e-12)
     z = np.log(p) + 3.0
-    got = impl.sparse_categorical_focal_cross_entropy(labels, z, from_logits=True, gamma=gamma,
-                                                      alpha=alpha, reduction="none")
+    got = impl.sparse_categorical_focal_cross_entropy(
+        labels, z, from_logits=True, gamma=gamma, alpha=alpha, reduction="none"
+    )
     np.testing.assert_allclose(got, want, rtol=1e-9)
 
 
-def test_sparse_gamma_zero_is_sparse_cross_entropy(impl: ModuleType,
-                                                   rng: np.random.Generator) -> None:
+def test_sparse_gamma_zero_is_sparse_cross_entropy(
+    impl: ModuleType, rng: np.random.Generator
+) -> None:
     z = rng.normal(0, 4, (400, 6))
     labels = random_labels(rng, 6, (400,))
-    a = impl.sparse_categorical_focal_cross_entropy(labels, z, from_logits=True, gamma=0.0,
-                                                    reduction="none")
+    a = impl.sparse_categorical_focal_cross_entropy(
+        labels, z, from_logits=True, gamma=0.0, reduction="none"
+    )
     b = impl.sparse_categorical_cross_entropy(labels, z, from_logits=True, reduction="none")
     assert_elementwise_close(a, b, np.float64, scale=np.abs(z).max(axis=1))
 
@@ -164,8 +189,7 @@ def test_sparse_confident_logits_keep_relative_accuracy(impl: ModuleType) -> Non
     # p_y ≈ 1 − 2e−40: ln p_y ≈ −2e−40 and (1 − p_y)^2 ≈ 4e−80; a 1 − p_y rounding to 0
     # would give exactly 0.
     z = np.array([[100.0, 10.0, 10.0]])
-    got = impl.sparse_categorical_focal_cross_entropy([0], z, from_logits=True,
-                                                      reduction="none")
+    got = impl.sparse_categorical_focal_cross_entropy([0], z, from_logits=True, reduction="none")
     q = 2 * math.exp(-90.0)
     want = q * q * q  # (1 − p)^2 · (−ln p) with −ln p ≈ q
     assert got[0] > 0
@@ -176,14 +200,15 @@ def test_sparse_masked_classes_and_axis(impl: ModuleType, rng: np.random.Generat
     z = rng.normal(0, 2, (50, 4))
     z[:, 3] = -np.inf
     labels = random_labels(rng, 3, (50,))
-    a = impl.sparse_categorical_focal_cross_entropy(labels, z, from_logits=True,
-                                                    reduction="none")
-    b = impl.sparse_categorical_focal_cross_entropy(labels, z[:, :3], from_logits=True,
-                                                    reduction="none")
+    a = impl.sparse_categorical_focal_cross_entropy(labels, z, from_logits=True, reduction="none")
+    b = impl.sparse_categorical_focal_cross_entropy(
+        labels, z[:, :3], from_logits=True, reduction="none"
+    )
     assert np.all(np.isfinite(a))
     assert_elementwise_close(a, b, np.float64)
-    c = impl.sparse_categorical_focal_cross_entropy(labels, np.ascontiguousarray(z.T), axis=0,
-                                                    from_logits=True, reduction="none")
+    c = impl.sparse_categorical_focal_cross_entropy(
+        labels, np.ascontiguousarray(z.T), axis=0, from_logits=True, reduction="none"
+    )
     assert np.array_equal(a, c)
 
 
@@ -195,29 +220,51 @@ def test_sparse_ignore_index_mean(impl: ModuleType, rng: np.random.Generator) ->
     alpha = [0.2, 0.4, 0.6, 0.8]
     kept = labels != -100
     per_row = impl.sparse_categorical_focal_cross_entropy(
-        labels, p, ignore_index=-100, alpha=alpha, sample_weight=w, reduction="none")
+        labels, p, ignore_index=-100, alpha=alpha, sample_weight=w, reduction="none"
+    )
     assert np.all(per_row[~kept] == 0)
     only = impl.sparse_categorical_focal_cross_entropy(
-        labels[kept], p[kept], alpha=alpha, sample_weight=w[kept], reduction="none")
+        labels[kept], p[kept], alpha=alpha, sample_weight=w[kept], reduction="none"
+    )
     assert np.array_equal(per_row[kept], only)
     mean = impl.sparse_categorical_focal_cross_entropy(
-        labels, p, ignore_index=-100, alpha=alpha, sample_weight=w)
+        labels, p, ignore_index=-100, alpha=alpha, sample_weight=w
+    )
     # α is not in the denominator: Σ s·l / Σ s over the rows kept.
     assert_reduction_close(mean, math.fsum(only) / math.fsum(w[kept]), np.float64)
-    assert_raises_clean(ValueError, lambda: impl.sparse_categorical_focal_cross_entropy(
-        np.full(3, -100), p[:3], ignore_index=-100), "zero total weight")
-    assert impl.sparse_categorical_focal_cross_entropy(
-        np.full(3, -100), p[:3], ignore_index=-100, reduction="sum") == 0.0
+    assert_raises_clean(
+        ValueError,
+        lambda: impl.sparse_categorical_focal_cross_entropy(
+            np.full(3, -100), p[:3], ignore_index=-100
+        ),
+        "zero total weight",
+    )
+    assert (
+        impl.sparse_categorical_focal_cross_entropy(
+            np.full(3, -100), p[:3], ignore_index=-100, reduction="sum"
+        )
+        == 0.0
+    )
     bad_w = w.copy()
     bad_w[0] = -1.0  # row 0 is ignored, but a negative weight is still an error
-    assert_raises_clean(ValueError, lambda: impl.sparse_categorical_focal_cross_entropy(
-        labels, p, ignore_index=-100, sample_weight=bad_w), "sample_weight")
+    assert_raises_clean(
+        ValueError,
+        lambda: impl.sparse_categorical_focal_cross_entropy(
+            labels, p, ignore_index=-100, sample_weight=bad_w
+        ),
+        "sample_weight",
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("from_logits", [False, True])
-def test_sparse_parity(native: ModuleType, reference: ModuleType, rng: np.random.Generator,
-                       dtype: type, from_logits: bool) -> None:
+def test_sparse_parity(
+    native: ModuleType,
+    reference: ModuleType,
+    rng: np.random.Generator,
+    dtype: type,
+    from_logits: bool,
+) -> None:
     n, c = 20_011, 9
     labels = random_labels(rng, c, (n,), np.uint8)
     p = (rng.normal(0, 6, (n, c)) if from_logits else random_probs(rng, (n, c))).astype(dtype)
@@ -232,14 +279,16 @@ def test_sparse_parity(native: ModuleType, reference: ModuleType, rng: np.random
     assert_reduction_close(
         native.sparse_categorical_focal_cross_entropy(labels, p, **kw),
         reference.sparse_categorical_focal_cross_entropy(labels, p, **kw),
-        np.float64 if dtype == np.float64 else np.float32)
+        np.float64 if dtype == np.float64 else np.float32,
+    )
 
 
 # --------------------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize("fn", ["binary_focal_cross_entropy",
-                                "sparse_categorical_focal_cross_entropy"])
+@pytest.mark.parametrize(
+    "fn", ["binary_focal_cross_entropy", "sparse_categorical_focal_cross_entropy"]
+)
 def test_option_errors(impl: ModuleType, fn: str) -> None:
     f = getattr(impl, fn)
     y, p = ([1, 0], [0.3, 0.6]) if fn.startswith("binary") else ([1, 0], [[0.3, 0.7]] * 2)

@@ -27,8 +27,11 @@ def _native_grad() -> _Grad:
     return _Grad("native", grad.binary_cross_entropy, grad.softmax_cross_entropy)
 
 
-REFERENCE = _Grad("reference", reference_module.grad_binary_cross_entropy,
-                  reference_module.grad_softmax_cross_entropy)
+REFERENCE = _Grad(
+    "reference",
+    reference_module.grad_binary_cross_entropy,
+    reference_module.grad_softmax_cross_entropy,
+)
 
 
 @pytest.fixture(params=["native", "reference"])
@@ -47,8 +50,9 @@ def _central(f: object, x: np.ndarray, h: float) -> np.ndarray:
     return out
 
 
-def test_binary_gradient_and_hessian_by_finite_differences(g: _Grad, impl: ModuleType,
-                                                           rng: np.random.Generator) -> None:
+def test_binary_gradient_and_hessian_by_finite_differences(
+    g: _Grad, impl: ModuleType, rng: np.random.Generator
+) -> None:
     z = rng.normal(0, 2, 40)
     y = rng.uniform(0, 1, 40)
     y[:15] = np.round(y[:15])
@@ -56,28 +60,34 @@ def test_binary_gradient_and_hessian_by_finite_differences(g: _Grad, impl: Modul
     grad, hess = g.binary_cross_entropy(y, z, sample_weight=w, hessian=True)
 
     def loss(zz: np.ndarray) -> float:
-        return impl.binary_cross_entropy(y, zz, from_logits=True, sample_weight=w,
-                                         reduction="sum")
+        return impl.binary_cross_entropy(y, zz, from_logits=True, sample_weight=w, reduction="sum")
 
     np.testing.assert_allclose(grad, _central(loss, z, 1e-5), rtol=1e-6, atol=1e-9)
-    fd_hess = np.array([
-        (g.binary_cross_entropy(y, z + e, sample_weight=w)[i]
-         - g.binary_cross_entropy(y, z - e, sample_weight=w)[i]) / 2e-6
-        for i, e in ((i, np.eye(40)[i] * 1e-6) for i in range(40))
-    ])
+    fd_hess = np.array(
+        [
+            (
+                g.binary_cross_entropy(y, z + e, sample_weight=w)[i]
+                - g.binary_cross_entropy(y, z - e, sample_weight=w)[i]
+            )
+            / 2e-6
+            for i, e in ((i, np.eye(40)[i] * 1e-6) for i in range(40))
+        ]
+    )
     np.testing.assert_allclose(hess, fd_hess, rtol=1e-6, atol=1e-9)
 
 
-def test_softmax_gradient_and_hessian_by_finite_differences(g: _Grad, impl: ModuleType,
-                                                            rng: np.random.Generator) -> None:
+def test_softmax_gradient_and_hessian_by_finite_differences(
+    g: _Grad, impl: ModuleType, rng: np.random.Generator
+) -> None:
     z = rng.normal(0, 2, (12, 5))
     labels = random_labels(rng, 5, (12,))
     w = rng.uniform(0.5, 2, 12)
     grad, hess = g.softmax_cross_entropy(labels, z, sample_weight=w, hessian=True)
 
     def loss(zz: np.ndarray) -> float:
-        return impl.sparse_categorical_cross_entropy(labels, zz, from_logits=True,
-                                                     sample_weight=w, reduction="sum")
+        return impl.sparse_categorical_cross_entropy(
+            labels, zz, from_logits=True, sample_weight=w, reduction="sum"
+        )
 
     np.testing.assert_allclose(grad, _central(loss, z, 1e-5), rtol=1e-6, atol=1e-9)
     fd_hess = np.empty_like(z)
@@ -85,8 +95,10 @@ def test_softmax_gradient_and_hessian_by_finite_differences(g: _Grad, impl: Modu
         up, down = z.copy(), z.copy()
         up[i] += 1e-6
         down[i] -= 1e-6
-        fd_hess[i] = (g.softmax_cross_entropy(labels, up, sample_weight=w)[i]
-                      - g.softmax_cross_entropy(labels, down, sample_weight=w)[i]) / 2e-6
+        fd_hess[i] = (
+            g.softmax_cross_entropy(labels, up, sample_weight=w)[i]
+            - g.softmax_cross_entropy(labels, down, sample_weight=w)[i]
+        ) / 2e-6
     np.testing.assert_allclose(hess, fd_hess, rtol=1e-6, atol=1e-9)
 
 
@@ -147,8 +159,10 @@ def test_deterministic_across_threads(rng: np.random.Generator) -> None:
         runs = []
         for threads in (1, 2, 3):
             plogp.set_num_threads(threads)
-            runs.append(native.softmax_cross_entropy(labels, z, hessian=True)
-                        + native.binary_cross_entropy(z > 0, z, hessian=True))
+            runs.append(
+                native.softmax_cross_entropy(labels, z, hessian=True)
+                + native.binary_cross_entropy(z > 0, z, hessian=True)
+            )
     finally:
         plogp.set_num_threads(before)
     for run in runs[1:]:
@@ -171,10 +185,12 @@ def test_out_arrays(g: _Grad, rng: np.random.Generator) -> None:
         f32 = np.empty(z.shape, np.float32)
         assert_raises_clean(TypeError, lambda: fn(target, z, out=f32), "out", "float64")
         assert_raises_clean(TypeError, lambda: fn(target, z, out=[0.0] * z.size), "out")
-        assert_raises_clean(ValueError, lambda: fn(target, z, out=np.empty((4, 30))), "out",
-                            "shape")
-        assert_raises_clean(ValueError, lambda: fn(target, z, out=np.empty((4, 30)).T), "out",
-                            "contiguous")
+        assert_raises_clean(
+            ValueError, lambda: fn(target, z, out=np.empty((4, 30))), "out", "shape"
+        )
+        assert_raises_clean(
+            ValueError, lambda: fn(target, z, out=np.empty((4, 30)).T), "out", "contiguous"
+        )
         ro = np.empty_like(z)
         ro.flags.writeable = False
         assert_raises_clean(ValueError, lambda: fn(target, z, out=ro), "out", "writeable")
@@ -182,29 +198,37 @@ def test_out_arrays(g: _Grad, rng: np.random.Generator) -> None:
         with unchanged(zc):
             assert_raises_clean(ValueError, lambda: fn(target, zc, out=zc), "out", "share")
         assert_raises_clean(TypeError, lambda: fn(target, z, hessian=True, out=og), "out")
-        assert_raises_clean(ValueError, lambda: fn(target, z, hessian=True, out=(og, og)),
-                            "out")
-        assert_raises_clean(ValueError, lambda: fn(target, z, hessian=True, out=(og, z)),
-                            r"out\[1\]")
+        assert_raises_clean(ValueError, lambda: fn(target, z, hessian=True, out=(og, og)), "out")
+        assert_raises_clean(
+            ValueError, lambda: fn(target, z, hessian=True, out=(og, z)), r"out\[1\]"
+        )
     out32 = np.empty((30, 4), np.float32)
     assert g.binary_cross_entropy(y, z.astype(np.float32), out=out32) is out32
 
 
 def test_errors(g: _Grad) -> None:
     z = np.zeros((3, 2))
-    assert_raises_clean(ValueError, lambda: g.softmax_cross_entropy([0, 2, 1], z),
-                        r"\[1\] = 2", "2 classes")
+    assert_raises_clean(
+        ValueError, lambda: g.softmax_cross_entropy([0, 2, 1], z), r"\[1\] = 2", "2 classes"
+    )
     assert_raises_clean(ValueError, lambda: g.softmax_cross_entropy([0, -1, 1], z), "-1")
-    assert_raises_clean(TypeError, lambda: g.softmax_cross_entropy([0.0, 1.0, 1.0], z),
-                        "labels")
+    assert_raises_clean(TypeError, lambda: g.softmax_cross_entropy([0.0, 1.0, 1.0], z), "labels")
     assert_raises_clean(ValueError, lambda: g.softmax_cross_entropy([0, 1], z), "labels")
     assert_raises_clean(ValueError, lambda: g.softmax_cross_entropy([0, 1, 0], z[0]), "logits")
-    assert_raises_clean(ValueError, lambda: g.softmax_cross_entropy(
-        [0, 1, 0], z, sample_weight=[1.0, -1.0, 1.0]), "sample_weight")
-    assert_raises_clean(ValueError, lambda: g.binary_cross_entropy([0.0, 1.5], [0.0, 1.0]),
-                        "y_true")
-    assert_raises_clean(ValueError, lambda: g.binary_cross_entropy([0.0, 1.0], [0.0]),
-                        "y_true", "logits")
+    assert_raises_clean(
+        ValueError,
+        lambda: g.softmax_cross_entropy([0, 1, 0], z, sample_weight=[1.0, -1.0, 1.0]),
+        "sample_weight",
+    )
+    assert_raises_clean(
+        ValueError, lambda: g.binary_cross_entropy([0.0, 1.5], [0.0, 1.0]), "y_true"
+    )
+    assert_raises_clean(
+        ValueError, lambda: g.binary_cross_entropy([0.0, 1.0], [0.0]), "y_true", "logits"
+    )
     assert_raises_clean(TypeError, lambda: g.binary_cross_entropy([0, 1], [0, 1]), "logits")
-    assert_raises_clean(ValueError, lambda: g.binary_cross_entropy(
-        [0, 1], [0.0, 1.0], sample_weight=[1.0, np.inf]), "sample_weight")
+    assert_raises_clean(
+        ValueError,
+        lambda: g.binary_cross_entropy([0, 1], [0.0, 1.0], sample_weight=[1.0, np.inf]),
+        "sample_weight",
+    )

@@ -17,34 +17,44 @@ from conftest import ABOVE_ONE_CHUNK, get_impl, reduction_rtol, requires_native,
 C = 6
 
 
-def _binary(rng: np.random.Generator, n: int, dtype: Any = np.float64
-            ) -> tuple[str, tuple[Any, Any], dict[str, Any]]:
+def _binary(
+    rng: np.random.Generator, n: int, dtype: Any = np.float64
+) -> tuple[str, tuple[Any, Any], dict[str, Any]]:
     y = rng.integers(0, 2, n).astype(np.float64)
     return "binary_cross_entropy", (y, rng.random(n).astype(dtype)), {}
 
 
-def _logits(rng: np.random.Generator, n: int, dtype: Any = np.float64
-            ) -> tuple[str, tuple[Any, Any], dict[str, Any]]:
+def _logits(
+    rng: np.random.Generator, n: int, dtype: Any = np.float64
+) -> tuple[str, tuple[Any, Any], dict[str, Any]]:
     y = rng.random(n)  # soft targets
     z = (4 * rng.standard_normal(n)).astype(dtype)
     return "binary_cross_entropy", (y, z), {"from_logits": True}
 
 
-def _categorical(rng: np.random.Generator, n: int, dtype: Any = np.float64
-                 ) -> tuple[str, tuple[Any, Any], dict[str, Any]]:
+def _categorical(
+    rng: np.random.Generator, n: int, dtype: Any = np.float64
+) -> tuple[str, tuple[Any, Any], dict[str, Any]]:
     t = np.eye(C, dtype=np.int8)[rng.integers(0, C, n)]
     return "categorical_cross_entropy", (t, rng.dirichlet(np.ones(C), n).astype(dtype)), {}
 
 
-def _sparse(rng: np.random.Generator, n: int, dtype: Any = np.float64
-            ) -> tuple[str, tuple[Any, Any], dict[str, Any]]:
+def _sparse(
+    rng: np.random.Generator, n: int, dtype: Any = np.float64
+) -> tuple[str, tuple[Any, Any], dict[str, Any]]:
     z = (3 * rng.standard_normal((n, C))).astype(dtype)
-    return ("sparse_categorical_cross_entropy", (rng.integers(0, C, n).astype(np.uint8), z),
-            {"from_logits": True})
+    return (
+        "sparse_categorical_cross_entropy",
+        (rng.integers(0, C, n).astype(np.uint8), z),
+        {"from_logits": True},
+    )
 
 
 CASES: dict[str, Callable[..., tuple[str, tuple[Any, Any], dict[str, Any]]]] = {
-    "binary": _binary, "logits": _logits, "categorical": _categorical, "sparse": _sparse,
+    "binary": _binary,
+    "logits": _logits,
+    "categorical": _categorical,
+    "sparse": _sparse,
 }
 
 
@@ -54,8 +64,15 @@ def assert_groups_close(actual: Any, expected: Any, dtype: Any) -> None:
     np.testing.assert_allclose(actual, expected, rtol=reduction_rtol(dtype), atol=1e-300)
 
 
-def _subset_loss(impl: ModuleType, name: str, args: tuple[Any, Any], kwargs: dict[str, Any],
-                 keep: np.ndarray, reduction: str, weight: Any) -> float:
+def _subset_loss(
+    impl: ModuleType,
+    name: str,
+    args: tuple[Any, Any],
+    kwargs: dict[str, Any],
+    keep: np.ndarray,
+    reduction: str,
+    weight: Any,
+) -> float:
     """The function on the items of one group alone (nan for a "mean" over no weight)."""
     sub = tuple(a[keep] for a in args)
     w = None if weight is None else weight[keep]
@@ -67,16 +84,17 @@ def _subset_loss(impl: ModuleType, name: str, args: tuple[Any, Any], kwargs: dic
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_each_group_is_the_function_on_its_items(impl: ModuleType, case: str, reduction: str,
-                                                 weighted: bool,
-                                                 rng: np.random.Generator) -> None:
+def test_each_group_is_the_function_on_its_items(
+    impl: ModuleType, case: str, reduction: str, weighted: bool, rng: np.random.Generator
+) -> None:
     n = 2000
     name, args, kwargs = CASES[case](rng, n)
     ids = rng.choice([0, 1, 3, 4, 7], n)  # 2, 5, 6 are empty groups
     weight = rng.random(n) if weighted else None
     with unchanged(*args, ids):
-        got = getattr(impl, name)(*args, **kwargs, sample_weight=weight, groups=ids,
-                                  reduction=reduction)
+        got = getattr(impl, name)(
+            *args, **kwargs, sample_weight=weight, groups=ids, reduction=reduction
+        )
     expected = [
         _subset_loss(impl, name, args, kwargs, ids == g, reduction, weight) for g in range(8)
     ]
@@ -94,14 +112,21 @@ def test_native_matches_reference(case: str, dtype: Any, data: st.DataObject) ->
     n = data.draw(st.integers(0, 300))
     name, args, kwargs = CASES[case](rng, n, dtype)
     n_groups = data.draw(st.integers(1, 12))
-    ids = rng.integers(0, n_groups, n).astype(data.draw(st.sampled_from(
-        [np.int8, np.uint16, np.int32, np.int64, np.uint64])))
+    ids = rng.integers(0, n_groups, n).astype(
+        data.draw(st.sampled_from([np.int8, np.uint16, np.int32, np.int64, np.uint64]))
+    )
     weight = rng.random(n) if data.draw(st.booleans()) else None
     reduction = data.draw(st.sampled_from(["sum", "mean"]))
     nan_policy = data.draw(st.sampled_from(["propagate", "omit"]))
     got = [
-        getattr(get_impl(which), name)(*args, **kwargs, sample_weight=weight, groups=ids,
-                                       reduction=reduction, nan_policy=nan_policy)
+        getattr(get_impl(which), name)(
+            *args,
+            **kwargs,
+            sample_weight=weight,
+            groups=ids,
+            reduction=reduction,
+            nan_policy=nan_policy,
+        )
         for which in ("native", "reference")
     ]
     assert_groups_close(got[0], got[1], dtype)
@@ -115,7 +140,7 @@ def test_single_class_groups(impl: ModuleType, case: str, rng: np.random.Generat
     ids = np.zeros(n, dtype=np.int64)
     y = y.copy()
     y[: n // 2] = 1  # group 0: every target is class 1
-    ids[n // 2:] = 1
+    ids[n // 2 :] = 1
     got = getattr(impl, name)(y, p, **kwargs, groups=ids)
     for g in (0, 1):
         keep = ids == g
@@ -146,14 +171,14 @@ def test_nan_policy_with_groups(impl: ModuleType, rng: np.random.Generator) -> N
         impl.binary_cross_entropy(y, p, groups=ids, nan_policy="raise")
 
 
-def test_groups_broadcast_along_the_first_axis(impl: ModuleType,
-                                               rng: np.random.Generator) -> None:
+def test_groups_broadcast_along_the_first_axis(impl: ModuleType, rng: np.random.Generator) -> None:
     y = rng.integers(0, 2, (40, 5))
     p = rng.random((40, 5))
     rows = rng.integers(0, 3, 40)
     got = impl.binary_cross_entropy(y, p, groups=rows, reduction="sum")
-    full = impl.binary_cross_entropy(y, p, groups=np.repeat(rows[:, None], 5, axis=1),
-                                     reduction="sum")
+    full = impl.binary_cross_entropy(
+        y, p, groups=np.repeat(rows[:, None], 5, axis=1), reduction="sum"
+    )
     np.testing.assert_array_equal(got, full)
     # Categorical with the class axis first: the rows are the other axis.
     t = np.eye(C)[rng.integers(0, C, 40)]
@@ -182,8 +207,9 @@ def test_empty_input_and_no_groups_seen(impl: ModuleType) -> None:
         (np.array([0, 1, 1]), {"reduction": "none"}, ValueError, "groups"),
     ],
 )
-def test_bad_groups(impl: ModuleType, groups: Any, kwargs: dict[str, Any],
-                    error: type[Exception], match: str) -> None:
+def test_bad_groups(
+    impl: ModuleType, groups: Any, kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
     with pytest.raises(error, match=match):
         impl.binary_cross_entropy([1, 0, 1], [0.2, 0.4, 0.9], groups=groups, **kwargs)
 
@@ -198,8 +224,9 @@ def test_value_errors_keep_their_global_index(impl: ModuleType) -> None:
     labels = np.zeros(n // 10, dtype=np.int64)
     labels[-1] = C
     with pytest.raises(ValueError, match=rf"y_true\[{n // 10 - 1}\] = {C}"):
-        impl.sparse_categorical_cross_entropy(labels, np.full((n // 10, C), 1 / C),
-                                              groups=ids[: n // 10])
+        impl.sparse_categorical_cross_entropy(
+            labels, np.full((n // 10, C), 1 / C), groups=ids[: n // 10]
+        )
 
 
 @requires_native
@@ -216,15 +243,19 @@ def test_bitwise_identical_for_any_thread_count(case: str, rng: np.random.Genera
     try:
         for threads in (1, 2, 3):
             plogp.set_num_threads(threads)
-            results.append(getattr(plogp, name)(*args, **kwargs, sample_weight=weight,
-                                                groups=ids, reduction="sum"))
+            results.append(
+                getattr(plogp, name)(
+                    *args, **kwargs, sample_weight=weight, groups=ids, reduction="sum"
+                )
+            )
     finally:
         plogp.set_num_threads(before)
     for r in results[1:]:
         assert r.tobytes() == results[0].tobytes()
     # One group of everything is the ungrouped sum (to the f32 rounding of each item).
     whole = getattr(plogp, name)(*args, **kwargs, sample_weight=weight, reduction="sum")
-    one = getattr(plogp, name)(*args, **kwargs, sample_weight=weight,
-                               groups=np.zeros(n, dtype=np.int8), reduction="sum")
+    one = getattr(plogp, name)(
+        *args, **kwargs, sample_weight=weight, groups=np.zeros(n, dtype=np.int8), reduction="sum"
+    )
     assert one[0] == pytest.approx(whole, rel=1e-6)
     assert one[0] == pytest.approx(results[0].sum(), rel=1e-9)

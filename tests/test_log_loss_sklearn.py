@@ -36,8 +36,10 @@ def _outcome(function: Any, *args: Any, **kwargs: Any) -> Outcome:
             raise
         except BaseException as exc:  # a PanicException is not an Exception
             value, error = None, exc
-    user = sorted({w.category for w in caught if issubclass(w.category, UserWarning)},
-                  key=lambda c: c.__name__)
+    user = sorted(
+        {w.category for w in caught if issubclass(w.category, UserWarning)},
+        key=lambda c: c.__name__,
+    )
     return Outcome(value, error, user)
 
 
@@ -45,8 +47,9 @@ def _short(error: BaseException) -> str:
     return f"{type(error).__name__}({str(error)[:160]!r})"
 
 
-def assert_same_as_sklearn(impl: ModuleType, *args: Any, rtol: float = 1e-12,
-                           **kwargs: Any) -> Outcome:
+def assert_same_as_sklearn(
+    impl: ModuleType, *args: Any, rtol: float = 1e-12, **kwargs: Any
+) -> Outcome:
     """``impl.log_loss`` and scikit-learn agree on value, warnings and exception type."""
     theirs = _outcome(sklearn_metrics.log_loss, *args, **kwargs)
     ours = _outcome(impl.log_loss, *args, **kwargs)
@@ -55,13 +58,17 @@ def assert_same_as_sklearn(impl: ModuleType, *args: Any, rtol: float = 1e-12,
         assert kinds, f"unexpected scikit-learn error {theirs.error!r}"
         assert isinstance(ours.error, tuple(kinds)), (
             f"scikit-learn raised {_short(theirs.error)}, plogp gave "
-            f"{_short(ours.error) if ours.error else ours.value}")
+            f"{_short(ours.error) if ours.error else ours.value}"
+        )
     else:
-        assert ours.error is None, f"plogp raised {_short(ours.error)}; scikit-learn gave " \
-            f"{theirs.value!r}"
+        assert ours.error is None, (
+            f"plogp raised {_short(ours.error)}; scikit-learn gave {theirs.value!r}"
+        )
         assert isinstance(ours.value, float), type(ours.value)
         assert math.isclose(ours.value, theirs.value, rel_tol=rtol, abs_tol=1e-300), (
-            ours.value, theirs.value)
+            ours.value,
+            theirs.value,
+        )
     assert ours.warnings == theirs.warnings, (ours.warnings, theirs.warnings)
     return ours
 
@@ -133,8 +140,9 @@ def test_string_labels(impl: ModuleType, multiclass) -> None:
     names = np.array(["spam", "ham", "eggs", "bacon"])
     assert_same_as_sklearn(impl, names[y], proba)
     assert_same_as_sklearn(impl, names[y].astype(object), proba)
-    assert_same_as_sklearn(impl, ["spam", "ham", "ham", "spam"],
-                           [[0.1, 0.9], [0.9, 0.1], [0.8, 0.2], [0.35, 0.65]])
+    assert_same_as_sklearn(
+        impl, ["spam", "ham", "ham", "spam"], [[0.1, 0.9], [0.9, 0.1], [0.8, 0.2], [0.35, 0.65]]
+    )
 
 
 def test_labels_argument(impl: ModuleType, rng) -> None:
@@ -143,8 +151,9 @@ def test_labels_argument(impl: ModuleType, rng) -> None:
     proba = rng.random((500, 5))
     proba /= proba.sum(axis=1, keepdims=True)
     assert_same_as_sklearn(impl, y, proba, labels=[0, 1, 2, 3, 4])
-    assert_same_as_sklearn(impl, np.array(["a", "c", "e"])[y // 2], proba,
-                           labels=["a", "b", "c", "d", "e"])
+    assert_same_as_sklearn(
+        impl, np.array(["a", "c", "e"])[y // 2], proba, labels=["a", "b", "c", "d", "e"]
+    )
     # A single class in y_true is fine with labels.
     assert_same_as_sklearn(impl, np.ones(20, dtype=int), rng.random(20), labels=[0, 1])
 
@@ -158,8 +167,7 @@ def test_sample_weight_and_normalize(impl: ModuleType, multiclass, binary, rng) 
     assert_same_as_sklearn(impl, y, proba, normalize=False)
     yb, p = binary
     assert_same_as_sklearn(impl, yb, p, sample_weight=rng.integers(0, 4, len(yb)))
-    assert_same_as_sklearn(impl, yb, p, sample_weight=list(rng.random(len(yb))),
-                           normalize=False)
+    assert_same_as_sklearn(impl, yb, p, sample_weight=list(rng.random(len(yb))), normalize=False)
 
 
 def test_clipping_at_the_dtype_eps(impl: ModuleType, binary) -> None:
@@ -190,8 +198,11 @@ def test_y_pred_keyword_alias(impl: ModuleType, multiclass) -> None:
     y, proba = multiclass
     expected = sklearn_metrics.log_loss(y, proba)
     assert math.isclose(impl.log_loss(y, y_pred=proba), expected, rel_tol=1e-12)
-    assert math.isclose(impl.log_loss(y_true=y, y_pred=proba, normalize=False),
-                        sklearn_metrics.log_loss(y, proba, normalize=False), rel_tol=1e-12)
+    assert math.isclose(
+        impl.log_loss(y_true=y, y_pred=proba, normalize=False),
+        sklearn_metrics.log_loss(y, proba, normalize=False),
+        rel_tol=1e-12,
+    )
     with pytest.raises(ValueError, match="y_pred"):
         impl.log_loss(y, proba, y_pred=proba)
 
@@ -309,10 +320,14 @@ FAST_PATH_ERRORS = {
     "one-class-float": (np.ones(40), np.full(40, 0.3)),
     "bytes-labels": (np.array([b"a", b"b"] * 10), np.full(20, 0.5)),
     "strings-vs-columns": (np.array(["a", "b", "c"] * 10), np.full((30, 2), 0.5)),
-    "proba-out-of-range-rows-sum-to-one": (np.array([0, 1, 2] * 10),
-                                           np.tile([1.5, -0.25, -0.25], (30, 1))),
-    "nan-proba-2d": (np.array([0, 1, 2] * 10),
-                     np.vstack([np.full((29, 3), 1 / 3), [[math.nan, 0.5, 0.5]]])),
+    "proba-out-of-range-rows-sum-to-one": (
+        np.array([0, 1, 2] * 10),
+        np.tile([1.5, -0.25, -0.25], (30, 1)),
+    ),
+    "nan-proba-2d": (
+        np.array([0, 1, 2] * 10),
+        np.vstack([np.full((29, 3), 1 / 3), [[math.nan, 0.5, 0.5]]]),
+    ),
 }
 
 

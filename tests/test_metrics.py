@@ -29,24 +29,37 @@ def within_ulps(actual: float, expected: float, ulps: int = 2) -> bool:
 def _data(kind: str, rng: np.random.Generator, n: int = N) -> tuple[Any, Any, Any]:
     """(metric, y_true, y_pred) for each loss (and p for Entropy, with y_true None)."""
     if kind == "binary":
-        return (metrics.BinaryCrossEntropy(), rng.integers(0, 2, n).astype(np.float64),
-                rng.random(n))
+        return (
+            metrics.BinaryCrossEntropy(),
+            rng.integers(0, 2, n).astype(np.float64),
+            rng.random(n),
+        )
     if kind == "logits":
-        return (metrics.BinaryCrossEntropy(from_logits=True), rng.random(n),
-                rng.standard_normal(n).astype(np.float32))
+        return (
+            metrics.BinaryCrossEntropy(from_logits=True),
+            rng.random(n),
+            rng.standard_normal(n).astype(np.float32),
+        )
     if kind == "categorical":
-        return (metrics.CategoricalCrossEntropy(), np.eye(C)[rng.integers(0, C, n)],
-                rng.dirichlet(np.ones(C), n))
+        return (
+            metrics.CategoricalCrossEntropy(),
+            np.eye(C)[rng.integers(0, C, n)],
+            rng.dirichlet(np.ones(C), n),
+        )
     if kind == "sparse":
-        return (metrics.SparseCategoricalCrossEntropy(from_logits=True),
-                rng.integers(0, C, n), rng.standard_normal((n, C)))
+        return (
+            metrics.SparseCategoricalCrossEntropy(from_logits=True),
+            rng.integers(0, C, n),
+            rng.standard_normal((n, C)),
+        )
     assert kind == "entropy"
     return metrics.Entropy(base=2), None, rng.dirichlet(np.ones(C), n)
 
 
 KINDS = ("binary", "logits", "categorical", "sparse", "entropy")
 FUNCTIONS = {
-    "binary": "binary_cross_entropy", "logits": "binary_cross_entropy",
+    "binary": "binary_cross_entropy",
+    "logits": "binary_cross_entropy",
     "categorical": "categorical_cross_entropy",
     "sparse": "sparse_categorical_cross_entropy",
 }
@@ -72,8 +85,7 @@ def _expected(kind: str, metric: Any, y: Any, p: Any, weight: Any = None) -> tup
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_result_matches_the_function(kind: str, weighted: bool,
-                                     rng: np.random.Generator) -> None:
+def test_result_matches_the_function(kind: str, weighted: bool, rng: np.random.Generator) -> None:
     metric, y, p = _data(kind, rng)
     weight = rng.random(N) if weighted else None
     assert _update(metric, y, p, sample_weight=weight) is metric
@@ -85,7 +97,7 @@ def test_result_matches_the_function(kind: str, weighted: bool,
     assert within_ulps(r.weight, N if weight is None else math.fsum(weight))
     if kind == "entropy":
         assert math.isnan(r.normalized_entropy)
-        assert r.perplexity == pytest.approx(2.0 ** r.mean, rel=1e-14)
+        assert r.perplexity == pytest.approx(2.0**r.mean, rel=1e-14)
     else:
         assert r.perplexity == pytest.approx(math.exp(r.mean), rel=1e-14)
     assert r.groups == {}
@@ -103,8 +115,12 @@ def test_merged_parts_equal_one_shot(kind: str, data: st.DataObject) -> None:
     parts = []
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         part = copy.deepcopy(metric)
-        _update(part, None if y is None else y[lo:hi], p[lo:hi],
-                sample_weight=None if weight is None else weight[lo:hi])
+        _update(
+            part,
+            None if y is None else y[lo:hi],
+            p[lo:hi],
+            sample_weight=None if weight is None else weight[lo:hi],
+        )
         parts.append(part)
     merged = copy.deepcopy(metric)
     for part in parts:
@@ -117,13 +133,18 @@ def test_merged_parts_equal_one_shot(kind: str, data: st.DataObject) -> None:
     if n and one_shot.weight > 0:
         assert within_ulps(r.mean, one_shot.mean, 4)
         if kind != "entropy":
-            assert r.normalized_entropy == pytest.approx(one_shot.normalized_entropy,
-                                                         rel=1e-13, nan_ok=True)
+            assert r.normalized_entropy == pytest.approx(
+                one_shot.normalized_entropy, rel=1e-13, nan_ok=True
+            )
     # Sequential updates accumulate the same state as the merge.
     sequential = copy.deepcopy(metric).reset()
     for lo, hi in zip(bounds[:-1], bounds[1:]):
-        _update(sequential, None if y is None else y[lo:hi], p[lo:hi],
-                sample_weight=None if weight is None else weight[lo:hi])
+        _update(
+            sequential,
+            None if y is None else y[lo:hi],
+            p[lo:hi],
+            sample_weight=None if weight is None else weight[lo:hi],
+        )
     assert within_ulps(sequential.result().sum, one_shot.sum)
 
 
@@ -142,8 +163,7 @@ def test_normalized_entropy_binary_direct_formula(rng: np.random.Generator) -> N
 
 
 @pytest.mark.parametrize("kind", ["categorical", "sparse"])
-def test_normalized_entropy_categorical_direct_formula(kind: str,
-                                                       rng: np.random.Generator) -> None:
+def test_normalized_entropy_categorical_direct_formula(kind: str, rng: np.random.Generator) -> None:
     labels = rng.choice(C, N, p=[0.5, 0.2, 0.15, 0.1, 0.05])
     p = rng.dirichlet(np.ones(C), N)
     w = rng.random(N)
@@ -239,8 +259,9 @@ def test_merge_with_itself_doubles() -> None:
         (metrics.Entropy, {"base": -2.0}, ValueError, "base"),
     ],
 )
-def test_options_are_checked_at_construction(factory: Any, kwargs: dict[str, Any],
-                                             error: type[Exception], name: str) -> None:
+def test_options_are_checked_at_construction(
+    factory: Any, kwargs: dict[str, Any], error: type[Exception], name: str
+) -> None:
     with pytest.raises(error, match=name):
         factory(**kwargs)
 
@@ -251,25 +272,45 @@ def test_options_are_checked_at_construction(factory: Any, kwargs: dict[str, Any
         (metrics.BinaryCrossEntropy, ([1, 0], [0.5]), {}, ValueError, "y_true"),
         (metrics.BinaryCrossEntropy, ([1, 0], [0.5, 1.5]), {}, ValueError, "y_pred"),
         (metrics.BinaryCrossEntropy, ([1, 0], [1, 0]), {}, TypeError, "y_pred"),
-        (metrics.BinaryCrossEntropy, ([1, 0], [0.5, 0.5]), {"sample_weight": [1, -1]},
-         ValueError, "sample_weight"),
-        (metrics.SparseCategoricalCrossEntropy, ([3], [[0.5, 0.5]]), {}, ValueError,
-         "y_true"),
-        (metrics.CategoricalCrossEntropy, ([[1.0, 0.0]], [[0.5, 0.5]]),
-         {"sample_weight": [1.0, 2.0]}, ValueError, "sample_weight"),
-        (metrics.Entropy, ([[0.5, 0.5]],), {"sample_weight": [1.0, 2.0]}, ValueError,
-         "sample_weight"),
+        (
+            metrics.BinaryCrossEntropy,
+            ([1, 0], [0.5, 0.5]),
+            {"sample_weight": [1, -1]},
+            ValueError,
+            "sample_weight",
+        ),
+        (metrics.SparseCategoricalCrossEntropy, ([3], [[0.5, 0.5]]), {}, ValueError, "y_true"),
+        (
+            metrics.CategoricalCrossEntropy,
+            ([[1.0, 0.0]], [[0.5, 0.5]]),
+            {"sample_weight": [1.0, 2.0]},
+            ValueError,
+            "sample_weight",
+        ),
+        (
+            metrics.Entropy,
+            ([[0.5, 0.5]],),
+            {"sample_weight": [1.0, 2.0]},
+            ValueError,
+            "sample_weight",
+        ),
         (metrics.Entropy, ([[0.5, 1.5]],), {}, ValueError, "p"),
     ],
 )
-def test_failed_update_leaves_the_state_unchanged(metric: Any, args: tuple[Any, ...],
-                                                  kwargs: dict[str, Any],
-                                                  error: type[Exception], name: str) -> None:
+def test_failed_update_leaves_the_state_unchanged(
+    metric: Any, args: tuple[Any, ...], kwargs: dict[str, Any], error: type[Exception], name: str
+) -> None:
     m = metric()
-    good = ([[0.2, 0.8]],) if metric is metrics.Entropy else (
-        ([1], [[0.2, 0.8]]) if metric is metrics.SparseCategoricalCrossEntropy else
-        ([[0.0, 1.0]], [[0.2, 0.8]]) if metric is metrics.CategoricalCrossEntropy else
-        ([1, 0], [0.8, 0.3])
+    good = (
+        ([[0.2, 0.8]],)
+        if metric is metrics.Entropy
+        else (
+            ([1], [[0.2, 0.8]])
+            if metric is metrics.SparseCategoricalCrossEntropy
+            else ([[0.0, 1.0]], [[0.2, 0.8]])
+            if metric is metrics.CategoricalCrossEntropy
+            else ([1, 0], [0.8, 0.3])
+        )
     )
     m.update(*good)
     before = pickle.dumps(m)
@@ -294,8 +335,7 @@ def test_nan_policy_omit_drops_items_from_every_sum(rng: np.random.Generator) ->
     y[9] = np.nan
     keep = ~(np.isnan(p) | np.isnan(y))
     r = metrics.BinaryCrossEntropy(nan_policy="omit").update(y, p, sample_weight=w).result()
-    direct = metrics.BinaryCrossEntropy().update(y[keep], p[keep],
-                                                 sample_weight=w[keep]).result()
+    direct = metrics.BinaryCrossEntropy().update(y[keep], p[keep], sample_weight=w[keep]).result()
     assert r.count == N - 3 == direct.count
     assert within_ulps(r.sum, direct.sum)
     assert within_ulps(r.weight, direct.weight)
@@ -318,7 +358,8 @@ def test_sparse_omit_and_categorical_axis(rng: np.random.Generator) -> None:
     assert r.result().count == N - 1
     assert within_ulps(r.result().sum, direct.result().sum)
     assert r.result().normalized_entropy == pytest.approx(
-        direct.result().normalized_entropy, rel=1e-13)
+        direct.result().normalized_entropy, rel=1e-13
+    )
     # axis=0: classes along the first axis.
     t = np.eye(C)[labels]
     p = rng.dirichlet(np.ones(C), N)
@@ -399,8 +440,9 @@ def test_many_small_updates_after_a_large_one_are_kept() -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_groups_match_a_metric_per_group(kind: str, weighted: bool,
-                                         rng: np.random.Generator) -> None:
+def test_groups_match_a_metric_per_group(
+    kind: str, weighted: bool, rng: np.random.Generator
+) -> None:
     metric, y, p = _data(kind, rng)
     weight = rng.random(N) if weighted else None
     ids = rng.choice([0, 2, 3], N)
@@ -408,8 +450,13 @@ def test_groups_match_a_metric_per_group(kind: str, weighted: bool,
     cut = N // 3
     grouped = copy.deepcopy(metric)
     for lo, hi in ((0, cut), (cut, N)):
-        _update(grouped, None if y is None else y[lo:hi], p[lo:hi],
-                sample_weight=None if weight is None else weight[lo:hi], groups=ids[lo:hi])
+        _update(
+            grouped,
+            None if y is None else y[lo:hi],
+            p[lo:hi],
+            sample_weight=None if weight is None else weight[lo:hi],
+            groups=ids[lo:hi],
+        )
     r = grouped.result()
     assert sorted(r.groups) == [0, 1, 2, 3]
     ungrouped = _update(copy.deepcopy(metric), y, p, sample_weight=weight).result()
@@ -417,22 +464,37 @@ def test_groups_match_a_metric_per_group(kind: str, weighted: bool,
     assert r.count == ungrouped.count
     for g, part in r.groups.items():
         keep = ids == g
-        alone = _update(copy.deepcopy(metric), None if y is None else y[keep], p[keep],
-                        sample_weight=None if weight is None else weight[keep]).result()
+        alone = _update(
+            copy.deepcopy(metric),
+            None if y is None else y[keep],
+            p[keep],
+            sample_weight=None if weight is None else weight[keep],
+        ).result()
         assert part.count == alone.count == int(keep.sum())
         assert part.sum == pytest.approx(alone.sum, rel=1e-13)
         assert part.weight == pytest.approx(alone.weight, rel=1e-13)
         assert part.mean == pytest.approx(alone.mean, rel=1e-13)
-        assert part.normalized_entropy == pytest.approx(alone.normalized_entropy, rel=1e-12,
-                                                        nan_ok=True)
+        assert part.normalized_entropy == pytest.approx(
+            alone.normalized_entropy, rel=1e-12, nan_ok=True
+        )
         assert part.groups == {}
     # Merging grouped states (with different numbers of groups) and pickling keep the groups.
     first = copy.deepcopy(metric)
-    _update(first, None if y is None else y[:cut], p[:cut],
-            sample_weight=None if weight is None else weight[:cut], groups=ids[:cut])
+    _update(
+        first,
+        None if y is None else y[:cut],
+        p[:cut],
+        sample_weight=None if weight is None else weight[:cut],
+        groups=ids[:cut],
+    )
     second = copy.deepcopy(metric)
-    _update(second, None if y is None else y[cut:], p[cut:],
-            sample_weight=None if weight is None else weight[cut:], groups=ids[cut:])
+    _update(
+        second,
+        None if y is None else y[cut:],
+        p[cut:],
+        sample_weight=None if weight is None else weight[cut:],
+        groups=ids[cut:],
+    )
     merged = pickle.loads(pickle.dumps(second)).merge(first).result()
     assert sorted(merged.groups) == [0, 1, 2, 3]
     for g in merged.groups:
@@ -446,14 +508,16 @@ def test_single_class_group_and_omitted_items() -> None:
     r = m.result()
     assert math.isnan(r.groups[0].normalized_entropy)  # only positives: undefined
     assert r.groups[0].mean == pytest.approx(
-        plogp.binary_cross_entropy([1, 1], [0.9, 0.8]), rel=1e-15)
+        plogp.binary_cross_entropy([1, 1], [0.9, 0.8]), rel=1e-15
+    )
     assert r.groups[2].count == 0 and math.isnan(r.groups[2].mean)  # seen, all omitted
     assert r.count == 4
 
 
 def test_bad_groups_leave_the_state_unchanged() -> None:
-    m = metrics.SparseCategoricalCrossEntropy().update([0, 1], [[0.3, 0.7], [0.4, 0.6]],
-                                                       groups=[0, 1])
+    m = metrics.SparseCategoricalCrossEntropy().update(
+        [0, 1], [[0.3, 0.7], [0.4, 0.6]], groups=[0, 1]
+    )
     before = pickle.dumps(m)
     for bad, error in (([0, -1], ValueError), ([0.0, 1.0], TypeError), ([0], ValueError)):
         with pytest.raises(error, match="groups"):
@@ -478,32 +542,66 @@ def _option_cases(rng: np.random.Generator) -> list[tuple[Any, str, Any, Any]]:
     cw = rng.uniform(0.5, 2.0, C)
     return [
         (metrics.BinaryCrossEntropy(pos_weight=2.0), "binary_cross_entropy", y, p),
-        (metrics.BinaryCrossEntropy(pos_weight=[0.5, 1.0, 4.0], label_smoothing=0.1),
-         "binary_cross_entropy", y, p),
-        (metrics.CategoricalCrossEntropy(from_logits=True, class_weight=cw,
-                                         label_smoothing=0.2),
-         "categorical_cross_entropy", np.eye(C)[labels], z),
-        (metrics.CategoricalCrossEntropy(from_logits=True, axis=0),
-         "categorical_cross_entropy", np.eye(C)[labels].T, z.T),
-        (metrics.SparseCategoricalCrossEntropy(from_logits=True, class_weight=cw),
-         "sparse_categorical_cross_entropy", labels, z),
-        (metrics.SparseCategoricalCrossEntropy(from_logits=True, ignore_index=-100,
-                                               class_weight=cw, label_smoothing=0.1),
-         "sparse_categorical_cross_entropy", ignored, z),
-        (metrics.SparseCategoricalCrossEntropy(from_logits=True, axis=0),
-         "sparse_categorical_cross_entropy", labels, z.T),
-        (metrics.BinaryFocalCrossEntropy(gamma=1.5, alpha=0.25), "binary_focal_cross_entropy",
-         y, p),
-        (metrics.SparseCategoricalFocalCrossEntropy(from_logits=True, alpha=cw,
-                                                    ignore_index=-100),
-         "sparse_categorical_focal_cross_entropy", ignored, z),
+        (
+            metrics.BinaryCrossEntropy(pos_weight=[0.5, 1.0, 4.0], label_smoothing=0.1),
+            "binary_cross_entropy",
+            y,
+            p,
+        ),
+        (
+            metrics.CategoricalCrossEntropy(from_logits=True, class_weight=cw, label_smoothing=0.2),
+            "categorical_cross_entropy",
+            np.eye(C)[labels],
+            z,
+        ),
+        (
+            metrics.CategoricalCrossEntropy(from_logits=True, axis=0),
+            "categorical_cross_entropy",
+            np.eye(C)[labels].T,
+            z.T,
+        ),
+        (
+            metrics.SparseCategoricalCrossEntropy(from_logits=True, class_weight=cw),
+            "sparse_categorical_cross_entropy",
+            labels,
+            z,
+        ),
+        (
+            metrics.SparseCategoricalCrossEntropy(
+                from_logits=True, ignore_index=-100, class_weight=cw, label_smoothing=0.1
+            ),
+            "sparse_categorical_cross_entropy",
+            ignored,
+            z,
+        ),
+        (
+            metrics.SparseCategoricalCrossEntropy(from_logits=True, axis=0),
+            "sparse_categorical_cross_entropy",
+            labels,
+            z.T,
+        ),
+        (
+            metrics.BinaryFocalCrossEntropy(gamma=1.5, alpha=0.25),
+            "binary_focal_cross_entropy",
+            y,
+            p,
+        ),
+        (
+            metrics.SparseCategoricalFocalCrossEntropy(
+                from_logits=True, alpha=cw, ignore_index=-100
+            ),
+            "sparse_categorical_focal_cross_entropy",
+            ignored,
+            z,
+        ),
     ]
 
 
 @pytest.mark.parametrize("index", range(9))
 @pytest.mark.parametrize("weighted", [False, True])
-def test_every_option_matches_the_function(index: int, weighted: bool,
-                                           rng: np.random.Generator) -> None:
+def test_every_option_matches_the_function(
+    index: int, weighted: bool, rng: np.random.Generator
+) -> None:
     metric, name, y, p = _option_cases(rng)[index]
     rows = p.shape[0] if getattr(metric, "axis", -1) == -1 else p.shape[1]
     weight = rng.random(rows) if weighted else None
@@ -518,10 +616,16 @@ def test_every_option_matches_the_function(index: int, weighted: bool,
 
     sparse = name.startswith("sparse")
     first, second = copy.deepcopy(metric), copy.deepcopy(metric)
-    first.update(part(y, 0, half, sparse), part(p, 0, half),
-                 sample_weight=None if weight is None else weight[:half])
-    second.update(part(y, half, rows, sparse), part(p, half, rows),
-                  sample_weight=None if weight is None else weight[half:])
+    first.update(
+        part(y, 0, half, sparse),
+        part(p, 0, half),
+        sample_weight=None if weight is None else weight[:half],
+    )
+    second.update(
+        part(y, half, rows, sparse),
+        part(p, half, rows),
+        sample_weight=None if weight is None else weight[half:],
+    )
     r = first.merge(second).result()
     assert within_ulps(r.sum, fn(y, p, **options, sample_weight=weight, reduction="sum"), 4)
     assert within_ulps(r.mean, fn(y, p, **options, sample_weight=weight), 8)

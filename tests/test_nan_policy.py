@@ -53,8 +53,9 @@ CASES: dict[str, tuple[str, Callable[..., Any]]] = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("weighted", [False, True])
-def test_omit_drops_items_from_both_sums(impl: ModuleType, case: str, weighted: bool,
-                                         rng: np.random.Generator) -> None:
+def test_omit_drops_items_from_both_sums(
+    impl: ModuleType, case: str, weighted: bool, rng: np.random.Generator
+) -> None:
     name, make = CASES[case]
     args, kwargs, bad = make(rng)
     fn = getattr(impl, name)
@@ -75,8 +76,9 @@ def test_omit_drops_items_from_both_sums(impl: ModuleType, case: str, weighted: 
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_raise_names_the_first_nan_item(impl: ModuleType, case: str,
-                                        rng: np.random.Generator) -> None:
+def test_raise_names_the_first_nan_item(
+    impl: ModuleType, case: str, rng: np.random.Generator
+) -> None:
     name, make = CASES[case]
     args, kwargs, bad = make(rng)
     first = int(np.flatnonzero(bad)[0])
@@ -85,8 +87,9 @@ def test_raise_names_the_first_nan_item(impl: ModuleType, case: str,
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_omit_matches_reference(native: ModuleType, reference: ModuleType, case: str,
-                                rng: np.random.Generator) -> None:
+def test_omit_matches_reference(
+    native: ModuleType, reference: ModuleType, case: str, rng: np.random.Generator
+) -> None:
     name, make = CASES[case]
     args, kwargs, _ = make(rng)
     for reduction in ("mean", "sum"):
@@ -97,8 +100,7 @@ def test_omit_matches_reference(native: ModuleType, reference: ModuleType, case:
 
 @pytest.mark.parametrize("bad", ["ignore", None, 1, "OMIT"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_unknown_policy(impl: ModuleType, case: str, bad: Any,
-                        rng: np.random.Generator) -> None:
+def test_unknown_policy(impl: ModuleType, case: str, bad: Any, rng: np.random.Generator) -> None:
     name, make = CASES[case]
     args, kwargs, _ = make(rng)
     with pytest.raises(ValueError, match="nan_policy"):

@@ -47,8 +47,9 @@ def _assert_same(native_value: Any, reference_value: Any, dtype: Any, scale: Any
         assert_elementwise_close(native_value, reference_value, out_dtype, scale)
 
 
-def _both(native: ModuleType, reference: ModuleType, name: str, *args: Any,
-          **kwargs: Any) -> tuple[Any, Any]:
+def _both(
+    native: ModuleType, reference: ModuleType, name: str, *args: Any, **kwargs: Any
+) -> tuple[Any, Any]:
     """Call native and reference; both raise the same exception type or both return."""
     results = []
     for module in (native, reference):
@@ -87,9 +88,22 @@ option_common = dict(
     soft=st.booleans(),
     **option_common,
 )
-def test_binary_parity(native: ModuleType, reference: ModuleType, n: int, c: int, pos: str,
-                       soft: bool, dtype: Any, reduction: str, eps: Any, from_logits: bool,
-                       nan_policy: str, smoothing: float, weighted: bool, seed: int) -> None:
+def test_binary_parity(
+    native: ModuleType,
+    reference: ModuleType,
+    n: int,
+    c: int,
+    pos: str,
+    soft: bool,
+    dtype: Any,
+    reduction: str,
+    eps: Any,
+    from_logits: bool,
+    nan_policy: str,
+    smoothing: float,
+    weighted: bool,
+    seed: int,
+) -> None:
     rng = np.random.default_rng(seed)
     y = rng.random((n, c)) if soft else rng.integers(0, 2, (n, c)).astype(np.int8)
     pred = (rng.normal(0, 4, (n, c)) if from_logits else rng.random((n, c))).astype(dtype)
@@ -97,9 +111,20 @@ def test_binary_parity(native: ModuleType, reference: ModuleType, n: int, c: int
         pred.flat[0] = 1e30 if dtype != np.float16 else 6e4
     pw = {"none": None, "scalar": 2.5, "classes": rng.random(c) * 3}[pos]
     sw = rng.random(n) if weighted else None
-    a, b = _both(native, reference, "binary_cross_entropy", y, pred, from_logits=from_logits,
-                 sample_weight=sw, pos_weight=pw, label_smoothing=smoothing, eps=eps,
-                 reduction=reduction, nan_policy=nan_policy)
+    a, b = _both(
+        native,
+        reference,
+        "binary_cross_entropy",
+        y,
+        pred,
+        from_logits=from_logits,
+        sample_weight=sw,
+        pos_weight=pw,
+        label_smoothing=smoothing,
+        eps=eps,
+        reduction=reduction,
+        nan_policy=nan_policy,
+    )
     if a is not None:
         scale = np.abs(pred.astype(np.float64)) * 4 + 1 if from_logits else 0.0
         _assert_same(a, b, dtype, scale)
@@ -114,10 +139,23 @@ def test_binary_parity(native: ModuleType, reference: ModuleType, n: int, c: int
     masked=st.booleans(),
     **option_common,
 )
-def test_categorical_parity(native: ModuleType, reference: ModuleType, n: int, c: int,
-                            axis: int, with_cw: bool, masked: bool, dtype: Any,
-                            reduction: str, eps: Any, from_logits: bool, nan_policy: str,
-                            smoothing: float, weighted: bool, seed: int) -> None:
+def test_categorical_parity(
+    native: ModuleType,
+    reference: ModuleType,
+    n: int,
+    c: int,
+    axis: int,
+    with_cw: bool,
+    masked: bool,
+    dtype: Any,
+    reduction: str,
+    eps: Any,
+    from_logits: bool,
+    nan_policy: str,
+    smoothing: float,
+    weighted: bool,
+    seed: int,
+) -> None:
     rng = np.random.default_rng(seed)
     t = random_probs(rng, (n, c))
     pred = rng.normal(0, 3, (n, c)) if from_logits else random_probs(rng, (n, c))
@@ -130,9 +168,21 @@ def test_categorical_parity(native: ModuleType, reference: ModuleType, n: int, c
         t, pred = t.T.copy(), pred.T.copy()
     rows = pred.shape[1 - (axis % 2)] if pred.ndim == 2 else 0
     sw = rng.random(rows) if weighted else None
-    a, b = _both(native, reference, "categorical_cross_entropy", t, pred, axis=axis,
-                 from_logits=from_logits, sample_weight=sw, class_weight=cw,
-                 label_smoothing=smoothing, eps=eps, reduction=reduction, nan_policy=nan_policy)
+    a, b = _both(
+        native,
+        reference,
+        "categorical_cross_entropy",
+        t,
+        pred,
+        axis=axis,
+        from_logits=from_logits,
+        sample_weight=sw,
+        class_weight=cw,
+        label_smoothing=smoothing,
+        eps=eps,
+        reduction=reduction,
+        nan_policy=nan_policy,
+    )
     if a is not None:
         finite = np.where(np.isfinite(pred), np.abs(pred.astype(np.float64)), 0)
         scale = (finite.max(axis=axis, initial=0) + 1) * 4 * c if from_logits else 0.0
@@ -149,10 +199,24 @@ def test_categorical_parity(native: ModuleType, reference: ModuleType, n: int, c
     masked=st.booleans(),
     **option_common,
 )
-def test_sparse_parity(native: ModuleType, reference: ModuleType, n: int, c: int,
-                       with_cw: bool, ignore: int | None, label_dtype: Any, masked: bool,
-                       dtype: Any, reduction: str, eps: Any, from_logits: bool,
-                       nan_policy: str, smoothing: float, weighted: bool, seed: int) -> None:
+def test_sparse_parity(
+    native: ModuleType,
+    reference: ModuleType,
+    n: int,
+    c: int,
+    with_cw: bool,
+    ignore: int | None,
+    label_dtype: Any,
+    masked: bool,
+    dtype: Any,
+    reduction: str,
+    eps: Any,
+    from_logits: bool,
+    nan_policy: str,
+    smoothing: float,
+    weighted: bool,
+    seed: int,
+) -> None:
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, c, n)
     if ignore is not None and n:
@@ -168,10 +232,21 @@ def test_sparse_parity(native: ModuleType, reference: ModuleType, n: int, c: int
     pred = pred.astype(dtype)
     cw = rng.random(c) * 2 if with_cw else None
     sw = rng.random(n) if weighted else None
-    a, b = _both(native, reference, "sparse_categorical_cross_entropy", labels, pred,
-                 from_logits=from_logits, sample_weight=sw, class_weight=cw,
-                 ignore_index=ignore, label_smoothing=smoothing, eps=eps,
-                 reduction=reduction, nan_policy=nan_policy)
+    a, b = _both(
+        native,
+        reference,
+        "sparse_categorical_cross_entropy",
+        labels,
+        pred,
+        from_logits=from_logits,
+        sample_weight=sw,
+        class_weight=cw,
+        ignore_index=ignore,
+        label_smoothing=smoothing,
+        eps=eps,
+        reduction=reduction,
+        nan_policy=nan_policy,
+    )
     if a is not None:
         finite = np.where(np.isfinite(pred), np.abs(pred.astype(np.float64)), 0)
         scale = (finite.max(axis=-1, initial=0) + 1) * 4 * c if from_logits else 0.0
@@ -179,8 +254,9 @@ def test_sparse_parity(native: ModuleType, reference: ModuleType, n: int, c: int
 
 
 @pytest.mark.parametrize("name", ["binary", "categorical", "sparse"])
-def test_options_off_is_the_plain_loss(impl: ModuleType, rng: np.random.Generator,
-                                       name: str) -> None:
+def test_options_off_is_the_plain_loss(
+    impl: ModuleType, rng: np.random.Generator, name: str
+) -> None:
     """Explicit defaults give exactly the plain loss (the same kernel runs)."""
     z = rng.normal(0, 2, (300, 7))
     if name == "binary":
@@ -191,8 +267,7 @@ def test_options_off_is_the_plain_loss(impl: ModuleType, rng: np.random.Generato
         f, extra = impl.categorical_cross_entropy, dict(class_weight=None)
     else:
         y = random_labels(rng, 7, (300,))
-        f, extra = impl.sparse_categorical_cross_entropy, dict(class_weight=None,
-                                                                ignore_index=None)
+        f, extra = impl.sparse_categorical_cross_entropy, dict(class_weight=None, ignore_index=None)
     for reduction in REDUCTIONS:
         plain = f(y, z, from_logits=True, reduction=reduction)
         again = f(y, z, from_logits=True, reduction=reduction, label_smoothing=0.0, **extra)
@@ -222,22 +297,34 @@ def test_sparse_is_pytorch_cross_entropy(impl: ModuleType, rng: np.random.Genera
     nll = -w[yk] * logp[np.arange(yk.size), yk]
     smooth = -(logp * w).sum(axis=1)
     expected = ((1 - eps) * nll.sum() + eps / c * smooth.sum()) / w[yk].sum()
-    got = impl.sparse_categorical_cross_entropy(y, z, from_logits=True, class_weight=w,
-                                                ignore_index=ignore, label_smoothing=eps)
+    got = impl.sparse_categorical_cross_entropy(
+        y, z, from_logits=True, class_weight=w, ignore_index=ignore, label_smoothing=eps
+    )
     assert np.isclose(got, expected, rtol=1e-12)
-    total = impl.sparse_categorical_cross_entropy(y, z, from_logits=True, class_weight=w,
-                                                  ignore_index=ignore, label_smoothing=eps,
-                                                  reduction="sum")
+    total = impl.sparse_categorical_cross_entropy(
+        y,
+        z,
+        from_logits=True,
+        class_weight=w,
+        ignore_index=ignore,
+        label_smoothing=eps,
+        reduction="sum",
+    )
     assert np.isclose(total, (1 - eps) * nll.sum() + eps / c * smooth.sum(), rtol=1e-12)
-    per_row = impl.sparse_categorical_cross_entropy(y, z, from_logits=True, class_weight=w,
-                                                    ignore_index=ignore, label_smoothing=eps,
-                                                    reduction="none")
+    per_row = impl.sparse_categorical_cross_entropy(
+        y,
+        z,
+        from_logits=True,
+        class_weight=w,
+        ignore_index=ignore,
+        label_smoothing=eps,
+        reduction="none",
+    )
     assert np.all(per_row[~keep] == 0)
     np.testing.assert_allclose(per_row[keep], (1 - eps) * nll + eps / c * smooth, rtol=1e-12)
 
 
-def test_categorical_class_weight_and_smoothing(impl: ModuleType,
-                                                rng: np.random.Generator) -> None:
+def test_categorical_class_weight_and_smoothing(impl: ModuleType, rng: np.random.Generator) -> None:
     n, c, eps = 200, 5, 0.3
     p = random_probs(rng, (n, c))
     t = random_probs(rng, (n, c))
@@ -245,8 +332,9 @@ def test_categorical_class_weight_and_smoothing(impl: ModuleType,
     s = rng.random(n)
     ts = (1 - eps) * t + eps / c
     expected = -(w * ts * np.log(np.clip(p, 1e-7, 1 - 1e-7))).sum(axis=1)
-    got = impl.categorical_cross_entropy(t, p, class_weight=w, label_smoothing=eps, eps=1e-7,
-                                         sample_weight=s)
+    got = impl.categorical_cross_entropy(
+        t, p, class_weight=w, label_smoothing=eps, eps=1e-7, sample_weight=s
+    )
     assert np.isclose(got, (s * expected).sum() / s.sum(), rtol=1e-12)
 
 
@@ -259,13 +347,15 @@ def test_binary_pos_weight_and_smoothing(impl: ModuleType, rng: np.random.Genera
     logsig = -np.logaddexp(0, -z)
     log1msig = -np.logaddexp(0, z)
     expected = -(pw * ys * logsig + (1 - ys) * log1msig)
-    got = impl.binary_cross_entropy(y, z, from_logits=True, pos_weight=pw, label_smoothing=eps,
-                                    reduction="none")
+    got = impl.binary_cross_entropy(
+        y, z, from_logits=True, pos_weight=pw, label_smoothing=eps, reduction="none"
+    )
     np.testing.assert_allclose(got, expected, rtol=1e-13)
     # Probabilities: the same with p = sigmoid(z), eps = 0.
     p = 1 / (1 + np.exp(-z))
-    got_p = impl.binary_cross_entropy(y, p, pos_weight=pw, label_smoothing=eps, eps=0.0,
-                                      reduction="none")
+    got_p = impl.binary_cross_entropy(
+        y, p, pos_weight=pw, label_smoothing=eps, eps=0.0, reduction="none"
+    )
     np.testing.assert_allclose(got_p, expected, rtol=1e-9)
     # A scalar pos_weight and a (1, C) one broadcast like (C,).
     a = impl.binary_cross_entropy(y, z, from_logits=True, pos_weight=2.0)
@@ -281,8 +371,9 @@ def test_masked_classes_with_smoothing(impl: ModuleType) -> None:
     z = np.array([[0.0, 1.0, -np.inf, 2.0], [3.0, -np.inf, -np.inf, 0.0]])
     y = np.array([3, 0])
     eps = 0.4
-    got = impl.sparse_categorical_cross_entropy(y, z, from_logits=True, label_smoothing=eps,
-                                                reduction="none")
+    got = impl.sparse_categorical_cross_entropy(
+        y, z, from_logits=True, label_smoothing=eps, reduction="none"
+    )
     assert np.all(np.isfinite(got))
     for r in range(2):
         live = np.isfinite(z[r])
@@ -290,12 +381,14 @@ def test_masked_classes_with_smoothing(impl: ModuleType) -> None:
         t = np.eye(4)[y[r]][live] * (1 - eps) + eps / live.sum()
         assert np.isclose(got[r], -(t * logp).sum(), rtol=1e-14)
     # The true class itself masked: inf.
-    bad = impl.sparse_categorical_cross_entropy(np.array([2]), z[:1], from_logits=True,
-                                                label_smoothing=eps)
+    bad = impl.sparse_categorical_cross_entropy(
+        np.array([2]), z[:1], from_logits=True, label_smoothing=eps
+    )
     assert bad == np.inf
     onehot = np.eye(4)[y]
-    cat = impl.categorical_cross_entropy(onehot, z, from_logits=True, label_smoothing=eps,
-                                         reduction="none")
+    cat = impl.categorical_cross_entropy(
+        onehot, z, from_logits=True, label_smoothing=eps, reduction="none"
+    )
     np.testing.assert_allclose(cat, got, rtol=1e-14)
 
 
@@ -303,14 +396,16 @@ def test_masked_classes_with_smoothing(impl: ModuleType) -> None:
 def test_huge_logits(impl: ModuleType, dtype: Any) -> None:
     z = np.array([[1e30, -1e30, 0.0], [-1e30, 1e30, 5.0]], dtype=dtype)
     y = np.array([0, 0])
-    got = impl.sparse_categorical_cross_entropy(y, z, from_logits=True, label_smoothing=0.1,
-                                                class_weight=[1.0, 2.0, 0.5], reduction="none")
+    got = impl.sparse_categorical_cross_entropy(
+        y, z, from_logits=True, label_smoothing=0.1, class_weight=[1.0, 2.0, 0.5], reduction="none"
+    )
     assert np.all(np.isfinite(got))
     assert got[0] == pytest.approx(0.1 / 3 * (2.0 * 2e30 + 0.5 * 1e30), rel=1e-6)
     assert got[1] == pytest.approx((0.9 + 0.1 / 3) * 2e30 + 0.1 / 3 * 0.5 * 1e30, rel=1e-6)
     yb = np.array([[1, 0, 1], [0, 1, 1]])
-    b = impl.binary_cross_entropy(yb, z, from_logits=True, pos_weight=3.0, label_smoothing=0.2,
-                                  reduction="none")
+    b = impl.binary_cross_entropy(
+        yb, z, from_logits=True, pos_weight=3.0, label_smoothing=0.2, reduction="none"
+    )
     assert np.all(np.isfinite(b))
     assert b[0, 0] == pytest.approx(0.1 * 1e30, rel=1e-6)  # (1 − y_s)·z with y_s = 0.9
 
@@ -319,18 +414,22 @@ def test_zero_total_weight_and_all_ignored(impl: ModuleType) -> None:
     z = np.zeros((3, 4))
     y = np.array([-100, -100, -100])
     opts = dict(from_logits=True, ignore_index=-100)
-    assert_raises_clean(ValueError, lambda: impl.sparse_categorical_cross_entropy(y, z, **opts),
-                        "zero total weight")
+    assert_raises_clean(
+        ValueError, lambda: impl.sparse_categorical_cross_entropy(y, z, **opts), "zero total weight"
+    )
     assert impl.sparse_categorical_cross_entropy(y, z, reduction="sum", **opts) == 0.0
     np.testing.assert_array_equal(
-        impl.sparse_categorical_cross_entropy(y, z, reduction="none", **opts), np.zeros(3))
+        impl.sparse_categorical_cross_entropy(y, z, reduction="none", **opts), np.zeros(3)
+    )
     # Class weights zero for every label present.
     y2 = np.array([1, 1, 2])
     assert_raises_clean(
         ValueError,
-        lambda: impl.sparse_categorical_cross_entropy(y2, z, from_logits=True,
-                                                      class_weight=[1, 0, 0, 1]),
-        "zero total weight")
+        lambda: impl.sparse_categorical_cross_entropy(
+            y2, z, from_logits=True, class_weight=[1, 0, 0, 1]
+        ),
+        "zero total weight",
+    )
 
 
 def test_ignored_rows_are_not_range_checked(impl: ModuleType, rng: np.random.Generator) -> None:
@@ -340,9 +439,11 @@ def test_ignored_rows_are_not_range_checked(impl: ModuleType, rng: np.random.Gen
     keep = y != 7
     want = impl.sparse_categorical_cross_entropy(y[keep], z[keep], from_logits=True)
     assert np.isclose(got, want, rtol=1e-14)
-    assert_raises_clean(ValueError,
-                        lambda: impl.sparse_categorical_cross_entropy(y, z, from_logits=True),
-                        r"y_true\[1\] = 7")
+    assert_raises_clean(
+        ValueError,
+        lambda: impl.sparse_categorical_cross_entropy(y, z, from_logits=True),
+        r"y_true\[1\] = 7",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,27 +459,38 @@ ERRORS = [
     ("binary_cross_entropy", dict(pos_weight=np.ones(5)), ValueError, "pos_weight"),
     ("binary_cross_entropy", dict(pos_weight=np.ones((4, 1))), ValueError, "pos_weight"),
     ("binary_cross_entropy", dict(pos_weight="a"), TypeError, "pos_weight"),
-    ("categorical_cross_entropy", dict(class_weight=np.ones(4)), ValueError,
-     r"class_weight.*\(4,\).*3 classes"),
+    (
+        "categorical_cross_entropy",
+        dict(class_weight=np.ones(4)),
+        ValueError,
+        r"class_weight.*\(4,\).*3 classes",
+    ),
     ("categorical_cross_entropy", dict(class_weight=[1, -1, 1]), ValueError, "class_weight"),
-    ("categorical_cross_entropy", dict(class_weight=[1, np.inf, 1]), ValueError,
-     "class_weight"),
+    ("categorical_cross_entropy", dict(class_weight=[1, np.inf, 1]), ValueError, "class_weight"),
     ("categorical_cross_entropy", dict(label_smoothing=2), ValueError, "label_smoothing"),
-    ("sparse_categorical_cross_entropy", dict(class_weight=np.ones((3, 1))), ValueError,
-     "class_weight"),
-    ("sparse_categorical_cross_entropy", dict(class_weight=[1, 1]), ValueError,
-     r"class_weight.*3 classes"),
+    (
+        "sparse_categorical_cross_entropy",
+        dict(class_weight=np.ones((3, 1))),
+        ValueError,
+        "class_weight",
+    ),
+    (
+        "sparse_categorical_cross_entropy",
+        dict(class_weight=[1, 1]),
+        ValueError,
+        r"class_weight.*3 classes",
+    ),
     ("sparse_categorical_cross_entropy", dict(ignore_index=1.5), TypeError, "ignore_index"),
     ("sparse_categorical_cross_entropy", dict(ignore_index=True), TypeError, "ignore_index"),
     ("sparse_categorical_cross_entropy", dict(ignore_index="0"), TypeError, "ignore_index"),
-    ("sparse_categorical_cross_entropy", dict(label_smoothing=None), TypeError,
-     "label_smoothing"),
+    ("sparse_categorical_cross_entropy", dict(label_smoothing=None), TypeError, "label_smoothing"),
 ]
 
 
 @pytest.mark.parametrize(("name", "kwargs", "error", "pattern"), ERRORS)
-def test_option_errors(impl: ModuleType, name: str, kwargs: dict[str, Any],
-                       error: type[Exception], pattern: str) -> None:
+def test_option_errors(
+    impl: ModuleType, name: str, kwargs: dict[str, Any], error: type[Exception], pattern: str
+) -> None:
     z = np.full((2, 4) if name == "binary_cross_entropy" else (2, 3), 0.25)
     if name == "binary_cross_entropy":
         y: Any = np.zeros_like(z)
@@ -393,10 +505,16 @@ def test_option_errors(impl: ModuleType, name: str, kwargs: dict[str, Any],
 def test_options_reject_unknown_combinations(impl: ModuleType) -> None:
     """Options belong to their loss: a wrong keyword is a TypeError, as for any function."""
     z = np.full((2, 3), 0.3)
-    assert_raises_clean(TypeError, lambda: impl.binary_cross_entropy(
-        np.zeros((2, 3)), z, class_weight=[1, 1, 1]), "class_weight")
-    assert_raises_clean(TypeError, lambda: impl.categorical_cross_entropy(
-        np.eye(3)[[0, 1]], z, ignore_index=0), "ignore_index")
+    assert_raises_clean(
+        TypeError,
+        lambda: impl.binary_cross_entropy(np.zeros((2, 3)), z, class_weight=[1, 1, 1]),
+        "class_weight",
+    )
+    assert_raises_clean(
+        TypeError,
+        lambda: impl.categorical_cross_entropy(np.eye(3)[[0, 1]], z, ignore_index=0),
+        "ignore_index",
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def _weighted_scale(scale: Any, args: tuple, function: str, options: dict[str, A
     shape = np.shape(args[1])
     if function != "binary_cross_entropy":
         axis = options.get("axis", -1) % len(shape)
-        shape = shape[:axis] + shape[axis + 1:]
+        shape = shape[:axis] + shape[axis + 1 :]
     s = np.ones(shape) if weight is None else np.asarray(weight, dtype=np.float64)
     if s.ndim == 1 and len(shape) > 1:
         s = s.reshape((-1,) + (1,) * (len(shape) - 1))
@@ -132,9 +132,16 @@ def _call(module: ModuleType, function: str, args: tuple, options: dict[str, Any
         return getattr(module, function)(*args, **options)
 
 
-def check_parity(native: ModuleType, reference: ModuleType, function: str, args: tuple,
-                 options: dict[str, Any] | None = None, *,
-                 error: type[Exception] | None = None, layout: str | None = None) -> Any:
+def check_parity(
+    native: ModuleType,
+    reference: ModuleType,
+    function: str,
+    args: tuple,
+    options: dict[str, Any] | None = None,
+    *,
+    error: type[Exception] | None = None,
+    layout: str | None = None,
+) -> Any:
     """Calls ``function`` in both implementations and compares; returns the native result.
 
     With ``error``, both must raise it instead (the input was generated to be invalid).
@@ -144,8 +151,10 @@ def check_parity(native: ModuleType, reference: ModuleType, function: str, args:
     options = dict(options or {})
     if layout is not None:
         args = tuple(as_layout(a, layout, None) for a in args)
-        options = {k: as_layout(v, layout, None) if isinstance(v, np.ndarray) else v
-                   for k, v in options.items()}
+        options = {
+            k: as_layout(v, layout, None) if isinstance(v, np.ndarray) else v
+            for k, v in options.items()
+        }
     if error is not None:
         for module in (reference, native):
             with pytest.raises(error):
@@ -167,11 +176,17 @@ def check_parity(native: ModuleType, reference: ModuleType, function: str, args:
 def _assert_reduction(actual: float, expected: float, dtype: np.dtype, scale: float) -> None:
     if math.isnan(expected) or math.isinf(expected):
         assert actual == expected or (math.isnan(actual) and math.isnan(expected)), (
-            actual, expected)
+            actual,
+            expected,
+        )
         return
     rtol = reduction_rtol(dtype)
     assert math.isclose(actual, expected, rel_tol=rtol, abs_tol=rtol * scale + 1e-300), (
-        actual, expected, f"rtol={rtol}", f"scale={scale}")
+        actual,
+        expected,
+        f"rtol={rtol}",
+        f"scale={scale}",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,7 +211,8 @@ def logit_arrays(dtype: Any, shape: tuple[int, ...]) -> st.SearchStrategy[np.nda
 def target_arrays(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
     """Targets in [0, 1]: soft floats, or hard 0/1 in a float, bool or integer dtype."""
     hard = st.sampled_from([*FLOAT_DTYPES, np.bool_, *INT_DTYPES]).flatmap(
-        lambda dt: hnp.arrays(dt, shape, elements=st.sampled_from([0, 1]).map(dt)))
+        lambda dt: hnp.arrays(dt, shape, elements=st.sampled_from([0, 1]).map(dt))
+    )
     soft = dtypes.flatmap(lambda dt: probability_arrays(dt, shape))
     return st.one_of(hard, soft)
 
@@ -222,8 +238,11 @@ def loss_options(draw: st.DrawFn, items: tuple[int, ...]) -> dict[str, Any]:
     choice = draw(st.sampled_from([None, *weight_shapes]))
     if choice is not None:
         weight_dtype = draw(st.sampled_from([np.float64, np.float32, np.int32, np.uint8]))
-        elements = (st.floats(0, 8, width=_width(weight_dtype)) if weight_dtype in FLOAT_DTYPES
-                    else st.integers(0, 5))
+        elements = (
+            st.floats(0, 8, width=_width(weight_dtype))
+            if weight_dtype in FLOAT_DTYPES
+            else st.integers(0, 5)
+        )
         options["sample_weight"] = draw(hnp.arrays(weight_dtype, choice, elements=elements))
     return options
 
@@ -242,8 +261,13 @@ def _zero_total_weight(options: dict[str, Any], items: tuple[int, ...]) -> bool:
 # Information theory and activations under hypothesis
 
 
-@given(data=st.data(), dtype=dtypes, shape=shapes(), base=st.sampled_from(BASES),
-       keepdims=st.booleans())
+@given(
+    data=st.data(),
+    dtype=dtypes,
+    shape=shapes(),
+    base=st.sampled_from(BASES),
+    keepdims=st.booleans(),
+)
 def test_entropy(native, reference, data, dtype, shape, base, keepdims) -> None:
     p = data.draw(probability_arrays(dtype, shape))
     options = {"axis": data.draw(axis_for(shape)), "base": base, "keepdims": keepdims}
@@ -254,15 +278,14 @@ def test_entropy(native, reference, data, dtype, shape, base, keepdims) -> None:
 def test_entropy_from_logits(native, reference, data, dtype, shape, base) -> None:
     z = data.draw(logit_arrays(dtype, shape))
     options = {"axis": data.draw(axis_for(shape)), "base": base}
-    check_parity(native, reference, "entropy_from_logits", (z,), options,
-                 layout=data.draw(layouts))
+    check_parity(native, reference, "entropy_from_logits", (z,), options, layout=data.draw(layouts))
 
 
 @pytest.mark.parametrize("function", ["cross_entropy", "kl_divergence", "js_divergence"])
-@given(data=st.data(), p_dtype=dtypes, q_dtype=dtypes, shape=shapes(),
-       base=st.sampled_from(BASES))
-def test_two_distribution_functions(native, reference, function, data, p_dtype, q_dtype,
-                                    shape, base) -> None:
+@given(data=st.data(), p_dtype=dtypes, q_dtype=dtypes, shape=shapes(), base=st.sampled_from(BASES))
+def test_two_distribution_functions(
+    native, reference, function, data, p_dtype, q_dtype, shape, base
+) -> None:
     p = data.draw(probability_arrays(p_dtype, shape))
     # Half the time q is a small perturbation of p: KL and JS near p ≈ q.
     if data.draw(st.booleans()):
@@ -271,8 +294,7 @@ def test_two_distribution_functions(native, reference, function, data, p_dtype, 
     else:
         q = data.draw(probability_arrays(q_dtype, shape))
     options = {"axis": data.draw(axis_for(shape)), "base": base}
-    result = check_parity(native, reference, function, (p, q), options,
-                          layout=data.draw(layouts))
+    result = check_parity(native, reference, function, (p, q), options, layout=data.draw(layouts))
     if isinstance(result, np.ndarray):
         assert result.dtype == np.result_type(p_dtype, q_dtype)
 
@@ -281,16 +303,30 @@ def test_two_distribution_functions(native, reference, function, data, p_dtype, 
 @given(data=st.data(), dtype=dtypes, shape=shapes())
 def test_softmax_family(native, reference, function, data, dtype, shape) -> None:
     z = data.draw(logit_arrays(dtype, shape))
-    check_parity(native, reference, function, (z,), {"axis": data.draw(axis_for(shape))},
-                 layout=data.draw(layouts))
+    check_parity(
+        native,
+        reference,
+        function,
+        (z,),
+        {"axis": data.draw(axis_for(shape))},
+        layout=data.draw(layouts),
+    )
 
 
 @pytest.mark.parametrize("function", ["sigmoid", "log_sigmoid"])
 @given(data=st.data(), dtype=dtypes, shape=shapes(min_dims=0))
 def test_sigmoid_family(native, reference, function, data, dtype, shape) -> None:
-    z = data.draw(hnp.arrays(dtype, shape, elements=st.floats(
-        -700 if dtype == np.float64 else -80, 700 if dtype == np.float64 else 80,
-        width=_width(dtype))))
+    z = data.draw(
+        hnp.arrays(
+            dtype,
+            shape,
+            elements=st.floats(
+                -700 if dtype == np.float64 else -80,
+                700 if dtype == np.float64 else 80,
+                width=_width(dtype),
+            ),
+        )
+    )
     check_parity(native, reference, function, (z,), layout=data.draw(layouts))
 
 
@@ -304,47 +340,75 @@ def test_binary_cross_entropy(native, reference, data, dtype, shape, from_logits
     y_pred = data.draw((logit_arrays if from_logits else probability_arrays)(dtype, shape))
     options = {"from_logits": from_logits, **data.draw(loss_options(shape))}
     error = ValueError if _zero_total_weight(options, shape) else None
-    check_parity(native, reference, "binary_cross_entropy", (y_true, y_pred), options,
-                 error=error, layout=data.draw(layouts))
+    check_parity(
+        native,
+        reference,
+        "binary_cross_entropy",
+        (y_true, y_pred),
+        options,
+        error=error,
+        layout=data.draw(layouts),
+    )
 
 
 @given(data=st.data(), dtype=dtypes, shape=shapes(), from_logits=st.booleans())
-def test_categorical_cross_entropy(native, reference, data, dtype, shape,
-                                   from_logits) -> None:
+def test_categorical_cross_entropy(native, reference, data, dtype, shape, from_logits) -> None:
     axis = data.draw(axis_for(shape))
-    items = shape[:axis % len(shape)] + shape[axis % len(shape) + 1:]
+    items = shape[: axis % len(shape)] + shape[axis % len(shape) + 1 :]
     if shape[axis] and data.draw(st.booleans()):
-        classes = data.draw(hnp.arrays(np.int64, items, elements=st.integers(
-            0, max(shape[axis] - 1, 0))))
-        y_true = (np.moveaxis(np.eye(shape[axis])[classes], -1, axis)
-                  .astype(data.draw(st.sampled_from([np.float64, np.float32, np.int8,
-                                                     np.bool_]))))
+        classes = data.draw(
+            hnp.arrays(np.int64, items, elements=st.integers(0, max(shape[axis] - 1, 0)))
+        )
+        y_true = np.moveaxis(np.eye(shape[axis])[classes], -1, axis).astype(
+            data.draw(st.sampled_from([np.float64, np.float32, np.int8, np.bool_]))
+        )
     else:
         y_true = data.draw(probability_arrays(data.draw(dtypes), shape))
     y_pred = data.draw((logit_arrays if from_logits else probability_arrays)(dtype, shape))
     options = {"from_logits": from_logits, "axis": axis, **data.draw(loss_options(items))}
     error = ValueError if _zero_total_weight(options, items) else None
-    check_parity(native, reference, "categorical_cross_entropy", (y_true, y_pred), options,
-                 error=error, layout=data.draw(layouts))
+    check_parity(
+        native,
+        reference,
+        "categorical_cross_entropy",
+        (y_true, y_pred),
+        options,
+        error=error,
+        layout=data.draw(layouts),
+    )
 
 
-@given(data=st.data(), dtype=dtypes, shape=shapes(), from_logits=st.booleans(),
-       label_dtype=st.sampled_from(LABEL_DTYPES))
-def test_sparse_categorical_cross_entropy(native, reference, data, dtype, shape, from_logits,
-                                          label_dtype) -> None:
+@given(
+    data=st.data(),
+    dtype=dtypes,
+    shape=shapes(),
+    from_logits=st.booleans(),
+    label_dtype=st.sampled_from(LABEL_DTYPES),
+)
+def test_sparse_categorical_cross_entropy(
+    native, reference, data, dtype, shape, from_logits, label_dtype
+) -> None:
     axis = data.draw(axis_for(shape))
     n_classes = shape[axis]
-    items = shape[:axis % len(shape)] + shape[axis % len(shape) + 1:]
+    items = shape[: axis % len(shape)] + shape[axis % len(shape) + 1 :]
     top = min(n_classes, 2 if label_dtype == np.bool_ else 128) - 1
-    labels = data.draw(hnp.arrays(label_dtype, items, elements=st.integers(0, max(top, 0))
-                                  .map(label_dtype)))
+    labels = data.draw(
+        hnp.arrays(label_dtype, items, elements=st.integers(0, max(top, 0)).map(label_dtype))
+    )
     y_pred = data.draw((logit_arrays if from_logits else probability_arrays)(dtype, shape))
     options = {"from_logits": from_logits, "axis": axis, **data.draw(loss_options(items))}
     # Without classes, any label is out of range.
     no_class = n_classes == 0 and math.prod(items) > 0
     error = ValueError if no_class or _zero_total_weight(options, items) else None
-    check_parity(native, reference, "sparse_categorical_cross_entropy", (labels, y_pred),
-                 options, error=error, layout=data.draw(layouts))
+    check_parity(
+        native,
+        reference,
+        "sparse_categorical_cross_entropy",
+        (labels, y_pred),
+        options,
+        error=error,
+        layout=data.draw(layouts),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -360,23 +424,38 @@ SIZES = {
 }
 # (function, options): every function, losses from probabilities and from logits, weighted.
 CALLS = [
-    ("entropy", {}), ("entropy", {"base": 2, "keepdims": True}),
-    ("entropy_from_logits", {}), ("cross_entropy", {}), ("kl_divergence", {}),
-    ("js_divergence", {"base": 2}), ("softmax", {}), ("log_softmax", {}), ("logsumexp", {}),
-    ("sigmoid", {}), ("log_sigmoid", {}),
-    ("binary_cross_entropy", {}), ("binary_cross_entropy", {"from_logits": True}),
-    ("categorical_cross_entropy", {}), ("categorical_cross_entropy", {"from_logits": True}),
+    ("entropy", {}),
+    ("entropy", {"base": 2, "keepdims": True}),
+    ("entropy_from_logits", {}),
+    ("cross_entropy", {}),
+    ("kl_divergence", {}),
+    ("js_divergence", {"base": 2}),
+    ("softmax", {}),
+    ("log_softmax", {}),
+    ("logsumexp", {}),
+    ("sigmoid", {}),
+    ("log_sigmoid", {}),
+    ("binary_cross_entropy", {}),
+    ("binary_cross_entropy", {"from_logits": True}),
+    ("categorical_cross_entropy", {}),
+    ("categorical_cross_entropy", {"from_logits": True}),
     ("sparse_categorical_cross_entropy", {}),
     ("sparse_categorical_cross_entropy", {"from_logits": True}),
 ]
-WEIGHTED = {"binary_cross_entropy", "categorical_cross_entropy",
-            "sparse_categorical_cross_entropy"}
-LOGIT_INPUTS = {"entropy_from_logits", "softmax", "log_softmax", "logsumexp", "sigmoid",
-                "log_sigmoid"}
+WEIGHTED = {"binary_cross_entropy", "categorical_cross_entropy", "sparse_categorical_cross_entropy"}
+LOGIT_INPUTS = {
+    "entropy_from_logits",
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "sigmoid",
+    "log_sigmoid",
+}
 
 
-def _inputs(function: str, options: dict[str, Any], shape: tuple[int, ...],
-            rng: np.random.Generator) -> tuple[tuple, dict[str, Any]]:
+def _inputs(
+    function: str, options: dict[str, Any], shape: tuple[int, ...], rng: np.random.Generator
+) -> tuple[tuple, dict[str, Any]]:
     """Random valid arguments of ``function`` for a ``y_pred`` / ``p`` / ``z`` of ``shape``."""
     options = dict(options)
     if function in LOGIT_INPUTS or options.get("from_logits"):
@@ -407,8 +486,7 @@ def _call_id(call: tuple[str, dict[str, Any]]) -> str:
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("call", CALLS, ids=[_call_id(c) for c in CALLS])
-def test_sizes_and_layouts(native, reference, call, size, layout, layout_dir: Path,
-                           rng) -> None:
+def test_sizes_and_layouts(native, reference, call, size, layout, layout_dir: Path, rng) -> None:
     function, options = call
     args, options = _inputs(function, options, SIZES[size], rng)
     args = tuple(as_layout(a, layout, layout_dir) for a in args)
@@ -419,13 +497,13 @@ def test_sizes_and_layouts(native, reference, call, size, layout, layout_dir: Pa
 
 @pytest.mark.parametrize("layout", ["fortran", "strided", "reversed"])
 @pytest.mark.parametrize("axis", [0, 1, -1])
-@pytest.mark.parametrize("function", ["entropy", "logsumexp", "log_softmax",
-                                      "sparse_categorical_cross_entropy"])
-def test_axis_over_layouts(native, reference, function, axis, layout, layout_dir,
-                           rng) -> None:
+@pytest.mark.parametrize(
+    "function", ["entropy", "logsumexp", "log_softmax", "sparse_categorical_cross_entropy"]
+)
+def test_axis_over_layouts(native, reference, function, axis, layout, layout_dir, rng) -> None:
     shape = (9, 13)
     if function == "sparse_categorical_cross_entropy":
-        items = shape[:axis % 2] + shape[axis % 2 + 1:]
+        items = shape[: axis % 2] + shape[axis % 2 + 1 :]
         args = (random_labels(rng, shape[axis], items), random_probs(rng, shape, axis=axis))
         options = {"axis": axis, "reduction": "none"}
     elif function == "entropy":
@@ -440,25 +518,35 @@ def test_axis_over_layouts(native, reference, function, axis, layout, layout_dir
 # Dtypes of targets, labels and inputs
 
 
-@pytest.mark.parametrize("label_dtype", LABEL_DTYPES,
-                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("label_dtype", LABEL_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("from_logits", [False, True])
 def test_sparse_label_dtypes(native, reference, label_dtype, from_logits, rng) -> None:
     n_classes = 2 if label_dtype == np.bool_ else 7
     labels = random_labels(rng, n_classes, (301,), label_dtype)
-    y_pred = rng.normal(0, 3, (301, n_classes)) if from_logits else random_probs(
-        rng, (301, n_classes))
+    y_pred = (
+        rng.normal(0, 3, (301, n_classes)) if from_logits else random_probs(rng, (301, n_classes))
+    )
     for reduction in REDUCTIONS:
-        check_parity(native, reference, "sparse_categorical_cross_entropy", (labels, y_pred),
-                     {"from_logits": from_logits, "reduction": reduction})
-    same = check_parity(native, reference, "sparse_categorical_cross_entropy",
-                        (labels.astype(np.int64), y_pred), {"from_logits": from_logits})
-    assert native.sparse_categorical_cross_entropy(labels, y_pred,
-                                                   from_logits=from_logits) == same
+        check_parity(
+            native,
+            reference,
+            "sparse_categorical_cross_entropy",
+            (labels, y_pred),
+            {"from_logits": from_logits, "reduction": reduction},
+        )
+    same = check_parity(
+        native,
+        reference,
+        "sparse_categorical_cross_entropy",
+        (labels.astype(np.int64), y_pred),
+        {"from_logits": from_logits},
+    )
+    assert native.sparse_categorical_cross_entropy(labels, y_pred, from_logits=from_logits) == same
 
 
-@pytest.mark.parametrize("target_dtype", [*INT_DTYPES, np.bool_, *FLOAT_DTYPES],
-                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize(
+    "target_dtype", [*INT_DTYPES, np.bool_, *FLOAT_DTYPES], ids=lambda d: np.dtype(d).name
+)
 @pytest.mark.parametrize("function", ["binary_cross_entropy", "categorical_cross_entropy"])
 @pytest.mark.parametrize("from_logits", [False, True])
 def test_target_dtypes(native, reference, function, target_dtype, from_logits, rng) -> None:
@@ -469,8 +557,13 @@ def test_target_dtypes(native, reference, function, target_dtype, from_logits, r
         y_true = np.eye(3)[rng.integers(0, 3, shape[0])].astype(target_dtype)
     y_pred = rng.normal(0, 3, shape) if from_logits else random_probs(rng, shape)
     for reduction in REDUCTIONS:
-        check_parity(native, reference, function, (y_true, y_pred),
-                     {"from_logits": from_logits, "reduction": reduction})
+        check_parity(
+            native,
+            reference,
+            function,
+            (y_true, y_pred),
+            {"from_logits": from_logits, "reduction": reduction},
+        )
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
@@ -488,14 +581,14 @@ def test_eps_and_reductions(native, reference, function, dtype, eps, rng) -> Non
     else:
         y_true = (rng.random(shape) < 0.5).astype(np.float64)
     for reduction in REDUCTIONS:
-        result = check_parity(native, reference, function, (y_true, y_pred),
-                              {"eps": eps, "reduction": reduction})
+        result = check_parity(
+            native, reference, function, (y_true, y_pred), {"eps": eps, "reduction": reduction}
+        )
         if reduction == "none":
             assert result.dtype == dtype
 
 
-@pytest.mark.parametrize("function", ["entropy", "cross_entropy", "kl_divergence",
-                                      "js_divergence"])
+@pytest.mark.parametrize("function", ["entropy", "cross_entropy", "kl_divergence", "js_divergence"])
 @pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.int64, np.uint32])
 def test_integer_distributions_read_as_float64(native, reference, function, dtype) -> None:
     p = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 1]], dtype=dtype)
@@ -514,8 +607,7 @@ def test_mixed_float_dtypes_promote(native, reference, function, rng) -> None:
 
 
 @pytest.mark.parametrize("function", LOSSES)
-def test_one_d_weight_broadcasts_along_the_first_axis(native, reference, function,
-                                                      rng) -> None:
+def test_one_d_weight_broadcasts_along_the_first_axis(native, reference, function, rng) -> None:
     shape = (6, 5, 4)
     y_pred = random_probs(rng, shape)
     if function == "sparse_categorical_cross_entropy":
@@ -526,30 +618,40 @@ def test_one_d_weight_broadcasts_along_the_first_axis(native, reference, functio
     items = shape if function == "binary_cross_entropy" else shape[:-1]
     full = np.broadcast_to(weight.reshape((6,) + (1,) * (len(items) - 1)), items).copy()
     for reduction in REDUCTIONS:
-        broadcast = check_parity(native, reference, function, (y_true, y_pred),
-                                 {"sample_weight": weight, "reduction": reduction})
-        explicit = getattr(native, function)(y_true, y_pred, sample_weight=full,
-                                             reduction=reduction)
+        broadcast = check_parity(
+            native,
+            reference,
+            function,
+            (y_true, y_pred),
+            {"sample_weight": weight, "reduction": reduction},
+        )
+        explicit = getattr(native, function)(
+            y_true, y_pred, sample_weight=full, reduction=reduction
+        )
         np.testing.assert_array_equal(broadcast, explicit)
 
 
 # --------------------------------------------------------------------------------------------
 # Special values
 
-SPECIAL_LOGITS = np.array([
-    [-np.inf, 0.0, 1.0],
-    [-np.inf, -np.inf, -np.inf],
-    [np.inf, 0.0, 1.0],
-    [np.nan, 0.0, 1.0],
-    [0.0, 0.0, 0.0],
-    [700.0, -700.0, 0.0],
-    [-745.0, -746.0, -750.0],
-    [1e300, -1e300, 0.0],
-])
+SPECIAL_LOGITS = np.array(
+    [
+        [-np.inf, 0.0, 1.0],
+        [-np.inf, -np.inf, -np.inf],
+        [np.inf, 0.0, 1.0],
+        [np.nan, 0.0, 1.0],
+        [0.0, 0.0, 0.0],
+        [700.0, -700.0, 0.0],
+        [-745.0, -746.0, -750.0],
+        [1e300, -1e300, 0.0],
+    ]
+)
 
 
-@pytest.mark.parametrize("function", ["entropy_from_logits", "softmax", "log_softmax",
-                                      "logsumexp", "sigmoid", "log_sigmoid"])
+@pytest.mark.parametrize(
+    "function",
+    ["entropy_from_logits", "softmax", "log_softmax", "logsumexp", "sigmoid", "log_sigmoid"],
+)
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
 def test_special_logits(native, reference, function, dtype) -> None:
     with np.errstate(over="ignore"):
@@ -576,8 +678,13 @@ def test_special_binary_values(native, reference, from_logits) -> None:
     else:
         z = np.array([1.0, 0.0, 0.0, 1.0, 0.0, 1e-300, 1 - 2**-53, 0.5])
     for eps in (0.0, "auto"):
-        check_parity(native, reference, "binary_cross_entropy", (y, z),
-                     {"from_logits": from_logits, "eps": eps, "reduction": "none"})
+        check_parity(
+            native,
+            reference,
+            "binary_cross_entropy",
+            (y, z),
+            {"from_logits": from_logits, "eps": eps, "reduction": "none"},
+        )
 
 
 def test_masked_class_logits(native, reference) -> None:
@@ -586,8 +693,7 @@ def test_masked_class_logits(native, reference) -> None:
     one_hot = np.eye(3)[labels]
     for reduction in REDUCTIONS:
         options = {"from_logits": True, "reduction": reduction}
-        check_parity(native, reference, "sparse_categorical_cross_entropy", (labels, z),
-                     options)
+        check_parity(native, reference, "sparse_categorical_cross_entropy", (labels, z), options)
         check_parity(native, reference, "categorical_cross_entropy", (one_hot, z), options)
 
 
@@ -617,11 +723,11 @@ def test_hand_computed_values(impl: ModuleType) -> None:
     np.testing.assert_allclose(impl.softmax(np.array([0.0, 0.0])), [0.5, 0.5], rtol=1e-15)
     np.testing.assert_allclose(impl.sigmoid(np.array([0.0])), [0.5], rtol=1e-15)
     np.testing.assert_allclose(impl.log_sigmoid(np.array([0.0])), [-math.log(2)], rtol=1e-15)
-    assert impl.binary_cross_entropy([1, 0], [0.5, 0.5]) == pytest.approx(math.log(2),
-                                                                          rel=1e-15)
+    assert impl.binary_cross_entropy([1, 0], [0.5, 0.5]) == pytest.approx(math.log(2), rel=1e-15)
     assert impl.binary_cross_entropy([1.0], [0.0], eps=0) == math.inf
     assert impl.sparse_categorical_cross_entropy([1], [[0.75, 0.25]]) == pytest.approx(
-        math.log(4), rel=1e-15)
+        math.log(4), rel=1e-15
+    )
     assert impl.categorical_cross_entropy([[0.0, 1.0]], [[0.0, 1.0]], eps=0) == 0.0
     weighted = impl.binary_cross_entropy([1, 1], [0.5, 0.25], sample_weight=[3, 1])
     assert weighted == pytest.approx((3 * math.log(2) + math.log(4)) / 4, rel=1e-15)
@@ -659,12 +765,20 @@ def test_js_divergence_float32_near_equal(native, reference) -> None:
 def test_zero_weight_on_an_infinite_loss(native, reference, reduction) -> None:
     # eps=0 makes the first item's loss inf; its weight 0 gives 0·inf (NaN), and no warning.
     weight = np.array([0.0, 1.0])
-    check_parity(native, reference, "sparse_categorical_cross_entropy",
-                 (np.array([0, 1]), np.array([[0.0, 1.0], [0.5, 0.5]])),
-                 {"eps": 0, "sample_weight": weight, "reduction": reduction})
-    check_parity(native, reference, "binary_cross_entropy",
-                 (np.array([1.0, 1.0]), np.array([0.0, 0.5])),
-                 {"eps": 0, "sample_weight": weight, "reduction": reduction})
+    check_parity(
+        native,
+        reference,
+        "sparse_categorical_cross_entropy",
+        (np.array([0, 1]), np.array([[0.0, 1.0], [0.5, 0.5]])),
+        {"eps": 0, "sample_weight": weight, "reduction": reduction},
+    )
+    check_parity(
+        native,
+        reference,
+        "binary_cross_entropy",
+        (np.array([1.0, 1.0]), np.array([0.0, 0.5])),
+        {"eps": 0, "sample_weight": weight, "reduction": reduction},
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16], ids=lambda d: np.dtype(d).name)
@@ -672,5 +786,6 @@ def test_keras_eps_in_low_precision(native, reference, dtype) -> None:
     # eps=1e-7 (Keras) on float32 input: the clip bound 1 − eps is not a float32 number.
     y = np.array([1.0, 0.0, 1.0, 0.0])
     p = np.array([0.0, 0.0, 1.0, 1.0], dtype=dtype)
-    check_parity(native, reference, "binary_cross_entropy", (y, p),
-                 {"eps": 1e-7, "reduction": "none"})
+    check_parity(
+        native, reference, "binary_cross_entropy", (y, p), {"eps": 1e-7, "reduction": "none"}
+    )

@@ -27,7 +27,10 @@ def data(rng: np.random.Generator) -> dict[str, Any]:
     p = np.exp(z - z.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
     return dict(
-        n=n, c=c, z=z, p=p,
+        n=n,
+        c=c,
+        z=z,
+        p=p,
         y=rng.integers(0, c, n),
         soft=rng.dirichlet(np.ones(c), n),
         yb=rng.integers(0, 2, (n, c)).astype(np.float64),
@@ -38,8 +41,9 @@ def data(rng: np.random.Generator) -> dict[str, Any]:
 
 
 def close(a: Any, b: Any, rtol: float = 1e-6) -> None:
-    np.testing.assert_allclose(np.asarray(a, dtype=np.float64),
-                               np.asarray(b, dtype=np.float64), rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=rtol, atol=1e-12
+    )
 
 
 # ------------------------------------------------------------------------------- scikit-learn
@@ -47,8 +51,7 @@ def close(a: Any, b: Any, rtol: float = 1e-6) -> None:
 
 def test_sklearn_log_loss(data: dict[str, Any]) -> None:
     metrics = pytest.importorskip("sklearn.metrics")
-    want = metrics.log_loss(data["y"], data["p"], sample_weight=data["s"],
-                            labels=range(data["c"]))
+    want = metrics.log_loss(data["y"], data["p"], sample_weight=data["s"], labels=range(data["c"]))
     got = plogp.sparse_categorical_cross_entropy(data["y"], data["p"], sample_weight=data["s"])
     close(got, want, 1e-12)
 
@@ -62,32 +65,49 @@ def test_torch_cross_entropy(data: dict[str, Any], reduction: str) -> None:
     F = torch.nn.functional
     y = data["y"].copy()
     y[::7] = -100
-    want = F.cross_entropy(torch.tensor(data["z"]), torch.tensor(y),
-                           weight=torch.tensor(data["w"]), ignore_index=-100,
-                           label_smoothing=0.15, reduction=reduction).numpy()
+    want = F.cross_entropy(
+        torch.tensor(data["z"]),
+        torch.tensor(y),
+        weight=torch.tensor(data["w"]),
+        ignore_index=-100,
+        label_smoothing=0.15,
+        reduction=reduction,
+    ).numpy()
     got = plogp.sparse_categorical_cross_entropy(
-        y, data["z"], from_logits=True, class_weight=data["w"], ignore_index=-100,
-        label_smoothing=0.15, reduction=reduction)
+        y,
+        data["z"],
+        from_logits=True,
+        class_weight=data["w"],
+        ignore_index=-100,
+        label_smoothing=0.15,
+        reduction=reduction,
+    )
     close(got, want, 1e-12)
 
 
 def test_torch_cross_entropy_probability_targets(data: dict[str, Any]) -> None:
     torch = pytest.importorskip("torch")
     want = torch.nn.functional.cross_entropy(
-        torch.tensor(data["z"]), torch.tensor(data["soft"]), weight=torch.tensor(data["w"]),
-        label_smoothing=0.1).item()
-    got = plogp.categorical_cross_entropy(data["soft"], data["z"], from_logits=True,
-                                          class_weight=data["w"], label_smoothing=0.1)
+        torch.tensor(data["z"]),
+        torch.tensor(data["soft"]),
+        weight=torch.tensor(data["w"]),
+        label_smoothing=0.1,
+    ).item()
+    got = plogp.categorical_cross_entropy(
+        data["soft"], data["z"], from_logits=True, class_weight=data["w"], label_smoothing=0.1
+    )
     close(got, want, 1e-12)
 
 
 def test_torch_nll_loss(data: dict[str, Any]) -> None:
     torch = pytest.importorskip("torch")
     logp = torch.log_softmax(torch.tensor(data["z"]), 1)
-    want = torch.nn.functional.nll_loss(logp, torch.tensor(data["y"]),
-                                        weight=torch.tensor(data["w"])).item()
-    got = plogp.sparse_categorical_cross_entropy(data["y"], logp.numpy(), from_logits=True,
-                                                 class_weight=data["w"])
+    want = torch.nn.functional.nll_loss(
+        logp, torch.tensor(data["y"]), weight=torch.tensor(data["w"])
+    ).item()
+    got = plogp.sparse_categorical_cross_entropy(
+        data["y"], logp.numpy(), from_logits=True, class_weight=data["w"]
+    )
     close(got, want, 1e-12)
 
 
@@ -95,9 +115,14 @@ def test_torch_binary_cross_entropy(data: dict[str, Any]) -> None:
     torch = pytest.importorskip("torch")
     W = np.broadcast_to(data["s"][:, None], data["yb"].shape)
     want = torch.nn.functional.binary_cross_entropy(
-        torch.tensor(data["pb"]), torch.tensor(data["yb"]), weight=torch.tensor(W)).item()
-    got = plogp.binary_cross_entropy(data["yb"], data["pb"], eps=0.0, sample_weight=data["s"],
-                                     reduction="sum") / data["yb"].size
+        torch.tensor(data["pb"]), torch.tensor(data["yb"]), weight=torch.tensor(W)
+    ).item()
+    got = (
+        plogp.binary_cross_entropy(
+            data["yb"], data["pb"], eps=0.0, sample_weight=data["s"], reduction="sum"
+        )
+        / data["yb"].size
+    )
     close(got, want, 1e-12)
 
 
@@ -105,11 +130,22 @@ def test_torch_binary_cross_entropy_with_logits(data: dict[str, Any]) -> None:
     torch = pytest.importorskip("torch")
     W = np.broadcast_to(data["s"][:, None], data["yb"].shape)
     want = torch.nn.functional.binary_cross_entropy_with_logits(
-        torch.tensor(data["z"]), torch.tensor(data["yb"]), weight=torch.tensor(W),
-        pos_weight=torch.tensor(data["w"])).item()
-    got = plogp.binary_cross_entropy(data["yb"], data["z"], from_logits=True,
-                                     pos_weight=data["w"], sample_weight=data["s"],
-                                     reduction="sum") / data["yb"].size
+        torch.tensor(data["z"]),
+        torch.tensor(data["yb"]),
+        weight=torch.tensor(W),
+        pos_weight=torch.tensor(data["w"]),
+    ).item()
+    got = (
+        plogp.binary_cross_entropy(
+            data["yb"],
+            data["z"],
+            from_logits=True,
+            pos_weight=data["w"],
+            sample_weight=data["s"],
+            reduction="sum",
+        )
+        / data["yb"].size
+    )
     close(got, want, 1e-12)
 
 
@@ -130,8 +166,11 @@ def keras_floatx(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Mo
     the test.
     """
     with monkeypatch.context() as env:
-        if ("keras" not in sys.modules and "KERAS_BACKEND" not in os.environ
-                and importlib.util.find_spec("jax") is not None):
+        if (
+            "keras" not in sys.modules
+            and "KERAS_BACKEND" not in os.environ
+            and importlib.util.find_spec("jax") is not None
+        ):
             env.setenv("KERAS_BACKEND", "jax")
         keras = pytest.importorskip("keras")
     saved = keras.config.floatx()
@@ -141,6 +180,7 @@ def keras_floatx(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Mo
         def use(floatx: str) -> ModuleType:
             if floatx == "float64" and keras.backend.backend() == "jax":
                 import jax
+
                 stack.enter_context(jax.enable_x64(True))
             keras.config.set_floatx(floatx)
             return keras
@@ -156,11 +196,11 @@ def keras_edge_data(data: dict[str, Any]) -> dict[str, Any]:
     yb.flat[:8] = [0, 0, 0, 0, 1, 1, 1, 1]
     pb.flat[:8] = [0.0, 1.0, 1e-9, 1 - 1e-9, 0.0, 1.0, 1e-8, 1 - 1e-6]
     p = data["p"].copy()
-    p[0] = [1.0] + [0.0] * (c - 1)            # clipped at 1 − 1e-7 and 1e-7
-    p[1, :3] = [0.5, 0.5, 1e-9]               # a tiny probability, clipped
+    p[0] = [1.0] + [0.0] * (c - 1)  # clipped at 1 − 1e-7 and 1e-7
+    p[1, :3] = [0.5, 0.5, 1e-9]  # a tiny probability, clipped
     p[2, :2] = 0.0
     soft = data["soft"].copy()
-    soft[1, 2] += 0.5                         # weight on the clipped class
+    soft[1, 2] += 0.5  # weight on the clipped class
     soft[1] /= soft[1].sum()
     scale = 0.2 + 0.8 * data["s"][:, None] / data["s"].max()  # row sums in (0.2, 1]
     return dict(yb=yb, pb=pb, p=p * scale, soft=soft)
@@ -175,8 +215,12 @@ def test_keras_losses(data: dict[str, Any], keras_floatx: Callable[[str], Module
     bce = keras.losses.BinaryCrossentropy(label_smoothing=0.1)
     want = np.asarray(bce(yb, pb, sample_weight=s))
     assert want.dtype == np.float64
-    got = plogp.binary_cross_entropy(yb, pb, eps=1e-7, label_smoothing=0.1, sample_weight=s,
-                                     reduction="sum") / yb.size
+    got = (
+        plogp.binary_cross_entropy(
+            yb, pb, eps=1e-7, label_smoothing=0.1, sample_weight=s, reduction="sum"
+        )
+        / yb.size
+    )
     # Keras averages over the class axis with keras.ops.mean, which computes in float32 even
     # for float64 input (Keras's result_type maps float64 to float32), so each row's loss is
     # rounded to float32: measured ≤ 2e-7 relative per row. 1e-6 still catches a different
@@ -186,45 +230,70 @@ def test_keras_losses(data: dict[str, Any], keras_floatx: Callable[[str], Module
     cce = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)
     want = np.asarray(cce(soft, p, sample_weight=s))
     assert want.dtype == np.float64
-    got = plogp.categorical_cross_entropy(soft, p / p.sum(-1, keepdims=True), eps=1e-7,
-                                          label_smoothing=0.1, sample_weight=s,
-                                          reduction="sum") / n
+    got = (
+        plogp.categorical_cross_entropy(
+            soft,
+            p / p.sum(-1, keepdims=True),
+            eps=1e-7,
+            label_smoothing=0.1,
+            sample_weight=s,
+            reduction="sum",
+        )
+        / n
+    )
     close(got, want, 1e-12)
 
     scce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     want = np.asarray(scce(data["y"], data["z"], sample_weight=s))
     assert want.dtype == np.float64
-    got = plogp.sparse_categorical_cross_entropy(data["y"], data["z"], from_logits=True,
-                                                 sample_weight=s, reduction="sum") / n
+    got = (
+        plogp.sparse_categorical_cross_entropy(
+            data["y"], data["z"], from_logits=True, sample_weight=s, reduction="sum"
+        )
+        / n
+    )
     close(got, want, 1e-12)
 
 
-def test_keras_losses_float32(data: dict[str, Any],
-                              keras_floatx: Callable[[str], ModuleType]) -> None:
+def test_keras_losses_float32(
+    data: dict[str, Any], keras_floatx: Callable[[str], ModuleType]
+) -> None:
     # Keras's default: inputs cast to float32, computed in float32. Compared at a float32
     # tolerance (measured ≤ 3e-7 relative; sums of 64 rows of float32 terms).
     keras = keras_floatx("float32")
     n, s = data["n"], data["s"]
     bce = keras.losses.BinaryCrossentropy(label_smoothing=0.1)
     want = float(bce(data["yb"], data["pb"], sample_weight=s))
-    got = plogp.binary_cross_entropy(data["yb"], data["pb"], eps=1e-7, label_smoothing=0.1,
-                                     sample_weight=s, reduction="sum") / data["yb"].size
+    got = (
+        plogp.binary_cross_entropy(
+            data["yb"], data["pb"], eps=1e-7, label_smoothing=0.1, sample_weight=s, reduction="sum"
+        )
+        / data["yb"].size
+    )
     close(got, want, 1e-5)
     cce = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)
     want = float(cce(data["soft"], data["p"], sample_weight=s))
-    got = plogp.categorical_cross_entropy(data["soft"], data["p"], eps=1e-7, label_smoothing=0.1,
-                                          sample_weight=s, reduction="sum") / n
+    got = (
+        plogp.categorical_cross_entropy(
+            data["soft"], data["p"], eps=1e-7, label_smoothing=0.1, sample_weight=s, reduction="sum"
+        )
+        / n
+    )
     close(got, want, 1e-5)
     scce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     want = float(scce(data["y"], data["z"], sample_weight=s))
-    got = plogp.sparse_categorical_cross_entropy(data["y"], data["z"], from_logits=True,
-                                                 sample_weight=s, reduction="sum") / n
+    got = (
+        plogp.sparse_categorical_cross_entropy(
+            data["y"], data["z"], from_logits=True, sample_weight=s, reduction="sum"
+        )
+        / n
+    )
     close(got, want, 1e-5)
     # The one place float32 Keras differs (README): its upper clip bound 1 − 1e-7 is rounded
     # to the float32 1 − 2⁻²³, so y = 0, p = 1 costs 23·log 2 there, −log 1e-7 here.
     y, p = np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]])
     want = float(keras.losses.BinaryCrossentropy()(y, p))
-    close(want, (23 * np.log(2) - np.log1p(-2.0**-23)) / 2, 1e-6)
+    close(want, (23 * np.log(2) - np.log1p(-(2.0**-23))) / 2, 1e-6)
     hi = 1 - 1e-7  # the float64 bound: 1 − hi is 1e-7 to 6e-10 relative
     close(plogp.binary_cross_entropy(y, p, eps=1e-7), -(np.log1p(-hi) + np.log(hi)) / 2, 1e-12)
 
@@ -238,23 +307,31 @@ def test_keras_reductions(data: dict[str, Any], keras_floatx: Callable[[str], Mo
     # Keras's binary per-sample loss is the mean over the last axis.
     per_sample = plogp.binary_cross_entropy(yb, pb, eps=1e-7, reduction="none").mean(-1)
     sparse = dict(
-        sum=plogp.sparse_categorical_cross_entropy(y, z, from_logits=True, sample_weight=s,
-                                                   reduction="sum"),
+        sum=plogp.sparse_categorical_cross_entropy(
+            y, z, from_logits=True, sample_weight=s, reduction="sum"
+        ),
         sum_over_batch_size=plogp.sparse_categorical_cross_entropy(
-            y, z, from_logits=True, sample_weight=s, reduction="sum") / n,
-        mean=plogp.sparse_categorical_cross_entropy(y, z, from_logits=True, sample_weight=s,
-                                                    reduction="sum") / n,
+            y, z, from_logits=True, sample_weight=s, reduction="sum"
+        )
+        / n,
+        mean=plogp.sparse_categorical_cross_entropy(
+            y, z, from_logits=True, sample_weight=s, reduction="sum"
+        )
+        / n,
         mean_with_sample_weight=plogp.sparse_categorical_cross_entropy(
-            y, z, from_logits=True, sample_weight=s),
+            y, z, from_logits=True, sample_weight=s
+        ),
         none=s * per_row,
     )
     binary = dict(
-        sum=plogp.binary_cross_entropy(yb, pb, eps=1e-7, sample_weight=s,
-                                       reduction="sum") / yb.shape[-1],
-        sum_over_batch_size=plogp.binary_cross_entropy(yb, pb, eps=1e-7, sample_weight=s,
-                                                       reduction="sum") / yb.size,
-        mean=plogp.binary_cross_entropy(yb, pb, eps=1e-7, sample_weight=s,
-                                        reduction="sum") / yb.size,
+        sum=plogp.binary_cross_entropy(yb, pb, eps=1e-7, sample_weight=s, reduction="sum")
+        / yb.shape[-1],
+        sum_over_batch_size=plogp.binary_cross_entropy(
+            yb, pb, eps=1e-7, sample_weight=s, reduction="sum"
+        )
+        / yb.size,
+        mean=plogp.binary_cross_entropy(yb, pb, eps=1e-7, sample_weight=s, reduction="sum")
+        / yb.size,
         mean_with_sample_weight=plogp.binary_cross_entropy(yb, pb, eps=1e-7, sample_weight=s),
         none=s * per_sample,
     )
@@ -281,6 +358,7 @@ def test_keras_reductions(data: dict[str, Any], keras_floatx: Callable[[str], Mo
 def optax64() -> Iterator[ModuleType]:
     optax = pytest.importorskip("optax")
     import jax
+
     with jax.enable_x64(True):
         yield optax
 
@@ -289,11 +367,13 @@ def test_optax(data: dict[str, Any], optax64: ModuleType) -> None:
     optax = optax64
     want = np.asarray(optax.softmax_cross_entropy(data["z"], data["soft"]))
     assert want.dtype == np.float64
-    got = plogp.categorical_cross_entropy(data["soft"], data["z"], from_logits=True,
-                                          reduction="none")
+    got = plogp.categorical_cross_entropy(
+        data["soft"], data["z"], from_logits=True, reduction="none"
+    )
     close(got, want, 1e-12)
     want = np.asarray(optax.softmax_cross_entropy_with_integer_labels(data["z"], data["y"]))
     assert want.dtype == np.float64
-    got = plogp.sparse_categorical_cross_entropy(data["y"], data["z"], from_logits=True,
-                                                 reduction="none")
+    got = plogp.sparse_categorical_cross_entropy(
+        data["y"], data["z"], from_logits=True, reduction="none"
+    )
     close(got, want, 1e-12)

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from plogp import cli, plot  # noqa: E402
+from plogp import cli, plot
 
 ULP = np.finfo(np.float64).eps
 

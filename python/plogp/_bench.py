@@ -509,8 +509,9 @@ WORKLOADS: List[Workload] = [
             _jax_peer(
                 "jit(mean(maximum(z, 0) - z * y + log1p(exp(-abs(z)))))", peers.JAX_BCE_LOGITS
             ),
-            _optax_peer("jit(optax.sigmoid_binary_cross_entropy(z, y).mean())",
-                        peers.OPTAX_BCE_LOGITS),  # fmt: skip
+            _optax_peer(
+                "jit(optax.sigmoid_binary_cross_entropy(z, y).mean())", peers.OPTAX_BCE_LOGITS
+            ),  # fmt: skip
             _numba_peer(
                 "prange: acc += max(z, 0) - z*y + log1p(exp(-abs(z)))", peers.NUMBA_BCE_LOGITS
             ),
@@ -1331,6 +1332,7 @@ def best_peer_cells(report: Report) -> List[List[str]]:
     per_call = {r.workload for r in report.rows if r.calls > 1}
     cells = []
     for name, b in best_peers(report.rows).items():
+
         def t(x: Optional[float]) -> str:
             return "—" if x is None else _fmt_time(x, name in per_call)
 

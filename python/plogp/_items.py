@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 
-def broadcasts_along_first_axis(name: str, shape: tuple[int, ...],
-                                items: tuple[int, ...]) -> bool:
+def broadcasts_along_first_axis(name: str, shape: tuple[int, ...], items: tuple[int, ...]) -> bool:
     """``False`` when ``shape`` is the items' shape, ``True`` when it is the 1-D form
     ``(items[0],)`` of 2-D and wider items; a ValueError naming ``name`` otherwise."""
     shape, items = tuple(shape), tuple(items)

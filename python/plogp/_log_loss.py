@@ -77,8 +77,9 @@ def log_loss(
         raise
 
 
-def _log_loss(y_true: Any, proba: np.ndarray, weight: np.ndarray | None, labels: Any,
-              normalize: bool) -> float:
+def _log_loss(
+    y_true: Any, proba: np.ndarray, weight: np.ndarray | None, labels: Any, normalize: bool
+) -> float:
     y = np.asarray(y_true)
     eps = float(np.finfo(proba.dtype).eps)
     reduction: Literal["mean", "sum"] = "mean" if normalize else "sum"
@@ -88,8 +89,9 @@ def _log_loss(y_true: Any, proba: np.ndarray, weight: np.ndarray | None, labels:
         if loss is not None:
             return loss
     # A list of strings goes to encode_labels, which checks it mixes no numbers in.
-    small = labels is None and y.ndim == 1 and (isinstance(y_true, np.ndarray) or
-                                                 y.dtype.kind != "U")
+    small = (
+        labels is None and y.ndim == 1 and (isinstance(y_true, np.ndarray) or y.dtype.kind != "U")
+    )
     binary_kernel = proba.ndim == 1 or proba.shape[1] == 1
     fast = _small_label_set(y, binary_kernel) if small else None
     if fast is None:
@@ -104,8 +106,11 @@ def _log_loss(y_true: Any, proba: np.ndarray, weight: np.ndarray | None, labels:
         if is_indicator:
             proba = np.stack([1 - proba, proba], axis=1)
         else:
-            return _finite(_native.binary_cross_entropy(
-                codes, proba, sample_weight=weight, eps=eps, reduction=reduction))
+            return _finite(
+                _native.binary_cross_entropy(
+                    codes, proba, sample_weight=weight, eps=eps, reduction=reduction
+                )
+            )
     _warn_unless_rows_sum_to_one(proba, eps)
     compat.check_class_count(len(classes), proba.shape[1], labels, classes)
     kernel = (
@@ -153,8 +158,9 @@ def _binary_01_labels(
     return _finite(loss)
 
 
-def _small_label_set(y: np.ndarray,
-                     binary_kernel: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+def _small_label_set(
+    y: np.ndarray, binary_kernel: bool = False
+) -> tuple[np.ndarray, np.ndarray] | None:
     """``(codes, classes)`` of 1-D labels without sorting them, as ``encode_labels`` would
     return them; ``None`` when this does not apply (the caller then calls it). With
     ``binary_kernel`` (the codes go to the binary kernel, which reads float labels), float

@@ -27,8 +27,7 @@ def check_label_smoothing(label_smoothing: Any) -> float:
         label_smoothing, numbers.Real
     ):
         raise TypeError(
-            "label_smoothing must be a float in [0, 1], got "
-            f"{type(label_smoothing).__name__}"
+            f"label_smoothing must be a float in [0, 1], got {type(label_smoothing).__name__}"
         )
     value = float(label_smoothing)
     if not 0 <= value <= 1:
@@ -96,8 +95,12 @@ def as_class_weight(class_weight: Any, n_classes: int) -> np.ndarray | None:
 
 
 def binary(
-    y: np.ndarray, pred: np.ndarray, from_logits: bool, eps: float,
-    pos_weight: np.ndarray | None, smoothing: float,
+    y: np.ndarray,
+    pred: np.ndarray,
+    from_logits: bool,
+    eps: float,
+    pos_weight: np.ndarray | None,
+    smoothing: float,
 ) -> Any:
     """The per-element binary loss (float64): ``−[pw·y'·log p + (1 − y')·log(1 − p)]`` with
     ``p`` clipped, or ``pw·y'·softplus(−z) + (1 − y')·softplus(z)`` from logits, ``y'`` the
@@ -122,8 +125,14 @@ def binary(
 
 
 def weighted_rows(
-    t: np.ndarray, pred: np.ndarray, axis: int, from_logits: bool, eps: float,
-    class_weight: np.ndarray | None, smoothing: float, logsumexp: Any,
+    t: np.ndarray,
+    pred: np.ndarray,
+    axis: int,
+    from_logits: bool,
+    eps: float,
+    class_weight: np.ndarray | None,
+    smoothing: float,
+    logsumexp: Any,
 ) -> Any:
     """The per-row categorical loss ``Σ_c w_c·t'_c·(−log p_c)`` (from logits
     ``Σ_c w_c·t'_c·(lse − z_c)``) along ``axis``, ``t'`` the smoothed targets, ``p`` clipped;

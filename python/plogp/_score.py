@@ -160,12 +160,16 @@ class ParquetSource(Source):
             column = batch.column(name)
             if column.null_count:
                 raise ScoreError(f"{self.role}: column {name!r} of {self.label} has null values")
-            if pa.types.is_list(column.type) or pa.types.is_fixed_size_list(column.type) or (
-                pa.types.is_large_list(column.type)
+            if (
+                pa.types.is_list(column.type)
+                or pa.types.is_fixed_size_list(column.type)
+                or (pa.types.is_large_list(column.type))
             ):
                 arrays.append(_list_column(self.role, name, column))
-            elif pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or (
-                pa.types.is_boolean(column.type)
+            elif (
+                pa.types.is_integer(column.type)
+                or pa.types.is_floating(column.type)
+                or (pa.types.is_boolean(column.type))
             ):
                 arrays.append(column.to_numpy(zero_copy_only=False))
             elif self.role == "--groups" and (
@@ -272,11 +276,14 @@ def check_lengths(job: Job) -> None:
                 f"({source.label} vs {job.y_true.label})"
             )
     if job.groups is not None and job.groups.row_shape != ():
-        raise ScoreError(f"--groups must be one group id per row, got rows of shape "
-                         f"{job.groups.row_shape}")
+        raise ScoreError(
+            f"--groups must be one group id per row, got rows of shape {job.groups.row_shape}"
+        )
     if job.sample_weight is not None and job.sample_weight.row_shape != ():
-        raise ScoreError(f"--sample-weight must be one weight per row, got rows of shape "
-                         f"{job.sample_weight.row_shape}")
+        raise ScoreError(
+            f"--sample-weight must be one weight per row, got rows of shape "
+            f"{job.sample_weight.row_shape}"
+        )
 
 
 def new_metric(job: Job) -> Any:
@@ -295,8 +302,12 @@ _INDEX = re.compile(r"\b(y_true|y_pred|sample_weight|groups)\[(\d+)\]")
 
 
 def _in_file_message(message: str, job: Job, first_row: int) -> str:
-    widths = {"y_true": job.y_true, "y_pred": job.y_pred, "sample_weight": job.sample_weight,
-              "groups": job.groups}
+    widths = {
+        "y_true": job.y_true,
+        "y_pred": job.y_pred,
+        "sample_weight": job.sample_weight,
+        "groups": job.groups,
+    }
 
     def shift(match: "re.Match[str]") -> str:
         source = widths[match.group(1)]
@@ -330,16 +341,18 @@ class GroupedMetric:
     def _block_codes(self, groups: np.ndarray) -> np.ndarray:
         kind = "U" if groups.dtype.kind in "US" else groups.dtype.kind
         if self._kind and kind != self._kind:
-            raise ScoreError(f"--groups changes type between blocks ({self._kind!r} then "
-                             f"{kind!r})")
+            raise ScoreError(f"--groups changes type between blocks ({self._kind!r} then {kind!r})")
         self._kind = kind
         if self._identity is None:
-            self._identity = kind in "iu" and bool(groups.size) and (
-                int(groups.min()) >= 0 and int(groups.max()) < self.IDENTITY_CODES
+            self._identity = (
+                kind in "iu"
+                and bool(groups.size)
+                and (int(groups.min()) >= 0 and int(groups.max()) < self.IDENTITY_CODES)
             )
         if self._identity:
-            if groups.size and not (int(groups.min()) >= 0
-                                    and int(groups.max()) < self.IDENTITY_CODES):
+            if groups.size and not (
+                int(groups.min()) >= 0 and int(groups.max()) < self.IDENTITY_CODES
+            ):
                 raise ScoreError(
                     f"--groups: ids in [0, {self.IDENTITY_CODES}) in the first block, then "
                     f"{int(groups.min())}..{int(groups.max())}; use ids of one range or strings"
@@ -355,8 +368,14 @@ class GroupedMetric:
             lookup[i] = code
         return lookup[inverse.reshape(-1)]
 
-    def update(self, y_true: np.ndarray, y_pred: np.ndarray, *,
-               sample_weight: Optional[np.ndarray], groups: np.ndarray) -> None:
+    def update(
+        self,
+        y_true: np.ndarray,
+        y_pred: np.ndarray,
+        *,
+        sample_weight: Optional[np.ndarray],
+        groups: np.ndarray,
+    ) -> None:
         groups = np.asarray(groups)
         if groups.dtype.kind not in "iubUS":
             raise ScoreError(f"--groups must hold integer or string ids, got {groups.dtype}")
@@ -375,17 +394,16 @@ class GroupedMetric:
 def group_results(metric: GroupedMetric) -> List[Tuple[Any, Any]]:
     """(group id, result) for every group seen, in sorted id order."""
     groups = metric.result().groups
-    return sorted(((metric.key(code), result) for code, result in groups.items()),
-                  key=lambda pair: pair[0])
+    return sorted(
+        ((metric.key(code), result) for code, result in groups.items()), key=lambda pair: pair[0]
+    )
 
 
 def score(job: Job, progress: Optional[Callable[[int], None]] = None) -> Any:
     """Feed every block to a metric (a :class:`GroupedMetric` with ``--groups``); returns it
     (call ``result()`` on it)."""
     check_lengths(job)
-    metric: Any = (
-        new_metric(job) if job.groups is None else GroupedMetric(lambda: new_metric(job))
-    )
+    metric: Any = new_metric(job) if job.groups is None else GroupedMetric(lambda: new_metric(job))
     rows = job.block_rows()
     iterators = [s.blocks(rows) for s in job.sources()]
     start = 0
@@ -436,13 +454,24 @@ class progress_bar:
             return lambda done: None
         try:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
         except ImportError:
             return lambda done: None
         self._progress = Progress(
-            TextColumn("scoring rows"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TimeRemainingColumn(), console=Console(file=sys.stderr), transient=True,
+            TextColumn("scoring rows"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(file=sys.stderr),
+            transient=True,
         )
         task = self._progress.add_task("score", total=self.total)
         self._progress.start()
@@ -467,8 +496,10 @@ def report(job: Job, metric: Any) -> Dict[str, Any]:
     try:
         out["result"] = result_dict(metric.result())
         if out["result"]["weight"] == 0:
-            raise ScoreError("cannot compute the mean loss: zero total weight (no rows, or "
-                             "every sample weight is 0)")
+            raise ScoreError(
+                "cannot compute the mean loss: zero total weight (no rows, or "
+                "every sample weight is 0)"
+            )
         if job.groups is not None:
             out["groups"] = [
                 {"group": _plain(group), **result_dict(result)}
@@ -516,8 +547,10 @@ def render(summary: Dict[str, Any], *, as_json: bool = False) -> None:
         cells = [[label, _fmt(summary["result"][f])] for label, f in zip(labels, RESULT_FIELDS)]
     else:
         headers = ("group", *labels)
-        cells = [[str(name), *(_fmt(r[f]) for f in RESULT_FIELDS)]
-                 for name, r in [("all", summary["result"])] + [(g["group"], g) for g in groups]]
+        cells = [
+            [str(name), *(_fmt(r[f]) for f in RESULT_FIELDS)]
+            for name, r in [("all", summary["result"])] + [(g["group"], g) for g in groups]
+        ]
     if sys.stdout.isatty():
         try:
             from rich.console import Console
@@ -536,8 +569,9 @@ def render(summary: Dict[str, Any], *, as_json: bool = False) -> None:
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
 
     def line(row: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))
+        ).rstrip()
 
     if groups is not None:
         print(line(headers))

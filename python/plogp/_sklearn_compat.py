@@ -35,8 +35,7 @@ def check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
     w = w.astype(np.float64)
     if w.shape != (n,):
         raise ValueError(
-            f"sample_weight has shape {w.shape} but the losses have shape {(n,)}; "
-            f"expected {(n,)}"
+            f"sample_weight has shape {w.shape} but the losses have shape {(n,)}; expected {(n,)}"
         )
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
@@ -93,8 +92,9 @@ def sorted_classes(name: str, given: Any, values: np.ndarray) -> np.ndarray:
     return np.unique(values)
 
 
-def encode_labels(y_true: Any, labels: Any,
-                  stacklevel: int = 3) -> tuple[np.ndarray, np.ndarray, bool]:
+def encode_labels(
+    y_true: Any, labels: Any, stacklevel: int = 3
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """``y_true`` encoded for ``log_loss``: ``(codes, classes, is_indicator)``.
 
     1-D labels (or a single column) become integer codes ``0..C-1`` into the sorted classes
@@ -105,13 +105,13 @@ def encode_labels(y_true: Any, labels: Any,
     y = np.asarray(y_true)
     if y.ndim == 2 and y.shape[1] > 1:
         distinct = np.unique(y) if y.dtype.kind in "biuf" else None
-        indicator = distinct is not None and len(distinct) < 3 and (
-            y.dtype.kind in "biu" or bool(np.all(distinct == np.round(distinct)))
+        indicator = (
+            distinct is not None
+            and len(distinct) < 3
+            and (y.dtype.kind in "biu" or bool(np.all(distinct == np.round(distinct))))
         )
         if not indicator:
-            raise ValueError(
-                "Multioutput target data is not supported with label binarization"
-            )
+            raise ValueError("Multioutput target data is not supported with label binarization")
         if labels is not None:
             raise ValueError("The object was not fitted with multilabel input.")
         return y, np.arange(y.shape[1]), True
@@ -141,8 +141,7 @@ def encode_labels(y_true: Any, labels: Any,
         if not known.all():
             undeclared = set(np.unique(y[~known]).tolist())
             raise ValueError(
-                f"y_true contains values {undeclared} not belonging to the passed labels "
-                f"{labels}."
+                f"y_true contains values {undeclared} not belonging to the passed labels {labels}."
             )
     return np.searchsorted(classes, y), classes, False
 
@@ -155,9 +154,7 @@ def check_two_classes(classes: Any, labels: Any) -> None:
                 f"y_true contains only one label ({classes[0]}). Please provide the list of "
                 "all expected class labels explicitly through the labels argument."
             )
-        raise ValueError(
-            f"The labels array needs to contain at least two labels, got {classes}."
-        )
+        raise ValueError(f"The labels array needs to contain at least two labels, got {classes}.")
 
 
 def check_class_count(n_classes: int, n_columns: int, labels: Any, classes: Any) -> None:
@@ -287,12 +284,8 @@ def check_samples(y_true: Any, proba: np.ndarray, sample_weight: Any) -> np.ndar
     if sample_weight is not None:
         lengths.append(n_samples(np.asarray(sample_weight)))
     if len(set(lengths)) > 1:
-        raise ValueError(
-            f"Found input variables with inconsistent numbers of samples: {lengths}"
-        )
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: {lengths}")
     weight = check_sample_weight(sample_weight, lengths[0])
     if weight is not None and not weight.any():
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return weight
-
-

@@ -97,7 +97,9 @@ def _eps(text: str) -> object:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a number in [0, 0.5), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected 'auto' or a number in [0, 0.5), got {text!r}"
+        ) from None
     if not 0.0 <= value < 0.5:
         raise argparse.ArgumentTypeError(f"expected 'auto' or a number in [0, 0.5), got {text!r}")
     return value
@@ -117,20 +119,43 @@ def _add_score(commands: "argparse._SubParsersAction[_Parser]") -> None:
     )
     score.add_argument("y_true", metavar="Y_TRUE", help="targets or labels (.npy / .parquet)")
     score.add_argument("y_pred", metavar="Y_PRED", help="probabilities or logits")
-    score.add_argument("--loss", required=True, choices=("binary", "categorical", "sparse"),
-                       help="binary, categorical (one-hot or soft targets) or sparse (labels)")
+    score.add_argument(
+        "--loss",
+        required=True,
+        choices=("binary", "categorical", "sparse"),
+        help="binary, categorical (one-hot or soft targets) or sparse (labels)",
+    )
     score.add_argument("--from-logits", action="store_true", help="Y_PRED holds logits")
     score.add_argument("--sample-weight", metavar="FILE", help="one non-negative weight per row")
     score.add_argument("--groups", metavar="FILE", help="one group id per row: per-group results")
-    score.add_argument("--eps", type=_eps, default="auto", metavar="X",
-                       help="probability clipping: 'auto' (default) or a number in [0, 0.5)")
-    score.add_argument("--chunk-size", type=_positive_int, metavar="N",
-                       help="rows per chunk (default: about 4 million values per chunk)")
+    score.add_argument(
+        "--eps",
+        type=_eps,
+        default="auto",
+        metavar="X",
+        help="probability clipping: 'auto' (default) or a number in [0, 0.5)",
+    )
+    score.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        metavar="N",
+        help="rows per chunk (default: about 4 million values per chunk)",
+    )
     score.add_argument("--json", action="store_true", help="print the results as JSON")
-    score.add_argument("--column", metavar="NAME", nargs="+", action="extend",
-                       help="Parquet columns of Y_PRED (several = one column per class)")
-    score.add_argument("--true-column", metavar="NAME", nargs="+", action="extend",
-                       help="Parquet columns of Y_TRUE")
+    score.add_argument(
+        "--column",
+        metavar="NAME",
+        nargs="+",
+        action="extend",
+        help="Parquet columns of Y_PRED (several = one column per class)",
+    )
+    score.add_argument(
+        "--true-column",
+        metavar="NAME",
+        nargs="+",
+        action="extend",
+        help="Parquet columns of Y_TRUE",
+    )
     score.set_defaults(handler=_score, command_parser=score)
 
 
@@ -145,7 +170,8 @@ def _score(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             from_logits=args.from_logits,
             eps=args.eps,
             sample_weight=(
-                None if args.sample_weight is None
+                None
+                if args.sample_weight is None
                 else scoring.open_source("--sample-weight", args.sample_weight)
             ),
             groups=None if args.groups is None else scoring.open_source("--groups", args.groups),
@@ -175,8 +201,12 @@ def _add_plot(commands: "argparse._SubParsersAction[_Parser]") -> None:
             "with plogp."
         ),
     )
-    plot.add_argument("--out", metavar="DIR", default=".",
-                      help="output directory, created if missing (default: .)")
+    plot.add_argument(
+        "--out",
+        metavar="DIR",
+        default=".",
+        help="output directory, created if missing (default: .)",
+    )
     plot.add_argument("--dpi", metavar="N", type=_positive_int, default=120, help="resolution")
     plot.set_defaults(handler=_plot, command_parser=plot)
 
@@ -191,8 +221,9 @@ def _plot(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         paths = plot.save(args.out, dpi=args.dpi)
     except OSError as exc:
-        print(f"plogp plot: error: cannot write to {args.out}: {exc.strerror or exc}",
-              file=sys.stderr)
+        print(
+            f"plogp plot: error: cannot write to {args.out}: {exc.strerror or exc}", file=sys.stderr
+        )
         return 2
     for path in paths:
         print(path)

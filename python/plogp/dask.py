@@ -84,8 +84,7 @@ def _empty_like(metric: Any) -> Any:
     return clone
 
 
-def _block_metric(template: Any, y_true: Any, y_pred: Any, sample_weight: Any,
-                  groups: Any) -> Any:
+def _block_metric(template: Any, y_true: Any, y_pred: Any, sample_weight: Any, groups: Any) -> Any:
     metric = _empty_like(template)
     return metric.update(y_true, y_pred, sample_weight=sample_weight, groups=groups)
 
@@ -109,8 +108,9 @@ def _whole_trailing_axes(metric: Any) -> int:
     return len(shape)
 
 
-def _aligned(metric: Any, y_true: Any, y_pred: Any, sample_weight: Any,
-             groups: Any) -> Tuple[Any, Any, Any, Any, int | None]:
+def _aligned(
+    metric: Any, y_true: Any, y_pred: Any, sample_weight: Any, groups: Any
+) -> Tuple[Any, Any, Any, Any, int | None]:
     """Dask arrays whose blocks line up with ``y_pred``'s (shapes checked here), and the
     class axis in ``[0, ndim)`` (None for the binary losses)."""
     from plogp import _items
@@ -124,14 +124,14 @@ def _aligned(metric: Any, y_true: Any, y_pred: Any, sample_weight: Any,
     if kind == "binary":
         whole = _whole_trailing_axes(metric)
         if whole:
-            y_pred = y_pred.rechunk({y_pred.ndim - 1 - i: -1 for i in range(whole)
-                                     if i < y_pred.ndim})
+            y_pred = y_pred.rechunk(
+                {y_pred.ndim - 1 - i: -1 for i in range(whole) if i < y_pred.ndim}
+            )
         item_shape, item_chunks = y_pred.shape, y_pred.chunks
     else:
         if y_pred.ndim < 2:
             raise ValueError(
-                f"y_pred must have a class axis and rows: shape {y_pred.shape} has one "
-                "dimension"
+                f"y_pred must have a class axis and rows: shape {y_pred.shape} has one dimension"
             )
         if not -y_pred.ndim <= axis < y_pred.ndim:
             raise ValueError(
@@ -139,8 +139,8 @@ def _aligned(metric: Any, y_true: Any, y_pred: Any, sample_weight: Any,
             )
         axis %= y_pred.ndim
         y_pred = y_pred.rechunk({axis: -1})
-        item_shape = y_pred.shape[:axis] + y_pred.shape[axis + 1:]
-        item_chunks = y_pred.chunks[:axis] + y_pred.chunks[axis + 1:]
+        item_shape = y_pred.shape[:axis] + y_pred.shape[axis + 1 :]
+        item_chunks = y_pred.chunks[:axis] + y_pred.chunks[axis + 1 :]
     true_shape = item_shape if kind == "sparse" else y_pred.shape
     if y_true.shape != true_shape:
         raise ValueError(
@@ -157,12 +157,24 @@ def _aligned(metric: Any, y_true: Any, y_pred: Any, sample_weight: Any,
             return array.rechunk((item_chunks[0],))
         return array.rechunk(item_chunks)
 
-    return (y_true, y_pred, per_item(sample_weight, "sample_weight"),
-            per_item(groups, "groups"), axis)
+    return (
+        y_true,
+        y_pred,
+        per_item(sample_weight, "sample_weight"),
+        per_item(groups, "groups"),
+        axis,
+    )
 
 
-def metric_from_dask(metric: Any, y_true: Any, y_pred: Any, *, sample_weight: Any = None,
-                     groups: Any = None, split_every: int = SPLIT_EVERY) -> Any:
+def metric_from_dask(
+    metric: Any,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    sample_weight: Any = None,
+    groups: Any = None,
+    split_every: int = SPLIT_EVERY,
+) -> Any:
     """A Delayed metric: ``metric``'s options, the data of every block of the inputs.
 
     ``metric`` is a :mod:`plogp.metrics` loss metric; it is only read (its state is not
@@ -177,8 +189,7 @@ def metric_from_dask(metric: Any, y_true: Any, y_pred: Any, *, sample_weight: An
         raise ValueError(f"split_every must be an integer >= 2, got {split_every!r}")
     if groups is not None and not metric._has_groups:
         raise TypeError(f"{type(metric).__name__} takes no groups= (the function has none)")
-    y_true, y_pred, weight, groups, axis = _aligned(metric, y_true, y_pred, sample_weight,
-                                                    groups)
+    y_true, y_pred, weight, groups, axis = _aligned(metric, y_true, y_pred, sample_weight, groups)
     template = _empty_like(metric)
 
     pred_blocks = y_pred.to_delayed()
@@ -188,7 +199,7 @@ def metric_from_dask(metric: Any, y_true: Any, y_pred: Any, *, sample_weight: An
     block_metric = dask.delayed(_block_metric, pure=True)
     states: List[Any] = []
     for index in np.ndindex(*pred_blocks.shape):
-        item_index = index if axis is None else index[:axis] + index[axis + 1:]
+        item_index = index if axis is None else index[:axis] + index[axis + 1 :]
         true_index = item_index if kind == "sparse" else index
 
         def pick(blocks: Any) -> Any:
@@ -196,8 +207,15 @@ def metric_from_dask(metric: Any, y_true: Any, y_pred: Any, *, sample_weight: An
                 return None
             return blocks[item_index] if blocks.ndim == len(item_index) else blocks[index[0]]
 
-        states.append(block_metric(template, true_blocks[true_index], pred_blocks[index],
-                                   pick(weight_blocks), pick(group_blocks)))
+        states.append(
+            block_metric(
+                template,
+                true_blocks[true_index],
+                pred_blocks[index],
+                pick(weight_blocks),
+                pick(group_blocks),
+            )
+        )
     if not states:  # an empty array has no blocks
         return dask.delayed(template)
     merge = dask.delayed(_merge_all, pure=True)
@@ -206,11 +224,19 @@ def metric_from_dask(metric: Any, y_true: Any, y_pred: Any, *, sample_weight: An
     return states[0]
 
 
-def update_metric(metric: Any, y_true: Any, y_pred: Any, *, sample_weight: Any = None,
-                  groups: Any = None, split_every: int = SPLIT_EVERY) -> Any:
+def update_metric(
+    metric: Any,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    sample_weight: Any = None,
+    groups: Any = None,
+    split_every: int = SPLIT_EVERY,
+) -> Any:
     """Add every block of the dask arrays to ``metric`` (computed now); returns ``metric``."""
-    merged = metric_from_dask(metric, y_true, y_pred, sample_weight=sample_weight,
-                              groups=groups, split_every=split_every).compute()
+    merged = metric_from_dask(
+        metric, y_true, y_pred, sample_weight=sample_weight, groups=groups, split_every=split_every
+    ).compute()
     metric.merge(merged)
     return metric
 
@@ -236,103 +262,171 @@ def _reduce(metric: Any, reduction: str, grouped: bool) -> Any:
     return out
 
 
-def _loss(metric: Any, y_true: Any, y_pred: Any, sample_weight: Any, groups: Any,
-          reduction: str, compute: bool, split_every: int) -> Any:
+def _loss(
+    metric: Any,
+    y_true: Any,
+    y_pred: Any,
+    sample_weight: Any,
+    groups: Any,
+    reduction: str,
+    compute: bool,
+    split_every: int,
+) -> Any:
     if reduction not in ("mean", "sum"):
-        raise ValueError(
-            f"reduction must be 'mean' or 'sum' for dask inputs, got {reduction!r}"
-        )
+        raise ValueError(f"reduction must be 'mean' or 'sum' for dask inputs, got {reduction!r}")
     dask, _ = _dask()
-    merged = metric_from_dask(metric, y_true, y_pred, sample_weight=sample_weight,
-                              groups=groups, split_every=split_every)
+    merged = metric_from_dask(
+        metric, y_true, y_pred, sample_weight=sample_weight, groups=groups, split_every=split_every
+    )
     value = dask.delayed(_reduce, pure=True)(merged, reduction, groups is not None)
     return value.compute() if compute else value
 
 
-def binary_cross_entropy(y_true: Any, y_pred: Any, *, from_logits: bool = False,
-                         sample_weight: Any = None, pos_weight: Any = None,
-                         label_smoothing: float = 0.0, eps: Any = "auto",
-                         reduction: str = "mean", nan_policy: str = "propagate",
-                         groups: Any = None, compute: bool = True,
-                         split_every: int = SPLIT_EVERY) -> Any:
+def binary_cross_entropy(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    sample_weight: Any = None,
+    pos_weight: Any = None,
+    label_smoothing: float = 0.0,
+    eps: Any = "auto",
+    reduction: str = "mean",
+    nan_policy: str = "propagate",
+    groups: Any = None,
+    compute: bool = True,
+    split_every: int = SPLIT_EVERY,
+) -> Any:
     """:func:`plogp.binary_cross_entropy` of dask arrays (a float, an array with
     ``groups=``, or a Delayed if ``compute=False``); ``reduction`` is ``"mean"`` or
     ``"sum"``."""
     from plogp import metrics
 
-    metric = metrics.BinaryCrossEntropy(from_logits=from_logits, pos_weight=pos_weight,
-                                        label_smoothing=label_smoothing, eps=eps,
-                                        nan_policy=nan_policy)
-    return _loss(metric, y_true, y_pred, sample_weight, groups, reduction, compute,
-                 split_every)
+    metric = metrics.BinaryCrossEntropy(
+        from_logits=from_logits,
+        pos_weight=pos_weight,
+        label_smoothing=label_smoothing,
+        eps=eps,
+        nan_policy=nan_policy,
+    )
+    return _loss(metric, y_true, y_pred, sample_weight, groups, reduction, compute, split_every)
 
 
-def categorical_cross_entropy(y_true: Any, y_pred: Any, *, from_logits: bool = False,
-                              axis: int = -1, sample_weight: Any = None,
-                              class_weight: Any = None, label_smoothing: float = 0.0,
-                              eps: Any = "auto", reduction: str = "mean",
-                              nan_policy: str = "propagate", groups: Any = None,
-                              compute: bool = True, split_every: int = SPLIT_EVERY) -> Any:
+def categorical_cross_entropy(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    axis: int = -1,
+    sample_weight: Any = None,
+    class_weight: Any = None,
+    label_smoothing: float = 0.0,
+    eps: Any = "auto",
+    reduction: str = "mean",
+    nan_policy: str = "propagate",
+    groups: Any = None,
+    compute: bool = True,
+    split_every: int = SPLIT_EVERY,
+) -> Any:
     """:func:`plogp.categorical_cross_entropy` of dask arrays, classes along ``axis``."""
     from plogp import metrics
 
-    metric = metrics.CategoricalCrossEntropy(from_logits=from_logits, axis=axis,
-                                             class_weight=class_weight,
-                                             label_smoothing=label_smoothing, eps=eps,
-                                             nan_policy=nan_policy)
-    return _loss(metric, y_true, y_pred, sample_weight, groups, reduction, compute,
-                 split_every)
+    metric = metrics.CategoricalCrossEntropy(
+        from_logits=from_logits,
+        axis=axis,
+        class_weight=class_weight,
+        label_smoothing=label_smoothing,
+        eps=eps,
+        nan_policy=nan_policy,
+    )
+    return _loss(metric, y_true, y_pred, sample_weight, groups, reduction, compute, split_every)
 
 
-def sparse_categorical_cross_entropy(y_true: Any, y_pred: Any, *, from_logits: bool = False,
-                                     axis: int = -1, sample_weight: Any = None,
-                                     class_weight: Any = None, ignore_index: int | None = None,
-                                     label_smoothing: float = 0.0, eps: Any = "auto",
-                                     reduction: str = "mean", nan_policy: str = "propagate",
-                                     groups: Any = None, compute: bool = True,
-                                     split_every: int = SPLIT_EVERY) -> Any:
+def sparse_categorical_cross_entropy(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    axis: int = -1,
+    sample_weight: Any = None,
+    class_weight: Any = None,
+    ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
+    eps: Any = "auto",
+    reduction: str = "mean",
+    nan_policy: str = "propagate",
+    groups: Any = None,
+    compute: bool = True,
+    split_every: int = SPLIT_EVERY,
+) -> Any:
     """:func:`plogp.sparse_categorical_cross_entropy` of dask arrays (labels ``y_true``,
     classes along ``axis`` of ``y_pred``)."""
     from plogp import metrics
 
     metric = metrics.SparseCategoricalCrossEntropy(
-        from_logits=from_logits, axis=axis, class_weight=class_weight,
-        ignore_index=ignore_index, label_smoothing=label_smoothing, eps=eps,
+        from_logits=from_logits,
+        axis=axis,
+        class_weight=class_weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        eps=eps,
         nan_policy=nan_policy,
     )
-    return _loss(metric, y_true, y_pred, sample_weight, groups, reduction, compute,
-                 split_every)
+    return _loss(metric, y_true, y_pred, sample_weight, groups, reduction, compute, split_every)
 
 
-def binary_focal_cross_entropy(y_true: Any, y_pred: Any, *, from_logits: bool = False,
-                               gamma: float = 2.0, alpha: float | None = None,
-                               sample_weight: Any = None, eps: Any = "auto",
-                               reduction: str = "mean", nan_policy: str = "propagate",
-                               compute: bool = True, split_every: int = SPLIT_EVERY) -> Any:
+def binary_focal_cross_entropy(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    gamma: float = 2.0,
+    alpha: float | None = None,
+    sample_weight: Any = None,
+    eps: Any = "auto",
+    reduction: str = "mean",
+    nan_policy: str = "propagate",
+    compute: bool = True,
+    split_every: int = SPLIT_EVERY,
+) -> Any:
     """:func:`plogp.binary_focal_cross_entropy` of dask arrays."""
     from plogp import metrics
 
-    metric = metrics.BinaryFocalCrossEntropy(from_logits=from_logits, gamma=gamma,
-                                             alpha=alpha, eps=eps, nan_policy=nan_policy)
-    return _loss(metric, y_true, y_pred, sample_weight, None, reduction, compute,
-                 split_every)
+    metric = metrics.BinaryFocalCrossEntropy(
+        from_logits=from_logits, gamma=gamma, alpha=alpha, eps=eps, nan_policy=nan_policy
+    )
+    return _loss(metric, y_true, y_pred, sample_weight, None, reduction, compute, split_every)
 
 
 def sparse_categorical_focal_cross_entropy(
-    y_true: Any, y_pred: Any, *, from_logits: bool = False, axis: int = -1,
-    gamma: float = 2.0, alpha: Any = None, sample_weight: Any = None,
-    ignore_index: int | None = None, eps: Any = "auto", reduction: str = "mean",
-    nan_policy: str = "propagate", compute: bool = True, split_every: int = SPLIT_EVERY,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    axis: int = -1,
+    gamma: float = 2.0,
+    alpha: Any = None,
+    sample_weight: Any = None,
+    ignore_index: int | None = None,
+    eps: Any = "auto",
+    reduction: str = "mean",
+    nan_policy: str = "propagate",
+    compute: bool = True,
+    split_every: int = SPLIT_EVERY,
 ) -> Any:
     """:func:`plogp.sparse_categorical_focal_cross_entropy` of dask arrays."""
     from plogp import metrics
 
     metric = metrics.SparseCategoricalFocalCrossEntropy(
-        from_logits=from_logits, axis=axis, gamma=gamma, alpha=alpha,
-        ignore_index=ignore_index, eps=eps, nan_policy=nan_policy,
+        from_logits=from_logits,
+        axis=axis,
+        gamma=gamma,
+        alpha=alpha,
+        ignore_index=ignore_index,
+        eps=eps,
+        nan_policy=nan_policy,
     )
-    return _loss(metric, y_true, y_pred, sample_weight, None, reduction, compute,
-                 split_every)
+    return _loss(metric, y_true, y_pred, sample_weight, None, reduction, compute, split_every)
 
 
 def _block_entropy(block: Any, axis: int, base: Any, keep: bool) -> Any:
@@ -359,9 +453,16 @@ def entropy(p: Any, *, axis: int = -1, base: Any = None) -> Any:
     axis = int(axis) % p.ndim
     if p.ndim == 1:
         # -sum p log p splits over blocks: one partial sum per block, then their sum.
-        parts = p.map_blocks(_block_entropy, 0, base, True, chunks=((1,) * p.numblocks[0],),
-                             dtype=np.float64)
+        parts = p.map_blocks(
+            _block_entropy, 0, base, True, chunks=((1,) * p.numblocks[0],), dtype=np.float64
+        )
         return parts.sum()
     p = p.rechunk({axis: -1})
-    return p.map_blocks(_block_entropy, axis, base, False, drop_axis=axis,
-                        dtype=p.dtype if p.dtype.kind == "f" else np.dtype(np.float64))
+    return p.map_blocks(
+        _block_entropy,
+        axis,
+        base,
+        False,
+        drop_axis=axis,
+        dtype=p.dtype if p.dtype.kind == "f" else np.dtype(np.float64),
+    )

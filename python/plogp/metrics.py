@@ -184,8 +184,9 @@ def _bincount(ids: np.ndarray, weights: np.ndarray | None, n: int) -> np.ndarray
     return np.bincount(ids, weights=weights, minlength=n).astype(np.float64)
 
 
-def _group_counts(ids: np.ndarray, dropped: np.ndarray | None,
-                  n: int) -> tuple[np.ndarray, np.ndarray]:
+def _group_counts(
+    ids: np.ndarray, dropped: np.ndarray | None, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(items accumulated, id seen) per group: dropped items count as seen, not accumulated."""
     seen = np.bincount(ids, minlength=n)
     if dropped is None:
@@ -263,9 +264,7 @@ class _Metric:
         """Add the state of ``other`` (same class, same options) to this one; returns
         ``self``. ``other`` is not modified."""
         if type(other) is not type(self):
-            raise TypeError(
-                f"cannot merge a {type(other).__name__} into a {type(self).__name__}"
-            )
+            raise TypeError(f"cannot merge a {type(other).__name__} into a {type(self).__name__}")
         if not _same_options(other._options(), self._options()):
             raise ValueError(
                 f"cannot merge metrics with different options: {self._options()} and "
@@ -281,8 +280,11 @@ class _Metric:
         self._weight.merge(other._weight)
         self._base.merge(other._base)
         self._count += other._count
-        for mine, theirs in ((self._g_loss, other._g_loss), (self._g_weight, other._g_weight),
-                             (self._g_base, other._g_base)):
+        for mine, theirs in (
+            (self._g_loss, other._g_loss),
+            (self._g_weight, other._g_weight),
+            (self._g_base, other._g_base),
+        ):
             padded = _Sum(mine.hi.shape)
             padded.hi[: theirs.hi.shape[0]] = theirs.hi
             padded.lo[: theirs.lo.shape[0]] = theirs.lo
@@ -296,7 +298,9 @@ class _Metric:
         has been seen)."""
         groups = {
             int(g): self._make_result(
-                self._g_loss.value[g], self._g_weight.value[g], int(self._g_count[g]),
+                self._g_loss.value[g],
+                self._g_weight.value[g],
+                int(self._g_count[g]),
                 self._g_base.value[g],
             )
             for g in np.flatnonzero(self._g_seen)
@@ -305,8 +309,13 @@ class _Metric:
             self._loss.value, self._weight.value, self._count, self._base.value
         )
         return MetricResult(
-            overall.mean, overall.sum, overall.weight, overall.count,
-            overall.normalized_entropy, overall.perplexity, groups,
+            overall.mean,
+            overall.sum,
+            overall.weight,
+            overall.count,
+            overall.normalized_entropy,
+            overall.perplexity,
+            groups,
         )
 
     def __repr__(self) -> str:
@@ -368,8 +377,14 @@ class _Metric:
         self._g_count = np.pad(self._g_count, (0, groups - len(self._g_count)))
         self._g_seen = np.pad(self._g_seen, (0, groups - len(self._g_seen)))
 
-    def _accumulate(self, total: float, weight: float, count: int, base: np.ndarray,
-                    groups: _GroupBatch | None = None) -> None:
+    def _accumulate(
+        self,
+        total: float,
+        weight: float,
+        count: int,
+        base: np.ndarray,
+        groups: _GroupBatch | None = None,
+    ) -> None:
         """Commit one batch (every check has passed: this cannot fail half-way)."""
         self._loss.add(total)
         self._weight.add(weight)
@@ -456,7 +471,11 @@ class _Loss(_Metric):
         return getattr(plogp, self._function)(y_true, y_pred, **self._options(), **kwargs)
 
     def _sums(
-        self, y_true: np.ndarray, y_pred: np.ndarray, sample_weight: Any, groups: Any,
+        self,
+        y_true: np.ndarray,
+        y_pred: np.ndarray,
+        sample_weight: Any,
+        groups: Any,
         items: tuple[int, ...],
     ) -> tuple[float, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
         """``Σ s·l`` of a batch (the function checks every argument here), its weights
@@ -464,17 +483,19 @@ class _Loss(_Metric):
         when nothing is dropped) and, with ``groups``, the per-group ``Σ s·l`` (one pass)."""
         group_sums = None
         if groups is None:
-            total = float(self._call(y_true, y_pred, sample_weight=sample_weight,
-                                     reduction="sum"))
+            total = float(self._call(y_true, y_pred, sample_weight=sample_weight, reduction="sum"))
         else:
             if not self._has_groups:
                 raise TypeError(
                     f"{type(self).__name__}.update() takes no groups= (the function "
                     f"plogp.{self._function} has none)"
                 )
-            group_sums = np.asarray(self._call(y_true, y_pred, sample_weight=sample_weight,
-                                               groups=groups, reduction="sum"),
-                                    dtype=np.float64)
+            group_sums = np.asarray(
+                self._call(
+                    y_true, y_pred, sample_weight=sample_weight, groups=groups, reduction="sum"
+                ),
+                dtype=np.float64,
+            )
             total = _accurate_sum(group_sums)
         w = _weights(sample_weight, items)
         dropped = None
@@ -487,8 +508,9 @@ class _Loss(_Metric):
 
     _has_groups = True
 
-    def _kept(self, w: np.ndarray | None, dropped: np.ndarray | None,
-              items: tuple[int, ...]) -> np.ndarray | None:
+    def _kept(
+        self, w: np.ndarray | None, dropped: np.ndarray | None, items: tuple[int, ...]
+    ) -> np.ndarray | None:
         """The weight of every item once dropped items count 0 (None: all ones)."""
         if dropped is None:
             return w
@@ -506,15 +528,15 @@ class _BinaryLoss(_Loss):
             shape = shape[1:]
         self._call(np.ones(shape or (1,)), np.full(shape or (1,), 0.5), reduction="sum")
 
-    def update(self, y_true: Any, y_pred: Any, *, sample_weight: Any = None,
-               groups: Any = None) -> _BinaryLoss:
+    def update(
+        self, y_true: Any, y_pred: Any, *, sample_weight: Any = None, groups: Any = None
+    ) -> _BinaryLoss:
         """Add a batch (arguments as in the function); returns ``self``. With ``groups``
         (an id per element, or per row of a 2-D batch), each group also accumulates its
         own state. On any error the state is left unchanged."""
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
         items = y_pred.shape
-        total, w, dropped, group_sums = self._sums(y_true, y_pred, sample_weight, groups,
-                                                   items)
+        total, w, dropped, group_sums = self._sums(y_true, y_pred, sample_weight, groups, items)
         kept = self._kept(w, dropped, items)
         y = y_true if dropped is None else np.where(dropped, 0, y_true)
         if kept is None:
@@ -531,8 +553,13 @@ class _BinaryLoss(_Loss):
             k = None if kept is None else np.ravel(kept)
             yk = np.ravel(y).astype(np.float64)
             counts, seen = _group_counts(ids, dropped, n)
-            batch = _GroupBatch(group_sums, _bincount(ids, k, n), counts,
-                                _bincount(ids, yk if k is None else k * yk, n)[:, None], seen)
+            batch = _GroupBatch(
+                group_sums,
+                _bincount(ids, k, n),
+                counts,
+                _bincount(ids, yk if k is None else k * yk, n)[:, None],
+                seen,
+            )
         self._accumulate(total, weight, count, np.array([positive]), batch)
         return self
 
@@ -550,11 +577,22 @@ class BinaryCrossEntropy(_BinaryLoss):
     _function = "binary_cross_entropy"
     _option_names = ("from_logits", "pos_weight", "label_smoothing", "eps", "nan_policy")
 
-    def __init__(self, *, from_logits: bool = False, pos_weight: Any = None,
-                 label_smoothing: float = 0.0, eps: float | str = "auto",
-                 nan_policy: str = "propagate") -> None:
-        super().__init__(from_logits=from_logits, pos_weight=pos_weight,
-                         label_smoothing=label_smoothing, eps=eps, nan_policy=nan_policy)
+    def __init__(
+        self,
+        *,
+        from_logits: bool = False,
+        pos_weight: Any = None,
+        label_smoothing: float = 0.0,
+        eps: float | str = "auto",
+        nan_policy: str = "propagate",
+    ) -> None:
+        super().__init__(
+            from_logits=from_logits,
+            pos_weight=pos_weight,
+            label_smoothing=label_smoothing,
+            eps=eps,
+            nan_policy=nan_policy,
+        )
 
 
 class BinaryFocalCrossEntropy(_BinaryLoss):
@@ -571,11 +609,18 @@ class BinaryFocalCrossEntropy(_BinaryLoss):
     _option_names = ("from_logits", "gamma", "alpha", "eps", "nan_policy")
     _has_groups = False
 
-    def __init__(self, *, from_logits: bool = False, gamma: float = 2.0,
-                 alpha: float | None = None, eps: float | str = "auto",
-                 nan_policy: str = "propagate") -> None:
-        super().__init__(from_logits=from_logits, gamma=gamma, alpha=alpha, eps=eps,
-                         nan_policy=nan_policy)
+    def __init__(
+        self,
+        *,
+        from_logits: bool = False,
+        gamma: float = 2.0,
+        alpha: float | None = None,
+        eps: float | str = "auto",
+        nan_policy: str = "propagate",
+    ) -> None:
+        super().__init__(
+            from_logits=from_logits, gamma=gamma, alpha=alpha, eps=eps, nan_policy=nan_policy
+        )
 
 
 # NumPy 2 arrays have at most 64 dimensions (NPY_MAXDIMS).
@@ -586,14 +631,15 @@ def _one_row(axis: int, classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     """(uniform probabilities, one-hot target, label 0) of one row with ``classes`` classes
     along ``axis``: the input on which a metric's options are checked by its function."""
     if not -_MAX_DIMS <= axis < _MAX_DIMS:
-        raise ValueError(f"axis {axis} is out of bounds: arrays have at most {_MAX_DIMS} "
-                         "dimensions")
+        raise ValueError(
+            f"axis {axis} is out of bounds: arrays have at most {_MAX_DIMS} dimensions"
+        )
     ndim = max(2, axis + 1 if axis >= 0 else -axis)
     shape = [1] * ndim
     shape[axis] = classes
     pred = np.full(shape, 1.0 / classes)
     target = np.moveaxis(np.eye(classes)[:1].reshape((classes,) + (1,) * (ndim - 1)), 0, axis)
-    return pred, target, np.zeros(shape[:axis % ndim] + shape[axis % ndim + 1:], dtype=np.int64)
+    return pred, target, np.zeros(shape[: axis % ndim] + shape[axis % ndim + 1 :], dtype=np.int64)
 
 
 class _CategoricalBase(_Loss):
@@ -609,7 +655,7 @@ class _CategoricalBase(_Loss):
     def _rows(self, y_pred: np.ndarray) -> tuple[tuple[int, ...], int]:
         """The row shape and the number of classes of ``y_pred`` (axis already checked)."""
         axis = self.axis % y_pred.ndim
-        return y_pred.shape[:axis] + y_pred.shape[axis + 1:], y_pred.shape[axis]
+        return y_pred.shape[:axis] + y_pred.shape[axis + 1 :], y_pred.shape[axis]
 
     def _ignored(self, y_true: np.ndarray) -> np.ndarray | None:
         """The rows the loss leaves out (``ignore_index``), or None."""
@@ -619,17 +665,25 @@ class _CategoricalBase(_Loss):
         """The "mean" denominator of the batch: ``Σ s`` over the rows kept."""
         return float(n_rows) if kept is None else _accurate_sum(kept)
 
-    def _class_sums(self, y_true: np.ndarray, kept: np.ndarray | None,
-                    n_classes: int) -> np.ndarray:
+    def _class_sums(
+        self, y_true: np.ndarray, kept: np.ndarray | None, n_classes: int
+    ) -> np.ndarray:
         raise NotImplementedError
 
-    def _group_class_sums(self, y_true: np.ndarray, kept: np.ndarray | None, ids: np.ndarray,
-                          n_groups: int, n_classes: int) -> np.ndarray:
+    def _group_class_sums(
+        self,
+        y_true: np.ndarray,
+        kept: np.ndarray | None,
+        ids: np.ndarray,
+        n_groups: int,
+        n_classes: int,
+    ) -> np.ndarray:
         """Per-group, per-class ``Σ s·t_c``, shape ``(n_groups, n_classes)``."""
         raise NotImplementedError
 
-    def update(self, y_true: Any, y_pred: Any, *, sample_weight: Any = None,
-               groups: Any = None) -> _CategoricalBase:
+    def update(
+        self, y_true: Any, y_pred: Any, *, sample_weight: Any = None, groups: Any = None
+    ) -> _CategoricalBase:
         """Add a batch (arguments as in the function); returns ``self``. On any error the
         state is left unchanged. With ``groups`` (an id per row), each group also accumulates
         its own state."""
@@ -639,12 +693,10 @@ class _CategoricalBase(_Loss):
         n_classes = 0
         if y_pred.ndim:
             rows, n_classes = self._rows(y_pred)
-        total, w, dropped, group_sums = self._sums(y_true, y_pred, sample_weight, groups,
-                                                   rows)
+        total, w, dropped, group_sums = self._sums(y_true, y_pred, sample_weight, groups, rows)
         if self._n_base is not None and self._n_base != n_classes:
             raise ValueError(
-                f"y_pred has {n_classes} classes but this metric has accumulated "
-                f"{self._n_base}"
+                f"y_pred has {n_classes} classes but this metric has accumulated {self._n_base}"
             )
         ignored = self._ignored(y_true)
         if ignored is not None:
@@ -659,8 +711,13 @@ class _CategoricalBase(_Loss):
             ids, n = _group_ids(groups, rows), len(group_sums)
             k = None if kept is None else np.ravel(kept)
             counts, seen = _group_counts(ids, dropped, n)
-            batch = _GroupBatch(group_sums, _bincount(ids, k, n), counts,
-                                self._group_class_sums(y_true, k, ids, n, n_classes), seen)
+            batch = _GroupBatch(
+                group_sums,
+                _bincount(ids, k, n),
+                counts,
+                self._group_class_sums(y_true, k, ids, n, n_classes),
+                seen,
+            )
         self._fix_n_base(n_classes)
         self._accumulate(total, weight, count, per_class, batch)
         return self
@@ -677,36 +734,61 @@ class CategoricalCrossEntropy(_CategoricalBase):
     """
 
     _function = "categorical_cross_entropy"
-    _option_names = ("from_logits", "axis", "class_weight", "label_smoothing", "eps",
-                     "nan_policy")
+    _option_names = ("from_logits", "axis", "class_weight", "label_smoothing", "eps", "nan_policy")
 
-    def __init__(self, *, from_logits: bool = False, axis: int = -1,
-                 class_weight: Any = None, label_smoothing: float = 0.0,
-                 eps: float | str = "auto", nan_policy: str = "propagate") -> None:
-        super().__init__(from_logits=from_logits, axis=axis, class_weight=class_weight,
-                         label_smoothing=label_smoothing, eps=eps, nan_policy=nan_policy)
+    def __init__(
+        self,
+        *,
+        from_logits: bool = False,
+        axis: int = -1,
+        class_weight: Any = None,
+        label_smoothing: float = 0.0,
+        eps: float | str = "auto",
+        nan_policy: str = "propagate",
+    ) -> None:
+        super().__init__(
+            from_logits=from_logits,
+            axis=axis,
+            class_weight=class_weight,
+            label_smoothing=label_smoothing,
+            eps=eps,
+            nan_policy=nan_policy,
+        )
 
     def _validate(self) -> None:
         classes = 2 if self.class_weight is None else max(1, np.size(self.class_weight))
         pred, target, _ = _one_row(self.axis, classes)
         self._call(target, pred, reduction="sum")
 
-    def _class_sums(self, y_true: np.ndarray, kept: np.ndarray | None,
-                    n_classes: int) -> np.ndarray:
+    def _class_sums(
+        self, y_true: np.ndarray, kept: np.ndarray | None, n_classes: int
+    ) -> np.ndarray:
         t = np.moveaxis(y_true, self.axis, -1).reshape(-1, n_classes)
         if kept is None:
             return np.asarray(np.sum(t, axis=0, dtype=np.float64))
         k = kept.reshape(-1)
         # 0 weight × NaN target (an omitted row) must not reach the sums.
-        return np.asarray(np.sum(np.where(k[:, None] > 0, k[:, None] * t, 0.0), axis=0,
-                                 dtype=np.float64))
+        return np.asarray(
+            np.sum(np.where(k[:, None] > 0, k[:, None] * t, 0.0), axis=0, dtype=np.float64)
+        )
 
-    def _group_class_sums(self, y_true: np.ndarray, kept: np.ndarray | None, ids: np.ndarray,
-                          n_groups: int, n_classes: int) -> np.ndarray:
+    def _group_class_sums(
+        self,
+        y_true: np.ndarray,
+        kept: np.ndarray | None,
+        ids: np.ndarray,
+        n_groups: int,
+        n_classes: int,
+    ) -> np.ndarray:
         t = np.moveaxis(y_true, self.axis, -1).reshape(-1, n_classes)
         columns = [
-            _bincount(ids, t[:, c].astype(np.float64) if kept is None
-                      else np.where(kept > 0, kept * t[:, c], 0.0), n_groups)
+            _bincount(
+                ids,
+                t[:, c].astype(np.float64)
+                if kept is None
+                else np.where(kept > 0, kept * t[:, c], 0.0),
+                n_groups,
+            )
             for c in range(n_classes)
         ]
         return np.stack(columns, axis=1) if columns else np.zeros((n_groups, 0))
@@ -732,14 +814,22 @@ class _SparseBase(_CategoricalBase):
             labels = np.where(kept.reshape(-1) > 0, labels, 0)
         return labels.astype(np.intp)
 
-    def _class_sums(self, y_true: np.ndarray, kept: np.ndarray | None,
-                    n_classes: int) -> np.ndarray:
+    def _class_sums(
+        self, y_true: np.ndarray, kept: np.ndarray | None, n_classes: int
+    ) -> np.ndarray:
         weights = None if kept is None else kept.reshape(-1)
-        return np.bincount(self._labels(y_true, kept), weights=weights,
-                           minlength=n_classes).astype(np.float64)
+        return np.bincount(self._labels(y_true, kept), weights=weights, minlength=n_classes).astype(
+            np.float64
+        )
 
-    def _group_class_sums(self, y_true: np.ndarray, kept: np.ndarray | None, ids: np.ndarray,
-                          n_groups: int, n_classes: int) -> np.ndarray:
+    def _group_class_sums(
+        self,
+        y_true: np.ndarray,
+        kept: np.ndarray | None,
+        ids: np.ndarray,
+        n_groups: int,
+        n_classes: int,
+    ) -> np.ndarray:
         cell = ids * n_classes + self._labels(y_true, kept)
         sums = _bincount(cell, kept, n_groups * n_classes)
         return sums.reshape(n_groups, n_classes)
@@ -758,16 +848,36 @@ class SparseCategoricalCrossEntropy(_SparseBase):
     """
 
     _function = "sparse_categorical_cross_entropy"
-    _option_names = ("from_logits", "axis", "class_weight", "ignore_index",
-                     "label_smoothing", "eps", "nan_policy")
+    _option_names = (
+        "from_logits",
+        "axis",
+        "class_weight",
+        "ignore_index",
+        "label_smoothing",
+        "eps",
+        "nan_policy",
+    )
 
-    def __init__(self, *, from_logits: bool = False, axis: int = -1,
-                 class_weight: Any = None, ignore_index: int | None = None,
-                 label_smoothing: float = 0.0, eps: float | str = "auto",
-                 nan_policy: str = "propagate") -> None:
-        super().__init__(from_logits=from_logits, axis=axis, class_weight=class_weight,
-                         ignore_index=ignore_index, label_smoothing=label_smoothing, eps=eps,
-                         nan_policy=nan_policy)
+    def __init__(
+        self,
+        *,
+        from_logits: bool = False,
+        axis: int = -1,
+        class_weight: Any = None,
+        ignore_index: int | None = None,
+        label_smoothing: float = 0.0,
+        eps: float | str = "auto",
+        nan_policy: str = "propagate",
+    ) -> None:
+        super().__init__(
+            from_logits=from_logits,
+            axis=axis,
+            class_weight=class_weight,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            eps=eps,
+            nan_policy=nan_policy,
+        )
 
     def _validate(self) -> None:
         classes = 2 if self.class_weight is None else max(1, np.size(self.class_weight))
@@ -792,15 +902,29 @@ class SparseCategoricalFocalCrossEntropy(_SparseBase):
     """
 
     _function = "sparse_categorical_focal_cross_entropy"
-    _option_names = ("from_logits", "axis", "gamma", "alpha", "ignore_index", "eps",
-                     "nan_policy")
+    _option_names = ("from_logits", "axis", "gamma", "alpha", "ignore_index", "eps", "nan_policy")
     _has_groups = False
 
-    def __init__(self, *, from_logits: bool = False, axis: int = -1, gamma: float = 2.0,
-                 alpha: Any = None, ignore_index: int | None = None,
-                 eps: float | str = "auto", nan_policy: str = "propagate") -> None:
-        super().__init__(from_logits=from_logits, axis=axis, gamma=gamma, alpha=alpha,
-                         ignore_index=ignore_index, eps=eps, nan_policy=nan_policy)
+    def __init__(
+        self,
+        *,
+        from_logits: bool = False,
+        axis: int = -1,
+        gamma: float = 2.0,
+        alpha: Any = None,
+        ignore_index: int | None = None,
+        eps: float | str = "auto",
+        nan_policy: str = "propagate",
+    ) -> None:
+        super().__init__(
+            from_logits=from_logits,
+            axis=axis,
+            gamma=gamma,
+            alpha=alpha,
+            ignore_index=ignore_index,
+            eps=eps,
+            nan_policy=nan_policy,
+        )
 
     def _validate(self) -> None:
         alpha = self.alpha
@@ -838,8 +962,7 @@ class Entropy(_Metric):
         unchanged. With ``groups`` (an id per distribution), each group also accumulates its
         own state."""
         p = np.asarray(p)
-        per_row = np.asarray(plogp.entropy(p, axis=self.axis, base=self.base),
-                             dtype=np.float64)
+        per_row = np.asarray(plogp.entropy(p, axis=self.axis, base=self.base), dtype=np.float64)
         rows = per_row.shape
         w = _check_entropy_weight(sample_weight, rows)
         with np.errstate(invalid="ignore", over="ignore"):
@@ -852,9 +975,13 @@ class Entropy(_Metric):
             with np.errstate(invalid="ignore", over="ignore"):
                 terms = np.ravel(per_row if w is None else w * per_row)
             counts, seen = _group_counts(ids, None, n)
-            batch = _GroupBatch(_bincount(ids, terms, n),
-                                _bincount(ids, None if w is None else np.ravel(w), n),
-                                counts, np.zeros((n, 0)), seen)
+            batch = _GroupBatch(
+                _bincount(ids, terms, n),
+                _bincount(ids, None if w is None else np.ravel(w), n),
+                counts,
+                np.zeros((n, 0)),
+                seen,
+            )
         self._accumulate(total, weight, per_row.size, np.zeros(0), batch)
         return self
 
@@ -872,8 +999,7 @@ def _check_entropy_weight(sample_weight: Any, rows: tuple[int, ...]) -> np.ndarr
     if bad.any():
         i = int(np.argmax(bad))
         raise ValueError(
-            f"sample_weight must be finite and non-negative; found "
-            f"sample_weight[{i}] = {w.flat[i]}"
+            f"sample_weight must be finite and non-negative; found sample_weight[{i}] = {w.flat[i]}"
         )
     return w
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-import warnings
 from typing import Any
 
 import numpy as np
@@ -221,8 +220,7 @@ def _as_weight(sample_weight: Any, items: tuple[int, ...]) -> np.ndarray | None:
     if bad.any():
         i = int(np.argmax(bad))
         raise ValueError(
-            f"sample_weight must be finite and non-negative; found "
-            f"sample_weight[{i}] = {w.flat[i]}"
+            f"sample_weight must be finite and non-negative; found sample_weight[{i}] = {w.flat[i]}"
         )
     return broadcast
 
@@ -333,8 +331,10 @@ def _reduce(
     else:
         scaled = factor if weight is None else weight * factor
         total_weight = np.sum(scaled, dtype=np.float64)
-        causes = ("(empty input, every sample_weight is 0, every label is ignore_index, "
-                  "or the class weights of the labels are 0)")
+        causes = (
+            "(empty input, every sample_weight is 0, every label is ignore_index, "
+            "or the class weights of the labels are 0)"
+        )
     if not total_weight > 0:
         raise ValueError(f"reduction='mean' is undefined over zero total weight {causes}")
     return float(total / total_weight)
@@ -458,9 +458,7 @@ def _rel_entr(p: np.ndarray, q: np.ndarray) -> Any:
 # --------------------------------------------------------------------------- information theory
 
 
-def entropy(
-    p: Any, *, axis: int = -1, base: float | None = None, keepdims: bool = False
-) -> Any:
+def entropy(p: Any, *, axis: int = -1, base: float | None = None, keepdims: bool = False) -> Any:
     """Shannon entropy of each distribution along ``axis``.
 
     ``H(p) = −Σ_c p_c·log p_c``, with ``0·log 0 = 0``. ``p`` must lie in [0, 1] (NaN
@@ -659,8 +657,9 @@ def binary_cross_entropy(
     if not from_logits:
         _check_unit_interval("y_pred", y_pred)
     out_dtype, pred = y_pred.dtype, _computed(y_pred)
-    loss = _opt.binary(y_true, pred, from_logits, _resolve_eps(eps_bound, y_pred.dtype), pw,
-                       smoothing)
+    loss = _opt.binary(
+        y_true, pred, from_logits, _resolve_eps(eps_bound, y_pred.dtype), pw, smoothing
+    )
     if groups is not None:
         return _reduce_by_group(loss, weight, groups, y_pred.shape, reduction, nan_policy)
     return _reduce(loss, weight, reduction, out_dtype, nan_policy)
@@ -705,8 +704,16 @@ def categorical_cross_entropy(
     if not from_logits:
         _check_unit_interval("y_pred", y_pred)
     out_dtype, pred = y_pred.dtype, _computed(y_pred)
-    loss = _opt.weighted_rows(y_true, pred, axis, from_logits,
-                              _resolve_eps(eps_bound, y_pred.dtype), cw, smoothing, _logsumexp)
+    loss = _opt.weighted_rows(
+        y_true,
+        pred,
+        axis,
+        from_logits,
+        _resolve_eps(eps_bound, y_pred.dtype),
+        cw,
+        smoothing,
+        _logsumexp,
+    )
     if groups is not None:
         rows = _without_axis(y_pred.shape, axis)
         return _reduce_by_group(loss, weight, groups, rows, reduction, nan_policy)
@@ -760,8 +767,16 @@ def sparse_categorical_cross_entropy(
     # The categorical loss of the one-hot targets of the labels: one statement of the loss.
     classes = np.arange(n_classes).reshape((-1,) + (1,) * (pred.ndim - 1 - axis))
     onehot = classes == np.expand_dims(labels.astype(np.intp), axis)
-    loss = _opt.weighted_rows(onehot, pred, axis, from_logits,
-                              _resolve_eps(eps_bound, y_pred.dtype), cw, smoothing, _logsumexp)
+    loss = _opt.weighted_rows(
+        onehot,
+        pred,
+        axis,
+        from_logits,
+        _resolve_eps(eps_bound, y_pred.dtype),
+        cw,
+        smoothing,
+        _logsumexp,
+    )
     loss = np.where(ignored, 0.0, loss)
     if groups is not None:
         return _reduce_by_group(loss, weight, groups, rows, reduction, nan_policy)
@@ -794,8 +809,7 @@ def log_loss(
     of ``y_proba`` (no FutureWarning; both given -> ValueError), negative sample weights
     are a ValueError, and float16 is computed in float32 (clipped at float16's eps).
     """
-    proba, weight = _sklearn.check_inputs(y_true, y_proba, normalize, sample_weight, labels,
-                                          y_pred)
+    proba, weight = _sklearn.check_inputs(y_true, y_proba, normalize, sample_weight, labels, y_pred)
     codes, classes, is_indicator = _sklearn.encode_labels(y_true, labels)
     _sklearn.check_two_classes(classes, labels)
     eps = float(np.finfo(proba.dtype).eps)
@@ -860,8 +874,13 @@ def binary_focal_cross_entropy(
             raise ValueError(f"alpha must be None or a number in [0, 1], got {float(alpha)}")
     if gamma == 0 and alpha is None:
         return binary_cross_entropy(
-            y_true, y_pred, from_logits=from_logits, sample_weight=sample_weight, eps=eps,
-            reduction=reduction, nan_policy=nan_policy,
+            y_true,
+            y_pred,
+            from_logits=from_logits,
+            sample_weight=sample_weight,
+            eps=eps,
+            reduction=reduction,
+            nan_policy=nan_policy,
         )
     reduction = _check_reduction(reduction)
     eps_bound = _check_eps(eps)
@@ -882,7 +901,11 @@ def binary_focal_cross_entropy(
             log_p = 0.0 - (softplus_tail + np.maximum(-pred, 0))
             log_q = 0.0 - (softplus_tail + np.maximum(pred, 0))
         else:
-            p = np.clip(pred, _resolve_eps(eps_bound, y_pred.dtype), 1 - _resolve_eps(eps_bound, y_pred.dtype))
+            p = np.clip(
+                pred,
+                _resolve_eps(eps_bound, y_pred.dtype),
+                1 - _resolve_eps(eps_bound, y_pred.dtype),
+            )
             log_p, log_q = np.log(p), np.log1p(-p)
         w_pos, w_neg = a * y, na * (1 - y)
         positive = np.where(w_pos != 0, w_pos * _focal_power(gamma, log_q) * log_p, 0)
@@ -946,7 +969,8 @@ def sparse_categorical_focal_cross_entropy(
     alpha_c = _class_alpha(alpha, n_classes)
     weight = _as_weight(sample_weight, rows)
     ignored = (
-        np.zeros(rows, dtype=bool) if ignore_index is None
+        np.zeros(rows, dtype=bool)
+        if ignore_index is None
         else labels.astype(object if labels.dtype.kind == "u" else np.int64) == int(ignore_index)
     )
     ignored = np.asarray(ignored, dtype=bool)
@@ -962,9 +986,14 @@ def sparse_categorical_focal_cross_entropy(
             m, d, e, s = _max_shift(pred, axis)
             log_s = _log_sum(d, e, axis)
             others = np.sum(
-                np.where(np.arange(n_classes).reshape(
-                    (-1,) + (1,) * (pred.ndim - 1 - axis)) == at_label, 0, e),
-                axis=axis, keepdims=True, dtype=np.float64,
+                np.where(
+                    np.arange(n_classes).reshape((-1,) + (1,) * (pred.ndim - 1 - axis)) == at_label,
+                    0,
+                    e,
+                ),
+                axis=axis,
+                keepdims=True,
+                dtype=np.float64,
             )
             log_p = (pred_of_label - m) - log_s
             log_q = np.log(others) - log_s
@@ -974,8 +1003,10 @@ def sparse_categorical_focal_cross_entropy(
             p = np.clip(pred_of_label, eps, 1 - eps)
             log_p, log_q = np.log(p), np.log1p(-p)
         a = (
-            1.0 if alpha_c is None
-            else alpha_c if isinstance(alpha_c, float)
+            1.0
+            if alpha_c is None
+            else alpha_c
+            if isinstance(alpha_c, float)
             else np.expand_dims(alpha_c[safe], axis)
         )
         loss = 0.0 - a * _focal_power(gamma, log_q) * log_p
@@ -1001,12 +1032,20 @@ def _grad_dtype(logits: np.ndarray) -> np.dtype:
     return np.dtype(np.float64) if logits.dtype == np.float64 else np.dtype(np.float32)
 
 
-def _grad_result(g: Any, h: Any, hessian: bool, out: Any, shape: tuple[int, ...],
-                 dtype: np.dtype, inputs: tuple[Any, ...]) -> Any:
+def _grad_result(
+    g: Any,
+    h: Any,
+    hessian: bool,
+    out: Any,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    inputs: tuple[Any, ...],
+) -> Any:
     def check(o: Any, what: str) -> np.ndarray:
         if not isinstance(o, np.ndarray):
-            raise TypeError(f"{what} must be a numpy.ndarray of dtype {dtype}, got "
-                            f"{type(o).__name__}")
+            raise TypeError(
+                f"{what} must be a numpy.ndarray of dtype {dtype}, got {type(o).__name__}"
+            )
         if o.dtype != dtype:
             raise TypeError(f"{what} must have dtype {dtype}, got {o.dtype}")
         if o.shape != shape:
@@ -1038,7 +1077,11 @@ def _grad_result(g: Any, h: Any, hessian: bool, out: Any, shape: tuple[int, ...]
 
 
 def grad_binary_cross_entropy(
-    y_true: Any, logits: Any, *, sample_weight: Any = None, hessian: bool = False,
+    y_true: Any,
+    logits: Any,
+    *,
+    sample_weight: Any = None,
+    hessian: bool = False,
     out: Any = None,
 ) -> Any:
     """Gradient ``s·(σ(z) − y)`` (and Hessian ``s·σ(z)·σ(−z)``) of binary cross-entropy
@@ -1065,7 +1108,11 @@ def grad_binary_cross_entropy(
 
 
 def grad_softmax_cross_entropy(
-    labels: Any, logits: Any, *, sample_weight: Any = None, hessian: bool = False,
+    labels: Any,
+    logits: Any,
+    *,
+    sample_weight: Any = None,
+    hessian: bool = False,
     out: Any = None,
 ) -> Any:
     """Gradient ``s·(softmax(z) − onehot(y))`` (and diagonal Hessian ``s·p·(1 − p)``) of
@@ -1076,7 +1123,9 @@ def grad_softmax_cross_entropy(
     y = _as_labels("labels", labels)
     n, c = z.shape
     if y.shape != (n,):
-        raise ValueError(f"labels must have shape ({n},) for logits of shape {z.shape}, got {y.shape}")
+        raise ValueError(
+            f"labels must have shape ({n},) for logits of shape {z.shape}, got {y.shape}"
+        )
     weight = _as_weight(sample_weight, (n,))
     _check_labels(y, c)
     dtype = _grad_dtype(z)
