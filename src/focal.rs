@@ -130,7 +130,7 @@ fn class_alpha<'py>(alpha: Option<&Bound<'py, PyAny>>, c: usize) -> PyResult<Alp
     }
     let p = prepare(a, "alpha", Role::Weight, None)?;
     let shape = p.array.shape().to_vec();
-    if shape.len() == 0 {
+    if shape.is_empty() {
         let v: f64 = p.array.call_method0("item")?.extract()?;
         return class_alpha_scalar(v);
     }

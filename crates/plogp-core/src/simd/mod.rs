@@ -130,8 +130,7 @@ pub fn active_tier() -> Tier {
     *TIER.get_or_init(|| {
         let best = supported_tiers()
             .into_iter()
-            .filter(|t| VERIFIED.contains(t))
-            .next_back()
+            .rfind(|t| VERIFIED.contains(t))
             .unwrap_or(Tier::Scalar);
         match std::env::var("PLOGP_SIMD")
             .ok()
