@@ -77,7 +77,7 @@ impl FromPyObject<'_, '_> for Eps {
     type Error = PyErr;
     fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
         if let Ok(s) = obj.cast::<PyString>() {
-            return if s.to_str()? == "auto" {
+            return if s.to_cow()? == "auto" {
                 Ok(Eps::Auto)
             } else {
                 Err(PyValueError::new_err(format!(
