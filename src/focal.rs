@@ -65,6 +65,7 @@ fn binary_alpha(alpha: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
     }
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/binary_focal_cross_entropy.txt"))]
 #[pyfunction]
 #[pyo3(
     signature = (y_true, y_pred, *, from_logits = Flag(false), gamma = Gamma(2.0), alpha = None, sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
@@ -180,6 +181,7 @@ fn ignore_index(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i128>> {
     })
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/sparse_categorical_focal_cross_entropy.txt"))]
 #[pyfunction]
 #[pyo3(
     signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), gamma = Gamma(2.0), alpha = None, sample_weight = None, ignore_index = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),

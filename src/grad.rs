@@ -200,6 +200,7 @@ fn inputs<'a, 'py>(
     v
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/grad_binary_cross_entropy.txt"))]
 #[pyfunction]
 #[pyo3(
     signature = (y_true, logits, *, sample_weight = None, hessian = Flag(false), out = None),
@@ -233,6 +234,7 @@ pub fn grad_binary_cross_entropy<'py>(
     write.run(py, z, |g, h| grad::binary_logits(y, z, w, g, h))
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/grad_softmax_cross_entropy.txt"))]
 #[pyfunction]
 #[pyo3(
     signature = (labels, logits, *, sample_weight = None, hessian = Flag(false), out = None),

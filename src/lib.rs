@@ -190,6 +190,7 @@ fn dtype_eps(p: &Prepared<'_>) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // Information theory
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/entropy.txt"))]
 #[pyfunction]
 #[pyo3(
     signature = (p, *, axis = Axis(-1), base = LnBase(1.0), keepdims = Flag(false)),
@@ -224,6 +225,7 @@ fn kept_dims(p: &Prepared<'_>) -> Vec<usize> {
     shape
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/entropy_from_logits.txt"))]
 #[pyfunction]
 #[pyo3(signature = (z, *, axis = Axis(-1), base = LnBase(1.0)), text_signature = "(z, *, axis=-1, base=None)")]
 fn entropy_from_logits<'py>(
@@ -275,8 +277,8 @@ fn prepare_pair<'py>(
 }
 
 macro_rules! pair_function {
-    ($name:ident, $kernel:path, $doc:literal) => {
-        #[doc = $doc]
+    ($name:ident, $kernel:path) => {
+        #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/", stringify!($name), ".txt"))]
         #[pyfunction]
         #[pyo3(signature = (p, q, *, axis = Axis(-1), base = LnBase(1.0)), text_signature = "(p, q, *, axis=-1, base=None)")]
         fn $name<'py>(p: &Bound<'py, PyAny>, q: &Bound<'py, PyAny>, axis: Axis, base: LnBase) -> PyResult<Bound<'py, PyAny>> {
@@ -291,21 +293,9 @@ macro_rules! pair_function {
     };
 }
 
-pair_function!(
-    cross_entropy,
-    info::cross_entropy,
-    "Cross-entropy H(p, q) per distribution."
-);
-pair_function!(
-    kl_divergence,
-    info::kl_divergence,
-    "KL divergence per distribution."
-);
-pair_function!(
-    js_divergence,
-    info::js_divergence,
-    "Jensen-Shannon divergence per distribution."
-);
+pair_function!(cross_entropy, info::cross_entropy);
+pair_function!(kl_divergence, info::kl_divergence);
+pair_function!(js_divergence, info::js_divergence);
 
 // ---------------------------------------------------------------------------------------------
 // Activations
@@ -339,6 +329,7 @@ fn row_map<'py>(
     finish_array(out, za.was_f16)
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/softmax.txt"))]
 #[pyfunction]
 #[pyo3(signature = (z, *, axis = Axis(-1)), text_signature = "(z, *, axis=-1)")]
 fn softmax<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, PyAny>> {
@@ -346,6 +337,7 @@ fn softmax<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, PyAny>
     row_map(z, axis, activation::RowMap::Softmax)
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/log_softmax.txt"))]
 #[pyfunction]
 #[pyo3(signature = (z, *, axis = Axis(-1)), text_signature = "(z, *, axis=-1)")]
 fn log_softmax<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, PyAny>> {
@@ -353,6 +345,7 @@ fn log_softmax<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, Py
     row_map(z, axis, activation::RowMap::LogSoftmax)
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/logsumexp.txt"))]
 #[pyfunction]
 #[pyo3(signature = (z, *, axis = Axis(-1)), text_signature = "(z, *, axis=-1)")]
 fn logsumexp<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, PyAny>> {
@@ -383,11 +376,13 @@ fn elementwise<'py>(
     finish_array(out, za.was_f16)
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/sigmoid.txt"))]
 #[pyfunction]
 fn sigmoid<'py>(z: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     elementwise(z, activation::Elementwise::Sigmoid)
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/log_sigmoid.txt"))]
 #[pyfunction]
 fn log_sigmoid<'py>(z: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     elementwise(z, activation::Elementwise::LogSigmoid)
@@ -396,6 +391,7 @@ fn log_sigmoid<'py>(z: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 // ---------------------------------------------------------------------------------------------
 // Losses
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/binary_cross_entropy.txt"))]
 #[pyfunction]
 #[pyo3(
     signature = (y_true, y_pred, *, from_logits = Flag(false), sample_weight = None, pos_weight = None, label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
@@ -447,6 +443,7 @@ fn binary_cross_entropy<'py>(
     })
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/categorical_cross_entropy.txt"))]
 #[pyfunction]
 #[pyo3(
     signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, class_weight = None, label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
@@ -498,6 +495,7 @@ fn categorical_cross_entropy<'py>(
     })
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/sparse_categorical_cross_entropy.txt"))]
 #[pyfunction]
 #[pyo3(
     signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, class_weight = None, ignore_index = IgnoreIndex(None), label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
@@ -555,6 +553,7 @@ fn sparse_categorical_cross_entropy<'py>(
 // ---------------------------------------------------------------------------------------------
 // Runtime
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/set_num_threads.txt"))]
 #[pyfunction]
 fn set_num_threads(n: &Bound<'_, PyAny>) -> PyResult<()> {
     if n.is_instance_of::<pyo3::types::PyBool>() {
@@ -572,17 +571,19 @@ fn set_num_threads(n: &Bound<'_, PyAny>) -> PyResult<()> {
     Ok(())
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/get_num_threads.txt"))]
 #[pyfunction]
 fn get_num_threads() -> usize {
     parallel::num_threads()
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/simd_level.txt"))]
 #[pyfunction]
 fn simd_level() -> &'static str {
     simd::active_tier().name()
 }
 
-/// Called in the child after `os.fork()` (registered by `plogp/__init__.py`).
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/_after_fork_in_child.txt"))]
 #[pyfunction]
 fn _after_fork_in_child() {
     parallel::forget_pool_after_fork();

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import doctest
+import inspect
+import pydoc
 import re
 from pathlib import Path
 
@@ -60,3 +62,38 @@ def test_every_public_function_has_examples() -> None:
     public = sorted(set(plogp.__all__) - {"log_loss"})
     missing = [name for name in public if name not in WITH_EXAMPLES]
     assert not missing, f"no docstring with an Examples section in {STUB.name}: {missing}"
+
+
+def _stub_functions() -> dict[str, ast.FunctionDef]:
+    tree = ast.parse(STUB.read_text(encoding="utf-8"), filename=str(STUB))
+    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+@pytest.mark.parametrize("name", sorted(DOCSTRINGS))
+def test_runtime_docstring_is_the_stub_docstring(name: str) -> None:
+    # build.rs copies each stub docstring into the extension: help(), `?` and __doc__ show it.
+    func = getattr(plogp._native, name)
+    assert func.__doc__, f"{name} has no docstring at run time"
+    assert inspect.cleandoc(func.__doc__) == DOCSTRINGS[name][0]
+
+
+@pytest.mark.parametrize("name", sorted(DOCSTRINGS))
+def test_runtime_signature_is_the_stub_signature(name: str) -> None:
+    node = _stub_functions()[name]
+    args = node.args
+    want = [(a.arg, inspect.Parameter.POSITIONAL_OR_KEYWORD) for a in args.args]
+    want += [(a.arg, inspect.Parameter.KEYWORD_ONLY) for a in args.kwonlyargs]
+    params = inspect.signature(getattr(plogp._native, name)).parameters.values()
+    got = [(p.name, p.kind) for p in params]
+    assert got == want
+    stub_defaults = [ast.literal_eval(d) for d in args.defaults]
+    stub_defaults += [ast.literal_eval(d) for d in args.kw_defaults if d is not None]
+    defaults = [p.default for p in params if p.default is not inspect.Parameter.empty]
+    assert defaults == stub_defaults
+
+
+def test_help_shows_the_numpy_docstring() -> None:
+    text = pydoc.render_doc(plogp.binary_cross_entropy, renderer=pydoc.plaintext)
+    for section in ("Parameters", "Returns", "Raises", "Examples"):
+        assert section in text
+    assert plogp.grad.binary_cross_entropy.__doc__ == plogp._native.grad_binary_cross_entropy.__doc__
