@@ -96,4 +96,6 @@ def test_help_shows_the_numpy_docstring() -> None:
     text = pydoc.render_doc(plogp.binary_cross_entropy, renderer=pydoc.plaintext)
     for section in ("Parameters", "Returns", "Raises", "Examples"):
         assert section in text
-    assert plogp.grad.binary_cross_entropy.__doc__ == plogp._native.grad_binary_cross_entropy.__doc__
+    assert (
+        plogp.grad.binary_cross_entropy.__doc__ == plogp._native.grad_binary_cross_entropy.__doc__
+    )
