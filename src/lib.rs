@@ -24,7 +24,7 @@ use options::{
 };
 use plogp_core::entropy as info;
 use plogp_core::NanPolicy;
-use plogp_core::{activation, parallel, simd, FloatsMut, Totals};
+use plogp_core::{activation, grouped, parallel, simd, FloatsMut, Totals};
 use plogp_core::{loss_options, LossOptions};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -417,7 +417,6 @@ fn binary_cross_entropy<'py>(
     let targ = prepare(y_true, "y_true", Role::Target, None)?;
     same_shape("y_true", &targ, "y_pred", &pred)?;
     let eps = eps.resolve(dtype_eps(&pred));
-    let pred = groups::widen(pred, groups.is_some())?;
     let items = pred.orig_shape.clone();
     let sw = SampleWeight::new(sample_weight, &items)?;
     let w = sw.weights()?;
@@ -429,14 +428,13 @@ fn binary_cross_entropy<'py>(
         label_smoothing: label_smoothing.0,
         ..LossOptions::default()
     };
-    if grp.is_some() && !opts.is_plain() {
-        return Err(groups::with_options_error());
-    }
     let eps_clip = (!from_logits).then_some(eps);
     let (pv, yv) = (FloatArray::new(&pred)?, TargetArray::new(&targ)?);
     let (p, y) = (pv.view()?, yv.view()?);
     if let Some(g) = &grp {
-        return groups::binary(py, g, reduction, &pred, y, p, eps_clip, w, nan);
+        return groups::run(py, g, reduction, &pred, n, |ids, ng| {
+            grouped::binary(y, p, eps_clip, &opts, ids, ng, w, nan)
+        });
     }
     run_loss(py, &items, n, reduction, &pred, |out| {
         loss_options::bce(y, p, eps_clip, &opts, w, nan, out)
@@ -470,7 +468,6 @@ fn categorical_cross_entropy<'py>(
     let targ = prepare(y_true, "y_true", Role::Target, Some(axis))?;
     same_shape("y_true", &targ, "y_pred", &pred)?;
     let eps = eps.resolve(dtype_eps(&pred));
-    let pred = groups::widen(pred, groups.is_some())?;
     let (n, c, rows) = row_layout(&pred);
     let sw = SampleWeight::new(sample_weight, &rows)?;
     let w = sw.weights()?;
@@ -481,14 +478,13 @@ fn categorical_cross_entropy<'py>(
         ..LossOptions::default()
     };
     let grp = groups::Groups::new(groups, &rows, reduction)?;
-    if grp.is_some() && !opts.is_plain() {
-        return Err(groups::with_options_error());
-    }
     let eps_clip = (!from_logits).then_some(eps);
     let (pv, tv) = (FloatArray::new(&pred)?, TargetArray::new(&targ)?);
     let (p, t) = (pv.view()?, tv.view()?);
     if let Some(g) = &grp {
-        return groups::categorical(py, g, reduction, &pred, t, p, (n, c), eps_clip, w, nan);
+        return groups::run(py, g, reduction, &pred, 2 * pred.len(), |ids, ng| {
+            grouped::categorical(t, p, (n, c), eps_clip, &opts, ids, ng, w, nan)
+        });
     }
     run_loss(py, &rows, 2 * pred.len(), reduction, &pred, |out| {
         loss_options::cce(t, p, n, c, eps_clip, &opts, w, nan, out)
@@ -524,7 +520,6 @@ fn sparse_categorical_cross_entropy<'py>(
     let (n, c, rows) = row_layout(&pred);
     labels_fit_classes(&labels, &pred)?;
     let eps = eps.resolve(dtype_eps(&pred));
-    let pred = groups::widen(pred, groups.is_some())?;
     let sw = SampleWeight::new(sample_weight, &rows)?;
     let w = sw.weights()?;
     let grp = groups::Groups::new(groups, &rows, reduction)?;
@@ -536,14 +531,13 @@ fn sparse_categorical_cross_entropy<'py>(
         ignore_index: ignore_index.0,
         ..LossOptions::default()
     };
-    if grp.is_some() && !opts.is_plain() {
-        return Err(groups::with_options_error());
-    }
     let eps_clip = (!from_logits).then_some(eps);
     let pv = FloatArray::new(&pred)?;
     let (p, y) = (pv.view()?, labels.view()?);
     if let Some(g) = &grp {
-        return groups::sparse(py, g, reduction, &pred, y, p, (n, c), eps_clip, w, nan);
+        return groups::run(py, g, reduction, &pred, pred.len(), |ids, ng| {
+            grouped::sparse(y, p, (n, c), eps_clip, &opts, ids, ng, w, nan)
+        });
     }
     run_loss(py, &rows, pred.len(), reduction, &pred, |out| {
         loss_options::sparse(y, p, n, c, eps_clip, &opts, w, nan, out)

@@ -259,3 +259,90 @@ def test_bitwise_identical_for_any_thread_count(case: str, rng: np.random.Genera
     )
     assert one[0] == pytest.approx(whole, rel=1e-6)
     assert one[0] == pytest.approx(results[0].sum(), rel=1e-9)
+
+
+def _binary_2d(
+    rng: np.random.Generator, n: int, dtype: Any = np.float64
+) -> tuple[str, tuple[Any, Any], dict[str, Any]]:
+    y = rng.integers(0, 2, (n, 4)).astype(np.int8)
+    return "binary_cross_entropy", (y, rng.random((n, 4)).astype(dtype)), {}
+
+
+def _sparse_ignored(
+    rng: np.random.Generator, n: int, dtype: Any = np.float64
+) -> tuple[str, tuple[Any, Any], dict[str, Any]]:
+    labels = rng.integers(0, C, n)
+    labels[rng.random(n) < 0.2] = -100
+    z = (3 * rng.standard_normal((n, C))).astype(dtype)
+    return "sparse_categorical_cross_entropy", (labels, z), {"from_logits": True}
+
+
+CLASS_WEIGHT = np.linspace(0.5, 2.0, C)
+# Every loss option with groups=: (maker, options).
+OPTION_CASES: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
+    "binary-pos_weight": (_binary, {"pos_weight": 2.5}),
+    "binary-smoothing": (_binary, {"label_smoothing": 0.2}),
+    "logits-both": (_logits, {"pos_weight": 0.5, "label_smoothing": 0.1}),
+    "binary2d-pos_weight_per_column": (_binary_2d, {"pos_weight": np.array([1.0, 2.0, 0.0, 3.0])}),
+    "categorical-class_weight": (_categorical, {"class_weight": CLASS_WEIGHT}),
+    "categorical-smoothing": (_categorical, {"label_smoothing": 0.3}),
+    "categorical-logits-both": (
+        lambda rng, n, dtype=np.float64: (
+            "categorical_cross_entropy",
+            (np.eye(C)[rng.integers(0, C, n)], (2 * rng.standard_normal((n, C))).astype(dtype)),
+            {"from_logits": True},
+        ),
+        {"class_weight": CLASS_WEIGHT, "label_smoothing": 0.1},
+    ),
+    "sparse-class_weight": (_sparse, {"class_weight": CLASS_WEIGHT}),
+    "sparse-smoothing": (_sparse, {"label_smoothing": 0.2}),
+    "sparse-ignore_index": (_sparse_ignored, {"ignore_index": -100}),
+    "sparse-all-three": (
+        _sparse_ignored,
+        {"ignore_index": -100, "class_weight": CLASS_WEIGHT, "label_smoothing": 0.1},
+    ),
+}
+
+
+@requires_native
+@pytest.mark.parametrize("case", sorted(OPTION_CASES))
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_groups_with_every_option(
+    case: str, reduction: str, dtype: Any, rng: np.random.Generator
+) -> None:
+    maker, options = OPTION_CASES[case]
+    n = 3000
+    name, args, kwargs = maker(rng, n, dtype)
+    kwargs = {**kwargs, **options}
+    ids = rng.choice([0, 1, 3, 4], n)  # 2 is an empty group
+    weight = rng.random(n)
+    native, reference = get_impl("native"), get_impl("reference")
+    with unchanged(*args, ids):
+        got = getattr(native, name)(
+            *args, **kwargs, sample_weight=weight, groups=ids, reduction=reduction
+        )
+    # Each group's value is the function on that group's items alone...
+    expected = []
+    for g in range(5):
+        keep = ids == g
+        sub = tuple(a[keep] for a in args)
+        if reduction == "mean" and not keep.any():
+            expected.append(float("nan"))
+            continue
+        try:
+            expected.append(
+                float(
+                    getattr(native, name)(
+                        *sub, **kwargs, sample_weight=weight[keep], reduction=reduction
+                    )
+                )
+            )
+        except ValueError:  # "mean" over a group whose rows are all ignored
+            expected.append(float("nan"))
+    assert_groups_close(got, expected, np.float64)
+    # ... and the reference computes the same per-group values.
+    ref = getattr(reference, name)(
+        *args, **kwargs, sample_weight=weight, groups=ids, reduction=reduction
+    )
+    assert_groups_close(got, ref, dtype)

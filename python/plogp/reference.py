@@ -368,12 +368,14 @@ def _reduce_by_group(
     items: tuple[int, ...],
     reduction: str,
     nan_policy: str,
+    factor: np.ndarray | None = None,
 ) -> np.ndarray:
     """``groups=``: one value per group id ``0 .. max(groups)``, as a float64 array.
 
-    ``"sum"``: ``Σ s_i·l_i`` over the items of each group; ``"mean"``: ``Σ s_i·l_i / Σ s_i``,
-    NaN for a group of zero total weight (an id that never occurs, or all weights 0).
-    ``nan_policy`` acts on items as in ``_reduce``.
+    ``"sum"``: ``Σ s_i·l_i`` over the items of each group; ``"mean"``: ``Σ s_i·l_i / Σ s_i``
+    (``Σ s_i·factor_i`` with a ``factor``, as in ``_reduce``), NaN for a group of zero total
+    weight (an id that never occurs, or all weights 0). ``nan_policy`` acts on items as in
+    ``_reduce``.
     """
     if reduction == "none":
         raise ValueError(
@@ -390,6 +392,8 @@ def _reduce_by_group(
     flat = ids.ravel().astype(np.intp)
     n_groups = int(flat.max()) + 1 if flat.size else 0
     sums = np.bincount(flat, weights=np.ravel(weighted), minlength=n_groups)
+    if factor is not None:
+        w = w * factor
     totals = np.bincount(flat, weights=np.ravel(w), minlength=n_groups)
     sums, totals = sums.astype(np.float64), totals.astype(np.float64)
     if reduction == "sum":
@@ -778,11 +782,11 @@ def sparse_categorical_cross_entropy(
         _logsumexp,
     )
     loss = np.where(ignored, 0.0, loss)
-    if groups is not None:
-        return _reduce_by_group(loss, weight, groups, rows, reduction, nan_policy)
     factor = None  # the denominator's w_{y_i}: 1 without class weights, 0 for ignored rows
     if cw is not None or ignore is not None:
         factor = np.where(ignored, 0.0, 1.0 if cw is None else cw[labels.astype(np.intp)])
+    if groups is not None:
+        return _reduce_by_group(loss, weight, groups, rows, reduction, nan_policy, factor)
     return _reduce(loss, weight, reduction, out_dtype, nan_policy, factor)
 
 

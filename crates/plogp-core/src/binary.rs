@@ -19,6 +19,7 @@ use crate::driver::{elementwise, ElementLoss, NanPolicy, Totals, Weights};
 use crate::error::Result;
 use crate::input::{with_floats, Floats, FloatsMut, Targets};
 use crate::simd::Simd;
+use crate::value::Real;
 
 /// Per-element binary cross-entropy from probabilities, clipped to `[eps, 1 − eps]`.
 #[derive(Debug, Clone, Copy)]
@@ -117,10 +118,22 @@ pub(crate) fn bce(
     nan: NanPolicy,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    with_floats!(p, out, |p, out| match eps {
+    with_floats!(p, out, |p, out| bce_typed(y, p, eps, w, nan, out))
+}
+
+/// [`bce`] on typed slices; the output may be wider than the input (per-group losses).
+pub(crate) fn bce_typed<P: Real, O: Real>(
+    y: Targets<'_>,
+    p: &[P],
+    eps: Option<f64>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [O]>,
+) -> Result<Totals> {
+    match eps {
         Some(eps) => elementwise(BceProb { eps }, y, p, w, nan, out),
         None => elementwise(BceLogits, y, p, w, nan, out),
-    })
+    }
 }
 
 #[cfg(test)]

@@ -151,14 +151,24 @@ pub(crate) fn cce(
     nan: NanPolicy,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    with_floats!(p, out, |p, out| rows(
-        &CategoricalRows { t, p, c, eps },
-        n_rows,
-        c,
-        w,
-        nan,
-        out
+    with_floats!(p, out, |p, out| cce_typed(
+        t, p, n_rows, c, eps, w, nan, out
     ))
+}
+
+/// [`cce`] on typed slices; the output may be wider than the input (per-group losses).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn cce_typed<P: Real, O: Real>(
+    t: Targets<'_>,
+    p: &[P],
+    n_rows: usize,
+    c: usize,
+    eps: Option<f64>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [O]>,
+) -> Result<Totals> {
+    rows(&CategoricalRows { t, p, c, eps }, n_rows, c, w, nan, out)
 }
 
 /// Sparse categorical cross-entropy of integer `labels` (length `n_rows`) and probabilities
@@ -203,14 +213,24 @@ pub(crate) fn sparse(
     nan: NanPolicy,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    with_floats!(p, out, |p, out| rows(
-        &SparseRows { labels, p, c, eps },
-        n_rows,
-        c,
-        w,
-        nan,
-        out
+    with_floats!(p, out, |p, out| sparse_typed(
+        labels, p, n_rows, c, eps, w, nan, out
     ))
+}
+
+/// [`sparse`] on typed slices; the output may be wider than the input (per-group losses).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sparse_typed<P: Real, O: Real>(
+    labels: Ints<'_>,
+    p: &[P],
+    n_rows: usize,
+    c: usize,
+    eps: Option<f64>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [O]>,
+) -> Result<Totals> {
+    rows(&SparseRows { labels, p, c, eps }, n_rows, c, w, nan, out)
 }
 
 #[cfg(test)]

@@ -113,13 +113,13 @@ pub(crate) trait ElementLoss: Copy + Send + Sync {
 }
 
 /// `Σ s_i·l(y_i, p_i)` over all elements, writing `s_i·l_i` to `out` when given.
-pub(crate) fn elementwise<L: ElementLoss, P: Real>(
+pub(crate) fn elementwise<L: ElementLoss, P: Real, O: Real>(
     loss: L,
     y: Targets<'_>,
     p: &[P],
     w: Weights<'_>,
     nan: NanPolicy,
-    out: Option<&mut [P]>,
+    out: Option<&mut [O]>,
 ) -> Result<Totals> {
     debug_assert_eq!(y.len(), p.len());
     let n = p.len();
@@ -150,17 +150,17 @@ pub(crate) fn elementwise<L: ElementLoss, P: Real>(
     })
 }
 
-struct ElementChunk<'a, L, P> {
+struct ElementChunk<'a, L, P, O> {
     loss: L,
     y: Targets<'a>,
     p: &'a [P],
     w: Weights<'a>,
     nan: NanPolicy,
     start: usize,
-    out: Option<&'a mut [P]>,
+    out: Option<&'a mut [O]>,
 }
 
-impl<L: ElementLoss, P: Real> WithSimd for ElementChunk<'_, L, P> {
+impl<L: ElementLoss, P: Real, O: Real> WithSimd for ElementChunk<'_, L, P, O> {
     type Output = Result<[Sum; 2]>;
 
     #[inline(always)]
@@ -230,7 +230,7 @@ impl<L: ElementLoss, P: Real> WithSimd for ElementChunk<'_, L, P> {
                 if let Some(out) = out.as_deref_mut() {
                     let lv = s.store(shown.unwrap_or(l));
                     for (o, &x) in out[i..i + live].iter_mut().zip(&lv) {
-                        *o = P::from_f64(x);
+                        *o = O::from_f64(x);
                     }
                 }
                 acc_loss.push([l]);

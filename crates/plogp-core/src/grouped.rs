@@ -16,8 +16,10 @@ use std::ops::Range;
 
 use crate::driver::{check_weight, NanPolicy, Totals, Weights};
 use crate::error::{Error, Result};
-use crate::input::{Ints, BLOCK};
+use crate::input::{Floats, Ints, Targets, BLOCK};
+use crate::loss_options::{self, LossOptions};
 use crate::parallel::map_chunks;
+use crate::parallel::{rows_per_chunk, CHUNK_ELEMS};
 use crate::reduce::Sum;
 use crate::value::Real;
 
@@ -98,6 +100,25 @@ pub fn grouped<O: Real>(
     nan: NanPolicy,
     kernel: impl Fn(Range<usize>, &mut [O]) -> Result<Totals> + Sync,
 ) -> Result<GroupTotals> {
+    let shape = (n_items, chunk_items, elems_per_item);
+    grouped_scaled(shape, groups, n_groups, w, nan, None, kernel)
+}
+
+/// Item `i`'s factor in `Σ s_i` (the sparse loss's `w_{y_i}`, 0 on ignored rows).
+type Factor<'a> = Option<&'a (dyn Fn(usize) -> f64 + Sync)>;
+
+/// [`grouped`], with item `i` counting `s_i·factor(i)` in its group's weight when `factor` is
+/// given (as the sparse loss with `class_weight` or `ignore_index` does without groups).
+#[allow(clippy::too_many_arguments)]
+fn grouped_scaled<O: Real>(
+    (n_items, chunk_items, elems_per_item): (usize, usize, usize),
+    groups: GroupIds<'_>,
+    n_groups: usize,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    factor: Factor<'_>,
+    kernel: impl Fn(Range<usize>, &mut [O]) -> Result<Totals> + Sync,
+) -> Result<GroupTotals> {
     let inner = groups.inner.max(1);
     let chunk_items = chunk_items.max(1);
     let window = chunk_items.saturating_mul(WINDOW_CHUNKS);
@@ -155,7 +176,10 @@ pub fn grouped<O: Real>(
             }
             // As the ungrouped drivers: no product when unweighted (keeps −0 and NaN bits).
             loss[g].add(if weighted { s * l } else { l });
-            weight[g].add(s);
+            weight[g].add(match factor {
+                Some(f) => s * f(i),
+                None => s,
+            });
         }
         start += len;
     }
@@ -163,6 +187,173 @@ pub fn grouped<O: Real>(
         loss: loss.into_iter().map(Sum::value).collect(),
         weight: weight.into_iter().map(Sum::value).collect(),
     })
+}
+
+/// Per-group binary cross-entropy with options (items = elements; `eps` is `None` for
+/// logits). Per-item losses go to an f64 window buffer, so float32 losses are summed unrounded.
+#[allow(clippy::too_many_arguments)]
+pub fn binary(
+    y: Targets<'_>,
+    p: Floats<'_>,
+    eps: Option<f64>,
+    opts: &LossOptions<'_>,
+    groups: GroupIds<'_>,
+    n_groups: usize,
+    w: Weights<'_>,
+    nan: NanPolicy,
+) -> Result<GroupTotals> {
+    let shape = (p.len(), CHUNK_ELEMS, 1);
+    match p {
+        Floats::F32(p) => binary_typed(y, p, eps, opts, shape, groups, n_groups, w, nan),
+        Floats::F64(p) => binary_typed(y, p, eps, opts, shape, groups, n_groups, w, nan),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn binary_typed<P: Real>(
+    y: Targets<'_>,
+    p: &[P],
+    eps: Option<f64>,
+    opts: &LossOptions<'_>,
+    shape: (usize, usize, usize),
+    groups: GroupIds<'_>,
+    n_groups: usize,
+    w: Weights<'_>,
+    nan: NanPolicy,
+) -> Result<GroupTotals> {
+    grouped_scaled(
+        shape,
+        groups,
+        n_groups,
+        w,
+        nan,
+        None,
+        |r, out: &mut [f64]| {
+            // `pos_weight` repeats with its period from element 0: rotate it to start at r.start.
+            let rotated: Vec<f64>;
+            let mut opts = *opts;
+            if let Some(pw) = opts.pos_weight.filter(|pw| pw.len() > 1) {
+                rotated = (0..pw.len())
+                    .map(|k| pw[(r.start + k) % pw.len()])
+                    .collect();
+                opts.pos_weight = Some(&rotated);
+            }
+            let (y, p) = (y.slice(r.clone()), &p[r]);
+            loss_options::bce_typed(
+                y,
+                p,
+                eps,
+                &opts,
+                Weights::None,
+                NanPolicy::Propagate,
+                Some(out),
+            )
+        },
+    )
+}
+
+/// Per-group categorical cross-entropy with options of `n × c` targets and predictions
+/// (items = rows).
+#[allow(clippy::too_many_arguments)]
+pub fn categorical(
+    t: Targets<'_>,
+    p: Floats<'_>,
+    (n, c): (usize, usize),
+    eps: Option<f64>,
+    opts: &LossOptions<'_>,
+    groups: GroupIds<'_>,
+    n_groups: usize,
+    w: Weights<'_>,
+    nan: NanPolicy,
+) -> Result<GroupTotals> {
+    let shape = (n, rows_per_chunk(c), c);
+    match p {
+        Floats::F32(p) => categorical_typed(t, p, c, eps, opts, shape, groups, n_groups, w, nan),
+        Floats::F64(p) => categorical_typed(t, p, c, eps, opts, shape, groups, n_groups, w, nan),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn categorical_typed<P: Real>(
+    t: Targets<'_>,
+    p: &[P],
+    c: usize,
+    eps: Option<f64>,
+    opts: &LossOptions<'_>,
+    shape: (usize, usize, usize),
+    groups: GroupIds<'_>,
+    n_groups: usize,
+    w: Weights<'_>,
+    nan: NanPolicy,
+) -> Result<GroupTotals> {
+    grouped_scaled(
+        shape,
+        groups,
+        n_groups,
+        w,
+        nan,
+        None,
+        |r, out: &mut [f64]| {
+            let elems = r.start * c..r.end * c;
+            let (t, p) = (t.slice(elems.clone()), &p[elems]);
+            let (none, keep) = (Weights::None, NanPolicy::Propagate);
+            loss_options::cce_typed(t, p, (r.len(), c), eps, opts, none, keep, Some(out))
+        },
+    )
+}
+
+/// Per-group sparse categorical cross-entropy with options of `n` labels and `n × c`
+/// predictions; with `class_weight` or `ignore_index` a group's weight is `Σ s_i·w_{y_i}`
+/// over its rows not ignored, as the "mean" of the ungrouped loss.
+#[allow(clippy::too_many_arguments)]
+pub fn sparse(
+    labels: Ints<'_>,
+    p: Floats<'_>,
+    (n, c): (usize, usize),
+    eps: Option<f64>,
+    opts: &LossOptions<'_>,
+    groups: GroupIds<'_>,
+    n_groups: usize,
+    w: Weights<'_>,
+    nan: NanPolicy,
+) -> Result<GroupTotals> {
+    let shape = (n, rows_per_chunk(c), c);
+    match p {
+        Floats::F32(p) => sparse_typed(labels, p, c, eps, opts, shape, groups, n_groups, w, nan),
+        Floats::F64(p) => sparse_typed(labels, p, c, eps, opts, shape, groups, n_groups, w, nan),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sparse_typed<P: Real>(
+    labels: Ints<'_>,
+    p: &[P],
+    c: usize,
+    eps: Option<f64>,
+    opts: &LossOptions<'_>,
+    shape: (usize, usize, usize),
+    groups: GroupIds<'_>,
+    n_groups: usize,
+    w: Weights<'_>,
+    nan: NanPolicy,
+) -> Result<GroupTotals> {
+    let (cw, ignore) = (opts.class_weight, opts.ignore_index);
+    let factor = |r| loss_options::sparse_row_factor(labels, cw, ignore, r);
+    let scaled = cw.is_some() || ignore.is_some();
+    let factor: Factor<'_> = if scaled { Some(&factor) } else { None };
+    grouped_scaled(
+        shape,
+        groups,
+        n_groups,
+        w,
+        nan,
+        factor,
+        |r, out: &mut [f64]| {
+            let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
+            let (none, keep) = (Weights::None, NanPolicy::Propagate);
+            loss_options::sparse_typed(y, p, (r.len(), c), eps, opts, none, keep, Some(out))
+        },
+    )
 }
 
 /// An error of a kernel run on items `item0..` (elements `elem0..`), with its indices made

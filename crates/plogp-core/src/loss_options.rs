@@ -130,36 +130,41 @@ pub fn bce(
     nan: NanPolicy,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
+    with_floats!(p, out, |p, out| bce_typed(y, p, eps, opts, w, nan, out))
+}
+
+/// [`bce`] on typed slices; the output may be wider than the input (per-group losses).
+pub(crate) fn bce_typed<P: Real, O: Real>(
+    y: Targets<'_>,
+    p: &[P],
+    eps: Option<f64>,
+    opts: &LossOptions<'_>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [O]>,
+) -> Result<Totals> {
     if opts.pos_weight.is_none() && opts.label_smoothing == 0.0 {
-        return binary::bce(y, p, eps, w, nan, out);
+        return binary::bce_typed(y, p, eps, w, nan, out);
     }
     let (smoothing, pos_weight) = (opts.label_smoothing, opts.pos_weight);
-    with_floats!(p, out, |p, out| match eps {
-        Some(eps) => elementwise(
-            BceOpt::<false> {
+    match eps {
+        Some(eps) => {
+            let loss = BceOpt::<false> {
                 eps,
                 smoothing,
                 pos_weight,
-            },
-            y,
-            p,
-            w,
-            nan,
-            out,
-        ),
-        None => elementwise(
-            BceOpt::<true> {
+            };
+            elementwise(loss, y, p, w, nan, out)
+        }
+        None => {
+            let loss = BceOpt::<true> {
                 eps: 0.0,
                 smoothing,
                 pos_weight,
-            },
-            y,
-            p,
-            w,
-            nan,
-            out,
-        ),
-    })
+            };
+            elementwise(loss, y, p, w, nan, out)
+        }
+    }
 }
 
 // ------------------------------------------------------------------------------- categorical
@@ -365,21 +370,42 @@ pub fn cce(
     nan: NanPolicy,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
+    with_floats!(p, out, |p, out| cce_typed(
+        t,
+        p,
+        (n_rows, c),
+        eps,
+        opts,
+        w,
+        nan,
+        out
+    ))
+}
+
+/// [`cce`] on typed slices; the output may be wider than the input (per-group losses).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn cce_typed<P: Real, O: Real>(
+    t: Targets<'_>,
+    p: &[P],
+    (n_rows, c): (usize, usize),
+    eps: Option<f64>,
+    opts: &LossOptions<'_>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [O]>,
+) -> Result<Totals> {
     if opts.class_weight.is_none() && opts.label_smoothing == 0.0 {
-        return categorical::cce(t, p, n_rows, c, eps, w, nan, out);
+        return categorical::cce_typed(t, p, n_rows, c, eps, w, nan, out);
     }
-    let (cw, smoothing) = (opts.class_weight, opts.label_smoothing);
-    with_floats!(p, out, |p, out| {
-        let op = CategoricalOptRows {
-            t,
-            p,
-            c,
-            eps,
-            cw,
-            smoothing,
-        };
-        rows(&op, n_rows, c, w, nan, out)
-    })
+    let op = CategoricalOptRows {
+        t,
+        p,
+        c,
+        eps,
+        cw: opts.class_weight,
+        smoothing: opts.label_smoothing,
+    };
+    rows(&op, n_rows, c, w, nan, out)
 }
 
 struct SparseOptRows<'a, P> {
@@ -465,12 +491,7 @@ impl<P: Real> RowOp for SparseOptRows<'_, P> {
 
     #[inline(always)]
     fn row_weight(&self, r: usize) -> f64 {
-        let label = self.labels.get(r);
-        if Some(label) == self.ignore {
-            0.0
-        } else {
-            self.cw.map_or(1.0, |cw| cw[label as usize])
-        }
+        sparse_row_factor(self.labels, self.cw, self.ignore, r)
     }
 }
 
@@ -488,25 +509,66 @@ pub fn sparse(
     nan: NanPolicy,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
+    with_floats!(p, out, |p, out| sparse_typed(
+        labels,
+        p,
+        (n_rows, c),
+        eps,
+        opts,
+        w,
+        nan,
+        out
+    ))
+}
+
+/// [`sparse`] on typed slices; the output may be wider than the input (per-group losses).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sparse_typed<P: Real, O: Real>(
+    labels: Ints<'_>,
+    p: &[P],
+    (n_rows, c): (usize, usize),
+    eps: Option<f64>,
+    opts: &LossOptions<'_>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [O]>,
+) -> Result<Totals> {
     if opts.class_weight.is_none() && opts.label_smoothing == 0.0 && opts.ignore_index.is_none() {
-        return categorical::sparse(labels, p, n_rows, c, eps, w, nan, out);
+        return categorical::sparse_typed(labels, p, n_rows, c, eps, w, nan, out);
     }
     let cw_total = opts.class_weight.map_or(0.0, |cw| {
         let mut total = Sum::ZERO;
         cw.iter().for_each(|&w| total.add(w));
         total.value()
     });
-    with_floats!(p, out, |p, out| {
-        let op = SparseOptRows {
-            labels,
-            p,
-            c,
-            eps,
-            cw: opts.class_weight,
-            smoothing: opts.label_smoothing,
-            ignore: opts.ignore_index,
-            cw_total,
-        };
-        rows(&op, n_rows, c, w, nan, out)
-    })
+    let op = SparseOptRows {
+        labels,
+        p,
+        c,
+        eps,
+        cw: opts.class_weight,
+        smoothing: opts.label_smoothing,
+        ignore: opts.ignore_index,
+        cw_total,
+    };
+    rows(&op, n_rows, c, w, nan, out)
+}
+
+/// The factor of row `r` in the "mean" denominator of the sparse loss with options: 0 for a
+/// row whose label is `ignore_index`, else its class weight (1 without class weights).
+#[inline(always)]
+pub(crate) fn sparse_row_factor(
+    labels: Ints<'_>,
+    cw: Option<&[f64]>,
+    ignore: Option<i128>,
+    r: usize,
+) -> f64 {
+    let label = labels.get(r);
+    if Some(label) == ignore {
+        return 0.0;
+    }
+    match cw {
+        Some(cw) if (0..cw.len() as i128).contains(&label) => cw[label as usize],
+        _ => 1.0,
+    }
 }
