@@ -549,7 +549,8 @@ def binary_cross_entropy(
         ``0 .. max(groups)`` as a float64 array, computed in one pass: per group
         ``sum(s * l)`` or ``sum(s * l) / sum(s)`` ("mean" is NaN for a group of zero total
         weight, e.g. an id that does not occur). Ids must be below 2**24; "none" with groups
-        is a ValueError.
+        is a ValueError. Every other option applies: each group's value is this function on
+        that group's items alone.
 
     Returns
     -------
@@ -660,7 +661,8 @@ def categorical_cross_entropy(
         ``0 .. max(groups)`` as a float64 array, computed in one pass: per group
         ``sum(s * l)`` or ``sum(s * l) / sum(s)`` ("mean" is NaN for a group of zero total
         weight, e.g. an id that does not occur). Ids must be below 2**24; "none" with groups
-        is a ValueError.
+        is a ValueError. Every other option applies: each group's value is this function on
+        that group's items alone.
 
     Returns
     -------
@@ -769,7 +771,8 @@ def sparse_categorical_cross_entropy(
         ``0 .. max(groups)`` as a float64 array, computed in one pass: per group
         ``sum(s * l)`` or ``sum(s * l) / sum(s)`` ("mean" is NaN for a group of zero total
         weight, e.g. an id that does not occur). Ids must be below 2**24; "none" with groups
-        is a ValueError.
+        is a ValueError. Every other option applies: each group's value is this function on
+        that group's items alone.
 
     Returns
     -------
