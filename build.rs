@@ -14,12 +14,52 @@ const STUB: &str = "python/plogp/_native.pyi";
 
 fn main() {
     println!("cargo:rerun-if-changed={STUB}");
+    build_info();
     let text = fs::read_to_string(STUB).unwrap_or_else(|e| panic!("cannot read {STUB}: {e}"));
     let dir = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("doc");
     fs::create_dir_all(&dir).expect("create $OUT_DIR/doc");
     for (name, doc) in docstrings(&text) {
         fs::write(dir.join(format!("{name}.txt")), doc).expect("write a docstring");
     }
+}
+
+/// What `plogp._native._build_info()` reports: the cargo profile, the compiler, and the
+/// versions of the crates the extension is built from (from Cargo.lock).
+fn build_info() {
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    let profile = env::var("PROFILE").unwrap_or_default();
+    println!("cargo:rustc-env=PLOGP_BUILD_PROFILE={profile}");
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let version = std::process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .unwrap_or_default();
+    println!("cargo:rustc-env=PLOGP_RUSTC_VERSION={}", version.trim());
+    let lock = fs::read_to_string("Cargo.lock").unwrap_or_default();
+    for (krate, key) in [("pyo3", "PYO3"), ("numpy", "NUMPY"), ("rayon", "RAYON")] {
+        println!(
+            "cargo:rustc-env=PLOGP_{key}_VERSION={}",
+            locked_version(&lock, krate)
+        );
+    }
+}
+
+/// The version of `krate` in Cargo.lock (empty if not found).
+fn locked_version(lock: &str, krate: &str) -> String {
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == format!("name = \"{krate}\"") {
+            if let Some(v) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = "))
+            {
+                return v.trim_matches('"').to_string();
+            }
+        }
+    }
+    String::new()
 }
 
 /// `(name, docstring)` of every top-level function of the stub that has one, dedented by the

@@ -577,6 +577,19 @@ fn simd_level() -> &'static str {
     simd::active_tier().name()
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/_build_info.txt"))]
+#[pyfunction]
+fn _build_info(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
+    let info = pyo3::types::PyDict::new(py);
+    info.set_item("profile", env!("PLOGP_BUILD_PROFILE"))?;
+    info.set_item("rustc", env!("PLOGP_RUSTC_VERSION"))?;
+    info.set_item("pyo3", env!("PLOGP_PYO3_VERSION"))?;
+    info.set_item("rust-numpy", env!("PLOGP_NUMPY_VERSION"))?;
+    info.set_item("rayon", env!("PLOGP_RAYON_VERSION"))?;
+    info.set_item("target_arch", std::env::consts::ARCH)?;
+    Ok(info)
+}
+
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/_after_fork_in_child.txt"))]
 #[pyfunction]
 fn _after_fork_in_child() {
@@ -609,5 +622,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(simd_level, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
+    m.add_function(wrap_pyfunction!(_build_info, m)?)?;
     Ok(())
 }

@@ -90,7 +90,16 @@ def test_pyproject_version_reads_only_the_project_table(tmp_path: Path) -> None:
 
 def test_show_config_as_dict() -> None:
     info = plogp.show_config(as_dict=True)
-    assert set(info) == {"plogp", "simd", "threads", "python", "numpy", "platform", "optional"}
+    assert set(info) == {
+        "plogp",
+        "build",
+        "simd",
+        "threads",
+        "python",
+        "numpy",
+        "platform",
+        "optional",
+    }
     assert info["plogp"]["version"] == plogp.__version__
     assert Path(info["plogp"]["path"]) == Path(plogp.__file__).parent
     assert info["simd"]["level"] == plogp.simd_level()
@@ -188,3 +197,13 @@ def test_cpu_flags_of_this_machine() -> None:
     assert flags, "/proc/cpuinfo has a flags line"
     if _config._machine() == "x86_64":
         assert "sse2" in flags  # the x86-64 baseline
+
+
+def test_show_config_names_the_build() -> None:
+    build = plogp.show_config(as_dict=True)["build"]
+    lock = (Path(__file__).resolve().parents[1] / "Cargo.lock").read_text(encoding="utf-8")
+    for key, crate in (("pyo3", "pyo3"), ("rust-numpy", "numpy"), ("rayon", "rayon")):
+        assert f'name = "{crate}"\nversion = "{build[key]}"' in lock, (key, build[key])
+    assert build["rustc"].startswith("rustc ")
+    assert build["profile"] in ("release", "debug")
+    assert build["abi3"] == (".abi3." in build["extension"])

@@ -119,6 +119,11 @@ def config() -> dict[str, Any]:
 
     return {
         "plogp": {"version": plogp.__version__, "path": str(Path(plogp.__file__).parent)},
+        "build": {
+            **plogp._native._build_info(),
+            "extension": Path(plogp._native.__file__).name,
+            "abi3": ".abi3." in Path(plogp._native.__file__).name,
+        },
         "simd": {
             "level": plogp.simd_level(),
             "available": available_tiers(),
@@ -175,9 +180,12 @@ def show_config(*, as_dict: bool = False) -> dict[str, Any] | None:
     Returns
     -------
     None or dict
-        With ``as_dict=True``, a dict of dicts (all values are str, int, list or None):
+        With ``as_dict=True``, a dict of dicts (all values are str, int, bool, list or None):
 
         - ``"plogp"``: ``"version"`` (``plogp.__version__``), ``"path"`` (the package directory);
+        - ``"build"``: ``"profile"`` (the cargo profile), ``"rustc"``, ``"pyo3"``,
+          ``"rust-numpy"``, ``"rayon"`` (versions), ``"target_arch"``, ``"extension"`` (the
+          file name of the compiled module) and ``"abi3"`` (a stable-ABI build);
         - ``"simd"``: ``"level"`` (the tier in use, ``plogp.simd_level()``), ``"available"`` (the
           tiers this CPU can run, lowest first, or None where that is not known),
           ``"PLOGP_SIMD"`` (the environment variable, None if unset);

@@ -1151,3 +1151,9 @@ def _after_fork_in_child() -> None:
     forked child has none of its parent's worker threads, so the next large call starts a
     new pool. Not public API.
     """
+
+def _build_info() -> dict[str, str]:
+    """How this extension was built: ``"profile"`` (cargo profile), ``"rustc"`` (compiler
+    version), the versions of ``"pyo3"``, ``"rust-numpy"`` and ``"rayon"`` (from Cargo.lock)
+    and ``"target_arch"``. Read by ``plogp.show_config()``; not public API.
+    """
