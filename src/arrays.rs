@@ -3,7 +3,8 @@
 //! Every input goes through [`prepare`]: anything `numpy.asarray` accepts; the dtype checked
 //! against the argument's role (naming the argument in the TypeError); float16 widened to
 //! float32; the class axis moved last; and, only if needed, one copy to an aligned C-contiguous
-//! array (strided, Fortran-ordered, misaligned or byte-swapped inputs). Targets and labels of
+//! array (strided, Fortran-ordered, misaligned or byte-swapped inputs). Arrow arrays (the
+//! PyCapsule interface: pyarrow, polars) are read by `plogp._arrow`. Targets and labels of
 //! every integer dtype and bool are borrowed as they are, never converted.
 
 use numpy::{
@@ -138,8 +139,16 @@ pub fn prepare<'py>(
     axis: Option<isize>,
 ) -> PyResult<Prepared<'py>> {
     let py = obj.py();
+    let arrow = |o: &Bound<'py, PyAny>| -> PyResult<bool> {
+        Ok(o.hasattr("__arrow_c_array__")? || o.hasattr("__arrow_c_stream__")?)
+    };
     let array = match obj.cast::<PyUntypedArray>() {
         Ok(a) => a.clone(),
+        // Arrow data (pyarrow, polars, ...): read by `plogp._arrow`, never as an object array.
+        Err(_) if arrow(obj)? => py
+            .import("plogp._arrow")?
+            .call_method1("to_numpy", (obj, name))?
+            .cast_into::<PyUntypedArray>()?,
         Err(_) => numpy(py)?
             .call_method1("asarray", (obj,))
             .map_err(|e| {

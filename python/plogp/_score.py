@@ -23,6 +23,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
+from plogp._arrow import column_to_numpy
+
 LOSSES = ("binary", "categorical", "sparse")
 
 #: Elements per block when ``--chunk-size`` is not given (2^22 values: 32 MiB of float64 per
@@ -158,29 +160,19 @@ class ParquetSource(Source):
         arrays = []
         for name in self.columns:
             column = batch.column(name)
-            if column.null_count:
-                raise ScoreError(f"{self.role}: column {name!r} of {self.label} has null values")
-            if (
-                pa.types.is_list(column.type)
-                or pa.types.is_fixed_size_list(column.type)
-                or (pa.types.is_large_list(column.type))
-            ):
-                arrays.append(_list_column(self.role, name, column))
-            elif (
-                pa.types.is_integer(column.type)
-                or pa.types.is_floating(column.type)
-                or (pa.types.is_boolean(column.type))
-            ):
-                arrays.append(column.to_numpy(zero_copy_only=False))
-            elif self.role == "--groups" and (
+            if self.role == "--groups" and (
                 pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
             ):
+                if column.null_count:
+                    raise ScoreError(
+                        f"{self.role}: column {name!r} of {self.label} has null values"
+                    )
                 arrays.append(np.asarray(column.to_pylist(), dtype=str))
-            else:
-                raise ScoreError(
-                    f"{self.role}: column {name!r} of {self.label} has type {column.type}; "
-                    "expected numbers"
-                )
+                continue
+            try:
+                arrays.append(column_to_numpy(column, f"column {name!r} of {self.label}"))
+            except (TypeError, ValueError) as e:
+                raise ScoreError(f"{self.role}: {e}") from None
         if len(arrays) == 1:
             return arrays[0]
         if any(a.ndim != 1 for a in arrays):
@@ -192,15 +184,6 @@ class ParquetSource(Source):
         # Batches may be shorter than asked (row-group ends): regroup into exact blocks so
         # that every source yields the same rows together.
         yield from _exact_blocks((self._to_numpy(b) for b in batches), chunk_rows)
-
-
-def _list_column(role: str, name: str, column: Any) -> np.ndarray:
-    lengths = column.value_lengths().to_numpy(zero_copy_only=False)
-    width = int(lengths[0]) if len(lengths) else 0
-    if len(lengths) and np.any(lengths != width):
-        raise ScoreError(f"{role}: the lists of column {name!r} have different lengths")
-    values = column.flatten().to_numpy(zero_copy_only=False)
-    return values.reshape(len(column), width)
 
 
 def _exact_blocks(pieces: Iterator[np.ndarray], rows: int) -> Iterator[np.ndarray]:
