@@ -230,6 +230,8 @@ def test_json_records_the_build(every_workload: tuple[_bench.Report, dict[str, A
     assert native is not None and build["native"] == native
     with open(native, "rb") as f:
         assert build["native_sha256"] == hashlib.sha256(f.read()).hexdigest()
+    assert build["pyo3"] == plogp.show_config(as_dict=True)["build"]["pyo3"]
+    assert build["profile"] in ("release", "debug")
     for row in data["rows"]:
         if row["implementation"] == "numpy (reference)":
             assert row["version"] == np.__version__

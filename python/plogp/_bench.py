@@ -1178,6 +1178,7 @@ def _plogp_build() -> Dict[str, Any]:
         with open(path, "rb") as f:
             build["native_sha256"] = hashlib.sha256(f.read()).hexdigest()
     build["git_commit"] = _git_commit(os.path.dirname(os.path.abspath(plogp.__file__)))
+    build.update(plogp.show_config(as_dict=True)["build"])  # profile, rustc, pyo3, abi3, ...
     return build
 
 
