@@ -7,9 +7,9 @@
 //!   `e = exp(−|z|) ≤ 1`, so it never overflows;
 //!   `log_sigmoid(z) = −softplus(−z) = min(z, 0) − ln_1p(exp(−|z|))`, exact for all finite z.
 
-use crate::driver::row_shift;
 use crate::error::Result;
 use crate::input::{with_floats_out, Floats, FloatsMut};
+use crate::math::row_shift;
 use crate::parallel::{map_chunks, rows_per_chunk, CHUNK_ELEMS};
 use crate::simd::{dispatch, Simd, WithSimd, LANES};
 use crate::value::{lanes, Real};
@@ -110,7 +110,7 @@ impl<P: Real, O: Real> WithSimd for LseChunk<'_, P, O> {
     fn with_simd<S: Simd>(self, s: S) {
         for (r, o) in self.out.iter_mut().enumerate() {
             let row = &self.z[r * self.c..(r + 1) * self.c];
-            *o = O::from_f64(crate::driver::row_logsumexp(s, row));
+            *o = O::from_f64(crate::math::row_logsumexp(s, row));
         }
     }
 }

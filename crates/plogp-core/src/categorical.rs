@@ -11,9 +11,10 @@
 //! Validation in the same pass: targets in `[0, 1]`, probabilities in `[0, 1]` (the whole row,
 //! also for sparse labels), labels in `[0, C)`. NaN propagates.
 
-use crate::driver::{check_unit, lane0, row_logsumexp, rows, NanPolicy, RowOp, Totals, Weights};
+use crate::driver::{check_unit, rows, NanPolicy, RowOp, Totals, Weights};
 use crate::error::{Error, Result};
 use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
+use crate::math::{lane0, row_logsumexp};
 use crate::reduce::VecSum;
 use crate::simd::{Simd, LANES};
 use crate::value::{lanes, Real};

@@ -18,9 +18,10 @@
 //! Inputs must lie in `[0, 1]` (NaN propagates); rows are not normalised.
 //! Each row is summed with the blocked compensated sum of [`crate::reduce`].
 
-use crate::driver::{check_unit, row_shift, rows, NanPolicy, RowOp, Weights};
+use crate::driver::{check_unit, rows, NanPolicy, RowOp, Weights};
 use crate::error::Result;
 use crate::input::{with_floats_out, Floats, FloatsMut, BLOCK};
+use crate::math::row_shift;
 use crate::reduce::VecSum;
 use crate::simd::{Simd, LANES};
 use crate::value::{lanes, Real};

@@ -20,10 +20,11 @@
 //! is ever rounded). A −inf logit is a masked class and contributes nothing.
 
 use crate::driver::{
-    check_unit, elementwise, lane0, rows, ElementLoss, NanPolicy, RowOp, Totals, Weights,
+    check_unit, elementwise, rows, ElementLoss, NanPolicy, RowOp, Totals, Weights,
 };
 use crate::error::{Error, Result};
 use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
+use crate::math::lane0;
 use crate::reduce::VecSum;
 use crate::simd::{Simd, LANES};
 use crate::value::{lanes, Real};
@@ -299,7 +300,7 @@ fn log_p_and_q<S: Simd, P: Real>(s: S, z: &[P], y: usize) -> Option<(S::V, S::V)
     }
     let [rest, n, others] = acc.finish();
     let (rest, n, others) = (rest.value(), n.value(), others.value());
-    // ln S with S = n + rest, accurate when S is close to 1 (see `driver::row_shift`).
+    // ln S with S = n + rest, accurate when S is close to 1 (see `math::row_shift`).
     let ln_sum = s.ln_1p(s.splat((n - 1.0) + rest));
     let zy = z[y].to_f64();
     let ln_p = s.sub(s.splat(zy - m), ln_sum);

@@ -17,11 +17,11 @@
 
 use crate::binary;
 use crate::categorical;
-use crate::driver::{check_unit, elementwise, lane0, row_logsumexp, row_max, rows};
-use crate::driver::{ElementLoss, RowOp, RowShift};
+use crate::driver::{check_unit, elementwise, rows, ElementLoss, RowOp};
 use crate::driver::{NanPolicy, Totals, Weights};
 use crate::error::{Error, Result};
 use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
+use crate::math::{lane0, row_logsumexp, row_max, RowShift};
 use crate::reduce::{Sum, VecSum};
 use crate::simd::{Simd, LANES};
 use crate::value::{lanes, Real};

@@ -25,9 +25,11 @@
 
 mod exp;
 mod log;
+mod softmax;
 
 pub(crate) use exp::{exp_rare, exp_v};
 pub(crate) use log::{ln_1p_rare, ln_1p_v, ln_rare, ln_v};
+pub(crate) use softmax::{lane0, row_logsumexp, row_max, row_shift, RowShift};
 
 use crate::simd::{Scalar, Simd, LANES};
 
@@ -92,7 +94,8 @@ fn eval(f: Fun, a: [f64; LANES]) -> [f64; LANES] {
 }
 
 // The Scalar tier and the single-value functions run out of line, compiled once, with
-// hardware FMA where the CPU has it (`f64::mul_add` is otherwise a libm call). FMA is exact
+// hardware FMA where the CPU has the AVX2 tier (detected once, by the tier code: there is
+// no second CPU-feature check here; `f64::mul_add` is otherwise a libm call). FMA is exact
 // either way, so both copies return the same bits. The single-value copies evaluate one
 // splatted vector: the optimiser keeps only lane 0.
 
@@ -100,8 +103,8 @@ fn eval(f: Fun, a: [f64; LANES]) -> [f64; LANES] {
 #[inline]
 pub(crate) fn lanes(f: Fun, a: [f64; LANES]) -> [f64; LANES] {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports FMA.
+    if crate::simd::Tier::Avx2.is_supported() {
+        // SAFETY: the AVX2 tier's token exists only where the CPU has AVX2 and FMA.
         return unsafe { lanes_fma(f, a) };
     }
     lanes_portable(f, a)
@@ -110,8 +113,8 @@ pub(crate) fn lanes(f: Fun, a: [f64; LANES]) -> [f64; LANES] {
 #[inline]
 fn one(f: Fun, x: f64) -> f64 {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports FMA.
+    if crate::simd::Tier::Avx2.is_supported() {
+        // SAFETY: the AVX2 tier's token exists only where the CPU has AVX2 and FMA.
         return unsafe { one_fma(f, x) };
     }
     one_portable(f, x)
