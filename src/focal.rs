@@ -3,6 +3,7 @@
 //! the `gamma`, `alpha` and `ignore_index` options.
 
 use crate::arrays::{self, prepare, readonly, Role};
+use crate::groups::{self, Groups};
 use crate::options::{
     labels_fit_classes, same_shape, Axis, Eps, Flag, NanPolicyArg, Reduction, SampleWeight,
 };
@@ -10,6 +11,7 @@ use crate::views::{FloatArray, IntArray, TargetArray};
 use crate::{dtype_eps, row_layout, run_loss};
 use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use plogp_core::focal::{self, ClassAlpha, Focus};
+use plogp_core::grouped;
 use plogp_core::NanPolicy;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -68,8 +70,8 @@ fn binary_alpha(alpha: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/binary_focal_cross_entropy.txt"))]
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), gamma = Gamma(2.0), alpha = None, sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
-    text_signature = "(y_true, y_pred, *, from_logits=False, gamma=2.0, alpha=None, sample_weight=None, eps='auto', reduction='mean', nan_policy='propagate')"
+    signature = (y_true, y_pred, *, from_logits = Flag(false), gamma = Gamma(2.0), alpha = None, sample_weight = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
+    text_signature = "(y_true, y_pred, *, from_logits=False, gamma=2.0, alpha=None, sample_weight=None, eps='auto', reduction='mean', nan_policy='propagate', groups=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 pub fn binary_focal_cross_entropy<'py>(
@@ -82,6 +84,7 @@ pub fn binary_focal_cross_entropy<'py>(
     eps: Eps,
     reduction: Reduction,
     nan_policy: NanPolicyArg,
+    groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let nan = nan_policy.0;
     let py = y_pred.py();
@@ -101,6 +104,11 @@ pub fn binary_focal_cross_entropy<'py>(
     let (pv, yv) = (FloatArray::new(&pred)?, TargetArray::new(&targ)?);
     let (p, y) = (pv.view()?, yv.view()?);
     let eps = (!from_logits).then_some(eps);
+    if let Some(g) = &Groups::new(groups, &items, reduction)? {
+        return groups::run(py, g, reduction, &pred, n, |ids, ng| {
+            grouped::binary_focal(y, p, focus, eps, ids, ng, w, nan)
+        });
+    }
     run_loss(py, &items, n, reduction, &pred, |out| {
         focal::binary_focal(y, p, focus, eps, w, nan, out)
     })
@@ -184,8 +192,8 @@ fn ignore_index(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i128>> {
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/sparse_categorical_focal_cross_entropy.txt"))]
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), gamma = Gamma(2.0), alpha = None, sample_weight = None, ignore_index = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate)),
-    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, gamma=2.0, alpha=None, sample_weight=None, ignore_index=None, eps='auto', reduction='mean', nan_policy='propagate')"
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), gamma = Gamma(2.0), alpha = None, sample_weight = None, ignore_index = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
+    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, gamma=2.0, alpha=None, sample_weight=None, ignore_index=None, eps='auto', reduction='mean', nan_policy='propagate', groups=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 pub fn sparse_categorical_focal_cross_entropy<'py>(
@@ -200,6 +208,7 @@ pub fn sparse_categorical_focal_cross_entropy<'py>(
     eps: Eps,
     reduction: Reduction,
     nan_policy: NanPolicyArg,
+    groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let nan = nan_policy.0;
     let py = y_pred.py();
@@ -220,6 +229,12 @@ pub fn sparse_categorical_focal_cross_entropy<'py>(
     let w = sw.weights()?;
     let (pv, yv) = (FloatArray::new(&pred)?, IntArray::new(&labels)?);
     let (p, y) = (pv.view()?, yv.view()?);
+    if let Some(g) = &Groups::new(groups, &rows, reduction)? {
+        return groups::run(py, g, reduction, &pred, 2 * pred.len(), |ids, ng| {
+            let focus = (gamma, alpha, ignore);
+            grouped::sparse_focal(y, p, (n, c), focus, eps, ids, ng, w, nan)
+        });
+    }
     run_loss(py, &rows, 2 * pred.len(), reduction, &pred, |out| {
         focal::sparse_focal(y, p, n, c, gamma, alpha, ignore, eps, w, nan, out)
     })

@@ -8,6 +8,7 @@ from typing import Any, Iterator
 import numpy as np
 import pytest
 
+dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
@@ -280,13 +281,16 @@ def test_option_errors_are_the_functions(client: object) -> None:
         pd.binary_cross_entropy(y, p, label_smoothing=2.0)
     with pytest.raises(ValueError, match="nan_policy"):
         pd.binary_cross_entropy(y, p, nan_policy="drop")
-    with pytest.raises(TypeError, match="groups"):
+    # The focal metrics take groups= as their functions do.
+    ids = np.arange(N_OPT) % 3
+    (focal,) = dask.compute(
         pd.metric_from_dask(
-            metrics.BinaryFocalCrossEntropy(),
-            y,
-            p,
-            groups=da.zeros(N_OPT, chunks=5_000, dtype=np.int64),
+            metrics.BinaryFocalCrossEntropy(), y, p, groups=da.from_array(ids, chunks=5_000)
         )
+    )
+    want = plogp.binary_focal_cross_entropy(OPTION_DATA["y"], OPTION_DATA["p"], groups=ids)
+    for g in range(3):
+        assert focal.result().groups[g].mean == pytest.approx(want[g], rel=1e-12)
     bad = OPTION_DATA["p_nan"]
     with pytest.raises(ValueError, match="nan_policy='raise'"):
         pd.binary_cross_entropy(y, da.from_array(bad, chunks=5_000), nan_policy="raise")

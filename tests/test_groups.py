@@ -297,6 +297,12 @@ OPTION_CASES: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     "sparse-class_weight": (_sparse, {"class_weight": CLASS_WEIGHT}),
     "sparse-smoothing": (_sparse, {"label_smoothing": 0.2}),
     "sparse-ignore_index": (_sparse_ignored, {"ignore_index": -100}),
+    "binary-focal": (_binary, {"gamma": 2.0, "alpha": 0.25}),
+    "logits-focal-soft": (_logits, {"gamma": 0.5}),
+    "sparse-focal-ignore": (
+        _sparse_ignored,
+        {"gamma": 1.5, "alpha": CLASS_WEIGHT, "ignore_index": -100},
+    ),
     "sparse-all-three": (
         _sparse_ignored,
         {"ignore_index": -100, "class_weight": CLASS_WEIGHT, "label_smoothing": 0.1},
@@ -315,6 +321,10 @@ def test_groups_with_every_option(
     n = 3000
     name, args, kwargs = maker(rng, n, dtype)
     kwargs = {**kwargs, **options}
+    if "gamma" in options:  # the focal loss of the same family
+        name = name.replace("binary_cross_entropy", "binary_focal_cross_entropy").replace(
+            "sparse_categorical_cross_entropy", "sparse_categorical_focal_cross_entropy"
+        )
     ids = rng.choice([0, 1, 3, 4], n)  # 2 is an empty group
     weight = rng.random(n)
     native, reference = get_impl("native"), get_impl("reference")

@@ -652,6 +652,32 @@ def test_option_errors_are_the_functions() -> None:
     with pytest.raises(TypeError, match="ignore_index"):
         metrics.SparseCategoricalFocalCrossEntropy(ignore_index=1.5)
     focal = metrics.BinaryFocalCrossEntropy()
-    with pytest.raises(TypeError, match="groups"):
-        focal.update([1.0, 0.0], [0.5, 0.5], groups=[0, 1])
+    with pytest.raises(ValueError, match=r"groups\[1\] = -1"):
+        focal.update([1.0, 0.0], [0.5, 0.5], groups=[0, -1])
     assert focal.result().count == 0
+
+
+@pytest.mark.parametrize("focal", ["binary", "sparse"])
+def test_focal_metrics_take_groups(focal: str) -> None:
+    rng = np.random.default_rng(11)
+    n = 4000
+    ids = rng.integers(0, 5, n)
+    if focal == "binary":
+        y, z = rng.integers(0, 2, n), rng.standard_normal(n)
+        options: dict[str, Any] = {"from_logits": True, "gamma": 1.5, "alpha": 0.3}
+        metric: Any = metrics.BinaryFocalCrossEntropy(**options)
+        function = plogp.binary_focal_cross_entropy
+    else:
+        y, z = rng.integers(0, C, n), rng.standard_normal((n, C))
+        y[::7] = -1
+        options = {"from_logits": True, "gamma": 2.0, "ignore_index": -1}
+        metric = metrics.SparseCategoricalFocalCrossEntropy(**options)
+        function = plogp.sparse_categorical_focal_cross_entropy
+    half = n // 2
+    metric.update(y[:half], z[:half], groups=ids[:half])
+    metric.update(y[half:], z[half:], groups=ids[half:])
+    want = function(y, z, **options, groups=ids)
+    got = metric.result().groups
+    assert sorted(got) == list(range(5))
+    for g in range(5):
+        assert got[g].mean == pytest.approx(want[g], rel=1e-13)

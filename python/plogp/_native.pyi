@@ -28,6 +28,7 @@ __all__ = [
     "get_num_threads",
     "simd_level",
     "_after_fork_in_child",
+    "_build_info",
 ]
 __all__ += [
     "binary_focal_cross_entropy",
@@ -835,6 +836,7 @@ def binary_focal_cross_entropy(
     eps: float | Literal["auto"] = "auto",
     reduction: Literal["mean", "sum", "none"] = "mean",
     nan_policy: Literal["propagate", "raise", "omit"] = "propagate",
+    groups: ArrayLike | None = None,
 ) -> float | NDArray[np.floating[Any]]:
     """Binary focal cross-entropy (Lin et al., 2017), elementwise over any shape.
 
@@ -853,9 +855,9 @@ def binary_focal_cross_entropy(
         Class balance: weight alpha on the positive term and 1 - alpha on the negative one
         (torchvision ``sigmoid_focal_loss``, Keras ``apply_class_balancing=True``). None: 1
         and 1.
-    sample_weight, eps, reduction, nan_policy
+    sample_weight, eps, reduction, nan_policy, groups
         As in `binary_cross_entropy` ("mean" divides by the sum of the sample weights; alpha
-        does not enter the denominator).
+        does not enter the denominator); with `groups`, one value per group id.
 
     Returns
     -------
@@ -903,6 +905,7 @@ def sparse_categorical_focal_cross_entropy(
     eps: float | Literal["auto"] = "auto",
     reduction: Literal["mean", "sum", "none"] = "mean",
     nan_policy: Literal["propagate", "raise", "omit"] = "propagate",
+    groups: ArrayLike | None = None,
 ) -> float | NDArray[np.floating[Any]]:
     """Focal cross-entropy of integer class labels, one loss per row.
 
@@ -922,6 +925,9 @@ def sparse_categorical_focal_cross_entropy(
         of C numbers; all finite and >= 0. None: 1.
     ignore_index : int, optional
         Rows whose label equals it get weight 0 (loss 0, label not range-checked).
+    groups : array_like of int, optional
+        As in `sparse_categorical_cross_entropy`: one value per group id, each the function
+        on that group's rows alone (ignored rows have weight 0 in their group).
 
     Returns
     -------

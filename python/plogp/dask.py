@@ -187,8 +187,6 @@ def metric_from_dask(
     kind, _ = _layout(metric)
     if not isinstance(split_every, int) or split_every < 2:
         raise ValueError(f"split_every must be an integer >= 2, got {split_every!r}")
-    if groups is not None and not metric._has_groups:
-        raise TypeError(f"{type(metric).__name__} takes no groups= (the function has none)")
     y_true, y_pred, weight, groups, axis = _aligned(metric, y_true, y_pred, sample_weight, groups)
     template = _empty_like(metric)
 

@@ -485,11 +485,6 @@ class _Loss(_Metric):
         if groups is None:
             total = float(self._call(y_true, y_pred, sample_weight=sample_weight, reduction="sum"))
         else:
-            if not self._has_groups:
-                raise TypeError(
-                    f"{type(self).__name__}.update() takes no groups= (the function "
-                    f"plogp.{self._function} has none)"
-                )
             group_sums = np.asarray(
                 self._call(
                     y_true, y_pred, sample_weight=sample_weight, groups=groups, reduction="sum"
@@ -505,8 +500,6 @@ class _Loss(_Metric):
             if mask.any():
                 dropped = mask.reshape(items)
         return total, w, dropped, group_sums
-
-    _has_groups = True
 
     def _kept(
         self, w: np.ndarray | None, dropped: np.ndarray | None, items: tuple[int, ...]
@@ -601,13 +594,11 @@ class BinaryFocalCrossEntropy(_BinaryLoss):
     Parameters
     ----------
     from_logits, gamma, alpha, eps, nan_policy
-        As in :func:`plogp.binary_focal_cross_entropy`. ``update`` takes no ``groups=``
-        (the function has none).
+        As in :func:`plogp.binary_focal_cross_entropy`.
     """
 
     _function = "binary_focal_cross_entropy"
     _option_names = ("from_logits", "gamma", "alpha", "eps", "nan_policy")
-    _has_groups = False
 
     def __init__(
         self,
@@ -898,12 +889,11 @@ class SparseCategoricalFocalCrossEntropy(_SparseBase):
     ----------
     from_logits, axis, gamma, alpha, ignore_index, eps, nan_policy
         As in :func:`plogp.sparse_categorical_focal_cross_entropy` (``alpha`` is not in the
-        "mean" denominator). ``update`` takes no ``groups=`` (the function has none).
+        "mean" denominator).
     """
 
     _function = "sparse_categorical_focal_cross_entropy"
     _option_names = ("from_logits", "axis", "gamma", "alpha", "ignore_index", "eps", "nan_policy")
-    _has_groups = False
 
     def __init__(
         self,

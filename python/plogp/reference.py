@@ -861,6 +861,7 @@ def binary_focal_cross_entropy(
     eps: float | str = "auto",
     reduction: str = "mean",
     nan_policy: str = "propagate",
+    groups: Any = None,
 ) -> Any:
     """Binary focal cross-entropy, elementwise over any shape.
 
@@ -885,6 +886,7 @@ def binary_focal_cross_entropy(
             eps=eps,
             reduction=reduction,
             nan_policy=nan_policy,
+            groups=groups,
         )
     reduction = _check_reduction(reduction)
     eps_bound = _check_eps(eps)
@@ -914,7 +916,10 @@ def binary_focal_cross_entropy(
         w_pos, w_neg = a * y, na * (1 - y)
         positive = np.where(w_pos != 0, w_pos * _focal_power(gamma, log_q) * log_p, 0)
         negative = np.where(w_neg != 0, w_neg * _focal_power(gamma, log_p) * log_q, 0)
-    return _reduce(0.0 - (positive + negative), weight, reduction, out_dtype, nan_policy)
+    loss = 0.0 - (positive + negative)
+    if groups is not None:
+        return _reduce_by_group(loss, weight, groups, y_pred.shape, reduction, nan_policy)
+    return _reduce(loss, weight, reduction, out_dtype, nan_policy)
 
 
 def _class_alpha(alpha: Any, n_classes: int) -> np.ndarray | float | None:
@@ -948,6 +953,7 @@ def sparse_categorical_focal_cross_entropy(
     eps: float | str = "auto",
     reduction: str = "mean",
     nan_policy: str = "propagate",
+    groups: Any = None,
 ) -> Any:
     """Sparse categorical focal cross-entropy, one loss per row: ``−α_y·(1 − p_y)^γ·log p_y``.
 
@@ -1023,6 +1029,8 @@ def sparse_categorical_focal_cross_entropy(
     loss = np.where(ignored, 0.0, loss)
     if ignore_index is not None:
         weight = np.where(ignored, 0.0, 1.0 if weight is None else weight)
+    if groups is not None:
+        return _reduce_by_group(loss, weight, groups, rows, reduction, nan_policy)
     return _reduce(loss, weight, reduction, out_dtype, nan_policy)
 
 

@@ -153,13 +153,29 @@ pub fn binary_focal(
     nan: NanPolicy,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
+    with_floats!(p, out, |p, out| binary_focal_typed(
+        y, p, focus, eps, w, nan, out
+    ))
+}
+
+/// [`binary_focal`] on typed slices; the output may be wider than the input (per-group
+/// losses).
+pub(crate) fn binary_focal_typed<P: Real, O: Real>(
+    y: Targets<'_>,
+    p: &[P],
+    focus: Focus,
+    eps: Option<f64>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [O]>,
+) -> Result<Totals> {
     if focus.is_plain() {
-        return crate::binary::bce(y, p, eps, w, nan, out);
+        return crate::binary::bce_typed(y, p, eps, w, nan, out);
     }
-    with_floats!(p, out, |p, out| match eps {
+    match eps {
         Some(eps) => elementwise(FocalProb { focus, eps }, y, p, w, nan, out),
         None => elementwise(FocalLogits { focus }, y, p, w, nan, out),
-    })
+    }
 }
 
 /// Class balance of the sparse focal loss.
@@ -354,17 +370,34 @@ fn sparse_focal_(
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
     with_floats!(p, out, |p, out| {
-        let op = SparseFocalRows {
-            labels,
-            p,
-            c,
-            gamma,
-            alpha,
-            ignore,
-            eps,
-        };
-        rows(&op, n_rows, c, w, nan, out)
+        let focus = (gamma, alpha, ignore);
+        sparse_focal_typed(labels, p, (n_rows, c), focus, eps, w, nan, out)
     })
+}
+
+/// [`sparse_focal`] on typed slices (`focus` is `(gamma, alpha, ignore)`); the output may be
+/// wider than the input (per-group losses).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sparse_focal_typed<P: Real, O: Real>(
+    labels: Ints<'_>,
+    p: &[P],
+    (n_rows, c): (usize, usize),
+    (gamma, alpha, ignore): (f64, ClassAlpha<'_>, Option<i128>),
+    eps: Option<f64>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [O]>,
+) -> Result<Totals> {
+    let op = SparseFocalRows {
+        labels,
+        p,
+        c,
+        gamma,
+        alpha,
+        ignore,
+        eps,
+    };
+    rows(&op, n_rows, c, w, nan, out)
 }
 
 #[cfg(test)]

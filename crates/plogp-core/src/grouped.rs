@@ -16,6 +16,7 @@ use std::ops::Range;
 
 use crate::driver::{check_weight, NanPolicy, Totals, Weights};
 use crate::error::{Error, Result};
+use crate::focal::{self, ClassAlpha, Focus};
 use crate::input::{Floats, Ints, Targets, BLOCK};
 use crate::loss_options::{self, LossOptions};
 use crate::parallel::map_chunks;
@@ -354,6 +355,85 @@ fn sparse_typed<P: Real>(
             loss_options::sparse_typed(y, p, (r.len(), c), eps, opts, none, keep, Some(out))
         },
     )
+}
+
+/// Per-group binary focal cross-entropy (items = elements; `eps` is `None` for logits).
+#[allow(clippy::too_many_arguments)]
+pub fn binary_focal(
+    y: Targets<'_>,
+    p: Floats<'_>,
+    focus: Focus,
+    eps: Option<f64>,
+    groups: GroupIds<'_>,
+    n_groups: usize,
+    w: Weights<'_>,
+    nan: NanPolicy,
+) -> Result<GroupTotals> {
+    let shape = (p.len(), CHUNK_ELEMS, 1);
+    let (none, keep) = (Weights::None, NanPolicy::Propagate);
+    match p {
+        Floats::F32(p) => grouped_scaled(shape, groups, n_groups, w, nan, None, |r, out| {
+            let (y, p) = (y.slice(r.clone()), &p[r]);
+            focal::binary_focal_typed::<_, f64>(y, p, focus, eps, none, keep, Some(out))
+        }),
+        Floats::F64(p) => grouped_scaled(shape, groups, n_groups, w, nan, None, |r, out| {
+            let (y, p) = (y.slice(r.clone()), &p[r]);
+            focal::binary_focal_typed::<_, f64>(y, p, focus, eps, none, keep, Some(out))
+        }),
+    }
+}
+
+/// Per-group sparse categorical focal cross-entropy (items = rows); a row whose label is
+/// `ignore` has weight 0 in its group, as without groups.
+#[allow(clippy::too_many_arguments)]
+pub fn sparse_focal(
+    labels: Ints<'_>,
+    p: Floats<'_>,
+    (n, c): (usize, usize),
+    (gamma, alpha, ignore): (f64, ClassAlpha<'_>, Option<i128>),
+    eps: Option<f64>,
+    groups: GroupIds<'_>,
+    n_groups: usize,
+    w: Weights<'_>,
+    nan: NanPolicy,
+) -> Result<GroupTotals> {
+    let shape = (n, rows_per_chunk(c), c);
+    let factor = |r| loss_options::sparse_row_factor(labels, None, ignore, r);
+    let factor: Factor<'_> = if ignore.is_some() {
+        Some(&factor)
+    } else {
+        None
+    };
+    let focus = (gamma, alpha, ignore);
+    let (none, keep) = (Weights::None, NanPolicy::Propagate);
+    match p {
+        Floats::F32(p) => grouped_scaled(shape, groups, n_groups, w, nan, factor, |r, out| {
+            let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
+            focal::sparse_focal_typed::<_, f64>(
+                y,
+                p,
+                (r.len(), c),
+                focus,
+                eps,
+                none,
+                keep,
+                Some(out),
+            )
+        }),
+        Floats::F64(p) => grouped_scaled(shape, groups, n_groups, w, nan, factor, |r, out| {
+            let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
+            focal::sparse_focal_typed::<_, f64>(
+                y,
+                p,
+                (r.len(), c),
+                focus,
+                eps,
+                none,
+                keep,
+                Some(out),
+            )
+        }),
+    }
 }
 
 /// An error of a kernel run on items `item0..` (elements `elem0..`), with its indices made
