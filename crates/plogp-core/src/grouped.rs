@@ -82,36 +82,21 @@ pub fn n_groups<'a>(ids: impl Into<Ints<'a>>) -> Result<usize> {
     Ok((max + 1) as usize)
 }
 
-/// Per-group totals of a loss over `n_items` items.
+/// Item `i`'s factor in `Σ s_i` (the sparse loss's `w_{y_i}`, 0 on ignored rows).
+type Factor<'a> = Option<&'a (dyn Fn(usize) -> f64 + Sync)>;
+
+/// Per-group totals of a loss over `n_items` items, the driver of the entry points below.
 ///
 /// `kernel(range, out)` must write the unweighted loss of items `range` (global item indices)
 /// to `out` (`range.len()` values) with `NanPolicy::Propagate`, as the kernel entries do with
 /// `Weights::None`; its errors carry indices relative to `range.start` (items) and
 /// `range.start × elems_per_item` (elements), and are shifted back here. `chunk_items` is the
 /// kernel's chunk size in items (`CHUNK_ELEMS` or `rows_per_chunk(c)`). `n_groups` must be at
-/// least `n_groups(ids.ids)` (checked by the caller with [`n_groups`]).
+/// least `n_groups(ids.ids)` (checked by the caller with [`n_groups`]). With `factor`, item `i`
+/// counts `s_i·factor(i)` in its group's weight (as the sparse loss with `class_weight` or
+/// `ignore_index` does without groups).
 #[allow(clippy::too_many_arguments)]
-pub fn grouped<O: Real>(
-    n_items: usize,
-    chunk_items: usize,
-    elems_per_item: usize,
-    groups: GroupIds<'_>,
-    n_groups: usize,
-    w: Weights<'_>,
-    nan: NanPolicy,
-    kernel: impl Fn(Range<usize>, &mut [O]) -> Result<Totals> + Sync,
-) -> Result<GroupTotals> {
-    let shape = (n_items, chunk_items, elems_per_item);
-    grouped_scaled(shape, groups, n_groups, w, nan, None, kernel)
-}
-
-/// Item `i`'s factor in `Σ s_i` (the sparse loss's `w_{y_i}`, 0 on ignored rows).
-type Factor<'a> = Option<&'a (dyn Fn(usize) -> f64 + Sync)>;
-
-/// [`grouped`], with item `i` counting `s_i·factor(i)` in its group's weight when `factor` is
-/// given (as the sparse loss with `class_weight` or `ignore_index` does without groups).
-#[allow(clippy::too_many_arguments)]
-fn grouped_scaled<O: Real>(
+fn grouped<O: Real>(
     (n_items, chunk_items, elems_per_item): (usize, usize, usize),
     groups: GroupIds<'_>,
     n_groups: usize,
@@ -222,7 +207,7 @@ fn binary_typed<P: Real>(
     w: Weights<'_>,
     nan: NanPolicy,
 ) -> Result<GroupTotals> {
-    grouped_scaled(
+    grouped(
         shape,
         groups,
         n_groups,
@@ -287,7 +272,7 @@ fn categorical_typed<P: Real>(
     w: Weights<'_>,
     nan: NanPolicy,
 ) -> Result<GroupTotals> {
-    grouped_scaled(
+    grouped(
         shape,
         groups,
         n_groups,
@@ -342,7 +327,7 @@ fn sparse_typed<P: Real>(
     let factor = |r| loss_options::sparse_row_factor(labels, cw, ignore, r);
     let scaled = cw.is_some() || ignore.is_some();
     let factor: Factor<'_> = if scaled { Some(&factor) } else { None };
-    grouped_scaled(
+    grouped(
         shape,
         groups,
         n_groups,
@@ -372,11 +357,11 @@ pub fn binary_focal(
     let shape = (p.len(), CHUNK_ELEMS, 1);
     let (none, keep) = (Weights::None, NanPolicy::Propagate);
     match p {
-        Floats::F32(p) => grouped_scaled(shape, groups, n_groups, w, nan, None, |r, out| {
+        Floats::F32(p) => grouped(shape, groups, n_groups, w, nan, None, |r, out| {
             let (y, p) = (y.slice(r.clone()), &p[r]);
             focal::binary_focal_typed::<_, f64>(y, p, focus, eps, none, keep, Some(out))
         }),
-        Floats::F64(p) => grouped_scaled(shape, groups, n_groups, w, nan, None, |r, out| {
+        Floats::F64(p) => grouped(shape, groups, n_groups, w, nan, None, |r, out| {
             let (y, p) = (y.slice(r.clone()), &p[r]);
             focal::binary_focal_typed::<_, f64>(y, p, focus, eps, none, keep, Some(out))
         }),
@@ -407,7 +392,7 @@ pub fn sparse_focal(
     let focus = (gamma, alpha, ignore);
     let (none, keep) = (Weights::None, NanPolicy::Propagate);
     match p {
-        Floats::F32(p) => grouped_scaled(shape, groups, n_groups, w, nan, factor, |r, out| {
+        Floats::F32(p) => grouped(shape, groups, n_groups, w, nan, factor, |r, out| {
             let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
             focal::sparse_focal_typed::<_, f64>(
                 y,
@@ -420,7 +405,7 @@ pub fn sparse_focal(
                 Some(out),
             )
         }),
-        Floats::F64(p) => grouped_scaled(shape, groups, n_groups, w, nan, factor, |r, out| {
+        Floats::F64(p) => grouped(shape, groups, n_groups, w, nan, factor, |r, out| {
             let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
             focal::sparse_focal_typed::<_, f64>(
                 y,
@@ -487,9 +472,7 @@ mod tests {
     ) -> Result<GroupTotals> {
         let g = n_groups(ids)?;
         grouped(
-            p.len(),
-            CHUNK_ELEMS,
-            1,
+            (p.len(), CHUNK_ELEMS, 1),
             GroupIds {
                 ids: ids.into(),
                 inner: 1,
@@ -497,6 +480,7 @@ mod tests {
             g,
             w,
             nan,
+            None,
             |r, out: &mut [f64]| {
                 bce_prob(
                     &y[r.clone()],
@@ -621,9 +605,7 @@ mod tests {
         let ids: Vec<u16> = (0..n).map(|i| (i * 7 % 11) as u16).collect();
         let run = || {
             grouped(
-                n,
-                rows_per_chunk(c),
-                c,
+                (n, rows_per_chunk(c), c),
                 GroupIds {
                     ids: (&ids).into(),
                     inner: 1,
@@ -631,6 +613,7 @@ mod tests {
                 n_groups(&ids).unwrap(),
                 Weights::None,
                 NanPolicy::Propagate,
+                None,
                 |r, out: &mut [f32]| {
                     sparse_logits(
                         &labels[r.clone()],

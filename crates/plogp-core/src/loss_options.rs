@@ -41,16 +41,6 @@ pub struct LossOptions<'a> {
     pub ignore_index: Option<i128>,
 }
 
-impl LossOptions<'_> {
-    /// Every option at its default: the plain kernels compute the loss.
-    pub fn is_plain(&self) -> bool {
-        self.pos_weight.is_none()
-            && self.class_weight.is_none()
-            && self.label_smoothing == 0.0
-            && self.ignore_index.is_none()
-    }
-}
-
 // ------------------------------------------------------------------------------------ binary
 
 #[derive(Debug, Clone, Copy)]
