@@ -6,7 +6,7 @@
 //! `math_speed` (the primitives alone) to see what the kernel adds around its logarithms.
 //! With `KS_ONCE=N` each kernel runs once on N elements, untimed: for instruction counts with
 //! `valgrind --tool=callgrind` (repeatable on a busy machine, unlike times). `KS_ONLY=text`
-//! runs only the kernels whose name contains `text`.
+//! runs only the kernels whose name contains `text` (`KS_ONLY==name`: exactly that one).
 //!
 //! Rows marked `+option` run the loss-option kernels (`loss_options`) on the same data as the
 //! plain row above them: their ratio is the cost of that option.
@@ -18,7 +18,11 @@ use std::hint::black_box;
 use std::time::Instant;
 
 fn median_ns(name: &str, n: usize, reps: usize, mut f: impl FnMut()) -> (f64, f64, f64) {
-    if std::env::var("KS_ONLY").is_ok_and(|only| !name.contains(&only)) {
+    let skip = |only: String| match only.strip_prefix('=') {
+        Some(exact) => name != exact,
+        None => !name.contains(&only),
+    };
+    if std::env::var("KS_ONLY").is_ok_and(skip) {
         return (f64::NAN, f64::NAN, f64::NAN);
     }
     if std::env::var_os("KS_ONCE").is_some() {
@@ -67,6 +71,13 @@ fn main() {
             .wrapping_add(1442695040888963407);
         ((seed >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     };
+    let ns_per_cycle = if std::env::var_os("KS_ONCE").is_none() {
+        let ns = cycle_ns();
+        println!("clock: {:.2} GHz (timed dependent-add chain)", 1.0 / ns);
+        ns
+    } else {
+        f64::NAN
+    };
     let sizes = match std::env::var("KS_ONCE") {
         Ok(n) => vec![n.parse().expect("KS_ONCE must be a number of elements")],
         Err(_) => vec![4096usize, 10_000_000],
@@ -82,13 +93,16 @@ fn main() {
                 return; // skipped (KS_ONLY) or untimed (KS_ONCE)
             }
             println!(
-                "{name:<22} n={n:<9} {:.2} ns/elem [{:.2}–{:.2}]",
-                r.0, r.1, r.2
+                "{name:<34} n={n:<9} {:.2} ns/elem [{:.2}–{:.2}]  {:.1} cycles/elem",
+                r.0,
+                r.1,
+                r.2,
+                r.0 / ns_per_cycle
             )
         };
         report(
-            "bce_prob f64",
-            median_ns("bce_prob f64", n, reps, || {
+            "bce_prob_f64",
+            median_ns("bce_prob_f64", n, reps, || {
                 black_box(
                     binary::bce_prob(
                         &y,
@@ -103,8 +117,8 @@ fn main() {
             }),
         );
         report(
-            "bce_logits f32",
-            median_ns("bce_logits f32", n, reps, || {
+            "bce_logits_f32",
+            median_ns("bce_logits_f32", n, reps, || {
                 black_box(
                     binary::bce_logits(&y32, &z32, Weights::None, NanPolicy::Propagate, None)
                         .unwrap(),
@@ -115,8 +129,8 @@ fn main() {
         let rows = n / c;
         let labels: Vec<i64> = (0..rows).map(|i| (i * 37 % c) as i64).collect();
         report(
-            "sparse_logits f32 C=100",
-            median_ns("sparse_logits f32 C=100", n, reps, || {
+            "sparse_ce_logits_f32 C=100",
+            median_ns("sparse_ce_logits_f32 C=100", n, reps, || {
                 black_box(
                     categorical::sparse_logits(
                         &labels,
@@ -135,8 +149,8 @@ fn main() {
         let class_weight: Vec<f64> = (0..c).map(|k| 0.5 + (k % 7) as f64 / 4.0).collect();
         let (pw, cw) = (Some(&pos_weight[..]), Some(&class_weight[..]));
         let bce_options = [
-            ("bce_logits f32 +pos_weight", options(pw, None, 0.0, None)),
-            ("bce_logits f32 +smoothing", options(None, None, 0.1, None)),
+            ("bce_logits_f32 +pos_weight", options(pw, None, 0.0, None)),
+            ("bce_logits_f32 +smoothing", options(None, None, 0.1, None)),
         ];
         for (name, opts) in &bce_options {
             report(
@@ -158,14 +172,20 @@ fn main() {
             );
         }
         let sparse_options = [
-            ("sparse_logits +class_weight", options(None, cw, 0.0, None)),
             (
-                "sparse_logits +ignore_index",
+                "sparse_ce_logits_f32 +class_weight",
+                options(None, cw, 0.0, None),
+            ),
+            (
+                "sparse_ce_logits_f32 +ignore_index",
                 options(None, None, 0.0, Some(-100)),
             ),
-            ("sparse_logits +smoothing", options(None, None, 0.1, None)),
             (
-                "sparse_logits +all three",
+                "sparse_ce_logits_f32 +smoothing",
+                options(None, None, 0.1, None),
+            ),
+            (
+                "sparse_ce_logits_f32 +all three",
                 options(None, cw, 0.1, Some(-100)),
             ),
         ];
@@ -190,14 +210,86 @@ fn main() {
                 }),
             );
         }
+        // One-hot targets over 10 classes, probabilities (the `cce_prob_f64` workload).
+        let c10 = 10;
+        let rows10 = n / c10;
+        let onehot: Vec<f64> = (0..rows10 * c10)
+            .map(|i| ((i % c10) == (i / c10 * 7) % c10) as u8 as f64)
+            .collect();
+        report(
+            "cce_prob_f64 C=10",
+            median_ns("cce_prob_f64 C=10", n, reps, || {
+                black_box(
+                    categorical::cce_prob(
+                        &onehot,
+                        &p[..rows10 * c10],
+                        rows10,
+                        c10,
+                        f64::EPSILON,
+                        Weights::None,
+                        NanPolicy::Propagate,
+                        None,
+                    )
+                    .unwrap(),
+                );
+            }),
+        );
         let mut out = vec![0.0f64; rows];
         let q: Vec<f64> = p.iter().map(|&v| v / 50.0).collect();
         report(
-            "entropy rows f64 C=100",
-            median_ns("entropy rows f64 C=100", n, reps, || {
+            "entropy_rows_f64 C=100",
+            median_ns("entropy_rows_f64 C=100", n, reps, || {
                 entropy::entropy(&q[..rows * c], rows, c, 1.0, &mut out).unwrap();
                 black_box(&out);
             }),
         );
     }
+}
+
+/// Nanoseconds per CPU cycle, from a chain of dependent integer adds (one cycle each on every
+/// x86-64 and aarch64 core in use): the clock the kernels actually ran at, turbo included.
+fn cycle_ns() -> f64 {
+    const ADDS: u64 = 200_000_000;
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        let mut x = black_box(0u64);
+        for _ in 0..ADDS / 8 {
+            // Eight dependent adds per iteration hide the loop's own (independent) counter.
+            x = add8(x);
+        }
+        black_box(x);
+        best = best.min(t0.elapsed().as_secs_f64() * 1e9 / ADDS as f64);
+    }
+    best
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn add8(mut x: u64) -> u64 {
+    // SAFETY: register-only arithmetic, no memory access.
+    unsafe {
+        std::arch::asm!(
+            "add {0}, 1", "add {0}, 1", "add {0}, 1", "add {0}, 1",
+            "add {0}, 1", "add {0}, 1", "add {0}, 1", "add {0}, 1",
+            inout(reg) x,
+            options(pure, nomem, nostack)
+        );
+    }
+    x
+}
+
+#[cfg(target_arch = "aarch64")]
+#[inline(always)]
+fn add8(mut x: u64) -> u64 {
+    // SAFETY: register-only arithmetic, no memory access.
+    unsafe {
+        std::arch::asm!(
+            "add {0}, {0}, 1", "add {0}, {0}, 1", "add {0}, {0}, 1", "add {0}, {0}, 1",
+            "add {0}, {0}, 1", "add {0}, {0}, 1", "add {0}, {0}, 1", "add {0}, {0}, 1",
+            inout(reg) x,
+            options(pure, nomem, nostack)
+        );
+    }
+    x
 }

@@ -12,7 +12,7 @@ use crate::input::{with_floats_out, Floats, FloatsMut};
 use crate::math::row_shift;
 use crate::parallel::{map_chunks, rows_per_chunk, CHUNK_ELEMS};
 use crate::simd::{dispatch, Simd, WithSimd, LANES};
-use crate::value::{lanes, Real};
+use crate::value::Real;
 
 /// What to write for each row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,9 +44,9 @@ impl<P: Real> WithSimd for RowMapChunk<'_, P> {
                 (nan, nan, nan)
             };
             for k in (0..c).step_by(LANES) {
-                let d = s.sub(s.load(&lanes(zr, k, 0.0, P::to_f64)), mv);
+                let d = s.sub(P::load(s, zr, k, 0.0), mv);
                 let v = match kind {
-                    RowMap::Softmax => s.div(s.exp(d), sv),
+                    RowMap::Softmax => s.div(P::exp_v(s, d), sv),
                     RowMap::LogSoftmax => s.sub(d, lnsv),
                 };
                 let v = s.store(v);
@@ -169,14 +169,14 @@ impl<P: Real> WithSimd for ElementChunk<'_, P> {
         let one = s.splat(1.0);
         let n = self.z.len();
         for k in (0..n).step_by(LANES) {
-            let z = s.load(&lanes(self.z, k, 0.0, P::to_f64));
-            let e = s.exp(s.neg(s.abs(z)));
+            let z = P::load(s, self.z, k, 0.0);
+            let e = P::exp_v(s, s.neg(s.abs(z)));
             let v = match self.kind {
                 Elementwise::Sigmoid => {
                     let d = s.add(one, e);
                     s.select(s.le(zero, z), s.div(one, d), s.div(e, d))
                 }
-                Elementwise::LogSigmoid => s.sub(s.min(z, zero), s.ln_1p(e)),
+                Elementwise::LogSigmoid => s.sub(s.min(z, zero), P::ln_1p_v(s, e)),
             };
             let v = s.store(v);
             let live = (n - k).min(LANES);

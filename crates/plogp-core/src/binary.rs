@@ -31,18 +31,18 @@ impl ElementLoss for BceProb {
     const P_IS_PROBABILITY: bool = true;
 
     #[inline(always)]
-    fn term<S: Simd>(self, s: S, y: S::V, p: S::V) -> S::V {
+    fn term<S: Simd, P: Real>(self, s: S, y: S::V, p: S::V) -> S::V {
         let zero = s.splat(0.0);
         let one = s.splat(1.0);
         let p = s.min(s.max(p, s.splat(self.eps)), s.splat(1.0 - self.eps));
         let is_one = s.eq(y, one);
         // `0 − x` rather than `−x`, so that a zero loss is +0, never −0.
         if s.all(s.or(is_one, s.eq(y, zero))) {
-            return s.sub(zero, ln_of_chosen(s, is_one, p));
+            return s.sub(zero, ln_of_chosen::<S, P>(s, is_one, p));
         }
-        let pos = s.select(s.ne(y, zero), s.mul(y, s.ln(p)), zero);
+        let pos = s.select(s.ne(y, zero), s.mul(y, P::ln_v(s, p)), zero);
         let ny = s.sub(one, y);
-        let neg = s.select(s.ne(ny, zero), s.mul(ny, s.ln_1p(s.neg(p))), zero);
+        let neg = s.select(s.ne(ny, zero), s.mul(ny, P::ln_1p_v(s, s.neg(p))), zero);
         s.sub(zero, s.add(pos, neg))
     }
 }
@@ -56,13 +56,13 @@ impl ElementLoss for BceProb {
 /// `1/u` is replaced by `2 − u` (no division): its relative error `(1 − u)²/u` is negligible
 /// where the correction matters (u → 1) and costs ≤ ¼ ulp of the result at u = ½.
 #[inline(always)]
-fn ln_of_chosen<S: Simd>(s: S, pick_p: S::M, p: S::V) -> S::V {
+fn ln_of_chosen<S: Simd, P: Real>(s: S, pick_p: S::M, p: S::V) -> S::V {
     let one = s.splat(1.0);
     let u = s.select(pick_p, p, s.sub(one, p));
     let x = s.select(pick_p, s.sub(p, one), s.neg(p));
     let correction = s.mul(s.sub(x, s.sub(u, one)), s.sub(s.splat(2.0), u));
     let correction = s.select(s.le(s.splat(0.5), u), correction, s.splat(0.0));
-    s.add(s.ln(u), correction)
+    s.add(P::ln_v(s, u), correction)
 }
 
 /// Per-element binary cross-entropy from logits (softplus form).
@@ -73,10 +73,10 @@ impl ElementLoss for BceLogits {
     const P_IS_PROBABILITY: bool = false;
 
     #[inline(always)]
-    fn term<S: Simd>(self, s: S, y: S::V, z: S::V) -> S::V {
+    fn term<S: Simd, P: Real>(self, s: S, y: S::V, z: S::V) -> S::V {
         let zero = s.splat(0.0);
         let ny = s.sub(s.splat(1.0), y);
-        let l = s.ln_1p(s.exp(s.neg(s.abs(z))));
+        let l = P::ln_1p_exp_neg_abs_v(s, z);
         let pos = s.select(s.ne(y, zero), s.mul(y, s.max(s.neg(z), zero)), zero);
         let neg = s.select(s.ne(ny, zero), s.mul(ny, s.max(z, zero)), zero);
         s.add(l, s.add(pos, neg))

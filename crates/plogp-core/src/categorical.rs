@@ -11,7 +11,7 @@
 //! Validation in the same pass: targets in `[0, 1]`, probabilities in `[0, 1]` (the whole row,
 //! also for sparse labels), labels in `[0, C)`. NaN propagates.
 
-use crate::driver::{check_unit, rows, NanPolicy, RowOp, Totals, Weights};
+use crate::driver::{check_unit, outside_unit_lanes, rows, NanPolicy, RowOp, Totals, Weights};
 use crate::error::{Error, Result};
 use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
 use crate::math::{lane0, row_logsumexp};
@@ -43,7 +43,7 @@ impl<P: Real> RowOp for CategoricalRows<'_, P> {
             let (t, pb) = (self.t.block(base + b, len, scratch), &p[b..b + len]);
             for k in (0..len).step_by(LANES) {
                 let tv = s.load(&lanes(t, k, 0.0, |x| x));
-                let pv = s.load(&lanes(pb, k, 0.5, P::to_f64));
+                let pv = P::load(s, pb, k, 0.5);
                 check_unit(s, tv, "y_true", t, base + b, |x| x)?;
                 // Zero-target terms are skipped, but a NaN prediction still propagates.
                 let keep = s.or(s.ne(tv, zero), s.is_nan(pv));
@@ -56,7 +56,7 @@ impl<P: Real> RowOp for CategoricalRows<'_, P> {
                 let term = match self.eps {
                     Some(eps) => {
                         let pc = s.min(s.max(pv, s.splat(eps)), s.splat(1.0 - eps));
-                        s.neg(s.mul(tv, s.ln(pc)))
+                        s.neg(s.mul(tv, P::ln_v(s, pc)))
                     }
                     None => s.mul(tv, s.sub(s.splat(lse), pv)),
                 };
@@ -64,6 +64,102 @@ impl<P: Real> RowOp for CategoricalRows<'_, P> {
             }
         }
         Ok(acc.finish()[0].value())
+    }
+
+    #[inline(always)]
+    fn rows_into<S: Simd>(
+        &self,
+        s: S,
+        first: usize,
+        vals: &mut [f64],
+        scratch: &mut [f64; BLOCK],
+    ) -> std::result::Result<(), (usize, Error)> {
+        match self.eps {
+            Some(eps) if self.c > 0 => self.sparse_targets_into(s, eps, first, vals, scratch),
+            _ => {
+                for (k, v) in vals.iter_mut().enumerate() {
+                    *v = self.row(s, first + k, scratch).map_err(|e| (k, e))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<P: Real> CategoricalRows<'_, P> {
+    /// Rows `first ..` from probabilities as one flat run of elements (rows need not start a
+    /// vector): the few non-zero targets of one-hot or sparse rows are gathered per target
+    /// block, then one vector logarithm serves eight of them, whatever rows they are in.
+    /// A row's value is the sum of its terms in element order. A block where more than a
+    /// quarter of the targets are non-zero (soft targets) hands the rest over to
+    /// [`RowOp::row`], whose blocked sum suits long sums; so does a block with an invalid value,
+    /// so that errors are exactly those of `row`.
+    #[inline(always)]
+    fn sparse_targets_into<S: Simd>(
+        &self,
+        s: S,
+        eps: f64,
+        first: usize,
+        vals: &mut [f64],
+        scratch: &mut [f64; BLOCK],
+    ) -> std::result::Result<(), (usize, Error)> {
+        let c = self.c;
+        let base = first * c;
+        let len = vals.len() * c;
+        vals.fill(0.0);
+        let zero = s.splat(0.0);
+        let (lo, hi) = (s.splat(eps), s.splat(1.0 - eps));
+        let mut at = [0u32; BLOCK];
+        for b in (0..len).step_by(BLOCK) {
+            let blen = (len - b).min(BLOCK);
+            let t = self.t.block(base + b, blen, scratch);
+            let p = &self.p[base + b..base + b + blen];
+            let mut kept = 0;
+            let mut dense = false;
+            for k in (0..blen).step_by(LANES) {
+                let tv = s.load(&lanes(t, k, 0.0, |x| x));
+                let pv = P::load(s, p, k, 0.5);
+                if s.any(s.or(outside_unit_lanes(s, tv), outside_unit_lanes(s, pv))) {
+                    dense = true; // not dense, but `row` reports the error exactly
+                    break;
+                }
+                // Padding lanes hold t = 0, p = 0.5: never kept.
+                let mut keep = s.bits(s.or(s.ne(tv, zero), s.is_nan(pv)));
+                while keep != 0 {
+                    at[kept] = (k as u32) + keep.trailing_zeros();
+                    kept += 1;
+                    keep &= keep - 1;
+                }
+                if kept > BLOCK / 4 {
+                    dense = true;
+                    break;
+                }
+            }
+            if dense {
+                // Rows from the one holding element `b` on are computed by `row`.
+                let from = b / c;
+                for (k, v) in vals.iter_mut().enumerate().skip(from) {
+                    *v = self.row(s, first + k, scratch).map_err(|e| (k, e))?;
+                }
+                return Ok(());
+            }
+            for g in (0..kept).step_by(LANES) {
+                let n = (kept - g).min(LANES);
+                let mut tg = [0.0f64; LANES];
+                let mut pg = [0.5f64; LANES];
+                for j in 0..n {
+                    let e = at[g + j] as usize;
+                    tg[j] = t[e];
+                    pg[j] = p[e].to_f64();
+                }
+                let pc = s.min(s.max(s.load(&pg), lo), hi);
+                let term = s.store(s.neg(s.mul(s.load(&tg), P::ln_v(s, pc))));
+                for j in 0..n {
+                    vals[(b + at[g + j] as usize) / c] += term[j];
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -94,7 +190,7 @@ impl<P: Real> RowOp for SparseRows<'_, P> {
             Some(eps) => {
                 let mut nan = s.is_nan(s.splat(0.0));
                 for k in (0..self.c).step_by(LANES) {
-                    let pv = s.load(&lanes(row, k, 0.5, P::to_f64));
+                    let pv = P::load(s, row, k, 0.5);
                     check_unit(s, pv, "y_pred", row, base, P::to_f64)?;
                     nan = s.or(nan, s.is_nan(pv));
                 }
@@ -102,7 +198,7 @@ impl<P: Real> RowOp for SparseRows<'_, P> {
                     return Ok(f64::NAN);
                 }
                 // 0 − ln(1) is +0 (a bare negation would give −0).
-                Ok(0.0 - lane0(s, s.ln(s.splat(target.clamp(eps, 1.0 - eps)))))
+                Ok(0.0 - lane0(s, P::ln_v(s, s.splat(target.clamp(eps, 1.0 - eps)))))
             }
             None => Ok(row_logsumexp(s, row) - target),
         }

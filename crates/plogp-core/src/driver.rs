@@ -102,13 +102,13 @@ pub(crate) fn bad_weight(w: &Weights<'_>, item: usize) -> Error {
 pub(crate) trait ElementLoss: Copy + Send + Sync {
     /// Whether `p` must lie in `[0, 1]` (probabilities) or may be any real (logits).
     const P_IS_PROBABILITY: bool;
-    fn term<S: Simd>(self, s: S, y: S::V, p: S::V) -> S::V;
+    fn term<S: Simd, P: Real>(self, s: S, y: S::V, p: S::V) -> S::V;
     /// The term of the lanes starting at flat element `index` (for per-position options such
     /// as `pos_weight`); defaults to [`ElementLoss::term`].
     #[inline(always)]
-    fn term_at<S: Simd>(self, s: S, y: S::V, p: S::V, index: usize) -> S::V {
+    fn term_at<S: Simd, P: Real>(self, s: S, y: S::V, p: S::V, index: usize) -> S::V {
         let _ = index;
-        self.term(s, y, p)
+        self.term::<S, P>(s, y, p)
     }
 }
 
@@ -193,7 +193,7 @@ impl<L: ElementLoss, P: Real, O: Real> WithSimd for ElementChunk<'_, L, P, O> {
             while j < len {
                 let i = b + j;
                 let yv = s.load(&lanes(yb, j, 0.0, |x| x));
-                let pv = s.load(&lanes(pb, j, 0.5, P::to_f64));
+                let pv = P::load(s, pb, j, 0.5);
                 let live = (n - i).min(LANES);
                 let wv = weight_lanes(s, &w, start, i, live);
                 let mut bad = outside_unit_lanes(s, yv);
@@ -203,7 +203,7 @@ impl<L: ElementLoss, P: Real, O: Real> WithSimd for ElementChunk<'_, L, P, O> {
                 if s.any(bad) || (weighted && !s.all(weight_ok(s, wv))) {
                     return Err(first_bad_element::<L, P>(yb, pb, &w, start + b, j));
                 }
-                let mut term = loss.term_at(s, yv, pv, start + i);
+                let mut term = loss.term_at::<S, P>(s, yv, pv, start + i);
                 let mut wv = wv;
                 let mut shown = None;
                 if nan != NanPolicy::Propagate {
@@ -322,6 +322,23 @@ pub(crate) trait RowOp: Sync {
     const SCALED_WEIGHT: bool = false;
     /// `scratch` is a per-chunk buffer for decoding targets ([`Targets::block`]).
     fn row<S: Simd>(&self, s: S, r: usize, scratch: &mut [f64; BLOCK]) -> Result<f64>;
+    /// The values of rows `first .. first + vals.len()` into `vals`, in one go: kernels whose
+    /// rows are short override it to stream the block of rows as one flat run of elements.
+    /// On an error, gives the number of rows before the failing one (all computed) and the
+    /// error that [`RowOp::row`] would return for the failing row.
+    #[inline(always)]
+    fn rows_into<S: Simd>(
+        &self,
+        s: S,
+        first: usize,
+        vals: &mut [f64],
+        scratch: &mut [f64; BLOCK],
+    ) -> std::result::Result<(), (usize, Error)> {
+        for (k, v) in vals.iter_mut().enumerate() {
+            *v = self.row(s, first + k, scratch).map_err(|e| (k, e))?;
+        }
+        Ok(())
+    }
     /// The factor of row `r` in the denominator (read only when `SCALED_WEIGHT`, after `row`
     /// succeeded for that row).
     #[inline(always)]
@@ -330,6 +347,9 @@ pub(crate) trait RowOp: Sync {
         1.0
     }
 }
+
+/// Rows computed per [`RowOp::rows_into`] call (a stack buffer of their values).
+const ROWS_AT_ONCE: usize = 256;
 
 /// Apply `op` to `n_rows` rows of `row_len` elements; write `s_r·v_r` to `out` when given and
 /// return `Σ s_r·v_r`, `Σ s_r`.
@@ -395,32 +415,46 @@ impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
         } = self;
         let (mut loss, mut weight) = (Sum::ZERO, Sum::ZERO);
         let mut scratch = [0.0f64; BLOCK];
-        for (k, r) in rows.clone().enumerate() {
-            let v = op.row(s, r, &mut scratch)?;
-            let wr = w.get(r);
-            if !check_weight(wr) {
-                return Err(bad_weight(&w, r));
-            }
-            if v.is_nan() && nan != NanPolicy::Propagate {
-                if nan == NanPolicy::Raise {
-                    return Err(Error::NanLoss { index: r });
+        let mut vals = [0.0f64; ROWS_AT_ONCE];
+        for first in rows.clone().step_by(ROWS_AT_ONCE) {
+            let n = (rows.end - first).min(ROWS_AT_ONCE);
+            // Rows before a failing one still go through the checks below first, so that the
+            // first error in row order wins (a bad weight of an earlier row included).
+            let (done, failed) = match op.rows_into(s, first, &mut vals[..n], &mut scratch) {
+                Ok(()) => (n, None),
+                Err((done, e)) => (done, Some(e)),
+            };
+            for (j, &v) in vals[..done].iter().enumerate() {
+                let r = first + j;
+                let k = r - rows.start;
+                let wr = w.get(r);
+                if !check_weight(wr) {
+                    return Err(bad_weight(&w, r));
                 }
+                if v.is_nan() && nan != NanPolicy::Propagate {
+                    if nan == NanPolicy::Raise {
+                        return Err(Error::NanLoss { index: r });
+                    }
+                    if let Some(out) = out.as_deref_mut() {
+                        out[k] = O::from_f64(f64::NAN);
+                    }
+                    continue;
+                }
+                // Skip the product when unweighted so that 1·v never turns a −0 into +0 or similar.
+                let wv = if w.is_weighted() { wr * v } else { v };
                 if let Some(out) = out.as_deref_mut() {
-                    out[k] = O::from_f64(f64::NAN);
+                    out[k] = O::from_f64(wv);
                 }
-                continue;
+                loss.add(wv);
+                weight.add(if Op::SCALED_WEIGHT {
+                    wr * op.row_weight(r)
+                } else {
+                    wr
+                });
             }
-            // Skip the product when unweighted so that 1·v never turns a −0 into +0 or similar.
-            let wv = if w.is_weighted() { wr * v } else { v };
-            if let Some(out) = out.as_deref_mut() {
-                out[k] = O::from_f64(wv);
+            if let Some(e) = failed {
+                return Err(e);
             }
-            loss.add(wv);
-            weight.add(if Op::SCALED_WEIGHT {
-                wr * op.row_weight(r)
-            } else {
-                wr
-            });
         }
         Ok([loss, weight])
     }

@@ -27,7 +27,7 @@ use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
 use crate::math::lane0;
 use crate::reduce::VecSum;
 use crate::simd::{Simd, LANES};
-use crate::value::{lanes, Real};
+use crate::value::Real;
 
 /// The focusing parameter γ and the optional class balance α of a binary focal loss.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,21 +54,28 @@ impl Focus {
 
 /// `x^γ` from `ln x`: `exp(γ·ln x)`, and exactly 1 for γ = 0 (also where `ln x = −inf`).
 #[inline(always)]
-fn pow_from_ln<S: Simd>(s: S, gamma: f64, ln_x: S::V) -> S::V {
+fn pow_from_ln<S: Simd, P: Real>(s: S, gamma: f64, ln_x: S::V) -> S::V {
     if gamma == 0.0 {
         s.splat(1.0)
     } else {
-        s.exp(s.mul(s.splat(gamma), ln_x))
+        P::exp_v(s, s.mul(s.splat(gamma), ln_x))
     }
 }
 
 /// `−(wp·(1 − p)^γ·ln p + wn·p^γ·ln(1 − p))` from `ln p` and `ln(1 − p)`, skipping terms of
 /// zero weight.
 #[inline(always)]
-fn focal_term<S: Simd>(s: S, gamma: f64, wp: S::V, wn: S::V, ln_p: S::V, ln_q: S::V) -> S::V {
+fn focal_term<S: Simd, P: Real>(
+    s: S,
+    gamma: f64,
+    wp: S::V,
+    wn: S::V,
+    ln_p: S::V,
+    ln_q: S::V,
+) -> S::V {
     let zero = s.splat(0.0);
-    let pos = s.mul(s.mul(wp, pow_from_ln(s, gamma, ln_q)), ln_p);
-    let neg = s.mul(s.mul(wn, pow_from_ln(s, gamma, ln_p)), ln_q);
+    let pos = s.mul(s.mul(wp, pow_from_ln::<S, P>(s, gamma, ln_q)), ln_p);
+    let neg = s.mul(s.mul(wn, pow_from_ln::<S, P>(s, gamma, ln_p)), ln_q);
     let pos = s.select(s.ne(wp, zero), pos, zero);
     let neg = s.select(s.ne(wn, zero), neg, zero);
     // `0 − x` rather than `−x`, so that a zero loss is +0, never −0.
@@ -85,12 +92,19 @@ impl ElementLoss for FocalProb {
     const P_IS_PROBABILITY: bool = true;
 
     #[inline(always)]
-    fn term<S: Simd>(self, s: S, y: S::V, p: S::V) -> S::V {
+    fn term<S: Simd, P: Real>(self, s: S, y: S::V, p: S::V) -> S::V {
         let (a, na) = self.focus.balance();
         let p = s.min(s.max(p, s.splat(self.eps)), s.splat(1.0 - self.eps));
         let wp = s.mul(s.splat(a), y);
         let wn = s.mul(s.splat(na), s.sub(s.splat(1.0), y));
-        focal_term(s, self.focus.gamma, wp, wn, s.ln(p), s.ln_1p(s.neg(p)))
+        focal_term::<S, P>(
+            s,
+            self.focus.gamma,
+            wp,
+            wn,
+            P::ln_v(s, p),
+            P::ln_1p_v(s, s.neg(p)),
+        )
     }
 }
 
@@ -103,16 +117,16 @@ impl ElementLoss for FocalLogits {
     const P_IS_PROBABILITY: bool = false;
 
     #[inline(always)]
-    fn term<S: Simd>(self, s: S, y: S::V, z: S::V) -> S::V {
+    fn term<S: Simd, P: Real>(self, s: S, y: S::V, z: S::V) -> S::V {
         let (a, na) = self.focus.balance();
         let zero = s.splat(0.0);
-        let l = s.ln_1p(s.exp(s.neg(s.abs(z))));
+        let l = P::ln_1p_exp_neg_abs_v(s, z);
         // ln p = −softplus(−z), ln(1 − p) = −softplus(z).
         let ln_p = s.sub(zero, s.add(l, s.max(s.neg(z), zero)));
         let ln_q = s.sub(zero, s.add(l, s.max(z, zero)));
         let wp = s.mul(s.splat(a), y);
         let wn = s.mul(s.splat(na), s.sub(s.splat(1.0), y));
-        focal_term(s, self.focus.gamma, wp, wn, ln_p, ln_q)
+        focal_term::<S, P>(s, self.focus.gamma, wp, wn, ln_p, ln_q)
     }
 }
 
@@ -237,7 +251,7 @@ impl<P: Real> RowOp for SparseFocalRows<'_, P> {
             Some(eps) => {
                 let mut nan = s.is_nan(s.splat(0.0));
                 for k in (0..self.c).step_by(LANES) {
-                    let pv = s.load(&lanes(row, k, 0.5, P::to_f64));
+                    let pv = P::load(s, row, k, 0.5);
                     check_unit(s, pv, "y_pred", row, base, P::to_f64)?;
                     nan = s.or(nan, s.is_nan(pv));
                 }
@@ -245,7 +259,7 @@ impl<P: Real> RowOp for SparseFocalRows<'_, P> {
                     return Ok(f64::NAN);
                 }
                 let p = s.splat(row[y].to_f64().clamp(eps, 1.0 - eps));
-                (s.ln(p), s.ln_1p(s.neg(p)))
+                (P::ln_v(s, p), P::ln_1p_v(s, s.neg(p)))
             }
             None => match log_p_and_q(s, row, y) {
                 Some(v) => v,
@@ -266,7 +280,7 @@ impl<P: Real> RowOp for SparseFocalRows<'_, P> {
                 }
             },
         };
-        let factor = pow_from_ln(s, self.gamma, ln_q);
+        let factor = pow_from_ln::<S, P>(s, self.gamma, ln_q);
         let l = s.mul(s.mul(s.splat(alpha), factor), ln_p);
         if alpha == 0.0 {
             return Ok(0.0);
@@ -290,7 +304,7 @@ impl<P: Real> RowOp for SparseFocalRows<'_, P> {
 fn log_p_and_q<S: Simd, P: Real>(s: S, z: &[P], y: usize) -> Option<(S::V, S::V)> {
     let mut mv = s.splat(f64::NEG_INFINITY);
     for k in (0..z.len()).step_by(LANES) {
-        mv = s.max(mv, s.load(&lanes(z, k, f64::NEG_INFINITY, P::to_f64)));
+        mv = s.max(mv, P::load(s, z, k, f64::NEG_INFINITY));
     }
     let m = s.reduce_max(mv);
     if !m.is_finite() {
@@ -303,9 +317,9 @@ fn log_p_and_q<S: Simd, P: Real>(s: S, z: &[P], y: usize) -> Option<(S::V, S::V)
     let mut idx = s.load(&std::array::from_fn(|k| k as f64));
     let step = s.splat(LANES as f64);
     for k in (0..z.len()).step_by(LANES) {
-        let zv = s.load(&lanes(z, k, f64::NEG_INFINITY, P::to_f64));
+        let zv = P::load(s, z, k, f64::NEG_INFINITY);
         let at_max = s.eq(zv, mv);
-        let e = s.exp(s.sub(zv, mv));
+        let e = P::exp_v(s, s.sub(zv, mv));
         let not_y = s.select(s.eq(idx, yv), zero, e);
         acc.push([
             s.select(at_max, zero, e),
@@ -317,10 +331,10 @@ fn log_p_and_q<S: Simd, P: Real>(s: S, z: &[P], y: usize) -> Option<(S::V, S::V)
     let [rest, n, others] = acc.finish();
     let (rest, n, others) = (rest.value(), n.value(), others.value());
     // ln S with S = n + rest, accurate when S is close to 1 (see `math::row_shift`).
-    let ln_sum = s.ln_1p(s.splat((n - 1.0) + rest));
+    let ln_sum = P::ln_1p_v(s, s.splat((n - 1.0) + rest));
     let zy = z[y].to_f64();
     let ln_p = s.sub(s.splat(zy - m), ln_sum);
-    let ln_q = s.sub(s.ln(s.splat(others)), ln_sum);
+    let ln_q = s.sub(P::ln_v(s, s.splat(others)), ln_sum);
     Some((ln_p, ln_q))
 }
 

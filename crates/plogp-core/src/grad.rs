@@ -154,14 +154,14 @@ impl<P: Real> WithSimd for BinaryChunk<'_, P> {
                 let i = b + j;
                 let live = (n - i).min(LANES);
                 let yv = s.load(&lanes(yb, j, 0.0, |x| x));
-                let zv = s.load(&lanes(z, i, 0.0, P::to_f64));
+                let zv = P::load(s, z, i, 0.0);
                 let wv = weight_lanes(s, &w, start, i, live);
                 let y_ok = s.or(s.and(s.le(zero, yv), s.le(yv, one)), s.is_nan(yv));
                 let w_ok = s.and(s.le(zero, wv), s.le(wv, s.splat(f64::MAX)));
                 if !s.all(s.and(y_ok, w_ok)) {
                     return Err(first_bad(yb, &w, start + b, j, live));
                 }
-                let e = s.exp(s.neg(s.abs(zv)));
+                let e = P::exp_v(s, s.neg(s.abs(zv)));
                 let inv = s.div(one, s.add(one, e));
                 let big = inv; // σ(|z|)
                 let small = s.mul(e, inv); // σ(−|z|)
@@ -324,15 +324,15 @@ impl<P: Real> WithSimd for SoftmaxChunk<'_, P> {
             // Max pass, then one exp pass: S = n + rest (n logits at the max).
             let mut mv = s.splat(f64::NEG_INFINITY);
             for j in (0..c).step_by(LANES) {
-                mv = s.max(mv, s.load(&lanes(row, j, f64::NEG_INFINITY, P::to_f64)));
+                mv = s.max(mv, P::load(s, row, j, f64::NEG_INFINITY));
             }
             let m = s.reduce_max(mv);
             let m_v = s.splat(m);
             let mut acc = VecSum::<S, 2>::new(s);
             for j in (0..c).step_by(LANES) {
-                let zv = s.load(&lanes(row, j, f64::NEG_INFINITY, P::to_f64));
+                let zv = P::load(s, row, j, f64::NEG_INFINITY);
                 let at_max = s.eq(zv, m_v);
-                let e = s.exp(s.sub(zv, m_v));
+                let e = P::exp_v(s, s.sub(zv, m_v));
                 acc.push([s.select(at_max, zero, e), s.select(at_max, one, zero)]);
             }
             let [rest, n] = acc.finish();
@@ -350,8 +350,8 @@ impl<P: Real> WithSimd for SoftmaxChunk<'_, P> {
             let mut h_row = h_row.map(|h| &mut h[k * c..(k + 1) * c]);
             for j in (0..c).step_by(LANES) {
                 let live = (c - j).min(LANES);
-                let zv = s.load(&lanes(row, j, f64::NEG_INFINITY, P::to_f64));
-                let p = s.mul(s.exp(s.sub(zv, m_v)), inv_s);
+                let zv = P::load(s, row, j, f64::NEG_INFINITY);
+                let p = s.mul(P::exp_v(s, s.sub(zv, m_v)), inv_s);
                 // 1 − p: exact-ish at the maximum, no cancellation elsewhere (p ≤ ½ there).
                 let q = s.select(s.eq(zv, m_v), at_max_rest, s.sub(one, p));
                 let is_y = s.eq(idx, yv);

@@ -77,12 +77,12 @@ impl<const LOGITS: bool> ElementLoss for BceOpt<'_, LOGITS> {
     const P_IS_PROBABILITY: bool = !LOGITS;
 
     #[inline(always)]
-    fn term<S: Simd>(self, s: S, y: S::V, p: S::V) -> S::V {
-        self.term_at(s, y, p, 0)
+    fn term<S: Simd, P: Real>(self, s: S, y: S::V, p: S::V) -> S::V {
+        self.term_at::<S, P>(s, y, p, 0)
     }
 
     #[inline(always)]
-    fn term_at<S: Simd>(self, s: S, y: S::V, p: S::V, index: usize) -> S::V {
+    fn term_at<S: Simd, P: Real>(self, s: S, y: S::V, p: S::V, index: usize) -> S::V {
         let (zero, one) = (s.splat(0.0), s.splat(1.0));
         let y = if self.smoothing != 0.0 {
             s.add(
@@ -95,7 +95,7 @@ impl<const LOGITS: bool> ElementLoss for BceOpt<'_, LOGITS> {
         let wy = s.mul(self.pos_weights(s, index), y);
         let ny = s.sub(one, y);
         if LOGITS {
-            let l = s.ln_1p(s.exp(s.neg(s.abs(p))));
+            let l = P::ln_1p_exp_neg_abs_v(s, p);
             let pos = s.mul(wy, s.add(l, s.max(s.neg(p), zero)));
             let neg = s.mul(ny, s.add(l, s.max(p, zero)));
             let pos = s.select(s.ne(wy, zero), pos, zero);
@@ -103,8 +103,8 @@ impl<const LOGITS: bool> ElementLoss for BceOpt<'_, LOGITS> {
             s.add(pos, neg)
         } else {
             let p = s.min(s.max(p, s.splat(self.eps)), s.splat(1.0 - self.eps));
-            let pos = s.select(s.ne(wy, zero), s.mul(wy, s.ln(p)), zero);
-            let neg = s.select(s.ne(ny, zero), s.mul(ny, s.ln_1p(s.neg(p))), zero);
+            let pos = s.select(s.ne(wy, zero), s.mul(wy, P::ln_v(s, p)), zero);
+            let neg = s.select(s.ne(ny, zero), s.mul(ny, P::ln_1p_v(s, s.neg(p))), zero);
             s.sub(zero, s.add(pos, neg))
         }
     }
@@ -185,7 +185,7 @@ fn smoothing_classes<S: Simd, P: Real>(s: S, z: &[P], logits: bool) -> f64 {
     let (ninf, zero, one) = (s.splat(f64::NEG_INFINITY), s.splat(0.0), s.splat(1.0));
     let mut count = zero;
     for k in (0..z.len()).step_by(LANES) {
-        let zv = s.load(&lanes(z, k, f64::NEG_INFINITY, P::to_f64));
+        let zv = P::load(s, z, k, f64::NEG_INFINITY);
         count = s.add(count, s.select(s.ne(zv, ninf), one, zero));
     }
     s.reduce_sum(count)
@@ -246,7 +246,7 @@ fn weighted_row<S: Simd, P: Real>(
         let term = match eps {
             Some(eps) => {
                 let pc = s.min(s.max(pv, s.splat(eps)), s.splat(1.0 - eps));
-                s.neg(s.mul(coef, s.ln(pc)))
+                s.neg(s.mul(coef, P::ln_v(s, pc)))
             }
             None => s.mul(coef, s.sub(s.splat(lse), pv)),
         };
@@ -283,10 +283,10 @@ fn smoothed_logits_row<S: Simd, P: Real>(
     // Padding lanes hold m: they add 0 to the exp sum and to the gaps, and are taken off the
     // count of logits at the max below.
     for k in (0..c).step_by(LANES) {
-        let zv = s.load(&lanes(z, k, m, P::to_f64));
+        let zv = P::load(s, z, k, m);
         let at_max = s.eq(zv, mv);
         let d = s.sub(zv, mv);
-        let e = s.exp(d);
+        let e = P::exp_v(s, d);
         let wd = match cw {
             None => d,
             Some((cw, _)) => s.mul(s.load(&lanes(cw, k, 0.0, |x| x)), d),
@@ -299,7 +299,7 @@ fn smoothed_logits_row<S: Simd, P: Real>(
         return None;
     }
     let pads = (c.next_multiple_of(LANES) - c) as f64;
-    let ln_s = RowShift::from_parts(s, m, n.value() - pads, rest.value()).ln_sum;
+    let ln_s = RowShift::from_parts::<S, P>(s, m, n.value() - pads, rest.value()).ln_sum;
     let (w_y, w_total) = match cw {
         None => (1.0, c as f64),
         Some((cw, total)) => (cw[y], total),
@@ -421,7 +421,7 @@ impl<P: Real> RowOp for SparseOptRows<'_, P> {
         if Some(label) == self.ignore {
             if self.eps.is_some() {
                 for k in (0..self.c).step_by(LANES) {
-                    let pv = s.load(&lanes(row, k, 0.5, P::to_f64));
+                    let pv = P::load(s, row, k, 0.5);
                     check_unit(s, pv, "y_pred", row, base, P::to_f64)?;
                 }
             }
@@ -442,7 +442,7 @@ impl<P: Real> RowOp for SparseOptRows<'_, P> {
                 Some(eps) => {
                     let mut nan = s.is_nan(s.splat(0.0));
                     for k in (0..self.c).step_by(LANES) {
-                        let pv = s.load(&lanes(row, k, 0.5, P::to_f64));
+                        let pv = P::load(s, row, k, 0.5);
                         check_unit(s, pv, "y_pred", row, base, P::to_f64)?;
                         nan = s.or(nan, s.is_nan(pv));
                     }
@@ -450,7 +450,7 @@ impl<P: Real> RowOp for SparseOptRows<'_, P> {
                         return Ok(f64::NAN);
                     }
                     let pc = row[label].to_f64().clamp(eps, 1.0 - eps);
-                    0.0 - lane0(s, s.ln(s.splat(pc)))
+                    0.0 - lane0(s, P::ln_v(s, s.splat(pc)))
                 }
                 None => row_logsumexp(s, row) - row[label].to_f64(),
             };

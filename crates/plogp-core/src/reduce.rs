@@ -80,11 +80,15 @@ impl<S: Simd, const K: usize> VecSum<S, K> {
         }
     }
 
+    /// Vector `k` of a block goes to accumulator `k % 4`. The accumulators rotate by one
+    /// position per push instead of being indexed by `k % 4` (a run-time index would keep
+    /// them in memory): the one at position 0 takes the term and moves to the back, so after
+    /// `k` pushes position `i` holds accumulator `(i + k) % 4`.
     #[inline(always)]
     pub fn push(&mut self, terms: [S::V; K]) {
-        let slot = self.pushed % ACCUMULATORS;
         for (acc, t) in self.acc.iter_mut().zip(terms) {
-            acc[slot] = self.s.add(acc[slot], t);
+            let [a0, a1, a2, a3] = *acc;
+            *acc = [a1, a2, a3, self.s.add(a0, t)];
         }
         self.pushed += 1;
         if self.pushed == BLOCK_VECS {
@@ -96,7 +100,10 @@ impl<S: Simd, const K: usize> VecSum<S, K> {
     fn flush(&mut self) {
         let s = self.s;
         let z = s.splat(0.0);
+        let turn = self.pushed % ACCUMULATORS;
         for (acc, total) in self.acc.iter_mut().zip(self.total.iter_mut()) {
+            // Back to accumulator order (a block of 32 pushes ends unrotated).
+            acc.rotate_right(turn);
             let v = s.add(s.add(acc[0], acc[1]), s.add(acc[2], acc[3]));
             total.add(s.reduce_sum(v));
             *acc = [z; ACCUMULATORS];

@@ -39,7 +39,8 @@ const CLAMP_HI: f64 = 710.0;
 /// with `1 + r + r²/2` summed exactly (two Fast2Sums, `r²` split by an FMA) and every small
 /// term (`r_lo·(1 + r)`, the rounding errors, `r³·Q1(r)`) added before the one final
 /// rounding; then scaling by `2^n` built from integer bits. Vectors with a special lane
-/// (|x| > 700 or NaN) take the rare path ([`exp_rare`]).
+/// (|x| > 700 or NaN) take the rare path ([`exp_rare`]), unless those lanes are all ≤ −746
+/// (−inf included), whose result is +0.
 ///
 /// Domain and special values: every f64; +inf → +inf, −inf → +0, NaN → NaN (the input,
 /// quieted), x > 709.79 → +inf, x < −745.14 → +0, ±0 → 1, subnormal x → 1.
@@ -51,11 +52,22 @@ const CLAMP_HI: f64 = 710.0;
 /// target features, to keep the inlined code small).
 #[inline(always)]
 pub(crate) fn exp_v<S: Simd>(s: S, x: S::V, rare: impl FnOnce(S::V) -> S::V) -> S::V {
-    if s.all(s.le(s.abs(x), s.splat(FAST_MAX))) {
+    let ok = s.le(s.abs(x), s.splat(FAST_MAX));
+    let fast = |x| {
         let c = core(s, x);
         s.mul(c.p, pow2_from_shifted(s, c.t))
+    };
+    if s.all(ok) {
+        fast(x)
     } else {
-        rare(x)
+        // Lanes far below the underflow threshold (−inf: masked logits, the padding of a row)
+        // are exactly +0, as on the rare path; they need no rare path.
+        let zero_lanes = s.le(x, s.splat(CLAMP_LO));
+        if s.all(s.or(ok, zero_lanes)) {
+            s.select(ok, fast(s.select(ok, x, s.splat(0.0))), s.splat(0.0))
+        } else {
+            rare(x)
+        }
     }
 }
 

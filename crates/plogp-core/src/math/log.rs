@@ -32,7 +32,7 @@ const TWO54: f64 = 18014398509481984.0;
 /// `(k, f)` with `x = 2^k·(1 + f)`, `1 + f ∈ [√2/2, √2)`, for a positive normal x, plus the
 /// integer `(k + 1023) << 52` (exponent bits). `k` and `f` are exact.
 #[inline(always)]
-fn reduce<S: Simd>(s: S, x: S::V) -> (S::V, S::V, S::I) {
+pub(super) fn reduce<S: Simd>(s: S, x: S::V) -> (S::V, S::V, S::I) {
     let tmp = s.add_bits(s.to_bits(x), s.splat_bits(REDUCE_ADD));
     let e = s.shr_bits::<52>(tmp); // k + 1023, in [1, 2047]
     let two52 = f64::from_bits(TWO52_BITS);

@@ -24,6 +24,7 @@
 //! (`exp(-|x|) ≤ 1` never overflows; for x > 36.7 the correction is below half an ulp).
 
 mod exp;
+pub(crate) mod lite;
 mod log;
 mod softmax;
 

@@ -9,7 +9,7 @@
 
 use crate::reduce::VecSum;
 use crate::simd::{Simd, LANES};
-use crate::value::{lanes, Real};
+use crate::value::Real;
 
 /// Lane 0 of a vector: a single value computed with the tier's inlined vector math (the same
 /// bits as the standalone `math::*` functions, without their per-call dispatch cost).
@@ -35,11 +35,11 @@ impl RowShift {
     /// From a finite max `m`, the number `n` of logits equal to it and the sum `rest` of
     /// `exp(z − m)` over the others.
     #[inline(always)]
-    pub(crate) fn from_parts<S: Simd>(s: S, m: f64, n: f64, rest: f64) -> RowShift {
+    pub(crate) fn from_parts<S: Simd, P: Real>(s: S, m: f64, n: f64, rest: f64) -> RowShift {
         RowShift {
             m,
             sum: n + rest,
-            ln_sum: lane0(s, s.ln_1p(s.splat((n - 1.0) + rest))),
+            ln_sum: lane0(s, P::ln_1p_v(s, s.splat((n - 1.0) + rest))),
         }
     }
 }
@@ -49,7 +49,7 @@ impl RowShift {
 pub(crate) fn row_max<S: Simd, P: Real>(s: S, z: &[P]) -> f64 {
     let mut mv = s.splat(f64::NEG_INFINITY);
     for k in (0..z.len()).step_by(LANES) {
-        mv = s.max(mv, s.load(&lanes(z, k, f64::NEG_INFINITY, P::to_f64)));
+        mv = s.max(mv, P::load(s, z, k, f64::NEG_INFINITY));
     }
     s.reduce_max(mv)
 }
@@ -68,13 +68,13 @@ pub(crate) fn row_shift<S: Simd, P: Real>(s: S, z: &[P]) -> RowShift {
     let mut acc = VecSum::<S, 2>::new(s);
     let mv = s.splat(m);
     for k in (0..z.len()).step_by(LANES) {
-        let zv = s.load(&lanes(z, k, f64::NEG_INFINITY, P::to_f64));
+        let zv = P::load(s, z, k, f64::NEG_INFINITY);
         let at_max = s.eq(zv, mv);
-        let e = s.exp(s.sub(zv, mv));
+        let e = P::exp_v(s, s.sub(zv, mv));
         acc.push([s.select(at_max, zero, e), s.select(at_max, one, zero)]);
     }
     let [rest, n] = acc.finish();
-    RowShift::from_parts(s, m, n.value(), rest.value())
+    RowShift::from_parts::<S, P>(s, m, n.value(), rest.value())
 }
 
 /// `ln Σ exp(z)` of one row: −inf for an empty or all −inf row, +inf if any logit is +inf,

@@ -74,6 +74,16 @@ impl Simd for Avx2 {
         }
     }
     #[inline(always)]
+    fn load_f32(self, a: &[f32; LANES]) -> V {
+        // SAFETY: AVX is available (token); each load reads 4 of the 8 f32 of `a`.
+        unsafe {
+            [
+                _mm256_cvtps_pd(_mm_loadu_ps(a.as_ptr())),
+                _mm256_cvtps_pd(_mm_loadu_ps(a.as_ptr().add(4))),
+            ]
+        }
+    }
+    #[inline(always)]
     fn store(self, v: V) -> [f64; LANES] {
         let mut out = [0.0; LANES];
         // SAFETY: AVX is available (token); both unaligned stores write 4 of the 8 f64 of `out`.
@@ -170,6 +180,11 @@ impl Simd for Avx2 {
     fn all(self, m: V) -> bool {
         // SAFETY: an `Avx2` token exists, so the CPU supports AVX2 and FMA.
         unsafe { _mm256_movemask_pd(_mm256_and_pd(m[0], m[1])) == 0xF }
+    }
+    #[inline(always)]
+    fn bits(self, m: V) -> u32 {
+        // SAFETY: an `Avx2` token exists, so the CPU supports AVX2 and FMA.
+        unsafe { (_mm256_movemask_pd(m[0]) | (_mm256_movemask_pd(m[1]) << 4)) as u32 }
     }
     #[inline(always)]
     fn select(self, m: V, a: V, b: V) -> V {

@@ -56,6 +56,12 @@ impl Simd for Avx512 {
         unsafe { _mm512_loadu_pd(a.as_ptr()) }
     }
     #[inline(always)]
+    fn load_f32(self, a: &[f32; LANES]) -> V {
+        // SAFETY: AVX-512F is available (token); the unaligned load reads exactly the 8 f32
+        // of `a`.
+        unsafe { _mm512_cvtps_pd(_mm256_loadu_ps(a.as_ptr())) }
+    }
+    #[inline(always)]
     fn store(self, v: V) -> [f64; LANES] {
         let mut out = [0.0; LANES];
         // SAFETY: AVX-512F is available (token); the unaligned store writes exactly the 8 f64
@@ -147,6 +153,10 @@ impl Simd for Avx512 {
     #[inline(always)]
     fn all(self, m: M) -> bool {
         m == 0xFF
+    }
+    #[inline(always)]
+    fn bits(self, m: M) -> u32 {
+        u32::from(m)
     }
     #[inline(always)]
     fn select(self, m: M, a: V, b: V) -> V {

@@ -243,6 +243,8 @@ pub trait Simd: Copy + Send + Sync + 'static {
 
     fn splat(self, x: f64) -> Self::V;
     fn load(self, a: &[f64; LANES]) -> Self::V;
+    /// Eight f32 values widened (exactly) to f64 lanes.
+    fn load_f32(self, a: &[f32; LANES]) -> Self::V;
     fn store(self, v: Self::V) -> [f64; LANES];
 
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
@@ -268,6 +270,8 @@ pub trait Simd: Copy + Send + Sync + 'static {
     fn or(self, a: Self::M, b: Self::M) -> Self::M;
     fn any(self, m: Self::M) -> bool;
     fn all(self, m: Self::M) -> bool;
+    /// The mask as bits: bit `i` set when lane `i` is.
+    fn bits(self, m: Self::M) -> u32;
     /// Lane-wise `if m { a } else { b }`.
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
 

@@ -117,6 +117,21 @@ impl Simd for Neon {
         }
     }
     #[inline(always)]
+    fn load_f32(self, a: &[f32; LANES]) -> V {
+        let p = a.as_ptr();
+        // SAFETY: each load reads 4 of the 8 f32 of `a` (no alignment needed).
+        unsafe {
+            let lo = vld1q_f32(p);
+            let hi = vld1q_f32(p.add(4));
+            [
+                vcvt_f64_f32(vget_low_f32(lo)),
+                vcvt_high_f64_f32(lo),
+                vcvt_f64_f32(vget_low_f32(hi)),
+                vcvt_high_f64_f32(hi),
+            ]
+        }
+    }
+    #[inline(always)]
     fn store(self, v: V) -> [f64; LANES] {
         let mut out = [0.0; LANES];
         let p = out.as_mut_ptr();
@@ -216,6 +231,16 @@ impl Simd for Neon {
         let m = self.and([m[0], m[1], m[0], m[1]], [m[2], m[3], m[2], m[3]]);
         // SAFETY: NEON is part of the aarch64 baseline.
         unsafe { vminvq_u32(vreinterpretq_u32_u64(vandq_u64(m[0], m[1]))) == u32::MAX }
+    }
+    #[inline(always)]
+    fn bits(self, m: I) -> u32 {
+        let mut b = 0u32;
+        for (i, q) in m.iter().enumerate() {
+            // SAFETY: NEON is part of the aarch64 baseline.
+            let (l0, l1) = unsafe { (vgetq_lane_u64::<0>(*q), vgetq_lane_u64::<1>(*q)) };
+            b |= ((l0 & 1) as u32) << (2 * i) | ((l1 & 1) as u32) << (2 * i + 1);
+        }
+        b
     }
     #[inline(always)]
     fn select(self, m: I, a: V, b: V) -> V {

@@ -64,6 +64,10 @@ impl Simd for Scalar {
         *a
     }
     #[inline(always)]
+    fn load_f32(self, a: &[f32; LANES]) -> V {
+        a.map(f64::from)
+    }
+    #[inline(always)]
     fn store(self, v: V) -> [f64; LANES] {
         v
     }
@@ -166,6 +170,12 @@ impl Simd for Scalar {
     #[inline(always)]
     fn all(self, m: M) -> bool {
         m.iter().all(|&b| b)
+    }
+    #[inline(always)]
+    fn bits(self, m: M) -> u32 {
+        m.iter()
+            .enumerate()
+            .fold(0, |b, (i, &on)| b | (u32::from(on) << i))
     }
     #[inline(always)]
     fn select(self, m: M, a: V, b: V) -> V {
