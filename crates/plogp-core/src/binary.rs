@@ -7,9 +7,10 @@
 //! full relative accuracy for small `p` (`ln(1 − p)` loses it to the rounding of `1 − p`).
 //!
 //! From logits z (never clipped), with `L = ln_1p(exp(−|z|))`:
-//!   l(y, z) = y·softplus(−z) + (1 − y)·softplus(z) = L + y·max(−z, 0) + (1 − y)·max(z, 0),
+//!   l(y, z) = y·softplus(−z) + (1 − y)·softplus(z) = L + max(z, 0) − y·z,
 //! exact for every finite z (no `exp` of a positive argument, so no overflow), and for
-//! z = ±inf as the limit (0 or inf), again skipping zero-weight terms.
+//! z = ±inf as the limit L + y·max(−z, 0) + (1 − y)·max(z, 0) (0 or inf), skipping
+//! zero-weight terms.
 //!
 //! Accuracy: each term is a few flops around one or two ≤ 1 ulp primitives; sums are the
 //! compensated, deterministic sums of [`crate::reduce`].
@@ -75,11 +76,20 @@ impl ElementLoss for BceLogits {
     #[inline(always)]
     fn term<S: Simd, P: Real>(self, s: S, y: S::V, z: S::V) -> S::V {
         let zero = s.splat(0.0);
-        let ny = s.sub(s.splat(1.0), y);
         let l = P::ln_1p_exp_neg_abs_v(s, z);
+        // Finite logits: y·max(−z, 0) + (1 − y)·max(z, 0) = max(z, 0) − y·z, one rounding
+        // (the same value for 0/1 labels; NaN z gives NaN through `l`).
+        let relu = s.select(s.lt(zero, z), z, zero);
+        let finite_part = s.mul_add(s.neg(y), z, relu);
+        let finite = s.lt(s.abs(z), s.splat(f64::INFINITY));
+        if s.all(finite) {
+            return s.add(l, finite_part);
+        }
+        // ±inf logits: the limit, skipping zero-weight terms (0·inf would be NaN).
+        let ny = s.sub(s.splat(1.0), y);
         let pos = s.select(s.ne(y, zero), s.mul(y, s.max(s.neg(z), zero)), zero);
         let neg = s.select(s.ne(ny, zero), s.mul(ny, s.max(z, zero)), zero);
-        s.add(l, s.add(pos, neg))
+        s.add(l, s.select(finite, finite_part, s.add(pos, neg)))
     }
 }
 

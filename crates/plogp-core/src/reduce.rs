@@ -1,24 +1,25 @@
 //! Deterministic, accurate summation.
 //!
-//! Method: terms arrive as lane vectors and are added with plain SIMD adds into
-//! [`ACCUMULATORS`] vector accumulators (vector `k` of a block goes to accumulator `k % 4`)
-//! over blocks of [`BLOCK_VECS`] vectors (256 f64 terms). Each block total is reduced with the
-//! canonical horizontal tree and added to a [`Sum`]: an error-free two-sum accumulation
-//! (Knuth's TwoSum, Neumaier-style: `hi + lo` carries the rounding error of every block add).
-//! Parallel work uses fixed-size chunks whose `Sum`s are merged in chunk order.
+//! Method: terms arrive as lane vectors and are added with plain SIMD adds into one vector
+//! accumulator over blocks of [`BLOCK_VECS`] vectors (64 f64 terms: 8 per lane). Each block
+//! total is reduced with the canonical horizontal tree and added to a [`Sum`]: an error-free
+//! two-sum accumulation (Knuth's TwoSum, Neumaier-style: `hi + lo` carries the rounding error
+//! of every block add). Parallel work uses fixed-size chunks whose `Sum`s are merged in chunk
+//! order.
 //!
-//! Error: the only uncompensated rounding is inside a block (256 terms: 8 per accumulator
-//! lane, then a fixed tree), so the error does not grow with N; on 2^24 positive terms the blocked sum
-//! measures ≈ 0 ε against an exact sum (NUMERICS.md), and the tests check ≤ 2 ulp.
+//! One accumulator, not several: every kernel spends far more than an add's latency per
+//! vector, and on AVX2 an 8-lane accumulator already takes two of the sixteen registers;
+//! more of them were spilled to the stack in the larger kernels.
+//!
+//! Error: the only uncompensated rounding is inside a block (64 terms: 8 per lane, then a fixed
+//! tree), so the error does not grow with N; the tests check ≤ 2 ulp against an exact sum.
 //! Floating-point addition is NOT associative: the order of every add here is fixed by the
 //! element positions and chunk boundaries alone, never by the thread count or the tier.
 
 use crate::simd::Simd;
 
-/// Vector accumulators per block (breaks the add latency chain).
-pub const ACCUMULATORS: usize = 4;
-/// Vectors per block: 32 vectors × 8 lanes = 256 terms per block sum.
-pub const BLOCK_VECS: usize = 32;
+/// Vectors per block: 8 vectors × 8 lanes = 64 terms per block sum.
+pub const BLOCK_VECS: usize = 8;
 
 /// A compensated sum: the exact total is approximately `hi + lo` with `|lo| ≤ ulp(hi)/2`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -63,7 +64,7 @@ impl Sum {
 /// weights). Deterministic: the grouping depends only on how many vectors were pushed.
 pub struct VecSum<S: Simd, const K: usize> {
     s: S,
-    acc: [[S::V; ACCUMULATORS]; K],
+    acc: [S::V; K],
     pushed: usize,
     total: [Sum; K],
 }
@@ -71,24 +72,18 @@ pub struct VecSum<S: Simd, const K: usize> {
 impl<S: Simd, const K: usize> VecSum<S, K> {
     #[inline(always)]
     pub fn new(s: S) -> Self {
-        let z = s.splat(0.0);
         VecSum {
             s,
-            acc: [[z; ACCUMULATORS]; K],
+            acc: [s.splat(0.0); K],
             pushed: 0,
             total: [Sum::ZERO; K],
         }
     }
 
-    /// Vector `k` of a block goes to accumulator `k % 4`. The accumulators rotate by one
-    /// position per push instead of being indexed by `k % 4` (a run-time index would keep
-    /// them in memory): the one at position 0 takes the term and moves to the back, so after
-    /// `k` pushes position `i` holds accumulator `(i + k) % 4`.
     #[inline(always)]
     pub fn push(&mut self, terms: [S::V; K]) {
         for (acc, t) in self.acc.iter_mut().zip(terms) {
-            let [a0, a1, a2, a3] = *acc;
-            *acc = [a1, a2, a3, self.s.add(a0, t)];
+            *acc = self.s.add(*acc, t);
         }
         self.pushed += 1;
         if self.pushed == BLOCK_VECS {
@@ -99,14 +94,9 @@ impl<S: Simd, const K: usize> VecSum<S, K> {
     #[inline(always)]
     fn flush(&mut self) {
         let s = self.s;
-        let z = s.splat(0.0);
-        let turn = self.pushed % ACCUMULATORS;
         for (acc, total) in self.acc.iter_mut().zip(self.total.iter_mut()) {
-            // Back to accumulator order (a block of 32 pushes ends unrotated).
-            acc.rotate_right(turn);
-            let v = s.add(s.add(acc[0], acc[1]), s.add(acc[2], acc[3]));
-            total.add(s.reduce_sum(v));
-            *acc = [z; ACCUMULATORS];
+            total.add(s.reduce_sum(*acc));
+            *acc = s.splat(0.0);
         }
         self.pushed = 0;
     }
