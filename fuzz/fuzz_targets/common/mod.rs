@@ -265,6 +265,8 @@ pub fn check_error(e: &Error, n_elems: usize, n_items: usize, c: Option<usize>) 
         Error::ZeroTotalWeight => panic!("a kernel returned ZeroTotalWeight"),
         // Only the grouped driver (not fuzzed here) reports bad group ids.
         Error::BadGroup { .. } => panic!("a kernel without groups returned {e:?}"),
+        // Only a call run through `parallel::cancellable` with its token set stops early.
+        Error::Interrupted => panic!("a call without a cancel token returned {e:?}"),
     }
 }
 
