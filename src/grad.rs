@@ -147,7 +147,7 @@ fn fill<'py, P: Element + Send>(
             ),
             None => None,
         };
-        detached(py, work, || kernel(gs, hs)).map_err(value_error)?;
+        detached(py, work, || kernel(gs, hs))?.map_err(value_error)?;
     }
     Ok(match h {
         Some(h) => PyTuple::new(py, [g.into_any(), h.into_any()])?.into_any(),

@@ -93,7 +93,7 @@ pub fn run<'py>(
     let inner = groups.inner;
     let ids = IntArray::new(&groups.prepared)?;
     let ids = ids.view()?;
-    let totals = detached(py, work, || kernel(GroupIds { ids, inner }, n_groups(ids)?))
+    let totals = detached(py, work, || kernel(GroupIds { ids, inner }, n_groups(ids)?))?
         .map_err(|e| value_error(unmove(layout)(e)))?;
     let values = match reduction {
         Reduction::Sum => totals.loss,

@@ -26,7 +26,7 @@ use plogp_core::entropy as info;
 use plogp_core::NanPolicy;
 use plogp_core::{activation, grouped, parallel, simd, FloatsMut, Totals};
 use plogp_core::{loss_options, LossOptions};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyFloat;
 use views::{FloatArray, IntArray, TargetArray};
@@ -36,16 +36,87 @@ use views::{FloatArray, IntArray, TargetArray};
 /// same trade-off).
 const GIL_RELEASE_MIN: usize = 1 << 13;
 
-fn detached<T: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> T + Send) -> T {
-    if work >= GIL_RELEASE_MIN {
-        py.detach(f)
-    } else {
-        f()
+/// Calls touching at least this many elements can be stopped by Ctrl-C. Below it a call takes
+/// a few milliseconds at most, so a signal waits for its end unnoticed; above it the call runs
+/// on a helper thread (spawning one costs ~20–50 µs, under 2% of such a call) while the
+/// calling thread watches for signals.
+const INTERRUPTIBLE_MIN: usize = 1 << 22;
+
+/// How often the calling thread of an interruptible call looks for a pending signal: well
+/// under the 0.5 s in which Ctrl-C must stop a call, and rare enough that taking the GIL for
+/// the check costs nothing measurable.
+const SIGNAL_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Run the kernel call `f`, with the GIL released above [`GIL_RELEASE_MIN`] elements of
+/// `work`. Above [`INTERRUPTIBLE_MIN`], `f` runs on a helper thread inside
+/// [`parallel::cancellable`] while this thread waits for it, briefly re-attaching every
+/// [`SIGNAL_POLL`] to run Python's signal handlers (CPython runs them only on the main thread,
+/// and `check_signals` does nothing on any other, so only a call made from the main thread is
+/// ever cancelled: concurrent calls from other threads run on). When a handler raises (Ctrl-C:
+/// `KeyboardInterrupt`), the call's token is set, `f` stops at its next chunk, the helper is
+/// joined and that exception is returned; `f`'s partial result is dropped. A call that
+/// finished anyway is discarded too: the user's interrupt is never swallowed.
+fn detached<T: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> T + Send) -> PyResult<T> {
+    if work < GIL_RELEASE_MIN {
+        return Ok(f());
+    }
+    if work < INTERRUPTIBLE_MIN {
+        return Ok(py.detach(f));
+    }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Arc};
+    let token = Arc::new(AtomicBool::new(false));
+    // Taken by whichever thread runs it: the helper, or this one if no helper can be spawned
+    // (`spawn_scoped` then drops its closure unrun).
+    let call = std::sync::Mutex::new(Some(f));
+    let take = || call.lock().ok().and_then(|mut f| f.take());
+    let (outcome, signal) = py.detach(|| {
+        std::thread::scope(|scope| {
+            let (done, finished) = mpsc::channel::<()>();
+            let helper = std::thread::Builder::new()
+                .name("plogp-call".into())
+                .spawn_scoped(scope, || {
+                    let result = take().map(|f| parallel::cancellable(&token, f));
+                    drop(done);
+                    result
+                });
+            let helper = match helper {
+                Ok(helper) => helper,
+                // No thread to be had (resource limits): run here, uninterruptibly.
+                Err(_) => return (Ok(take().map(|f| Ok(f()))), None),
+            };
+            let mut signal = None;
+            // Until `done` is dropped: the helper has returned (or unwound).
+            while let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(SIGNAL_POLL) {
+                if signal.is_none() {
+                    signal = Python::attach(|py| py.check_signals().err());
+                    if signal.is_some() {
+                        token.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+            (helper.join(), signal)
+        })
+    });
+    match (outcome, signal) {
+        // A panic in a kernel is a bug: let PyO3 report it as usual.
+        (Err(panic), _) => std::panic::resume_unwind(panic),
+        (Ok(_), Some(interrupt)) => Err(interrupt),
+        (Ok(Some(Ok(t))), None) => Ok(t),
+        (Ok(Some(Err(e))), None) => Err(value_error(e)),
+        (Ok(None), None) => Err(value_error(plogp_core::Error::Internal(
+            "an interruptible call was run twice",
+        ))),
     }
 }
 
 fn value_error(e: plogp_core::Error) -> PyErr {
-    PyValueError::new_err(e.to_string())
+    match e {
+        // Only reached if a token were set without a pending signal; `detached` returns the
+        // signal handler's own exception otherwise.
+        plogp_core::Error::Interrupted => PyKeyboardInterrupt::new_err(e.to_string()),
+        e => PyValueError::new_err(e.to_string()),
+    }
 }
 
 /// Kernels report flat indices in the layout they read (class axis moved last); translate an
@@ -105,13 +176,13 @@ fn fill_new<'py, R: Send>(
         let out = new_output::<f64>(py, shape);
         // SAFETY: `out` was just created here and is not shared with any other code.
         let slice = unsafe { out.as_slice_mut() }.map_err(internal)?;
-        let result = detached(py, work, || fill(FloatsMut::F64(slice)));
+        let result = detached(py, work, || fill(FloatsMut::F64(slice)))?;
         Ok((out.into_any(), result))
     } else {
         let out = new_output::<f32>(py, shape);
         // SAFETY: as above.
         let slice = unsafe { out.as_slice_mut() }.map_err(internal)?;
-        let result = detached(py, work, || fill(FloatsMut::F32(slice)));
+        let result = detached(py, work, || fill(FloatsMut::F32(slice)))?;
         Ok((out.into_any(), result))
     }
 }
@@ -140,11 +211,11 @@ fn run_loss<'py>(
             finish_array(out, layout.was_f16)
         }
         Reduction::Sum => {
-            let t = detached(py, work, || kernel(None)).map_err(value_error)?;
+            let t = detached(py, work, || kernel(None))?.map_err(value_error)?;
             Ok(float(py, t.loss))
         }
         Reduction::Mean => {
-            let t = detached(py, work, || kernel(None)).map_err(value_error)?;
+            let t = detached(py, work, || kernel(None))?.map_err(value_error)?;
             Ok(float(py, t.mean().map_err(value_error)?))
         }
     }
@@ -164,7 +235,7 @@ fn run_rows<'py>(
     let value_error = |e| value_error(unmove(layout)(e));
     if rows.is_empty() {
         let mut value = [0.0f64];
-        detached(py, work, || kernel(FloatsMut::F64(&mut value))).map_err(value_error)?;
+        detached(py, work, || kernel(FloatsMut::F64(&mut value)))?.map_err(value_error)?;
         return Ok(float(py, value[0]));
     }
     let (out, result) = fill_new(py, rows, is_wide(layout), work, kernel)?;

@@ -105,3 +105,154 @@ def test_big_reduction_allocates_no_temporaries() -> None:
         print(json.dumps({"extra": after - before}))
     """)
     assert got["extra"] < 8 * 2**20, got
+
+
+# Peak RSS of every public entry point family on large inputs (issue 15, SPEC §5: peak extra
+# memory O(threads × chunk)). Each case builds its inputs, makes a small warm-up call of the
+# same kind (the pool, first-use caches), resets VmHWM and measures the big call. Extra memory
+# beyond the inputs may be the output the caller asked for (`out_bytes`) plus `BUDGET`.
+BUDGET = 32 * 2**20
+ROWS, CLASSES, N = 1_000_000, 100, 100_000_000
+
+PEAK_PRELUDE = f"""
+import json
+import numpy as np
+import plogp
+import plogp.metrics
+
+rng = np.random.default_rng(14)
+ROWS, CLASSES, N = {ROWS}, {CLASSES}, {N}
+# Large inputs repeated from a random block (cheap to build; the values do not matter here).
+def tile(block, n):
+    return np.resize(block, n)
+logits = tile(rng.normal(0, 3, 2**20).astype(np.float32), ROWS * CLASSES).reshape(ROWS, CLASSES)
+labels = tile(rng.integers(0, CLASSES, 2**16), ROWS)
+row_groups = tile(rng.integers(0, 50, 2**16).astype(np.int32), ROWS)
+y = tile(rng.random(2**16) < 0.3, N)
+z = tile(rng.normal(0, 3, 2**20).astype(np.float32), N)
+item_groups = tile(rng.integers(0, 50, 2**16).astype(np.int32), N)
+class_w = rng.random(CLASSES) + 0.5
+pos_w = rng.random(CLASSES) * 3
+"""
+
+PEAK_CASES = {
+    # The loss options (pos_weight over the trailing axis, label smoothing, class weights,
+    # ignore_index), from logits and from probabilities.
+    "bce_logits_options": (
+        "lambda s: plogp.binary_cross_entropy(y[:s].reshape(-1, CLASSES), "
+        "z[:s].reshape(-1, CLASSES), from_logits=True, pos_weight=pos_w, label_smoothing=0.1)",
+        "0",
+    ),
+    "sparse_ce_logits_options": (
+        "lambda s: plogp.sparse_categorical_cross_entropy(labels[:s // CLASSES], "
+        "logits[:s // CLASSES], from_logits=True, class_weight=class_w, label_smoothing=0.1, "
+        "ignore_index=3)",
+        "0",
+    ),
+    "cce_logits_smoothed": (
+        "lambda s: plogp.categorical_cross_entropy(onehot[:s // CLASSES], "
+        "logits[:s // CLASSES], from_logits=True, label_smoothing=0.2, class_weight=class_w)",
+        "0",
+    ),
+    # The focal losses, ignore_index included.
+    "sparse_focal_ignore": (
+        "lambda s: plogp.sparse_categorical_focal_cross_entropy(labels[:s // CLASSES], "
+        "logits[:s // CLASSES], from_logits=True, gamma=2.0, alpha=0.25, ignore_index=3)",
+        "0",
+    ),
+    "binary_focal_logits": (
+        "lambda s: plogp.binary_focal_cross_entropy(y[:s], z[:s], from_logits=True, "
+        "gamma=2.0, alpha=0.25)",
+        "0",
+    ),
+    # groups= on float32 input (the per-window buffer is the only temporary).
+    "bce_groups_f32": (
+        "lambda s: plogp.binary_cross_entropy(y[:s], z[:s], from_logits=True, "
+        "groups=item_groups[:s])",
+        "0",
+    ),
+    "sparse_groups_f32": (
+        "lambda s: plogp.sparse_categorical_cross_entropy(labels[:s // CLASSES], "
+        "logits[:s // CLASSES], from_logits=True, groups=row_groups[:s // CLASSES], "
+        "ignore_index=1)",
+        "0",
+    ),
+    "sparse_focal_groups_f32": (
+        "lambda s: plogp.sparse_categorical_focal_cross_entropy(labels[:s // CLASSES], "
+        "logits[:s // CLASSES], from_logits=True, groups=row_groups[:s // CLASSES])",
+        "0",
+    ),
+    # The gradients: into preallocated arrays (no output at all), and allocated (the output
+    # arrays only).
+    "grad_softmax_out": (
+        "lambda s: plogp.grad.softmax_cross_entropy(labels[:s // CLASSES], logits[:s // CLASSES], "
+        "hessian=True, out=(g_out[:s // CLASSES], h_out[:s // CLASSES]))",
+        "0",
+    ),
+    "grad_bce_hessian": (
+        "lambda s: plogp.grad.binary_cross_entropy(y[:s], z[:s], hessian=True)",
+        "2 * N * 4",
+    ),
+    # The streaming metrics: one update of a large batch.
+    "metrics_sparse_update": (
+        "lambda s: plogp.metrics.SparseCategoricalCrossEntropy(from_logits=True, "
+        "ignore_index=2).update(labels[:s // CLASSES], logits[:s // CLASSES])",
+        "0",
+    ),
+    "metrics_bce_update_groups": (
+        "lambda s: plogp.metrics.BinaryCrossEntropy(from_logits=True).update(y[:s], z[:s], "
+        "groups=item_groups[:s])",
+        "0",
+    ),
+    # log_loss with a 2-D probability array (float32 rows summing to 1), with and without
+    # labels=.
+    "log_loss_2d": (
+        "lambda s: plogp.log_loss(labels[:s // CLASSES], probs[:s // CLASSES])",
+        "0",
+    ),
+    "log_loss_2d_labels": (
+        "lambda s: plogp.log_loss(labels[:s // CLASSES], probs[:s // CLASSES], "
+        "labels=np.arange(CLASSES))",
+        "0",
+    ),
+}
+
+
+def _peak(case: str) -> dict[str, float]:
+    """Extra peak RSS of one big call of `case` (and the output bytes it may allocate)."""
+    call, out_bytes = PEAK_CASES[case]
+    extra_inputs = ""
+    if "onehot" in call:
+        extra_inputs += "onehot = np.eye(CLASSES, dtype=np.float32)[labels]\n"
+    if "probs" in call:
+        extra_inputs += "probs = plogp.softmax(logits)\n"
+    if "g_out" in call:
+        extra_inputs += "g_out, h_out = np.empty_like(logits), np.empty_like(logits)\n"
+        extra_inputs += "g_out.fill(0); h_out.fill(0)\n"  # touch the pages before measuring
+    got = _run(
+        PEAK_PRELUDE
+        + extra_inputs
+        + f"""
+call = {call}
+call(CLASSES * 2**14)  # warm-up: the pool, first-use allocations
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset VmHWM to the current RSS
+before = status("VmHWM")
+result = call(N)
+after = status("VmHWM")
+print(json.dumps({{"extra": after - before, "out_bytes": {out_bytes},
+                   "threads": plogp.get_num_threads()}}))
+"""
+    )
+    return got
+
+
+@pytest.mark.parametrize("case", sorted(PEAK_CASES))
+def test_peak_rss_is_bounded_by_threads_times_chunk(case: str) -> None:
+    got = _peak(case)
+    allowed = got["out_bytes"] + BUDGET
+    assert got["extra"] <= allowed, (
+        f"{case}: {got['extra'] / 2**20:.1f} MB extra at peak with {got['threads']} threads, "
+        f"allowed {allowed / 2**20:.1f} MB (output {got['out_bytes'] / 2**20:.1f} MB + "
+        f"{BUDGET / 2**20:.0f} MB)"
+    )

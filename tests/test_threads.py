@@ -53,6 +53,9 @@ class_w = rng.random(classes) + 0.5
 p_nan = np.where(rng.random(n) < 0.01, np.nan, p)
 item_groups = rng.integers(0, 7, n)
 row_groups = rng.integers(0, 5, rows).astype(np.int32)
+pos_w = rng.random(7) * 3
+# Some non-target classes masked (-inf logits): the smoothed rows' K < C path.
+masked = np.where((rng.random((rows, classes)) < 0.1) & (one_hot == 0), -np.inf, logits)
 
 def out(v):
     if isinstance(v, float):
@@ -108,6 +111,47 @@ results = {
     "grad_bce": plogp.grad.binary_cross_entropy(soft, z32, sample_weight=w, hessian=True),
     "grad_softmax": plogp.grad.softmax_cross_entropy(labels, logits.astype(np.float32),
                                                      hessian=True),
+    # Issue 15: every option, focal variant, gradient and grouped entry point.
+    "bce_prob_pos_weight_array_smoothed": plogp.binary_cross_entropy(
+        y[: n // 7 * 7].reshape(-1, 7),
+        p[: n // 7 * 7].reshape(-1, 7), pos_weight=pos_w, label_smoothing=0.05),
+    "bce_logits_pos_weight_array_none": plogp.binary_cross_entropy(
+        soft[: n // 7 * 7].reshape(-1, 7), z32[: n // 7 * 7].reshape(-1, 7),
+        from_logits=True, pos_weight=pos_w, reduction="none"),
+    "cce_prob_class_weight_smoothed": plogp.categorical_cross_entropy(
+        one_hot, probs, class_weight=class_w, label_smoothing=0.1, sample_weight=row_w),
+    "cce_logits_masked_smoothed": plogp.categorical_cross_entropy(
+        one_hot, masked, from_logits=True, label_smoothing=0.1, reduction="none"),
+    "sparse_prob_ignore_class_weight": plogp.sparse_categorical_cross_entropy(
+        labels, probs, class_weight=class_w, ignore_index=2, sample_weight=row_w),
+    "sparse_logits_options_f32_none": plogp.sparse_categorical_cross_entropy(
+        labels, logits.astype(np.float32), from_logits=True, class_weight=class_w,
+        label_smoothing=0.3, ignore_index=0, reduction="none"),
+    "focal_bce_prob_alpha_weighted": plogp.binary_focal_cross_entropy(
+        soft, p, gamma=0.5, alpha=0.75, sample_weight=w),
+    "focal_sparse_prob_ignore_alpha": plogp.sparse_categorical_focal_cross_entropy(
+        labels, probs, gamma=2.0, alpha=class_w / class_w.sum(), ignore_index=4),
+    "focal_sparse_logits_f32_none": plogp.sparse_categorical_focal_cross_entropy(
+        labels, logits.astype(np.float32), from_logits=True, alpha=0.25, reduction="none"),
+    "grad_bce_out_f64": plogp.grad.binary_cross_entropy(
+        y, z32.astype(np.float64), out=np.empty(n)),
+    "grad_softmax_weighted": plogp.grad.softmax_cross_entropy(
+        labels, logits, sample_weight=row_w, hessian=True),
+    "bce_logits_groups_f32_options": plogp.binary_cross_entropy(
+        soft, z32, from_logits=True, groups=item_groups, pos_weight=1.5, label_smoothing=0.1),
+    "cce_groups": plogp.categorical_cross_entropy(
+        one_hot, probs, groups=row_groups, class_weight=class_w, sample_weight=row_w),
+    "cce_logits_groups_f32": plogp.categorical_cross_entropy(
+        one_hot, logits.astype(np.float32), from_logits=True, groups=row_groups,
+        label_smoothing=0.2),
+    "sparse_groups_ignore_f32": plogp.sparse_categorical_cross_entropy(
+        labels, logits.astype(np.float32), from_logits=True, groups=row_groups,
+        ignore_index=1, class_weight=class_w),
+    "focal_bce_groups": plogp.binary_focal_cross_entropy(
+        y, z32, from_logits=True, gamma=2.0, alpha=0.25, groups=item_groups, sample_weight=w),
+    "focal_sparse_groups_ignore": plogp.sparse_categorical_focal_cross_entropy(
+        labels, logits.astype(np.float32), from_logits=True, gamma=1.0, ignore_index=3,
+        groups=row_groups, reduction="sum"),
 }
 print(json.dumps({
     "results": {k: out(v) for k, v in results.items()},

@@ -1,5 +1,6 @@
 //! The errors a caller can provoke. The binding crate maps every variant to a Python
-//! `ValueError`; a panic is always a bug, never part of the API.
+//! `ValueError`, except [`Error::Interrupted`] (the pending `KeyboardInterrupt`); a panic is
+//! always a bug, never part of the API.
 
 use std::fmt;
 
@@ -41,6 +42,9 @@ pub enum Error {
     /// A caller broke an invariant of the API (e.g. an output of the wrong float type): a bug
     /// of the caller, reported rather than panicking inside a user's process.
     Internal(&'static str),
+    /// The call was cancelled through its token (see [`crate::parallel::cancellable`]),
+    /// e.g. because Ctrl-C arrived while it ran; its partial results were discarded.
+    Interrupted,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -87,6 +91,7 @@ impl fmt::Display for Error {
                  (group ids must be integers in [0, {max_groups}))"
             ),
             Error::Internal(what) => write!(f, "internal error in plogp: {what}"),
+            Error::Interrupted => write!(f, "the call was interrupted (e.g. by Ctrl-C)"),
             Error::ZeroTotalWeight => write!(
                 f,
                 "reduction='mean' is undefined over zero total weight \

@@ -7,10 +7,21 @@
 //! The pool is built lazily on first parallel use with [`num_threads`] workers and rebuilt when
 //! [`set_num_threads`] changes the count. Small calls stay on the calling thread: entering a
 //! Rayon pool costs ~5–50 µs, more than a small call's whole work.
+//!
+//! A call run through [`cancellable`] can be stopped from another thread (the binding does so
+//! on Ctrl-C): [`map_chunks`] looks at the call's cancel token before each chunk and, once it
+//! is set, unwinds the whole call with a private payload that [`cancellable`] turns into
+//! [`Error::Interrupted`]. Unwinding rather than a `Result` through every driver because the
+//! drivers' own loops between `map_chunks` calls (grouped windows, in-order combines) must
+//! stop too, and they know nothing of cancellation; nothing is left behind (every buffer is
+//! dropped on the way out, the pool's workers just pick the next job) and a cancelled call's
+//! partial results are never seen.
 
+use crate::error::{Error, Result};
 use rayon::prelude::*;
+use std::cell::RefCell;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Elements per chunk for elementwise kernels: 2^15 f64 = 256 KiB per input, L2-resident.
@@ -108,16 +119,165 @@ where
         None => ranges.map(|r| (r, None)).collect(),
     };
     let threads = num_threads();
+    // Taken on the calling thread: the pool's workers have no token of their own. Each chunk
+    // runs with it installed, so a nested `map_chunks` inside a chunk stops as well.
+    let cancel = current_token();
+    let run = |(r, o): (Range<usize>, Option<&mut [O]>)| match &cancel {
+        None => f(r, o),
+        Some(token) => {
+            stop_if_cancelled(token);
+            with_token(Some(token.clone()), || f(r, o))
+        }
+    };
     if threads > 1 && tasks.len() > 1 && work >= PAR_MIN_ELEMS {
         if let Some(pool) = pool(threads) {
-            return pool.install(|| tasks.into_par_iter().map(|(r, o)| f(r, o)).collect());
+            return pool.install(|| tasks.into_par_iter().map(run).collect());
         }
     }
-    tasks.into_iter().map(|(r, o)| f(r, o)).collect()
+    tasks.into_iter().map(run).collect()
 }
 
 /// Rows per chunk for row kernels with `row_len` elements per row: about [`CHUNK_ELEMS`]
 /// elements, at least one row.
 pub fn rows_per_chunk(row_len: usize) -> usize {
     (CHUNK_ELEMS / row_len.max(1)).max(1)
+}
+
+// ------------------------------------------------------------------------------ cancellation
+
+thread_local! {
+    /// The cancel token of the call running on this thread, if it is cancellable.
+    static CANCEL: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+}
+
+/// The unwind payload of a cancelled call. Private: only [`cancellable`] catches it, and a
+/// real panic is never mistaken for it.
+struct Cancelled;
+
+fn current_token() -> Option<Arc<AtomicBool>> {
+    CANCEL.with(|c| c.borrow().clone())
+}
+
+/// Run `f` with `token` as this thread's cancel token, restoring the previous one afterwards
+/// (also when `f` unwinds).
+fn with_token<T>(token: Option<Arc<AtomicBool>>, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Arc<AtomicBool>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CANCEL.with(|c| *c.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(CANCEL.with(|c| c.replace(token)));
+    f()
+}
+
+/// Unwind the current call if its token is set. `resume_unwind` does not run the panic hook,
+/// so nothing is printed. A build with `panic = "abort"` cannot unwind: it ignores the token
+/// and runs every call to the end.
+#[inline]
+fn stop_if_cancelled(token: &AtomicBool) {
+    if cfg!(panic = "unwind") && token.load(Ordering::Relaxed) {
+        std::panic::resume_unwind(Box::new(Cancelled));
+    }
+}
+
+/// Run the kernel call `f` on this thread so that setting `token` (from any thread) stops it:
+/// every [`map_chunks`] of the call checks the token before each chunk, so the call ends
+/// within one chunk's time per worker (tens of microseconds) and returns
+/// [`Error::Interrupted`]. With `token` never set the call runs exactly as without this
+/// wrapper (same chunks, same bits). Cancelling one call never affects another: tokens belong
+/// to the thread that called `cancellable`. A panic of `f` propagates unchanged.
+pub fn cancellable<T>(token: &Arc<AtomicBool>, f: impl FnOnce() -> T) -> Result<T> {
+    // AssertUnwindSafe: on cancellation everything `f` touched is dropped or discarded by the
+    // caller (a cancelled call's outputs are never returned); other panics are re-raised.
+    let run = std::panic::AssertUnwindSafe(|| with_token(Some(token.clone()), f));
+    match std::panic::catch_unwind(run) {
+        Ok(t) => Ok(t),
+        Err(payload) if payload.is::<Cancelled>() => Err(Error::Interrupted),
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Sum of `0..n` in chunks, counting the chunks that ran.
+    fn chunked_sum(n: usize, ran: &AtomicUsize, after: impl Fn(usize) + Sync) -> u64 {
+        map_chunks(n, 1000, n, None::<&mut [u8]>, 0, |r, _| {
+            ran.fetch_add(1, Ordering::Relaxed);
+            after(r.start);
+            r.map(|i| i as u64).sum::<u64>()
+        })
+        .into_iter()
+        .sum()
+    }
+
+    #[test]
+    fn an_uncancelled_call_is_unchanged() {
+        let token = Arc::new(AtomicBool::new(false));
+        let ran = AtomicUsize::new(0);
+        let n = 1 << 18;
+        let got = cancellable(&token, || chunked_sum(n, &ran, |_| {})).unwrap();
+        assert_eq!(got, (n as u64 - 1) * n as u64 / 2);
+        assert_eq!(ran.load(Ordering::Relaxed), n.div_ceil(1000));
+        assert!(current_token().is_none(), "the token outlived the call");
+    }
+
+    #[test]
+    fn a_cancelled_call_stops_at_a_chunk_boundary() {
+        for threads in [1, 3] {
+            set_num_threads(threads);
+            let token = Arc::new(AtomicBool::new(false));
+            let ran = AtomicUsize::new(0);
+            let n = 1 << 20; // 1049 chunks of 1000
+            let res = cancellable(&token, || {
+                // A second `map_chunks` after the first, as the grouped driver's windows do:
+                // it must not run either.
+                let first = chunked_sum(n, &ran, |start| {
+                    if start == 5000 {
+                        token.store(true, Ordering::Relaxed);
+                    }
+                });
+                let second = chunked_sum(n, &ran, |_| panic!("ran after cancellation"));
+                first + second
+            });
+            assert_eq!(res, Err(Error::Interrupted));
+            // Chunks already started finish; at most one more per worker begins before the
+            // store is seen (Relaxed, but each worker re-reads the token per chunk).
+            let ran = ran.load(Ordering::Relaxed);
+            assert!(ran < 1049, "{threads} threads: {ran} chunks ran");
+            assert!(current_token().is_none());
+            // The pool is usable afterwards and gives the same result as before.
+            let ran2 = AtomicUsize::new(0);
+            assert_eq!(chunked_sum(n, &ran2, |_| {}), (n as u64 - 1) * n as u64 / 2);
+        }
+        set_num_threads(1);
+    }
+
+    #[test]
+    fn tokens_belong_to_their_call() {
+        // Cancelling one call leaves a concurrent call on another thread alone.
+        let cancelled = Arc::new(AtomicBool::new(true));
+        let free = Arc::new(AtomicBool::new(false));
+        let ran = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            let a = s.spawn(|| cancellable(&cancelled, || chunked_sum(1 << 18, &ran, |_| {})));
+            let b = s.spawn(|| cancellable(&free, || chunked_sum(1 << 18, &ran, |_| {})));
+            assert_eq!(a.join().unwrap(), Err(Error::Interrupted));
+            let n = 1u64 << 18;
+            assert_eq!(b.join().unwrap(), Ok((n - 1) * n / 2));
+        });
+    }
+
+    #[test]
+    fn a_panic_is_not_a_cancellation() {
+        let token = Arc::new(AtomicBool::new(false));
+        let res =
+            std::panic::catch_unwind(|| cancellable(&token, || -> u8 { panic!("a real bug") }));
+        let payload = res.expect_err("the panic must propagate");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"a real bug"));
+    }
 }

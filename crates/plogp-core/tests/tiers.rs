@@ -2,7 +2,8 @@
 //!
 //! Three levels: each `Simd` operation on random and special lanes; the math primitives on
 //! 10^6 inputs per function (plus the scalar `math::*` functions, which must equal the lanes);
-//! and every public kernel, forced onto each tier with `force_tier`, on lengths 0..=130 and
+//! and every public kernel (plain losses, loss options, focal losses, gradients, grouped
+//! entry points, activations), forced onto each tier with `force_tier`, on lengths 0..=130 and
 //! 2^k ± 1, sub-slices at offsets 0..8, and inputs sprinkled with 0, subnormals, 1 − ε, 1,
 //! NaN and ±inf. Kernel outputs are compared bit for bit except that any NaN equals any NaN
 //! (NaN payloads of arithmetic are not specified); the math primitives are compared exactly,
@@ -14,8 +15,11 @@
 mod common;
 use common::Rng;
 use plogp_core::activation::{self, Elementwise, RowMap};
+use plogp_core::focal::{self, ClassAlpha, Focus};
+use plogp_core::grouped::{self, GroupIds, GroupTotals};
 use plogp_core::simd::{force_tier, run_on, supported_tiers, Simd, Tier, WithSimd, LANES};
-use plogp_core::{binary, categorical, entropy, math, NanPolicy, Totals, Weights};
+use plogp_core::{binary, categorical, entropy, grad, loss_options, math, LossOptions};
+use plogp_core::{NanPolicy, Totals, Weights};
 use std::sync::{Mutex, MutexGuard};
 
 static LOCK: Mutex<()> = Mutex::new(());
@@ -939,4 +943,785 @@ fn long_inputs_match_scalar() {
         activation::elementwise(Elementwise::LogSigmoid, &z, &mut out).unwrap();
         Outcome::Bits(bits_f64(&out))
     });
+}
+
+// ---------------------------------------------------------------------------------------
+// The loss options, the focal losses, the gradients and the grouped driver (issue 15).
+
+fn group_result(t: plogp_core::Result<GroupTotals>) -> Outcome {
+    match t {
+        Ok(t) => {
+            let mut v = bits_f64(&t.loss);
+            v.extend(bits_f64(&t.weight));
+            Outcome::Bits(v)
+        }
+        Err(e) => Outcome::Err(format!("{e:?}")),
+    }
+}
+
+/// Group ids `0..k` for `n` items, k small (empty groups included).
+fn group_ids(r: &mut Rng, n: usize) -> Vec<i64> {
+    let k = 1 + r.below(5);
+    (0..n).map(|_| r.below(k) as i64).collect()
+}
+
+/// The option sets of the binary loss: `pos_weight` scalar / periodic (lengths 3 and 2·LANES+1,
+/// so a period straddles lane blocks), label smoothing, both.
+fn binary_options(pw: &[f64]) -> Vec<(String, LossOptions<'_>)> {
+    let mut v = Vec::new();
+    for (name, pos_weight) in [
+        ("none", None),
+        ("pw scalar", Some(&pw[..1])),
+        ("pw 3", Some(&pw[..3])),
+        ("pw 2L+1", Some(&pw[..2 * LANES + 1])),
+    ] {
+        for smoothing in [0.0, 0.1, 1.0] {
+            v.push((
+                format!("{name} ls={smoothing}"),
+                LossOptions {
+                    pos_weight,
+                    label_smoothing: smoothing,
+                    ..LossOptions::default()
+                },
+            ));
+        }
+    }
+    v
+}
+
+#[test]
+fn binary_options_and_focal_match_scalar() {
+    let g = Forced::take();
+    if other_tiers().is_empty() {
+        return;
+    }
+    let mut r = Rng(71);
+    let pw: Vec<f64> = (0..2 * LANES + 1)
+        .map(|_| [0.0, 1.0, 2.5, 1e-300, 7.0][r.below(5)])
+        .collect();
+    let options = binary_options(&pw);
+    let focuses = [
+        Focus {
+            gamma: 2.0,
+            alpha: Some(0.25),
+        },
+        Focus {
+            gamma: 0.5,
+            alpha: None,
+        },
+        Focus {
+            gamma: 0.0,
+            alpha: Some(0.75),
+        },
+        Focus {
+            gamma: 0.0,
+            alpha: None,
+        },
+    ];
+    for n in lengths() {
+        let total = n + 8;
+        let y_soft: Vec<f64> = (0..total)
+            .map(|_| [0.0, 1.0, 0.3, r.unit(), f64::NAN][r.below(5)])
+            .collect();
+        let y_hard: Vec<u8> = (0..total).map(|_| r.below(2) as u8).collect();
+        let p: Vec<f64> = (0..total).map(|_| prob(&mut r)).collect();
+        let p32: Vec<f32> = p.iter().map(|&x| x as f32).collect();
+        let z: Vec<f64> = (0..total).map(|_| logit(&mut r)).collect();
+        let z32: Vec<f32> = z.iter().map(|&x| x as f32).collect();
+        let w = weights_for(&mut r, total);
+        for off in offsets(n) {
+            let s = off..off + n;
+            let pol = POLICIES[(n + off) % 3];
+            // Every option set on short inputs; one per length/offset on long ones.
+            let picked: Vec<&(String, LossOptions<'_>)> = if n <= 130 {
+                options.iter().collect()
+            } else {
+                vec![&options[(n + off) % options.len()]]
+            };
+            for (name, opts) in picked {
+                let what = || format!("n={n} off={off} {pol:?} {name}");
+                same_on_every_tier(&g, &|| format!("options bce_prob {}", what()), &|| {
+                    let mut out = vec![0.0f64; n];
+                    let t = loss_options::bce(
+                        (&y_soft[s.clone()]).into(),
+                        (&p[s.clone()]).into(),
+                        Some(1e-7),
+                        opts,
+                        Weights::PerItem(&w[s.clone()]),
+                        pol,
+                        Some((&mut out).into()),
+                    );
+                    totals(t, bits_f64(&out))
+                });
+                same_on_every_tier(&g, &|| format!("options bce_prob f32 {}", what()), &|| {
+                    let mut out = vec![0.0f32; n];
+                    let t = loss_options::bce(
+                        (&y_hard[s.clone()]).into(),
+                        (&p32[s.clone()]).into(),
+                        Some(0.0),
+                        opts,
+                        Weights::None,
+                        pol,
+                        Some((&mut out).into()),
+                    );
+                    totals(t, bits_f32(&out))
+                });
+                same_on_every_tier(&g, &|| format!("options bce_logits {}", what()), &|| {
+                    let mut out = vec![0.0f64; n];
+                    let t = loss_options::bce(
+                        (&y_soft[s.clone()]).into(),
+                        (&z[s.clone()]).into(),
+                        None,
+                        opts,
+                        Weights::None,
+                        pol,
+                        Some((&mut out).into()),
+                    );
+                    totals(t, bits_f64(&out))
+                });
+                same_on_every_tier(
+                    &g,
+                    &|| format!("options bce_logits f32 {}", what()),
+                    &|| {
+                        let t = loss_options::bce(
+                            (&y_hard[s.clone()]).into(),
+                            (&z32[s.clone()]).into(),
+                            None,
+                            opts,
+                            Weights::PerItem(&w[s.clone()]),
+                            pol,
+                            None,
+                        );
+                        totals(t, Vec::new())
+                    },
+                );
+            }
+            for focus in focuses {
+                let what = || format!("n={n} off={off} {pol:?} {focus:?}");
+                same_on_every_tier(&g, &|| format!("focal prob {}", what()), &|| {
+                    let mut out = vec![0.0f64; n];
+                    let t = focal::binary_focal_prob(
+                        &y_soft[s.clone()],
+                        &p[s.clone()],
+                        focus,
+                        1e-7,
+                        Weights::PerItem(&w[s.clone()]),
+                        pol,
+                        Some((&mut out).into()),
+                    );
+                    totals(t, bits_f64(&out))
+                });
+                same_on_every_tier(&g, &|| format!("focal prob f32 {}", what()), &|| {
+                    let mut out = vec![0.0f32; n];
+                    let t = focal::binary_focal_prob(
+                        &y_hard[s.clone()],
+                        &p32[s.clone()],
+                        focus,
+                        f32::EPSILON as f64,
+                        Weights::None,
+                        pol,
+                        Some((&mut out).into()),
+                    );
+                    totals(t, bits_f32(&out))
+                });
+                same_on_every_tier(&g, &|| format!("focal logits {}", what()), &|| {
+                    let mut out = vec![0.0f64; n];
+                    let t = focal::binary_focal_logits(
+                        &y_soft[s.clone()],
+                        &z[s.clone()],
+                        focus,
+                        Weights::None,
+                        pol,
+                        Some((&mut out).into()),
+                    );
+                    totals(t, bits_f64(&out))
+                });
+                same_on_every_tier(&g, &|| format!("focal logits f32 {}", what()), &|| {
+                    let mut out = vec![0.0f32; n];
+                    let t = focal::binary_focal_logits(
+                        &y_hard[s.clone()],
+                        &z32[s.clone()],
+                        focus,
+                        Weights::PerItem(&w[s.clone()]),
+                        pol,
+                        Some((&mut out).into()),
+                    );
+                    totals(t, bits_f32(&out))
+                });
+            }
+        }
+    }
+}
+
+#[test]
+fn categorical_options_and_sparse_focal_match_scalar() {
+    let g = Forced::take();
+    if other_tiers().is_empty() {
+        return;
+    }
+    let mut r = Rng(81);
+    for (rows, c) in shapes() {
+        let n = rows * c;
+        let total = n + 8;
+        let t: Vec<f64> = (0..total)
+            .map(|_| [0.0, 0.0, 1.0, 0.25, r.unit()][r.below(5)])
+            .collect();
+        let p: Vec<f64> = (0..total).map(|_| prob_finite(&mut r)).collect();
+        let mut p_nan = p.clone();
+        p_nan[r.below(total)] = f64::NAN;
+        // Logits with masked classes (−inf, the `smoothed_logits_row` K < C path) and specials.
+        let z: Vec<f64> = (0..total)
+            .map(|_| {
+                if r.below(6) == 0 {
+                    f64::NEG_INFINITY
+                } else {
+                    logit(&mut r)
+                }
+            })
+            .collect();
+        let z_fin: Vec<f64> = (0..total).map(|_| logit_finite(&mut r)).collect();
+        let labels: Vec<i64> = (0..rows)
+            .map(|_| if c == 0 { 0 } else { r.below(c) as i64 })
+            .collect();
+        let cw: Vec<f64> = (0..c)
+            .map(|_| [0.0, 1.0, 0.5, 3.0, 1e-300][r.below(5)])
+            .collect();
+        let alpha: Vec<f64> = (0..c).map(|_| r.unit()).collect();
+        let w = weights_for(&mut r, rows);
+        let ignore = if c > 1 { Some(1) } else { Some(-100) };
+        let option_sets = [
+            ("cw", Some(&cw[..]), 0.0, None),
+            ("ls", None, 0.2, None),
+            ("cw ls ignore", Some(&cw[..]), 0.1, ignore),
+            ("ignore", None, 0.0, ignore),
+            ("ls=1", None, 1.0, None),
+        ];
+        for off in offsets(c) {
+            let s = off..off + n;
+            let pol = POLICIES[(c + off) % 3];
+            for (oname, class_weight, label_smoothing, ignore_index) in option_sets {
+                let opts = LossOptions {
+                    pos_weight: None,
+                    class_weight,
+                    label_smoothing,
+                    ignore_index,
+                };
+                let what = || format!("rows={rows} c={c} off={off} {pol:?} {oname}");
+                for (name, pp) in [("p", &p), ("p with NaN", &p_nan)] {
+                    same_on_every_tier(
+                        &g,
+                        &|| format!("options cce_prob {name} {}", what()),
+                        &|| {
+                            let mut out = vec![0.0f64; rows];
+                            let res = loss_options::cce(
+                                (&t[s.clone()]).into(),
+                                (&pp[s.clone()]).into(),
+                                rows,
+                                c,
+                                Some(1e-12),
+                                &opts,
+                                Weights::PerItem(&w),
+                                pol,
+                                Some((&mut out).into()),
+                            );
+                            totals(res, bits_f64(&out))
+                        },
+                    );
+                    same_on_every_tier(
+                        &g,
+                        &|| format!("options sparse_prob {name} {}", what()),
+                        &|| {
+                            let mut out = vec![0.0f64; rows];
+                            let res = loss_options::sparse(
+                                (&labels).into(),
+                                (&pp[s.clone()]).into(),
+                                rows,
+                                c,
+                                Some(0.0),
+                                &opts,
+                                Weights::None,
+                                pol,
+                                Some((&mut out).into()),
+                            );
+                            totals(res, bits_f64(&out))
+                        },
+                    );
+                }
+                for (name, zz) in [("z", &z), ("finite z", &z_fin)] {
+                    same_on_every_tier(
+                        &g,
+                        &|| format!("options cce_logits {name} {}", what()),
+                        &|| {
+                            let mut out = vec![0.0f64; rows];
+                            let res = loss_options::cce(
+                                (&t[s.clone()]).into(),
+                                (&zz[s.clone()]).into(),
+                                rows,
+                                c,
+                                None,
+                                &opts,
+                                Weights::None,
+                                pol,
+                                Some((&mut out).into()),
+                            );
+                            totals(res, bits_f64(&out))
+                        },
+                    );
+                    same_on_every_tier(
+                        &g,
+                        &|| format!("options sparse_logits {name} {}", what()),
+                        &|| {
+                            let mut out = vec![0.0f64; rows];
+                            let res = loss_options::sparse(
+                                (&labels).into(),
+                                (&zz[s.clone()]).into(),
+                                rows,
+                                c,
+                                None,
+                                &opts,
+                                Weights::PerItem(&w),
+                                pol,
+                                Some((&mut out).into()),
+                            );
+                            totals(res, bits_f64(&out))
+                        },
+                    );
+                    let z32: Vec<f32> = zz[s.clone()].iter().map(|&x| x as f32).collect();
+                    same_on_every_tier(
+                        &g,
+                        &|| format!("options sparse_logits f32 {name} {}", what()),
+                        &|| {
+                            let mut out = vec![0.0f32; rows];
+                            let res = loss_options::sparse(
+                                (&labels).into(),
+                                (&z32).into(),
+                                rows,
+                                c,
+                                None,
+                                &opts,
+                                Weights::None,
+                                pol,
+                                Some((&mut out).into()),
+                            );
+                            totals(res, bits_f32(&out))
+                        },
+                    );
+                    same_on_every_tier(
+                        &g,
+                        &|| format!("options cce_logits f32 {name} {}", what()),
+                        &|| {
+                            let mut out = vec![0.0f32; rows];
+                            let res = loss_options::cce(
+                                (&t[s.clone()]).into(),
+                                (&z32).into(),
+                                rows,
+                                c,
+                                None,
+                                &opts,
+                                Weights::PerItem(&w),
+                                pol,
+                                Some((&mut out).into()),
+                            );
+                            totals(res, bits_f32(&out))
+                        },
+                    );
+                }
+            }
+            let alphas = [
+                ("no alpha", ClassAlpha::None),
+                ("alpha 0.25", ClassAlpha::All(0.25)),
+                ("alpha per class", ClassAlpha::PerClass(&alpha)),
+            ];
+            for (aname, a) in alphas {
+                for (gamma, ign) in [(2.0, None), (0.5, ignore), (0.0, None)] {
+                    let what =
+                        || format!("rows={rows} c={c} off={off} {pol:?} {aname} γ={gamma} {ign:?}");
+                    same_on_every_tier(&g, &|| format!("sparse_focal prob {}", what()), &|| {
+                        let mut out = vec![0.0f64; rows];
+                        let res = focal::sparse_focal(
+                            &labels,
+                            &p_nan[s.clone()],
+                            rows,
+                            c,
+                            gamma,
+                            a,
+                            ign,
+                            Some(1e-7),
+                            Weights::PerItem(&w),
+                            pol,
+                            Some((&mut out).into()),
+                        );
+                        totals(res, bits_f64(&out))
+                    });
+                    for (name, zz) in [("z", &z), ("finite z", &z_fin)] {
+                        same_on_every_tier(
+                            &g,
+                            &|| format!("sparse_focal logits {name} {}", what()),
+                            &|| {
+                                let mut out = vec![0.0f64; rows];
+                                let res = focal::sparse_focal(
+                                    &labels,
+                                    &zz[s.clone()],
+                                    rows,
+                                    c,
+                                    gamma,
+                                    a,
+                                    ign,
+                                    None,
+                                    Weights::None,
+                                    pol,
+                                    Some((&mut out).into()),
+                                );
+                                totals(res, bits_f64(&out))
+                            },
+                        );
+                        let z32: Vec<f32> = zz[s.clone()].iter().map(|&x| x as f32).collect();
+                        same_on_every_tier(
+                            &g,
+                            &|| format!("sparse_focal logits f32 {name} {}", what()),
+                            &|| {
+                                let mut out = vec![0.0f32; rows];
+                                let res = focal::sparse_focal(
+                                    &labels,
+                                    &z32,
+                                    rows,
+                                    c,
+                                    gamma,
+                                    a,
+                                    ign,
+                                    None,
+                                    Weights::PerItem(&w),
+                                    pol,
+                                    Some((&mut out).into()),
+                                );
+                                totals(res, bits_f32(&out))
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gradients_match_scalar() {
+    let g = Forced::take();
+    if other_tiers().is_empty() {
+        return;
+    }
+    let mut r = Rng(91);
+    for n in lengths() {
+        let total = n + 8;
+        let y_soft: Vec<f64> = (0..total)
+            .map(|_| [0.0, 1.0, 0.3, r.unit(), f64::NAN][r.below(5)])
+            .collect();
+        let y_hard: Vec<u8> = (0..total).map(|_| r.below(2) as u8).collect();
+        let z: Vec<f64> = (0..total).map(|_| logit(&mut r)).collect();
+        let z32: Vec<f32> = z.iter().map(|&x| x as f32).collect();
+        let w = weights_for(&mut r, total);
+        for off in offsets(n) {
+            let s = off..off + n;
+            let what = || format!("n={n} off={off}");
+            same_on_every_tier(&g, &|| format!("grad bce {}", what()), &|| {
+                let (mut gr, mut h) = (vec![0.0f64; n], vec![0.0f64; n]);
+                let res = grad::binary_logits(
+                    &y_soft[s.clone()],
+                    &z[s.clone()],
+                    Weights::PerItem(&w[s.clone()]),
+                    &mut gr,
+                    Some((&mut h).into()),
+                );
+                let mut bits = bits_f64(&gr);
+                bits.extend(bits_f64(&h));
+                unit_result(res, bits)
+            });
+            same_on_every_tier(&g, &|| format!("grad bce f32 {}", what()), &|| {
+                let mut gr = vec![0.0f32; n];
+                let res = grad::binary_logits(
+                    &y_hard[s.clone()],
+                    &z32[s.clone()],
+                    Weights::None,
+                    &mut gr,
+                    None,
+                );
+                unit_result(res, bits_f32(&gr))
+            });
+        }
+    }
+    for (rows, c) in shapes() {
+        let n = rows * c;
+        let total = n + 8;
+        let z: Vec<f64> = (0..total)
+            .map(|_| {
+                if r.below(8) == 0 {
+                    f64::NEG_INFINITY
+                } else {
+                    logit(&mut r)
+                }
+            })
+            .collect();
+        let z_fin: Vec<f64> = (0..total).map(|_| logit_finite(&mut r)).collect();
+        let labels: Vec<u32> = (0..rows)
+            .map(|_| if c == 0 { 0 } else { r.below(c) as u32 })
+            .collect();
+        let w = weights_for(&mut r, rows);
+        for off in offsets(c) {
+            let s = off..off + n;
+            for (name, zz) in [("z", &z), ("finite z", &z_fin)] {
+                let what = || format!("{name} rows={rows} c={c} off={off}");
+                same_on_every_tier(&g, &|| format!("grad softmax {}", what()), &|| {
+                    let (mut gr, mut h) = (vec![0.0f64; n], vec![0.0f64; n]);
+                    let res = grad::softmax_logits(
+                        &labels,
+                        &zz[s.clone()],
+                        rows,
+                        c,
+                        Weights::PerItem(&w),
+                        &mut gr,
+                        Some((&mut h).into()),
+                    );
+                    let mut bits = bits_f64(&gr);
+                    bits.extend(bits_f64(&h));
+                    unit_result(res, bits)
+                });
+                let z32: Vec<f32> = zz[s.clone()].iter().map(|&x| x as f32).collect();
+                same_on_every_tier(&g, &|| format!("grad softmax f32 {}", what()), &|| {
+                    let mut gr = vec![0.0f32; n];
+                    let res =
+                        grad::softmax_logits(&labels, &z32, rows, c, Weights::None, &mut gr, None);
+                    unit_result(res, bits_f32(&gr))
+                });
+            }
+        }
+    }
+}
+
+#[test]
+fn grouped_kernels_match_scalar() {
+    let g = Forced::take();
+    if other_tiers().is_empty() {
+        return;
+    }
+    let mut r = Rng(101);
+    let pw: Vec<f64> = (0..2 * LANES + 1).map(|_| r.uniform(0.0, 4.0)).collect();
+    for n in lengths() {
+        let total = n + 8;
+        let y: Vec<f64> = (0..total)
+            .map(|_| [0.0, 1.0, 0.3, r.unit(), f64::NAN][r.below(5)])
+            .collect();
+        let p: Vec<f64> = (0..total).map(|_| prob(&mut r)).collect();
+        let z32: Vec<f32> = (0..total).map(|_| logit(&mut r) as f32).collect();
+        let w = weights_for(&mut r, total);
+        let ids = group_ids(&mut r, total);
+        for off in offsets(n) {
+            let s = off..off + n;
+            let pol = POLICIES[(n + off) % 3];
+            let groups = GroupIds {
+                ids: (&ids[s.clone()]).into(),
+                inner: 1,
+            };
+            let k = grouped::n_groups(&ids[s.clone()]).unwrap();
+            let opts = LossOptions {
+                pos_weight: Some(if n % 2 == 0 { &pw[..] } else { &pw[..1] }),
+                label_smoothing: 0.1,
+                ..LossOptions::default()
+            };
+            let what = || format!("n={n} off={off} {pol:?} groups={k}");
+            same_on_every_tier(&g, &|| format!("grouped binary prob {}", what()), &|| {
+                group_result(grouped::binary(
+                    (&y[s.clone()]).into(),
+                    (&p[s.clone()]).into(),
+                    Some(1e-7),
+                    &opts,
+                    groups,
+                    k,
+                    Weights::PerItem(&w[s.clone()]),
+                    pol,
+                ))
+            });
+            same_on_every_tier(
+                &g,
+                &|| format!("grouped binary logits f32 {}", what()),
+                &|| {
+                    group_result(grouped::binary(
+                        (&y[s.clone()]).into(),
+                        (&z32[s.clone()]).into(),
+                        None,
+                        &LossOptions::default(),
+                        groups,
+                        k,
+                        Weights::None,
+                        pol,
+                    ))
+                },
+            );
+            let focus = Focus {
+                gamma: 2.0,
+                alpha: Some(0.25),
+            };
+            same_on_every_tier(&g, &|| format!("grouped binary_focal {}", what()), &|| {
+                group_result(grouped::binary_focal(
+                    (&y[s.clone()]).into(),
+                    (&p[s.clone()]).into(),
+                    focus,
+                    Some(1e-7),
+                    groups,
+                    k,
+                    Weights::PerItem(&w[s.clone()]),
+                    pol,
+                ))
+            });
+            same_on_every_tier(
+                &g,
+                &|| format!("grouped binary_focal logits f32 {}", what()),
+                &|| {
+                    group_result(grouped::binary_focal(
+                        (&y[s.clone()]).into(),
+                        (&z32[s.clone()]).into(),
+                        focus,
+                        None,
+                        groups,
+                        k,
+                        Weights::None,
+                        pol,
+                    ))
+                },
+            );
+        }
+    }
+    for (rows, c) in shapes() {
+        let n = rows * c;
+        let total = n + 8;
+        let t: Vec<f64> = (0..total)
+            .map(|_| [0.0, 0.0, 1.0, 0.25, r.unit()][r.below(5)])
+            .collect();
+        let p: Vec<f64> = (0..total).map(|_| prob_finite(&mut r)).collect();
+        let z: Vec<f64> = (0..total).map(|_| logit(&mut r)).collect();
+        let z32: Vec<f32> = z.iter().map(|&x| x as f32).collect();
+        let labels: Vec<i32> = (0..rows)
+            .map(|_| if c == 0 { 0 } else { r.below(c) as i32 })
+            .collect();
+        let cw: Vec<f64> = (0..c).map(|_| [0.0, 1.0, 0.5, 3.0][r.below(4)]).collect();
+        let w = weights_for(&mut r, rows);
+        let ids = group_ids(&mut r, rows);
+        let groups = GroupIds {
+            ids: (&ids).into(),
+            inner: 1,
+        };
+        let k = grouped::n_groups(&ids).unwrap();
+        let ignore = if c > 1 { Some(1) } else { None };
+        let opts = LossOptions {
+            class_weight: Some(&cw),
+            label_smoothing: 0.1,
+            ignore_index: ignore,
+            ..LossOptions::default()
+        };
+        for off in offsets(c) {
+            let s = off..off + n;
+            let pol = POLICIES[(c + off) % 3];
+            let what = || format!("rows={rows} c={c} off={off} {pol:?} groups={k}");
+            same_on_every_tier(
+                &g,
+                &|| format!("grouped categorical prob {}", what()),
+                &|| {
+                    group_result(grouped::categorical(
+                        (&t[s.clone()]).into(),
+                        (&p[s.clone()]).into(),
+                        (rows, c),
+                        Some(1e-12),
+                        &opts,
+                        groups,
+                        k,
+                        Weights::PerItem(&w),
+                        pol,
+                    ))
+                },
+            );
+            same_on_every_tier(
+                &g,
+                &|| format!("grouped categorical logits {}", what()),
+                &|| {
+                    group_result(grouped::categorical(
+                        (&t[s.clone()]).into(),
+                        (&z[s.clone()]).into(),
+                        (rows, c),
+                        None,
+                        &opts,
+                        groups,
+                        k,
+                        Weights::None,
+                        pol,
+                    ))
+                },
+            );
+            same_on_every_tier(&g, &|| format!("grouped sparse prob {}", what()), &|| {
+                group_result(grouped::sparse(
+                    (&labels).into(),
+                    (&p[s.clone()]).into(),
+                    (rows, c),
+                    Some(0.0),
+                    &opts,
+                    groups,
+                    k,
+                    Weights::None,
+                    pol,
+                ))
+            });
+            same_on_every_tier(
+                &g,
+                &|| format!("grouped sparse logits f32 {}", what()),
+                &|| {
+                    group_result(grouped::sparse(
+                        (&labels).into(),
+                        (&z32[s.clone()]).into(),
+                        (rows, c),
+                        None,
+                        &opts,
+                        groups,
+                        k,
+                        Weights::PerItem(&w),
+                        pol,
+                    ))
+                },
+            );
+            for (gamma, alpha) in [(2.0, ClassAlpha::All(0.25)), (0.0, ClassAlpha::None)] {
+                same_on_every_tier(
+                    &g,
+                    &|| format!("grouped sparse_focal logits γ={gamma} {}", what()),
+                    &|| {
+                        group_result(grouped::sparse_focal(
+                            (&labels).into(),
+                            (&z[s.clone()]).into(),
+                            (rows, c),
+                            (gamma, alpha, ignore),
+                            None,
+                            groups,
+                            k,
+                            Weights::PerItem(&w),
+                            pol,
+                        ))
+                    },
+                );
+                same_on_every_tier(
+                    &g,
+                    &|| format!("grouped sparse_focal prob f32 γ={gamma} {}", what()),
+                    &|| {
+                        let p32: Vec<f32> = p[s.clone()].iter().map(|&x| x as f32).collect();
+                        group_result(grouped::sparse_focal(
+                            (&labels).into(),
+                            (&p32).into(),
+                            (rows, c),
+                            (gamma, alpha, None),
+                            Some(f32::EPSILON as f64),
+                            groups,
+                            k,
+                            Weights::None,
+                            pol,
+                        ))
+                    },
+                );
+            }
+        }
+    }
 }

@@ -265,6 +265,8 @@ pub fn check_error(e: &Error, n_elems: usize, n_items: usize, c: Option<usize>) 
         Error::ZeroTotalWeight => panic!("a kernel returned ZeroTotalWeight"),
         // Only the grouped driver (not fuzzed here) reports bad group ids.
         Error::BadGroup { .. } => panic!("a kernel without groups returned {e:?}"),
+        // Only a call run through `parallel::cancellable` with its token set stops early.
+        Error::Interrupted => panic!("a call without a cancel token returned {e:?}"),
     }
 }
 
@@ -355,4 +357,133 @@ impl Int for bool {
 /// A label for `c` classes (see [`label_i128`]) in type `T`.
 pub fn int<T: Int>(u: &mut Unstructured<'_>, c: usize) -> Result<T> {
     label_i128(u, c, T::MIN, T::MAX).map(T::from_i128)
+}
+
+// ------------------------------------------------------------------ options and focal losses
+
+/// A class / positive weight as the binding passes it: finite and non-negative.
+pub fn option_weight(u: &mut Unstructured<'_>) -> Result<f64> {
+    Ok(match u.int_in_range(0u8..=7)? {
+        0 => 0.0,
+        1 => 1.0,
+        2 => 5e-324,
+        3 => 1e300,
+        _ => f64::from(u.arbitrary::<u16>()?) / 256.0,
+    })
+}
+
+/// `pos_weight`: none, a scalar, or a period of 2..=2·LANES+1 values.
+pub fn pos_weight(u: &mut Unstructured<'_>) -> Result<Option<Vec<f64>>> {
+    Ok(match u.int_in_range(0u8..=2)? {
+        0 => None,
+        1 => Some(vec![option_weight(u)?]),
+        _ => {
+            let len = u.int_in_range(2..=2 * plogp_core::simd::LANES + 1)?;
+            Some(values(u, len, option_weight)?)
+        }
+    })
+}
+
+/// `class_weight` for `c` classes, or none.
+pub fn class_weight(u: &mut Unstructured<'_>, c: usize) -> Result<Option<Vec<f64>>> {
+    Ok(if u.arbitrary::<bool>()? {
+        Some(values(u, c, option_weight)?)
+    } else {
+        None
+    })
+}
+
+/// A probability-like parameter in `[0, 1]` (label smoothing, α).
+pub fn unit(u: &mut Unstructured<'_>) -> Result<f64> {
+    Ok(match u.int_in_range(0u8..=5)? {
+        0 => 0.0,
+        1 => 1.0,
+        2 => 0.1,
+        3 => 5e-324,
+        4 => 1.0 - f64::EPSILON / 2.0,
+        _ => f64::from(u.arbitrary::<u32>()?) / f64::from(u32::MAX),
+    })
+}
+
+/// `ignore_index`: none, a class, −100 (PyTorch's default), or any 64-bit value.
+pub fn ignore_index(u: &mut Unstructured<'_>, c: usize) -> Result<Option<i128>> {
+    Ok(match u.int_in_range(0u8..=3)? {
+        0 => None,
+        1 if c > 0 => Some(u.int_in_range(0..=c as i128 - 1)?),
+        2 => Some(-100),
+        _ => Some(i128::from(u.arbitrary::<i64>()?)),
+    })
+}
+
+/// The focal γ as the binding passes it: finite and non-negative.
+pub fn gamma(u: &mut Unstructured<'_>) -> Result<f64> {
+    Ok(match u.int_in_range(0u8..=5)? {
+        0 => 0.0,
+        1 => 2.0,
+        2 => 0.5,
+        3 => 1.0,
+        4 => 1e-300,
+        _ => f64::from(u.arbitrary::<u16>()?) / 4096.0,
+    })
+}
+
+/// A float's bits in the canonical form of [`Outcome`] (all NaNs alike).
+pub fn canon_bits(x: f64) -> u64 {
+    canon(x)
+}
+
+impl Outcome {
+    /// An outcome of raw values (e.g. per-group totals), NaN canonical.
+    pub fn of(r: std::result::Result<Vec<f64>, String>) -> Outcome {
+        match r {
+            Ok(v) => Outcome {
+                error: None,
+                bits: v.into_iter().map(canon).collect(),
+            },
+            Err(e) => Outcome {
+                error: Some(e),
+                bits: Vec::new(),
+            },
+        }
+    }
+}
+
+impl OwnedWeights {
+    /// The weight of item `i` (1 without weights).
+    pub fn get(&self, i: usize) -> f64 {
+        match self {
+            OwnedWeights::None => 1.0,
+            OwnedWeights::PerItem(w) => w[i],
+            OwnedWeights::PerGroup { w, inner } => w[i / inner.get()],
+        }
+    }
+}
+
+/// A target value as f64 (for plain references).
+pub trait AsF64: Copy {
+    fn as_f64(self) -> f64;
+}
+
+macro_rules! impl_as_f64 {
+    ($($t:ty),*) => {$(
+        impl AsF64 for $t {
+            fn as_f64(self) -> f64 { self as f64 }
+        }
+    )*};
+}
+impl_as_f64!(f64, f32, i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl AsF64 for bool {
+    fn as_f64(self) -> f64 {
+        f64::from(u8::from(self))
+    }
+}
+
+/// The smallest positive normal number of the output type `P` (an absolute error floor).
+pub fn tiny<P: Real>() -> f64 {
+    if P::EPSILON > 1e-10 {
+        f64::from(f32::MIN_POSITIVE)
+    } else {
+        f64::MIN_POSITIVE
+    }
 }

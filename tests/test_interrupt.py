@@ -1,0 +1,220 @@
+"""Ctrl-C stops a long native call (issue 15): ``KeyboardInterrupt`` within 0.5 s of SIGINT,
+no thread left behind, the pool usable and bit-identical afterwards, no memory kept.
+
+Each case runs in a child interpreter that first sizes its input so that one uninterrupted
+call lasts at least ``MIN_CALL_S`` (so a call that ignored the signal could not pass), prints
+``ready``, and makes the call again; the parent sends SIGINT ``SIGNAL_AFTER_S`` later. Both
+read ``time.monotonic()`` (``CLOCK_MONOTONIC``, one clock for every process on Linux). Linux
+only (``/proc/self/task`` lists the child's threads).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from conftest import requires_native
+
+pytestmark = [
+    requires_native,
+    pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc (Linux)"),
+]
+
+SIGNAL_AFTER_S = 0.3
+LATENCY_S = 0.5  # issue 15: KeyboardInterrupt within 0.5 s of the signal
+MIN_CALL_S = 1.5  # an uninterrupted call lasts at least this long (> SIGNAL_AFTER_S + LATENCY_S)
+
+CHILD = r"""
+import hashlib, json, os, sys, threading, time
+import numpy as np
+import plogp
+
+kind, MIN_CALL_S = sys.argv[1], float(sys.argv[2])
+rng = np.random.default_rng(15)
+BASE = 1 << 20
+
+def threads():
+    names = []
+    for t in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{t}/comm") as f:
+                names.append(f.read().strip())
+        except FileNotFoundError:  # a thread ending right now
+            pass
+    return sorted(names)
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+def digest(v):
+    if isinstance(v, float):
+        return v.hex()
+    if isinstance(v, tuple):
+        return [digest(x) for x in v]
+    return hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()
+
+def make(n):
+    # Inputs of n elements, repeated from a random block of 2^20 (cheap to build at any n).
+    z = np.resize(rng.normal(0, 3, BASE).astype(np.float32), n)
+    y = np.resize((rng.random(BASE) < 0.3).astype(np.int8), n)
+    if kind in ("bce", "concurrent"):
+        return lambda a, b: plogp.binary_cross_entropy(y[a:b], z[a:b], from_logits=True,
+                                                       reduction="none")
+    if kind == "groups":
+        ids = np.resize(rng.integers(0, 7, BASE).astype(np.int32), n)
+        return lambda a, b: plogp.binary_cross_entropy(y[a:b], z[a:b], from_logits=True,
+                                                       groups=ids[a:b])
+    if kind == "grad":
+        return lambda a, b: plogp.grad.binary_cross_entropy(y[a:b], z[a:b], hessian=True)
+    c = 100
+    rows = z[: n // c * c].reshape(-1, c)
+    if kind == "sparse":
+        labels = np.resize(rng.integers(0, c, BASE // c), n // c)
+        return lambda a, b: plogp.sparse_categorical_cross_entropy(
+            labels[a // c:b // c], rows[a // c:b // c], from_logits=True)
+    if kind == "entropy":
+        return lambda a, b: plogp.entropy_from_logits(rows[a // c:b // c])
+    raise SystemExit(f"unknown kind {kind}")
+
+# Size the input: double n until one call lasts MIN_CALL_S.
+n = 1 << 24
+while True:
+    call = make(n)
+    t = time.monotonic()
+    full = call(0, n)
+    full_s = time.monotonic() - t
+    if full_s >= MIN_CALL_S or n >= 1 << 31:
+        break
+    del call, full
+    n *= 2
+full = digest(full)
+small = digest(call(0, 1 << 22))  # several chunks and the pool, below the interrupt threshold
+report = {"n": n, "full_s": full_s}
+before = {"threads": threads(), "rss": rss()}
+
+other = None
+if kind == "concurrent":
+    # A second long call from another Python thread: a signal is for the main thread only,
+    # so this call must run to its end with the uninterrupted result.
+    got = {}
+    other = threading.Thread(target=lambda: got.update(value=digest(call(0, n))))
+    other.start()
+    time.sleep(0.05)
+
+print("ready", flush=True)
+start = time.monotonic()
+try:
+    result = call(0, n)
+    report["outcome"] = "finished"
+except KeyboardInterrupt:
+    report["outcome"] = "KeyboardInterrupt"
+report["caught"] = time.monotonic()
+report["call_s"] = report["caught"] - start
+if other is not None:
+    other.join()
+    report["other_identical"] = got.get("value") == full
+    # join() returns before the OS thread has quite gone from /proc.
+    for _ in range(100):
+        if len(threads()) <= len(before["threads"]):
+            break
+        time.sleep(0.01)
+report["threads_before"] = before["threads"]
+report["threads_after"] = threads()
+report["python_threads"] = threading.active_count()
+report["rss_growth"] = rss() - before["rss"]
+again = call(0, 1 << 22)
+report["again_identical"] = digest(again) == small
+print(json.dumps(report), flush=True)
+"""
+
+
+def _interrupt(kind: str, threads: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLOGP_")}
+    env["PLOGP_NUM_THREADS"] = threads
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(CHILD), kind, str(MIN_CALL_S)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        assert line.strip() == "ready", line + child.communicate(timeout=120)[1]
+        time.sleep(SIGNAL_AFTER_S)
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, err
+    report = json.loads(out.strip().splitlines()[-1])
+    report["latency"] = report["caught"] - sent
+    return report
+
+
+CASES = [
+    pytest.param("bce", "1", id="bce-logits-none-1-thread"),
+    pytest.param("bce", "2", id="bce-logits-none-2-threads"),
+    pytest.param("sparse", "2", id="sparse-ce-rows"),
+    pytest.param("entropy", "2", id="entropy-rows"),
+    pytest.param("grad", "2", id="grad-bce-hessian"),
+    pytest.param("groups", "2", id="bce-groups"),
+]
+
+
+@pytest.mark.parametrize(("kind", "threads"), CASES)
+def test_sigint_stops_a_long_call(kind: str, threads: str) -> None:
+    r = _interrupt(kind, threads)
+    # The sizing loop guarantees a call that ignores SIGINT would overrun the bound.
+    assert r["full_s"] >= SIGNAL_AFTER_S + LATENCY_S, r
+    assert r["outcome"] == "KeyboardInterrupt", r
+    assert r["latency"] < LATENCY_S, f"KeyboardInterrupt {r['latency']:.3f} s after SIGINT"
+    assert r["call_s"] < r["full_s"], r  # the call was cut short
+    # No thread left: the helper is joined, the pool's workers are the same ones.
+    assert "plogp-call" not in r["threads_after"], r["threads_after"]
+    assert r["threads_after"] == r["threads_before"], r
+    assert r["python_threads"] == 1
+    # Nothing kept: the discarded output (reduction="none", the gradients: up to ~2 GB) and
+    # every per-chunk buffer were freed.
+    assert r["rss_growth"] < 64 << 20, r
+    # The next call works and gives the same bits as before the interrupt.
+    assert r["again_identical"], r
+
+
+@cache
+def _concurrent() -> dict:
+    return _interrupt("concurrent", "2")
+
+
+def test_sigint_spares_a_call_from_another_thread() -> None:
+    r = _concurrent()
+    assert r["outcome"] == "KeyboardInterrupt", r
+    assert r["other_identical"], "the other thread's call was cancelled or changed"
+    assert r["threads_after"] == r["threads_before"], r
+    assert r["rss_growth"] < 64 << 20, r
+    assert r["again_identical"], r
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation: both calls share one Rayon pool, whose workers take queued "
+    "jobs only after the other call's chunks, so the interrupted call's first job (which "
+    "would stop at once) starts only when the other call is nearly done (~1-2 s here)",
+)
+def test_sigint_latency_while_another_thread_uses_the_pool() -> None:
+    r = _concurrent()
+    assert r["latency"] < LATENCY_S, f"KeyboardInterrupt {r['latency']:.3f} s after SIGINT"
