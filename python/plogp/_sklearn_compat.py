@@ -268,14 +268,18 @@ def check_parameters(
 
 
 def check_proba_values(proba: np.ndarray) -> None:
-    """All finite, then none above 1, then none below 0 (three passes: a caller whose kernel
-    checks the values in its own pass calls this only to name what the kernel rejected)."""
-    if not np.isfinite(proba).all():
+    """All finite, then none above 1, then none below 0, in scikit-learn's order. Two
+    reductions and no temporary: NaN propagates through ``min`` and ``max``, so both are
+    finite exactly when every value is."""
+    if proba.size == 0:
+        return
+    lo, hi = proba.min(), proba.max()
+    if not (np.isfinite(lo) and np.isfinite(hi)):
         raise ValueError("Input y_proba contains NaN or infinity.")
-    if proba.max() > 1:
-        raise ValueError(f"y_proba contains values greater than 1: {proba.max()}")
-    if proba.min() < 0:
-        raise ValueError(f"y_proba contains values lower than 0: {proba.min()}")
+    if hi > 1:
+        raise ValueError(f"y_proba contains values greater than 1: {hi}")
+    if lo < 0:
+        raise ValueError(f"y_proba contains values lower than 0: {lo}")
 
 
 def check_samples(y_true: Any, proba: np.ndarray, sample_weight: Any) -> np.ndarray | None:

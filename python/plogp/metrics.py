@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple, Union
 
 import numpy as np
 
@@ -175,24 +175,60 @@ class _GroupBatch(NamedTuple):
 
 
 def _group_ids(groups: Any, items: tuple[int, ...]) -> np.ndarray:
-    """The (already validated) group id of every item, flat, as ``intp``."""
-    return _items.per_item("groups", groups, items).reshape(-1).astype(np.intp)
+    """The (already validated) group id of every item, with the items' shape: a view (a 1-D
+    array of row ids is broadcast, not copied)."""
+    return _items.per_item("groups", groups, items)
 
 
-def _bincount(ids: np.ndarray, weights: np.ndarray | None, n: int) -> np.ndarray:
-    """Per-group sums of ``weights`` (of ones without weights) as float64 of length ``n``."""
-    return np.bincount(ids, weights=weights, minlength=n).astype(np.float64)
+# Per-group sums run over slices of about this many items along the first axis, so that the
+# group bookkeeping of a batch needs no N-sized temporary (ids as intp, products, masks).
+_GROUP_SLICE = 1 << 20
+
+
+def _leading_slices(shape: tuple[int, ...]) -> Iterator[slice]:
+    lead = shape[0] if shape else 1
+    step = max(1, _GROUP_SLICE // max(1, math.prod(shape[1:])))
+    return (slice(a, a + step) for a in range(0, lead, step))
+
+
+def _flat_part(x: Any, sl: slice) -> np.ndarray:
+    """The slice ``sl`` (first axis) of ``x``, flat."""
+    x = np.asarray(x)
+    return (x[sl] if x.ndim else x.reshape(1)).reshape(-1)
+
+
+Weights = Union[None, np.ndarray, Callable[[slice], np.ndarray]]
+
+
+def _bincount(ids: np.ndarray, weights: Weights, n: int) -> np.ndarray:
+    """Per-group sums of ``weights`` (of ones without weights) as float64 of length ``n``.
+
+    ``ids`` holds the group id of every item in any shape (a broadcast view is fine);
+    ``weights`` is None, an array of that shape, or a function of a first-axis slice that
+    returns the flat weights of those items."""
+    total = np.zeros(n)
+    for sl in _leading_slices(np.shape(ids)):
+        w: np.ndarray | None
+        if callable(weights):
+            w = weights(sl)
+        else:
+            w = None if weights is None else _flat_part(weights, sl)
+        total += np.bincount(_flat_part(ids, sl).astype(np.intp), weights=w, minlength=n)
+    return total
 
 
 def _group_counts(
     ids: np.ndarray, dropped: np.ndarray | None, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(items accumulated, id seen) per group: dropped items count as seen, not accumulated."""
-    seen = np.bincount(ids, minlength=n)
-    if dropped is None:
-        return seen.astype(np.int64), seen > 0
-    kept = np.bincount(ids[~dropped.reshape(-1)], minlength=n)
-    return kept.astype(np.int64), seen > 0
+    seen = np.zeros(n, dtype=np.int64)
+    kept = np.zeros(n, dtype=np.int64)
+    for sl in _leading_slices(np.shape(ids)):
+        part = _flat_part(ids, sl).astype(np.intp)
+        seen += np.bincount(part, minlength=n)
+        if dropped is not None:
+            kept += np.bincount(part[~_flat_part(dropped, sl)], minlength=n)
+    return (seen if dropped is None else kept), seen > 0
 
 
 def _check_axis_type(axis: Any) -> int:
@@ -543,14 +579,17 @@ class _BinaryLoss(_Loss):
         batch = None
         if group_sums is not None:
             ids, n = _group_ids(groups, items), len(group_sums)
-            k = None if kept is None else np.ravel(kept)
-            yk = np.ravel(y).astype(np.float64)
+
+            def positives(sl: slice, y: np.ndarray = y, k: Any = kept) -> np.ndarray:
+                yk = _flat_part(y, sl).astype(np.float64)
+                return yk if k is None else _flat_part(k, sl) * yk
+
             counts, seen = _group_counts(ids, dropped, n)
             batch = _GroupBatch(
                 group_sums,
-                _bincount(ids, k, n),
+                _bincount(ids, kept, n),
                 counts,
-                _bincount(ids, yk if k is None else k * yk, n)[:, None],
+                _bincount(ids, positives, n)[:, None],
                 seen,
             )
         self._accumulate(total, weight, count, np.array([positive]), batch)
@@ -700,13 +739,12 @@ class _CategoricalBase(_Loss):
         batch = None
         if group_sums is not None:
             ids, n = _group_ids(groups, rows), len(group_sums)
-            k = None if kept is None else np.ravel(kept)
             counts, seen = _group_counts(ids, dropped, n)
             batch = _GroupBatch(
                 group_sums,
-                _bincount(ids, k, n),
+                _bincount(ids, kept, n),
                 counts,
-                self._group_class_sums(y_true, k, ids, n, n_classes),
+                self._group_class_sums(y_true, kept, ids, n, n_classes),
                 seen,
             )
         self._fix_n_base(n_classes)
@@ -771,17 +809,19 @@ class CategoricalCrossEntropy(_CategoricalBase):
         n_groups: int,
         n_classes: int,
     ) -> np.ndarray:
-        t = np.moveaxis(y_true, self.axis, -1).reshape(-1, n_classes)
-        columns = [
-            _bincount(
-                ids,
-                t[:, c].astype(np.float64)
-                if kept is None
-                else np.where(kept > 0, kept * t[:, c], 0.0),
-                n_groups,
-            )
-            for c in range(n_classes)
-        ]
+        t = np.moveaxis(y_true, self.axis, -1)  # rows × classes, a view
+
+        def mass(c: int) -> Callable[[slice], np.ndarray]:
+            def part(sl: slice) -> np.ndarray:
+                tc = t[sl][..., c].reshape(-1).astype(np.float64)
+                if kept is None:
+                    return tc
+                k = _flat_part(kept, sl)
+                return np.where(k > 0, k * tc, 0.0)
+
+            return part
+
+        columns = [_bincount(ids, mass(c), n_groups) for c in range(n_classes)]
         return np.stack(columns, axis=1) if columns else np.zeros((n_groups, 0))
 
 
@@ -821,8 +861,12 @@ class _SparseBase(_CategoricalBase):
         n_groups: int,
         n_classes: int,
     ) -> np.ndarray:
-        cell = ids * n_classes + self._labels(y_true, kept)
-        sums = _bincount(cell, kept, n_groups * n_classes)
+        sums = np.zeros(n_groups * n_classes)
+        for sl in _leading_slices(np.shape(ids)):
+            k = None if kept is None else kept[sl]
+            cell = _flat_part(ids, sl).astype(np.intp) * n_classes + self._labels(y_true[sl], k)
+            w = None if k is None else k.reshape(-1)
+            sums += np.bincount(cell, weights=w, minlength=n_groups * n_classes)
         return sums.reshape(n_groups, n_classes)
 
 
