@@ -316,7 +316,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.weight, (n - 2) as f64);
-        assert_eq!(t.mean().unwrap(), std::f64::consts::LN_2);
+        // 68 equal terms: the mean is ln 2 within the 2 ulp of a reduction (SPEC §4).
+        let ln2 = std::f64::consts::LN_2;
+        assert!((t.mean().unwrap() - ln2).abs() <= 2.0 * f64::EPSILON * ln2);
         assert!(out[3].is_nan() && out[66].is_nan() && out[4] == std::f64::consts::LN_2);
         let err = bce_prob(&y, &p, 0.0, Weights::None, NanPolicy::Raise, None).unwrap_err();
         assert_eq!(err, Error::NanLoss { index: 3 });
