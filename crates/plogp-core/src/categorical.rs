@@ -11,7 +11,9 @@
 //! Validation in the same pass: targets in `[0, 1]`, probabilities in `[0, 1]` (the whole row,
 //! also for sparse labels), labels in `[0, C)`. NaN propagates.
 
-use crate::driver::{check_unit, outside_unit_lanes, rows, NanPolicy, RowOp, Totals, Weights};
+use crate::driver::{
+    check_unit, outside_unit_lanes, row_by_row, rows, NanPolicy, RowOp, Totals, Weights,
+};
 use crate::error::{Error, Result};
 use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
 use crate::math::{lane0, row_logsumexp};
@@ -76,12 +78,7 @@ impl<P: Real> RowOp for CategoricalRows<'_, P> {
     ) -> std::result::Result<(), (usize, Error)> {
         match self.eps {
             Some(eps) if self.c > 0 => self.sparse_targets_into(s, eps, first, vals, scratch),
-            _ => {
-                for (k, v) in vals.iter_mut().enumerate() {
-                    *v = self.row(s, first + k, scratch).map_err(|e| (k, e))?;
-                }
-                Ok(())
-            }
+            _ => row_by_row(self, s, first, vals, scratch, 0),
         }
     }
 }
@@ -115,12 +112,13 @@ impl<P: Real> CategoricalRows<'_, P> {
             let t = self.t.block(base + b, blen, scratch);
             let p = &self.p[base + b..base + b + blen];
             let mut kept = 0;
-            let mut dense = false;
+            // Soft targets or an invalid value: the rest goes to `row`.
+            let mut to_rows = false;
             for k in (0..blen).step_by(LANES) {
                 let tv = s.load(&lanes(t, k, 0.0, |x| x));
                 let pv = P::load(s, p, k, 0.5);
                 if s.any(s.or(outside_unit_lanes(s, tv), outside_unit_lanes(s, pv))) {
-                    dense = true; // not dense, but `row` reports the error exactly
+                    to_rows = true; // `row` reports the error exactly
                     break;
                 }
                 // Padding lanes hold t = 0, p = 0.5: never kept.
@@ -131,17 +129,13 @@ impl<P: Real> CategoricalRows<'_, P> {
                     keep &= keep - 1;
                 }
                 if kept > BLOCK / 4 {
-                    dense = true;
+                    to_rows = true;
                     break;
                 }
             }
-            if dense {
+            if to_rows {
                 // Rows from the one holding element `b` on are computed by `row`.
-                let from = b / c;
-                for (k, v) in vals.iter_mut().enumerate().skip(from) {
-                    *v = self.row(s, first + k, scratch).map_err(|e| (k, e))?;
-                }
-                return Ok(());
+                return row_by_row(self, s, first, vals, scratch, b / c);
             }
             for g in (0..kept).step_by(LANES) {
                 let n = (kept - g).min(LANES);

@@ -334,10 +334,7 @@ pub(crate) trait RowOp: Sync {
         vals: &mut [f64],
         scratch: &mut [f64; BLOCK],
     ) -> std::result::Result<(), (usize, Error)> {
-        for (k, v) in vals.iter_mut().enumerate() {
-            *v = self.row(s, first + k, scratch).map_err(|e| (k, e))?;
-        }
-        Ok(())
+        row_by_row(self, s, first, vals, scratch, 0)
     }
     /// The factor of row `r` in the denominator (read only when `SCALED_WEIGHT`, after `row`
     /// succeeded for that row).
@@ -346,6 +343,22 @@ pub(crate) trait RowOp: Sync {
         let _ = r;
         1.0
     }
+}
+
+/// [`RowOp::rows_into`] by [`RowOp::row`], for `vals[from..]` (rows `first + from ..`).
+#[inline(always)]
+pub(crate) fn row_by_row<Op: RowOp + ?Sized, S: Simd>(
+    op: &Op,
+    s: S,
+    first: usize,
+    vals: &mut [f64],
+    scratch: &mut [f64; BLOCK],
+    from: usize,
+) -> std::result::Result<(), (usize, Error)> {
+    for (k, v) in vals.iter_mut().enumerate().skip(from) {
+        *v = op.row(s, first + k, scratch).map_err(|e| (k, e))?;
+    }
+    Ok(())
 }
 
 /// Rows computed per [`RowOp::rows_into`] call (a stack buffer of their values).
