@@ -192,7 +192,7 @@ fn smoothing_classes<S: Simd, P: Real>(s: S, z: &[P], logits: bool) -> f64 {
 }
 
 /// `Σ_c coef_c·(−ln p_c)` (or `coef_c·(lse − z_c)`) of one row, where `coef_c = w_c·t'_c` and
-/// `t'_c = (1 − ε)·t_c + ε/K` on the smoothing classes; `t_c` comes from `target(k)` as lanes.
+/// `t'_c = (1 − ε)·t_c + ε/K` on the smoothing classes; `t_c` comes from `target.lanes(s, k)`.
 /// Terms with `coef_c = 0` are 0 unless the prediction is NaN.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
@@ -203,7 +203,7 @@ fn weighted_row<S: Simd, P: Real>(
     eps: Option<f64>,
     cw: Option<&[f64]>,
     smoothing: f64,
-    mut target: impl FnMut(usize) -> Result<S::V>,
+    mut target: impl RowTargets,
 ) -> Result<f64> {
     let c = p.len();
     let logits = eps.is_none();
@@ -218,7 +218,7 @@ fn weighted_row<S: Simd, P: Real>(
     let ninf = s.splat(f64::NEG_INFINITY);
     let mut acc = VecSum::<S, 1>::new(s);
     for k in (0..c).step_by(LANES) {
-        let tv = target(k)?;
+        let tv = target.lanes(s, k)?;
         let pv = s.load(&lanes(
             p,
             k,
@@ -254,6 +254,56 @@ fn weighted_row<S: Simd, P: Real>(
     }
     // +0, never −0.
     Ok(acc.finish()[0].value() + 0.0)
+}
+
+/// The targets of one row, as lanes of classes `k..k + LANES`, for [`weighted_row`]. A trait
+/// rather than a closure: a closure does not inherit the tier's target features, and when LLVM
+/// does not inline it, every intrinsic in it becomes an out-of-line call.
+trait RowTargets {
+    fn lanes<S: Simd>(&mut self, s: S, k: usize) -> Result<S::V>;
+}
+
+/// Dense targets of the row at flat offset `base`, decoded a block at a time into `scratch`
+/// whenever `k` enters a new block, and checked to be probabilities.
+struct DenseRow<'a, 'b> {
+    t: Targets<'a>,
+    base: usize,
+    c: usize,
+    scratch: &'b mut [f64; BLOCK],
+    decoded: Option<usize>,
+}
+
+impl RowTargets for DenseRow<'_, '_> {
+    #[inline(always)]
+    fn lanes<S: Simd>(&mut self, s: S, k: usize) -> Result<S::V> {
+        let b = k - k % BLOCK;
+        let len = (self.c - b).min(BLOCK);
+        if self.decoded != Some(b) {
+            self.t.decode(self.base + b, &mut self.scratch[..len]);
+            self.decoded = Some(b);
+        }
+        let block = &self.scratch[..len];
+        let tv = s.load(&lanes(block, k - b, 0.0, |x| x));
+        check_unit(s, tv, "y_true", block, self.base + b, |x| x)?;
+        Ok(tv)
+    }
+}
+
+/// The one-hot row of class `label`.
+struct OneHot(usize);
+
+impl RowTargets for OneHot {
+    #[inline(always)]
+    fn lanes<S: Simd>(&mut self, s: S, k: usize) -> Result<S::V> {
+        let label = self.0;
+        Ok(if (k..k + LANES).contains(&label) {
+            let mut v = [0.0f64; LANES];
+            v[label - k] = 1.0;
+            s.load(&v)
+        } else {
+            s.splat(0.0)
+        })
+    }
 }
 
 /// Smoothed sparse loss of one row of logits `z` with true class `y`, in two passes (max, then
@@ -328,21 +378,14 @@ impl<P: Real> RowOp for CategoricalOptRows<'_, P> {
     fn row<S: Simd>(&self, s: S, r: usize, scratch: &mut [f64; BLOCK]) -> Result<f64> {
         let (base, c, t) = (r * self.c, self.c, self.t);
         let p = &self.p[base..base + c];
-        // `weighted_row` asks for the targets of classes k, k + LANES, …: decode a block of
-        // them into `scratch` whenever k enters a new block.
-        let mut decoded = None;
-        weighted_row(s, p, base, self.eps, self.cw, self.smoothing, |k| {
-            let b = k - k % BLOCK;
-            let len = (c - b).min(BLOCK);
-            if decoded != Some(b) {
-                t.decode(base + b, &mut scratch[..len]);
-                decoded = Some(b);
-            }
-            let block = &scratch[..len];
-            let tv = s.load(&lanes(block, k - b, 0.0, |x| x));
-            check_unit(s, tv, "y_true", block, base + b, |x| x)?;
-            Ok(tv)
-        })
+        let targets = DenseRow {
+            t,
+            base,
+            c,
+            scratch,
+            decoded: None,
+        };
+        weighted_row(s, p, base, self.eps, self.cw, self.smoothing, targets)
     }
 }
 
@@ -467,16 +510,8 @@ impl<P: Real> RowOp for SparseOptRows<'_, P> {
                 return Ok(v);
             }
         }
-        let zero = s.splat(0.0);
-        weighted_row(s, row, base, self.eps, self.cw, self.smoothing, |k| {
-            Ok(if (k..k + LANES).contains(&label) {
-                let mut v = [0.0f64; LANES];
-                v[label - k] = 1.0;
-                s.load(&v)
-            } else {
-                zero
-            })
-        })
+        let targets = OneHot(label);
+        weighted_row(s, row, base, self.eps, self.cw, self.smoothing, targets)
     }
 
     #[inline(always)]
