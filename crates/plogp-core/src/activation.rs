@@ -7,11 +7,12 @@
 //!   `e = exp(−|z|) ≤ 1`, so it never overflows;
 //!   `log_sigmoid(z) = −softplus(−z) = min(z, 0) − ln_1p(exp(−|z|))`, exact for all finite z.
 
+use crate::driver::{map_elements, map_rows, rows, store_lanes, ElementMap, NanPolicy, Outs};
+use crate::driver::{RowMapOp, RowOp, Weights};
 use crate::error::Result;
-use crate::input::{with_floats_out, Floats, FloatsMut};
-use crate::math::row_shift;
-use crate::parallel::{map_chunks, rows_per_chunk, CHUNK_ELEMS};
-use crate::simd::{dispatch, Simd, WithSimd, LANES};
+use crate::input::{with_floats_out, Floats, FloatsMut, BLOCK};
+use crate::math::{row_logsumexp, row_shift};
+use crate::simd::{Simd, LANES};
 use crate::value::Real;
 
 /// What to write for each row.
@@ -21,41 +22,36 @@ pub enum RowMap {
     LogSoftmax,
 }
 
-struct RowMapChunk<'a, P> {
+struct RowMapRows<'a, P> {
     z: &'a [P],
     c: usize,
     kind: RowMap,
-    out: &'a mut [P],
 }
 
-impl<P: Real> WithSimd for RowMapChunk<'_, P> {
-    type Output = ();
+impl<P: Real> RowMapOp for RowMapRows<'_, P> {
+    type Out = P;
 
     #[inline(always)]
-    fn with_simd<S: Simd>(self, s: S) {
-        let RowMapChunk { z, c, kind, out } = self;
-        for (zr, or) in z.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
-            let r = row_shift(s, zr);
-            // A row with a +inf, NaN or only −inf logits has no finite shift: NaN throughout.
-            let (mv, sv, lnsv) = if r.m.is_finite() {
-                (s.splat(r.m), s.splat(r.sum), s.splat(r.ln_sum))
-            } else {
-                let nan = s.splat(f64::NAN);
-                (nan, nan, nan)
+    fn row<S: Simd>(&self, s: S, r: usize, out: &mut [P], _: Option<&mut [P]>) -> Result<()> {
+        let (c, kind) = (self.c, self.kind);
+        let zr = &self.z[r * c..(r + 1) * c];
+        let shift = row_shift(s, zr);
+        // A row with a +inf, NaN or only −inf logits has no finite shift: NaN throughout.
+        let (mv, sv, lnsv) = if shift.m.is_finite() {
+            (s.splat(shift.m), s.splat(shift.sum), s.splat(shift.ln_sum))
+        } else {
+            let nan = s.splat(f64::NAN);
+            (nan, nan, nan)
+        };
+        for k in (0..c).step_by(LANES) {
+            let d = s.sub(P::load(s, zr, k, 0.0), mv);
+            let v = match kind {
+                RowMap::Softmax => s.div(P::exp_v(s, d), sv),
+                RowMap::LogSoftmax => s.sub(d, lnsv),
             };
-            for k in (0..c).step_by(LANES) {
-                let d = s.sub(P::load(s, zr, k, 0.0), mv);
-                let v = match kind {
-                    RowMap::Softmax => s.div(P::exp_v(s, d), sv),
-                    RowMap::LogSoftmax => s.sub(d, lnsv),
-                };
-                let v = s.store(v);
-                let live = (c - k).min(LANES);
-                for (o, &x) in or[k..k + live].iter_mut().zip(&v) {
-                    *o = P::from_f64(x);
-                }
-            }
+            store_lanes(s, out, k, v);
         }
+        Ok(())
     }
 }
 
@@ -82,36 +78,25 @@ fn same_type_error() -> crate::Error {
 }
 
 fn row_map_typed<P: Real>(kind: RowMap, z: &[P], n_rows: usize, c: usize, out: &mut [P]) {
-    if c == 0 {
-        return;
-    }
-    let rpc = rows_per_chunk(c);
-    map_chunks(n_rows, rpc, n_rows * c, Some(out), c, |rows, out| {
-        let z = &z[rows.start * c..rows.end * c];
-        dispatch(RowMapChunk {
-            z,
-            c,
-            kind,
-            out: out.unwrap_or_default(),
-        })
-    });
+    let outs = Outs {
+        first: out,
+        second: None,
+    };
+    // Rows never fail.
+    let _ = map_rows(&RowMapRows { z, c, kind }, n_rows, c, outs);
 }
 
-struct LseChunk<'a, P, O> {
+/// The logsumexp of each row, as a row value of the reduction driver (unweighted, so every
+/// value is written as computed).
+struct LseRows<'a, P> {
     z: &'a [P],
     c: usize,
-    out: &'a mut [O],
 }
 
-impl<P: Real, O: Real> WithSimd for LseChunk<'_, P, O> {
-    type Output = ();
-
+impl<P: Real> RowOp for LseRows<'_, P> {
     #[inline(always)]
-    fn with_simd<S: Simd>(self, s: S) {
-        for (r, o) in self.out.iter_mut().enumerate() {
-            let row = &self.z[r * self.c..(r + 1) * self.c];
-            *o = O::from_f64(crate::math::row_logsumexp(s, row));
-        }
+    fn row<S: Simd>(&self, s: S, r: usize, _: &mut [f64; BLOCK]) -> Result<f64> {
+        Ok(row_logsumexp(s, &self.z[r * self.c..(r + 1) * self.c]))
     }
 }
 
@@ -130,20 +115,15 @@ pub fn logsumexp<'a, 'o>(
 }
 
 fn logsumexp_typed<P: Real, O: Real>(z: &[P], n_rows: usize, c: usize, out: &mut [O]) {
-    map_chunks(
+    let op = LseRows { z, c };
+    // Rows never fail, and the totals are not needed.
+    let _ = rows(
+        &op,
         n_rows,
-        rows_per_chunk(c),
-        n_rows * c.max(1),
+        c,
+        Weights::None,
+        NanPolicy::Propagate,
         Some(out),
-        1,
-        |rows, out| {
-            let z = &z[rows.start * c..rows.end * c];
-            dispatch(LseChunk {
-                z,
-                c,
-                out: out.unwrap_or_default(),
-            })
-        },
     );
 }
 
@@ -154,36 +134,20 @@ pub enum Elementwise {
     LogSigmoid,
 }
 
-struct ElementChunk<'a, P> {
-    z: &'a [P],
-    kind: Elementwise,
-    out: &'a mut [P],
-}
-
-impl<P: Real> WithSimd for ElementChunk<'_, P> {
-    type Output = ();
-
+impl ElementMap for Elementwise {
     #[inline(always)]
-    fn with_simd<S: Simd>(self, s: S) {
+    fn map<S: Simd, P: Real>(self, s: S, _: S::V, z: S::V, _: S::V, _: bool) -> [S::V; 2] {
         let zero = s.splat(0.0);
         let one = s.splat(1.0);
-        let n = self.z.len();
-        for k in (0..n).step_by(LANES) {
-            let z = P::load(s, self.z, k, 0.0);
-            let e = P::exp_v(s, s.neg(s.abs(z)));
-            let v = match self.kind {
-                Elementwise::Sigmoid => {
-                    let d = s.add(one, e);
-                    s.select(s.le(zero, z), s.div(one, d), s.div(e, d))
-                }
-                Elementwise::LogSigmoid => s.sub(s.min(z, zero), P::ln_1p_v(s, e)),
-            };
-            let v = s.store(v);
-            let live = (n - k).min(LANES);
-            for (o, &x) in self.out[k..k + live].iter_mut().zip(&v) {
-                *o = P::from_f64(x);
+        let e = P::exp_v(s, s.neg(s.abs(z)));
+        let v = match self {
+            Elementwise::Sigmoid => {
+                let d = s.add(one, e);
+                s.select(s.le(zero, z), s.div(one, d), s.div(e, d))
             }
-        }
+            Elementwise::LogSigmoid => s.sub(s.min(z, zero), P::ln_1p_v(s, e)),
+        };
+        [v, zero]
     }
 }
 
@@ -202,13 +166,12 @@ pub fn elementwise<'a, 'o>(
 }
 
 fn elementwise_typed<P: Real>(kind: Elementwise, z: &[P], out: &mut [P]) {
-    map_chunks(z.len(), CHUNK_ELEMS, z.len(), Some(out), 1, |range, out| {
-        dispatch(ElementChunk {
-            z: &z[range],
-            kind,
-            out: out.unwrap_or_default(),
-        })
-    });
+    let outs = Outs {
+        first: out,
+        second: None,
+    };
+    // Without targets nothing is checked, so nothing fails.
+    let _ = map_elements(kind, None, z, Weights::None, outs);
 }
 
 #[cfg(test)]

@@ -1,14 +1,21 @@
-//! The two loop shapes every kernel shares, so each kernel file holds only its formula.
+//! The loop shapes every kernel shares, so each kernel file holds only its formula.
 //!
+//! Reductions (losses, entropies):
 //! - [`elementwise`]: one term per element (binary losses), with optional per-element output.
 //! - [`rows`]: one value per row of `row_len` contiguous elements (categorical losses,
-//!   entropies), with optional per-row output.
+//!   entropies, logsumexp), with optional per-row output.
 //!
-//! Both cut the work into fixed chunks ([`crate::parallel`]), run each chunk on the active SIMD
-//! tier, validate values in the same pass (first bad flat index wins, in chunk order), and
-//! return compensated totals merged in chunk order: bitwise identical for any thread count.
+//! Maps (activations, gradients), written in place with no reduction:
+//! - [`map_elements`]: up to two output elements per input element.
+//! - [`map_rows`]: up to two output rows per input row.
+//!
+//! All cut the work into fixed chunks ([`crate::parallel`]), run each chunk on the active SIMD
+//! tier and validate values in the same pass (first bad flat index wins, in chunk order). The
+//! reductions return compensated totals merged in chunk order; every output element of a map is
+//! written by exactly one chunk. So results are bitwise identical for any thread count.
 
 use std::num::NonZeroUsize;
+use std::ops::Range;
 
 use crate::error::{Error, Result};
 use crate::input::{Targets, BLOCK};
@@ -201,7 +208,8 @@ impl<L: ElementLoss, P: Real, O: Real> WithSimd for ElementChunk<'_, L, P, O> {
                     bad = s.or(bad, outside_unit_lanes(s, pv));
                 }
                 if s.any(bad) || (weighted && !s.all(weight_ok(s, wv))) {
-                    return Err(first_bad_element::<L, P>(yb, pb, &w, start + b, j));
+                    let p_arg = L::P_IS_PROBABILITY.then_some("y_pred");
+                    return Err(first_bad_element(yb, pb, p_arg, &w, start + b, j));
                 }
                 let mut term = loss.term_at::<S, P>(s, yv, pv, start + i);
                 let mut wv = wv;
@@ -228,10 +236,7 @@ impl<L: ElementLoss, P: Real, O: Real> WithSimd for ElementChunk<'_, L, P, O> {
                     term
                 };
                 if let Some(out) = out.as_deref_mut() {
-                    let lv = s.store(shown.unwrap_or(l));
-                    for (o, &x) in out[i..i + live].iter_mut().zip(&lv) {
-                        *o = O::from_f64(x);
-                    }
+                    store_lanes(s, out, i, shown.unwrap_or(l));
                 }
                 acc_loss.push([l]);
                 if track_weight {
@@ -268,10 +273,14 @@ pub(crate) fn weight_lanes<S: Simd>(
     }
 }
 
+/// The first bad value of the vector at `from` (block offset `start`): a target outside
+/// `[0, 1]`, a prediction outside it when `p_arg` names one that must be a probability, or a
+/// bad weight.
 #[cold]
-fn first_bad_element<L: ElementLoss, P: Real>(
+fn first_bad_element<P: Real>(
     y: &[f64],
     p: &[P],
+    p_arg: Option<&'static str>,
     w: &Weights<'_>,
     start: usize,
     from: usize,
@@ -287,9 +296,9 @@ fn first_bad_element<L: ElementLoss, P: Real>(
                 hi: 1.0,
             };
         }
-        if L::P_IS_PROBABILITY && (pk < 0.0 || pk > 1.0) {
+        if let Some(arg) = p_arg.filter(|_| pk < 0.0 || pk > 1.0) {
             return Error::OutOfRange {
-                arg: "y_pred",
+                arg,
                 index: start + k,
                 value: pk,
                 lo: 0.0,
@@ -523,5 +532,213 @@ pub(crate) fn check_unit<S: Simd, T: Copy>(
         Ok(())
     } else {
         Err(outside_unit(arg, row, base, f))
+    }
+}
+
+/// Write the live lanes of `v`, those of `out[at..]` (at most [`LANES`]), to `out`.
+#[inline(always)]
+pub(crate) fn store_lanes<S: Simd, O: Real>(s: S, out: &mut [O], at: usize, v: S::V) {
+    let end = out.len().min(at + LANES);
+    for (o, &x) in out[at..end].iter_mut().zip(&s.store(v)) {
+        *o = O::from_f64(x);
+    }
+}
+
+// ------------------------------------------------------------------------------------- maps
+
+/// The outputs of a map: the first (a value, a gradient) and optionally a second (a Hessian),
+/// both in the same layout.
+pub(crate) struct Outs<'a, O> {
+    pub first: &'a mut [O],
+    pub second: Option<&'a mut [O]>,
+}
+
+/// Run `f(items, outs)` on chunks of `chunk_items` items, each owning `per_item` elements of
+/// each output; the first error in chunk order wins. `per_item` may be 0 (empty rows): the
+/// chunks then get empty outputs.
+fn map_outputs<O, F>(
+    n_items: usize,
+    chunk_items: usize,
+    per_item: usize,
+    outs: Outs<'_, O>,
+    f: F,
+) -> Result<()>
+where
+    O: Send,
+    F: Fn(Range<usize>, Outs<'_, O>) -> Result<()> + Sync,
+{
+    let chunk_items = chunk_items.max(1);
+    let n_chunks = n_items.div_ceil(chunk_items);
+    let len = (chunk_items * per_item).max(1);
+    let mut firsts = outs.first.chunks_mut(len);
+    let mut seconds = outs.second.map(|o| o.chunks_mut(len));
+    let mut tasks: Vec<Outs<'_, O>> = (0..n_chunks)
+        .map(|_| Outs {
+            first: firsts.next().unwrap_or_default(),
+            second: seconds.as_mut().map(|o| o.next().unwrap_or_default()),
+        })
+        .collect();
+    let work = n_items.saturating_mul(per_item.max(1));
+    // One task per "item" of `map_chunks`, so that each chunk takes its outputs by value.
+    let results = map_chunks(n_chunks, 1, work, Some(&mut tasks), 1, |range, task| {
+        let c = range.start;
+        let items = c * chunk_items..((c + 1) * chunk_items).min(n_items);
+        match task {
+            Some([outs]) => f(
+                items,
+                Outs {
+                    first: &mut *outs.first,
+                    second: outs.second.as_deref_mut(),
+                },
+            ),
+            _ => Ok(()),
+        }
+    });
+    results.into_iter().collect()
+}
+
+/// An elementwise map on lane vectors: `z` (with targets `y` and weights `w` when the map has
+/// targets; 0 and 1 otherwise) → the first output and, when `second` is set, the second.
+pub(crate) trait ElementMap: Copy + Send + Sync {
+    fn map<S: Simd, P: Real>(self, s: S, y: S::V, z: S::V, w: S::V, second: bool) -> [S::V; 2];
+}
+
+/// Apply `map` to every element of `z` (and of the targets `y`, when given: each in `[0, 1]`
+/// or NaN, checked with the weights in the same pass), writing `outs` in `z`'s float type.
+pub(crate) fn map_elements<M: ElementMap, P: Real>(
+    map: M,
+    y: Option<Targets<'_>>,
+    z: &[P],
+    w: Weights<'_>,
+    outs: Outs<'_, P>,
+) -> Result<()> {
+    debug_assert!(y.is_none_or(|y| y.len() == z.len()) && outs.first.len() == z.len());
+    map_outputs(z.len(), CHUNK_ELEMS, 1, outs, |range, outs| {
+        dispatch(ElementMapChunk {
+            map,
+            y: y.map(|y| y.slice(range.clone())),
+            z: &z[range.clone()],
+            w,
+            start: range.start,
+            outs,
+        })
+    })
+}
+
+struct ElementMapChunk<'a, M, P> {
+    map: M,
+    y: Option<Targets<'a>>,
+    z: &'a [P],
+    w: Weights<'a>,
+    start: usize,
+    outs: Outs<'a, P>,
+}
+
+impl<M: ElementMap, P: Real> WithSimd for ElementMapChunk<'_, M, P> {
+    type Output = Result<()>;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> Result<()> {
+        let ElementMapChunk {
+            map,
+            y,
+            z,
+            w,
+            start,
+            outs: Outs { first, mut second },
+        } = self;
+        let n = z.len();
+        let (zero, one) = (s.splat(0.0), s.splat(1.0));
+        let want_second = second.is_some();
+        let mut buf = [0.0f64; BLOCK];
+        for b in (0..n).step_by(BLOCK) {
+            let len = (n - b).min(BLOCK);
+            let yb = y.as_ref().map(|y| y.block(b, len, &mut buf));
+            for j in (0..len).step_by(LANES) {
+                let i = b + j;
+                let zv = P::load(s, z, i, 0.0);
+                let (yv, wv) = match yb {
+                    Some(yb) => {
+                        let yv = s.load(&lanes(yb, j, 0.0, |x| x));
+                        let wv = weight_lanes(s, &w, start, i, (n - i).min(LANES));
+                        if s.any(outside_unit_lanes(s, yv)) || !s.all(weight_ok(s, wv)) {
+                            let zb = &z[b..b + len];
+                            return Err(first_bad_element(yb, zb, None, &w, start + b, j));
+                        }
+                        (yv, wv)
+                    }
+                    None => (zero, one),
+                };
+                let [v1, v2] = map.map::<S, P>(s, yv, zv, wv, want_second);
+                store_lanes(s, first, i, v1);
+                if let Some(second) = second.as_deref_mut() {
+                    store_lanes(s, second, i, v2);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A per-row map: row `r` of the op's inputs → its `row_len` elements of each output.
+pub(crate) trait RowMapOp: Sync {
+    type Out: Real;
+    fn row<S: Simd>(
+        &self,
+        s: S,
+        r: usize,
+        first: &mut [Self::Out],
+        second: Option<&mut [Self::Out]>,
+    ) -> Result<()>;
+}
+
+/// Apply `op` to `n_rows` rows of `row_len` elements, writing `outs` (`n_rows × row_len`).
+pub(crate) fn map_rows<Op: RowMapOp>(
+    op: &Op,
+    n_rows: usize,
+    row_len: usize,
+    outs: Outs<'_, Op::Out>,
+) -> Result<()> {
+    debug_assert_eq!(outs.first.len(), n_rows * row_len);
+    map_outputs(
+        n_rows,
+        rows_per_chunk(row_len),
+        row_len,
+        outs,
+        |rows, outs| {
+            dispatch(RowMapChunk {
+                op,
+                rows,
+                row_len,
+                outs,
+            })
+        },
+    )
+}
+
+struct RowMapChunk<'a, Op: RowMapOp> {
+    op: &'a Op,
+    rows: Range<usize>,
+    row_len: usize,
+    outs: Outs<'a, Op::Out>,
+}
+
+impl<Op: RowMapOp> WithSimd for RowMapChunk<'_, Op> {
+    type Output = Result<()>;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> Result<()> {
+        let RowMapChunk {
+            op,
+            rows,
+            row_len: c,
+            outs: Outs { first, mut second },
+        } = self;
+        for (k, r) in rows.enumerate() {
+            let span = k * c..(k + 1) * c;
+            let second = second.as_deref_mut().map(|o| &mut o[span.clone()]);
+            op.row(s, r, &mut first[span], second)?;
+        }
+        Ok(())
     }
 }

@@ -11,58 +11,16 @@
 //! `1 − p_c` is computed without cancellation: for the class at the maximum it is
 //! `(S − 1)/S` with `S − 1` summed from the other classes; elsewhere `p_c ≤ ½`.
 //!
-//! Work is cut into the fixed chunks of [`crate::parallel`]; every output element is written by
+//! Both run on the driver's map shapes ([`crate::driver`]): every output element is written by
 //! exactly one chunk with no reduction, so the result does not depend on the thread count.
 
-use crate::driver::{bad_weight, check_weight, weight_lanes, Weights};
+use crate::driver::{bad_weight, check_weight, map_elements, map_rows, ElementMap, Outs};
+use crate::driver::{store_lanes, RowMapOp, Weights};
 use crate::error::{Error, Result};
-use crate::input::{Floats, FloatsMut, Ints, Targets, BLOCK};
-use crate::parallel::{map_chunks, rows_per_chunk, CHUNK_ELEMS};
+use crate::input::{Floats, FloatsMut, Ints, Targets};
 use crate::reduce::VecSum;
-use crate::simd::{dispatch, Simd, WithSimd, LANES};
-use crate::value::{lanes, Real};
-use std::ops::Range;
-
-/// Run `f(range_of_items, g_chunk, h_chunk)` over chunks of `chunk_items` items, each owning
-/// `per_item` output elements; the first error in chunk order wins.
-fn for_chunks<P, F>(
-    n_items: usize,
-    chunk_items: usize,
-    per_item: usize,
-    g: &mut [P],
-    h: Option<&mut [P]>,
-    f: F,
-) -> Result<()>
-where
-    P: Send,
-    F: Fn(Range<usize>, &mut [P], Option<&mut [P]>) -> Result<()> + Sync,
-{
-    let chunk_items = chunk_items.max(1);
-    let len = (chunk_items * per_item).max(1);
-    let mut tasks: Vec<(&mut [P], Option<&mut [P]>)> = match h {
-        Some(h) => g
-            .chunks_mut(len)
-            .zip(h.chunks_mut(len))
-            .map(|(g, h)| (g, Some(h)))
-            .collect(),
-        None => g.chunks_mut(len).map(|g| (g, None)).collect(),
-    };
-    let n_chunks = n_items.div_ceil(chunk_items);
-    if tasks.len() < n_chunks {
-        // Items with no output (per_item = 0 cannot happen; an empty row of C = 0 can).
-        tasks.resize_with(n_chunks, || (&mut [][..], None));
-    }
-    let work = n_items.saturating_mul(per_item.max(1));
-    let results = map_chunks(n_chunks, 1, work, Some(&mut tasks), 1, |range, task| {
-        let c = range.start;
-        let items = c * chunk_items..((c + 1) * chunk_items).min(n_items);
-        match task {
-            Some([(g, h)]) => f(items, g, h.as_deref_mut()),
-            _ => Ok(()),
-        }
-    });
-    results.into_iter().collect()
-}
+use crate::simd::{Simd, LANES};
+use crate::value::Real;
 
 /// Gradient `g = s·(σ(z) − y)` of binary cross-entropy from logits `z`, and the Hessian
 /// `h = s·σ(z)·(1 − σ(z))` when `h` is given. `y` in `[0, 1]` (NaN propagates). `g` and `h`
@@ -110,108 +68,38 @@ fn binary_typed<P: Real>(
     h: Option<&mut [P]>,
 ) -> Result<()> {
     debug_assert!(y.len() == z.len() && g.len() == z.len());
-    for_chunks(z.len(), CHUNK_ELEMS, 1, g, h, |range, g, h| {
-        dispatch(BinaryChunk {
-            y: y.slice(range.clone()),
-            z: &z[range.clone()],
-            w,
-            start: range.start,
-            g,
-            h,
-        })
-    })
+    let outs = Outs {
+        first: g,
+        second: h,
+    };
+    map_elements(BinaryGrad, Some(y), z, w, outs)
 }
 
-struct BinaryChunk<'a, P> {
-    y: Targets<'a>,
-    z: &'a [P],
-    w: Weights<'a>,
-    start: usize,
-    g: &'a mut [P],
-    h: Option<&'a mut [P]>,
-}
+/// The binary gradient (first output) and Hessian (second) of the lanes.
+#[derive(Clone, Copy)]
+struct BinaryGrad;
 
-impl<P: Real> WithSimd for BinaryChunk<'_, P> {
-    type Output = Result<()>;
-
+impl ElementMap for BinaryGrad {
     #[inline(always)]
-    fn with_simd<S: Simd>(self, s: S) -> Result<()> {
-        let BinaryChunk {
-            y,
-            z,
-            w,
-            start,
-            g,
-            mut h,
-        } = self;
-        let n = z.len();
+    fn map<S: Simd, P: Real>(self, s: S, y: S::V, z: S::V, w: S::V, second: bool) -> [S::V; 2] {
         let (zero, one) = (s.splat(0.0), s.splat(1.0));
-        let mut buf = [0.0f64; BLOCK];
-        for b in (0..n).step_by(BLOCK) {
-            let len = (n - b).min(BLOCK);
-            let yb = y.block(b, len, &mut buf);
-            for j in (0..len).step_by(LANES) {
-                let i = b + j;
-                let live = (n - i).min(LANES);
-                let yv = s.load(&lanes(yb, j, 0.0, |x| x));
-                let zv = P::load(s, z, i, 0.0);
-                let wv = weight_lanes(s, &w, start, i, live);
-                let y_ok = s.or(s.and(s.le(zero, yv), s.le(yv, one)), s.is_nan(yv));
-                let w_ok = s.and(s.le(zero, wv), s.le(wv, s.splat(f64::MAX)));
-                if !s.all(s.and(y_ok, w_ok)) {
-                    return Err(first_bad(yb, &w, start + b, j, live));
-                }
-                let e = P::exp_v(s, s.neg(s.abs(zv)));
-                let inv = s.div(one, s.add(one, e));
-                let big = inv; // σ(|z|)
-                let small = s.mul(e, inv); // σ(−|z|)
-                let pos = s.le(zero, zv);
-                let sig = s.select(pos, big, small);
-                let sig_neg = s.select(pos, small, big);
-                // NaN logits: keep the NaN in both outputs.
-                let sig = s.select(s.is_nan(zv), zv, sig);
-                let grad = s.sub(s.mul(s.sub(one, yv), sig), s.mul(yv, sig_neg));
-                let gv = s.store(s.mul(wv, grad));
-                for (o, &x) in g[i..i + live].iter_mut().zip(&gv) {
-                    *o = P::from_f64(x);
-                }
-                if let Some(h) = h.as_deref_mut() {
-                    let hess = s.mul(s.mul(wv, small), inv);
-                    let hess = s.select(s.is_nan(zv), zv, hess);
-                    let hv = s.store(hess);
-                    for (o, &x) in h[i..i + live].iter_mut().zip(&hv) {
-                        *o = P::from_f64(x);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-#[cold]
-fn first_bad(y: &[f64], w: &Weights<'_>, start: usize, from: usize, live: usize) -> Error {
-    for k in from..from + live {
-        let yk = y[k];
-        if yk < 0.0 || yk > 1.0 {
-            return Error::OutOfRange {
-                arg: "y_true",
-                index: start + k,
-                value: yk,
-                lo: 0.0,
-                hi: 1.0,
-            };
-        }
-        if !check_weight(w.get(start + k)) {
-            return bad_weight(w, start + k);
-        }
-    }
-    Error::OutOfRange {
-        arg: "internal",
-        index: 0,
-        value: f64::NAN,
-        lo: 0.0,
-        hi: 1.0,
+        let e = P::exp_v(s, s.neg(s.abs(z)));
+        let inv = s.div(one, s.add(one, e));
+        let big = inv; // σ(|z|)
+        let small = s.mul(e, inv); // σ(−|z|)
+        let pos = s.le(zero, z);
+        let sig = s.select(pos, big, small);
+        let sig_neg = s.select(pos, small, big);
+        // NaN logits: keep the NaN in both outputs.
+        let nan_z = s.is_nan(z);
+        let sig = s.select(nan_z, z, sig);
+        let grad = s.sub(s.mul(s.sub(one, y), sig), s.mul(y, sig_neg));
+        let hess = if second {
+            s.select(nan_z, z, s.mul(s.mul(w, small), inv))
+        } else {
+            zero
+        };
+        [s.mul(w, grad), hess]
     }
 }
 
@@ -267,113 +155,88 @@ fn softmax_typed<P: Real>(
     h: Option<&mut [P]>,
 ) -> Result<()> {
     debug_assert!(labels.len() == n_rows && z.len() == n_rows * c && g.len() == z.len());
-    for_chunks(n_rows, rows_per_chunk(c), c, g, h, |range, g, h| {
-        dispatch(SoftmaxChunk {
-            labels,
-            z,
-            c,
-            w,
-            rows: range,
-            g,
-            h,
-        })
-    })
+    let op = SoftmaxGrad { labels, z, c, w };
+    let outs = Outs {
+        first: g,
+        second: h,
+    };
+    map_rows(&op, n_rows, c, outs)
 }
 
-struct SoftmaxChunk<'a, P> {
+struct SoftmaxGrad<'a, P> {
     labels: Ints<'a>,
     z: &'a [P],
     c: usize,
     w: Weights<'a>,
-    rows: Range<usize>,
-    g: &'a mut [P],
-    h: Option<&'a mut [P]>,
 }
 
-impl<P: Real> WithSimd for SoftmaxChunk<'_, P> {
-    type Output = Result<()>;
+impl<P: Real> RowMapOp for SoftmaxGrad<'_, P> {
+    type Out = P;
 
     #[inline(always)]
-    fn with_simd<S: Simd>(self, s: S) -> Result<()> {
-        let SoftmaxChunk {
-            labels,
-            z,
-            c,
-            w,
-            rows,
-            g,
-            mut h,
-        } = self;
+    fn row<S: Simd>(
+        &self,
+        s: S,
+        r: usize,
+        g_row: &mut [P],
+        mut h_row: Option<&mut [P]>,
+    ) -> Result<()> {
+        let SoftmaxGrad { labels, z, c, w } = *self;
         let (zero, one) = (s.splat(0.0), s.splat(1.0));
-        for (k, r) in rows.enumerate() {
-            let label = labels.get(r);
-            if label < 0 || label >= c as i128 {
-                return Err(Error::LabelOutOfRange {
-                    arg: "y_true",
-                    index: r,
-                    value: label,
-                    n_classes: c,
-                });
+        let label = labels.get(r);
+        if label < 0 || label >= c as i128 {
+            return Err(Error::LabelOutOfRange {
+                arg: "y_true",
+                index: r,
+                value: label,
+                n_classes: c,
+            });
+        }
+        let wr = w.get(r);
+        if !check_weight(wr) {
+            return Err(bad_weight(&w, r));
+        }
+        let row = &z[r * c..(r + 1) * c];
+        // Max pass, then one exp pass: S = n + rest (n logits at the max).
+        let mut mv = s.splat(f64::NEG_INFINITY);
+        for j in (0..c).step_by(LANES) {
+            mv = s.max(mv, P::load(s, row, j, f64::NEG_INFINITY));
+        }
+        let m = s.reduce_max(mv);
+        let m_v = s.splat(m);
+        let mut acc = VecSum::<S, 2>::new(s);
+        for j in (0..c).step_by(LANES) {
+            let zv = P::load(s, row, j, f64::NEG_INFINITY);
+            let at_max = s.eq(zv, m_v);
+            let e = P::exp_v(s, s.sub(zv, m_v));
+            acc.push([s.select(at_max, zero, e), s.select(at_max, one, zero)]);
+        }
+        let [rest, n] = acc.finish();
+        let (rest, n) = (rest.value(), n.value());
+        // A non-finite max (NaN, +inf, all −inf) makes every output of the row NaN.
+        let bad_row = !m.is_finite();
+        let total = n + rest;
+        let inv_s = s.splat(1.0 / total);
+        let at_max_rest = s.splat(((n - 1.0) + rest) / total);
+        let wv = s.splat(wr);
+        let yv = s.splat(label as f64);
+        let mut idx = s.load(&std::array::from_fn(|j| j as f64));
+        let step = s.splat(LANES as f64);
+        let nan = s.splat(f64::NAN);
+        for j in (0..c).step_by(LANES) {
+            let zv = P::load(s, row, j, f64::NEG_INFINITY);
+            let p = s.mul(P::exp_v(s, s.sub(zv, m_v)), inv_s);
+            // 1 − p: exact-ish at the maximum, no cancellation elsewhere (p ≤ ½ there).
+            let q = s.select(s.eq(zv, m_v), at_max_rest, s.sub(one, p));
+            let is_y = s.eq(idx, yv);
+            let grad = s.select(is_y, s.neg(q), p);
+            let gv = if bad_row { nan } else { s.mul(wv, grad) };
+            store_lanes(s, g_row, j, gv);
+            if let Some(h_row) = h_row.as_deref_mut() {
+                let hv = if bad_row { nan } else { s.mul(s.mul(wv, p), q) };
+                store_lanes(s, h_row, j, hv);
             }
-            let wr = w.get(r);
-            if !check_weight(wr) {
-                return Err(bad_weight(&w, r));
-            }
-            let row = &z[r * c..(r + 1) * c];
-            let (g_row, h_row) = (&mut g[k * c..(k + 1) * c], h.as_deref_mut());
-            // Max pass, then one exp pass: S = n + rest (n logits at the max).
-            let mut mv = s.splat(f64::NEG_INFINITY);
-            for j in (0..c).step_by(LANES) {
-                mv = s.max(mv, P::load(s, row, j, f64::NEG_INFINITY));
-            }
-            let m = s.reduce_max(mv);
-            let m_v = s.splat(m);
-            let mut acc = VecSum::<S, 2>::new(s);
-            for j in (0..c).step_by(LANES) {
-                let zv = P::load(s, row, j, f64::NEG_INFINITY);
-                let at_max = s.eq(zv, m_v);
-                let e = P::exp_v(s, s.sub(zv, m_v));
-                acc.push([s.select(at_max, zero, e), s.select(at_max, one, zero)]);
-            }
-            let [rest, n] = acc.finish();
-            let (rest, n) = (rest.value(), n.value());
-            // A non-finite max (NaN, +inf, all −inf) makes every output of the row NaN.
-            let bad_row = !m.is_finite();
-            let total = n + rest;
-            let inv_s = s.splat(1.0 / total);
-            let at_max_rest = s.splat(((n - 1.0) + rest) / total);
-            let wv = s.splat(wr);
-            let yv = s.splat(label as f64);
-            let mut idx = s.load(&std::array::from_fn(|j| j as f64));
-            let step = s.splat(LANES as f64);
-            let nan = s.splat(f64::NAN);
-            let mut h_row = h_row.map(|h| &mut h[k * c..(k + 1) * c]);
-            for j in (0..c).step_by(LANES) {
-                let live = (c - j).min(LANES);
-                let zv = P::load(s, row, j, f64::NEG_INFINITY);
-                let p = s.mul(P::exp_v(s, s.sub(zv, m_v)), inv_s);
-                // 1 − p: exact-ish at the maximum, no cancellation elsewhere (p ≤ ½ there).
-                let q = s.select(s.eq(zv, m_v), at_max_rest, s.sub(one, p));
-                let is_y = s.eq(idx, yv);
-                let grad = s.select(is_y, s.neg(q), p);
-                let mut gv = s.mul(wv, grad);
-                if bad_row {
-                    gv = nan;
-                }
-                for (o, &x) in g_row[j..j + live].iter_mut().zip(&s.store(gv)) {
-                    *o = P::from_f64(x);
-                }
-                if let Some(h_row) = h_row.as_deref_mut() {
-                    let mut hv = s.mul(s.mul(wv, p), q);
-                    if bad_row {
-                        hv = nan;
-                    }
-                    for (o, &x) in h_row[j..j + live].iter_mut().zip(&s.store(hv)) {
-                        *o = P::from_f64(x);
-                    }
-                }
-                idx = s.add(idx, step);
-            }
+            idx = s.add(idx, step);
         }
         Ok(())
     }
