@@ -3,7 +3,7 @@
 
 use crate::arrays::{self, prepare, shape_str, Role};
 use crate::options::{same_shape, Flag, SampleWeight};
-use crate::views::{FloatArray, IntArray, TargetArray};
+use crate::views::{FloatArray, IntArray, TargetArray, Truth};
 use crate::{detached, row_layout, value_error};
 use numpy::{
     Element, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,

@@ -7,7 +7,7 @@
 
 use crate::arrays::{prepare, Prepared, Role};
 use crate::options::{per_item, Reduction};
-use crate::views::IntArray;
+use crate::views::{IntArray, Truth};
 use crate::{detached, unmove, value_error};
 use numpy::{PyArray1, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use plogp_core::grouped::{n_groups, GroupIds, GroupTotals};
