@@ -108,6 +108,16 @@ enum AlphaArg<'py> {
     PerClass(PyReadonlyArrayDyn<'py, f64>),
 }
 
+impl AlphaArg<'_> {
+    fn get(&self) -> PyResult<ClassAlpha<'_>> {
+        Ok(match self {
+            AlphaArg::None => ClassAlpha::None,
+            AlphaArg::All(v) => ClassAlpha::All(*v),
+            AlphaArg::PerClass(a) => ClassAlpha::PerClass(arrays::slice(a)?),
+        })
+    }
+}
+
 fn class_alpha<'py>(alpha: Option<&Bound<'py, PyAny>>, c: usize) -> PyResult<AlphaArg<'py>> {
     let Some(a) = alpha.filter(|a| !a.is_none()) else {
         return Ok(AlphaArg::None);
@@ -200,11 +210,7 @@ pub fn sparse_categorical_focal_cross_entropy<'py>(
     let ignore = self::ignore_index(ignore_index)?;
     let inputs = LossInputs::sparse(y_true, y_pred, axis.0)?;
     let alpha_arg = class_alpha(alpha, inputs.c)?;
-    let alpha = match &alpha_arg {
-        AlphaArg::None => ClassAlpha::None,
-        AlphaArg::All(v) => ClassAlpha::All(*v),
-        AlphaArg::PerClass(a) => ClassAlpha::PerClass(arrays::slice(a)?),
-    };
+    let alpha = alpha_arg.get()?;
     let inputs = inputs
         .eps(eps, from_logits.0)
         .sample_weight(sample_weight)?
