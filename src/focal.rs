@@ -3,12 +3,8 @@
 //! the `gamma`, `alpha` and `ignore_index` options.
 
 use crate::arrays::{self, prepare, readonly, Role};
-use crate::groups::{self, Groups};
-use crate::options::{
-    labels_fit_classes, same_shape, Axis, Eps, Flag, NanPolicyArg, Reduction, SampleWeight,
-};
-use crate::views::{FloatArray, IntArray, TargetArray};
-use crate::{dtype_eps, row_layout, run_loss};
+use crate::loss_inputs::LossInputs;
+use crate::options::{Axis, Eps, Flag, NanPolicyArg, Reduction};
 use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use plogp_core::focal::{self, ClassAlpha, Focus};
 use plogp_core::grouped;
@@ -87,31 +83,21 @@ pub fn binary_focal_cross_entropy<'py>(
     groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let nan = nan_policy.0;
-    let py = y_pred.py();
-    let from_logits = from_logits.0;
     let focus = Focus {
         gamma: gamma.0,
         alpha: binary_alpha(alpha)?,
     };
-    let pred = prepare(y_pred, "y_pred", Role::Float, None)?;
-    let targ = prepare(y_true, "y_true", Role::Target, None)?;
-    same_shape("y_true", &targ, "y_pred", &pred)?;
-    let eps = eps.resolve(dtype_eps(&pred));
-    let items = pred.orig_shape.clone();
-    let sw = SampleWeight::new(sample_weight, &items)?;
-    let w = sw.weights()?;
-    let n = pred.len();
-    let (pv, yv) = (FloatArray::new(&pred)?, TargetArray::new(&targ)?);
-    let (p, y) = (pv.view()?, yv.view()?);
-    let eps = (!from_logits).then_some(eps);
-    if let Some(g) = &Groups::new(groups, &items, reduction)? {
-        return groups::run(py, g, reduction, &pred, n, |ids, ng| {
-            grouped::binary_focal(y, p, focus, eps, ids, ng, w, nan)
-        });
-    }
-    run_loss(py, &items, n, reduction, &pred, |out| {
-        focal::binary_focal(y, p, focus, eps, w, nan, out)
-    })
+    let inputs = LossInputs::elementwise(y_true, y_pred)?
+        .eps(eps, from_logits.0)
+        .sample_weight(sample_weight)?
+        .reduce(reduction, groups)?;
+    inputs.run(
+        1,
+        |v, out| focal::binary_focal(v.y_true, v.y_pred, focus, v.eps, v.weights, nan, out),
+        |v, ids, ng| {
+            grouped::binary_focal(v.y_true, v.y_pred, focus, v.eps, ids, ng, v.weights, nan)
+        },
+    )
 }
 
 /// `alpha` of the sparse focal loss: None, one number, or one per class (a 1-D array of
@@ -120,6 +106,16 @@ enum AlphaArg<'py> {
     None,
     All(f64),
     PerClass(PyReadonlyArrayDyn<'py, f64>),
+}
+
+impl AlphaArg<'_> {
+    fn get(&self) -> PyResult<ClassAlpha<'_>> {
+        Ok(match self {
+            AlphaArg::None => ClassAlpha::None,
+            AlphaArg::All(v) => ClassAlpha::All(*v),
+            AlphaArg::PerClass(a) => ClassAlpha::PerClass(arrays::slice(a)?),
+        })
+    }
 }
 
 fn class_alpha<'py>(alpha: Option<&Bound<'py, PyAny>>, c: usize) -> PyResult<AlphaArg<'py>> {
@@ -210,32 +206,24 @@ pub fn sparse_categorical_focal_cross_entropy<'py>(
     nan_policy: NanPolicyArg,
     groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let nan = nan_policy.0;
-    let py = y_pred.py();
-    let (from_logits, axis, gamma) = (from_logits.0, axis.0, gamma.0);
+    let (nan, gamma) = (nan_policy.0, gamma.0);
     let ignore = self::ignore_index(ignore_index)?;
-    let pred = prepare(y_pred, "y_pred", Role::Float, Some(axis))?;
-    let labels = prepare(y_true, "y_true", Role::Label, None)?;
-    let (n, c, rows) = row_layout(&pred);
-    labels_fit_classes(&labels, &pred)?;
-    let alpha_arg = class_alpha(alpha, c)?;
-    let alpha = match &alpha_arg {
-        AlphaArg::None => ClassAlpha::None,
-        AlphaArg::All(v) => ClassAlpha::All(*v),
-        AlphaArg::PerClass(a) => ClassAlpha::PerClass(arrays::slice(a)?),
-    };
-    let eps = (!from_logits).then(|| eps.resolve(dtype_eps(&pred)));
-    let sw = SampleWeight::new(sample_weight, &rows)?;
-    let w = sw.weights()?;
-    let (pv, yv) = (FloatArray::new(&pred)?, IntArray::new(&labels)?);
-    let (p, y) = (pv.view()?, yv.view()?);
-    if let Some(g) = &Groups::new(groups, &rows, reduction)? {
-        return groups::run(py, g, reduction, &pred, 2 * pred.len(), |ids, ng| {
-            let focus = (gamma, alpha, ignore);
-            grouped::sparse_focal(y, p, (n, c), focus, eps, ids, ng, w, nan)
-        });
-    }
-    run_loss(py, &rows, 2 * pred.len(), reduction, &pred, |out| {
-        focal::sparse_focal(y, p, n, c, gamma, alpha, ignore, eps, w, nan, out)
-    })
+    let inputs = LossInputs::sparse(y_true, y_pred, axis.0)?;
+    let alpha_arg = class_alpha(alpha, inputs.c)?;
+    let alpha = alpha_arg.get()?;
+    let inputs = inputs
+        .eps(eps, from_logits.0)
+        .sample_weight(sample_weight)?
+        .reduce(reduction, groups)?;
+    inputs.run(
+        2,
+        |v, out| {
+            let (y, p, w) = (v.y_true, v.y_pred, v.weights);
+            focal::sparse_focal(y, p, v.n, v.c, gamma, alpha, ignore, v.eps, w, nan, out)
+        },
+        |v, ids, ng| {
+            let (y, p, focus) = (v.y_true, v.y_pred, (gamma, alpha, ignore));
+            grouped::sparse_focal(y, p, (v.n, v.c), focus, v.eps, ids, ng, v.weights, nan)
+        },
+    )
 }

@@ -2,9 +2,10 @@
 //! to the logits, written into new arrays or into caller-provided `out=` arrays.
 
 use crate::arrays::{self, prepare, shape_str, Role};
-use crate::options::{same_shape, Flag, SampleWeight};
-use crate::views::{FloatArray, IntArray, TargetArray};
-use crate::{detached, row_layout, value_error};
+use crate::loss_inputs::{Items, LossInputs};
+use crate::options::{same_shape, Flag};
+use crate::views::{IntArray, TargetArray};
+use crate::{detached, value_error};
 use numpy::{
     Element, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
 };
@@ -158,46 +159,59 @@ fn fill<'py, P: Element + Send>(
 /// Where and how a gradient is written: the caller's `out=` (or new arrays) of the logits'
 /// shape and float type.
 struct Write<'a, 'py> {
+    py: Python<'py>,
     out: Option<&'a Bound<'py, PyAny>>,
     shape: &'a [usize],
     hessian: bool,
-    inputs: &'a [&'a Bound<'py, PyAny>],
+    /// The call's input arrays, which `out` must not overlap.
+    inputs: Vec<&'a Bound<'py, PyAny>>,
     work: usize,
 }
 
-impl<'py> Write<'_, 'py> {
+impl<'a, 'py> Write<'a, 'py> {
+    /// The gradient of `x`'s logits; `cost` is the work per logit, as in
+    /// [`LossInputs::run`].
+    fn new<T>(
+        out: Option<&'a Bound<'py, PyAny>>,
+        x: &'a LossInputs<'py, T>,
+        hessian: Flag,
+        arrays: [&'a Bound<'py, PyAny>; 2],
+        sample_weight: Option<&'a Bound<'py, PyAny>>,
+        cost: usize,
+    ) -> Self {
+        let mut inputs = arrays.to_vec();
+        inputs.extend(sample_weight.filter(|s| !s.is_none()));
+        Write {
+            py: x.pred.array.py(),
+            out,
+            shape: &x.pred.orig_shape,
+            hessian: hessian.0,
+            inputs,
+            work: cost * x.pred.len(),
+        }
+    }
+
     fn run(
         &self,
-        py: Python<'py>,
         z: Floats<'_>,
         kernel: impl FnOnce(FloatsMut<'_>, Option<FloatsMut<'_>>) -> plogp_core::Result<()> + Send,
     ) -> PyResult<Bound<'py, PyAny>> {
         match z {
-            Floats::F32(_) => self.typed::<f32>(py, kernel),
-            Floats::F64(_) => self.typed::<f64>(py, kernel),
+            Floats::F32(_) => self.typed::<f32>(kernel),
+            Floats::F64(_) => self.typed::<f64>(kernel),
         }
     }
 
     fn typed<P: Element + FloatElement + Send>(
         &self,
-        py: Python<'py>,
         kernel: impl FnOnce(FloatsMut<'_>, Option<FloatsMut<'_>>) -> plogp_core::Result<()> + Send,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (g, h) = outputs::<P>(py, self.out, self.shape, self.hessian, self.inputs)?;
+        let py = self.py;
+        let (g, h) = outputs::<P>(py, self.out, self.shape, self.hessian, &self.inputs)?;
         fill(py, g, h, self.work, |g, h| {
             kernel(P::floats_mut(g), h.map(P::floats_mut))
         })
     }
-}
-
-fn inputs<'a, 'py>(
-    a: &'a Bound<'py, PyAny>,
-    b: &'a Bound<'py, PyAny>,
-    c: Option<&'a Bound<'py, PyAny>>,
-) -> Vec<&'a Bound<'py, PyAny>> {
-    let mut v = vec![a, b];
-    v.extend(c.filter(|c| !c.is_none()));
-    v
 }
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/grad_binary_cross_entropy.txt"))]
@@ -213,25 +227,16 @@ pub fn grad_binary_cross_entropy<'py>(
     hessian: Flag,
     out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let py = logits.py();
     let za = prepare(logits, "logits", Role::Float, None)?;
     let ya = prepare(y_true, "y_true", Role::Target, None)?;
     same_shape("y_true", &ya, "logits", &za)?;
-    let shape = za.orig_shape.clone();
-    let sw = SampleWeight::new(sample_weight, &shape)?;
-    let w = sw.weights()?;
-    let srcs = inputs(y_true, logits, sample_weight);
-    let n = za.len();
-    let (zv, yv) = (FloatArray::new(&za)?, TargetArray::new(&ya)?);
-    let (z, y) = (zv.view()?, yv.view()?);
-    let write = Write {
-        out,
-        shape: &shape,
-        hessian: hessian.0,
-        inputs: &srcs,
-        work: n,
-    };
-    write.run(py, z, |g, h| grad::binary_logits(y, z, w, g, h))
+    let inputs = LossInputs::<TargetArray>::from_prepared(za, &ya, Items::Elements)?
+        .sample_weight(sample_weight)?;
+    let v = inputs.views()?;
+    let write = Write::new(out, &inputs, hessian, [y_true, logits], sample_weight, 1);
+    write.run(v.y_pred, |g, h| {
+        grad::binary_logits(v.y_true, v.y_pred, v.weights, g, h)
+    })
 }
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/grad_softmax_cross_entropy.txt"))]
@@ -247,7 +252,6 @@ pub fn grad_softmax_cross_entropy<'py>(
     hessian: Flag,
     out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let py = logits.py();
     let za = prepare(logits, "logits", Role::Float, None)?;
     if za.orig_shape.len() != 2 {
         return Err(PyValueError::new_err(format!(
@@ -256,26 +260,19 @@ pub fn grad_softmax_cross_entropy<'py>(
         )));
     }
     let la = prepare(labels, "labels", Role::Label, None)?;
-    let (n, c, rows) = row_layout(&za);
-    if la.orig_shape != rows {
+    let inputs = LossInputs::<IntArray>::from_prepared(za, &la, Items::Rows)?;
+    if la.orig_shape != inputs.items {
         return Err(PyValueError::new_err(format!(
-            "labels must have shape ({n},) for logits of shape {}, got {}",
-            shape_str(&za.orig_shape),
+            "labels must have shape ({},) for logits of shape {}, got {}",
+            inputs.n,
+            shape_str(&inputs.pred.orig_shape),
             shape_str(&la.orig_shape)
         )));
     }
-    let sw = SampleWeight::new(sample_weight, &rows)?;
-    let w = sw.weights()?;
-    let srcs = inputs(labels, logits, sample_weight);
-    let shape = za.orig_shape.clone();
-    let (zv, yv) = (FloatArray::new(&za)?, IntArray::new(&la)?);
-    let (z, y) = (zv.view()?, yv.view()?);
-    let write = Write {
-        out,
-        shape: &shape,
-        hessian: hessian.0,
-        inputs: &srcs,
-        work: 2 * za.len(),
-    };
-    write.run(py, z, |g, h| grad::softmax_logits(y, z, n, c, w, g, h))
+    let inputs = inputs.sample_weight(sample_weight)?;
+    let v = inputs.views()?;
+    let write = Write::new(out, &inputs, hessian, [labels, logits], sample_weight, 2);
+    write.run(v.y_pred, |g, h| {
+        grad::softmax_logits(v.y_true, v.y_pred, v.n, v.c, v.weights, g, h)
+    })
 }

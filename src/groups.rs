@@ -5,17 +5,17 @@
 //! `G = max(groups) + 1`: per-group `Σ s·l` ("sum") or `Σ s·l / Σ s` ("mean", NaN for a group
 //! of zero weight, e.g. an id that never occurs).
 
-use crate::arrays::{prepare, shape_str, Prepared, Role};
-use crate::options::Reduction;
-use crate::views::IntArray;
+use crate::arrays::{prepare, Prepared, Role};
+use crate::options::{per_item, Reduction};
+use crate::views::{IntArray, Truth};
 use crate::{detached, unmove, value_error};
 use numpy::{PyArray1, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use plogp_core::grouped::{n_groups, GroupIds, GroupTotals};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
-/// Validated group ids: an integer array of the items' shape, or 1-D of length `items[0]`
-/// (broadcast along the first axis, as `sample_weight`).
+/// Validated group ids: an integer array shaped by the per-item rule of `sample_weight`
+/// ([`per_item`]).
 pub struct Groups<'py> {
     prepared: Prepared<'py>,
     inner: usize,
@@ -56,25 +56,7 @@ impl<'py> Groups<'py> {
             )));
         }
         let prepared = prepare(array.as_any(), "groups", Role::Label, None)?;
-        let shape = prepared.orig_shape.clone();
-        let inner = if shape == items {
-            1
-        } else if shape.len() == 1 && items.len() >= 2 && shape[0] == items[0] {
-            items[1..].iter().product::<usize>().max(1)
-        } else {
-            let broadcast = if items.len() >= 2 {
-                format!(" or ({},)", items[0])
-            } else {
-                String::new()
-            };
-            return Err(PyValueError::new_err(format!(
-                "groups has shape {} but the losses have shape {}; expected {}{}",
-                shape_str(&shape),
-                shape_str(items),
-                shape_str(items),
-                broadcast
-            )));
-        };
+        let inner = per_item("groups", &prepared.orig_shape, items)?.map_or(1, |n| n.get());
         Ok(Some(Groups { prepared, inner }))
     }
 }

@@ -12,24 +12,24 @@ mod arrays;
 mod focal;
 mod grad;
 mod groups;
+mod loss_inputs;
 mod loss_opts;
 mod options;
 mod views;
 
 use arrays::{finish_array, new_output, prepare, Prepared, Role};
-use loss_opts::{IgnoreIndex, LabelSmoothing, OptionArray};
+use loss_inputs::LossInputs;
+use loss_opts::{IgnoreIndex, LabelSmoothing};
 use numpy::{PyArrayDescrMethods, PyArrayMethods, PyUntypedArrayMethods};
-use options::{
-    labels_fit_classes, same_shape, Axis, Eps, Flag, LnBase, NanPolicyArg, Reduction, SampleWeight,
-};
+use options::{same_shape, Axis, Eps, Flag, LnBase, NanPolicyArg, Reduction};
 use plogp_core::entropy as info;
+use plogp_core::loss_options;
 use plogp_core::NanPolicy;
-use plogp_core::{activation, grouped, parallel, simd, FloatsMut, Totals};
-use plogp_core::{loss_options, LossOptions};
+use plogp_core::{activation, grouped, parallel, simd, FloatsMut};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyFloat;
-use views::{FloatArray, IntArray, TargetArray};
+use views::FloatArray;
 
 /// Calls touching fewer elements keep the GIL: below ~8k elements the whole call takes a few
 /// microseconds, comparable to the cost of releasing and re-taking the GIL (blake3-py makes the
@@ -193,34 +193,6 @@ fn is_wide(layout: &Prepared<'_>) -> bool {
     layout.array.dtype().itemsize() == 8
 }
 
-/// Run a loss kernel and apply the reduction. `items` is the shape of the per-item losses,
-/// written in `layout`'s float type.
-fn run_loss<'py>(
-    py: Python<'py>,
-    items: &[usize],
-    work: usize,
-    reduction: Reduction,
-    layout: &Prepared<'_>,
-    kernel: impl FnOnce(Option<FloatsMut<'_>>) -> plogp_core::Result<Totals> + Send,
-) -> PyResult<Bound<'py, PyAny>> {
-    let value_error = |e| value_error(unmove(layout)(e));
-    match reduction {
-        Reduction::None => {
-            let (out, result) = fill_new(py, items, is_wide(layout), work, |o| kernel(Some(o)))?;
-            result.map_err(value_error)?;
-            finish_array(out, layout.was_f16)
-        }
-        Reduction::Sum => {
-            let t = detached(py, work, || kernel(None))?.map_err(value_error)?;
-            Ok(float(py, t.loss))
-        }
-        Reduction::Mean => {
-            let t = detached(py, work, || kernel(None))?.map_err(value_error)?;
-            Ok(float(py, t.mean().map_err(value_error)?))
-        }
-    }
-}
-
 /// Run a per-row kernel writing one value per row. `rows` is the output shape; an empty shape
 /// (a single distribution) gives a Python float, written by the kernel straight to an f64 so
 /// that an f32 input's value is not rounded to f32 first (which would cost all but a few bits
@@ -248,14 +220,6 @@ fn row_layout(p: &Prepared<'_>) -> (usize, usize, Vec<usize>) {
     let shape = p.array.shape();
     let (rows, c) = shape.split_at(shape.len() - 1);
     (rows.iter().product(), c[0], rows.to_vec())
-}
-
-fn dtype_eps(p: &Prepared<'_>) -> f64 {
-    if p.array.dtype().itemsize() == 4 {
-        f32::EPSILON as f64
-    } else {
-        f64::EPSILON
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -482,34 +446,17 @@ fn binary_cross_entropy<'py>(
     groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let nan = nan_policy.0;
-    let py = y_pred.py();
-    let from_logits = from_logits.0;
-    let pred = prepare(y_pred, "y_pred", Role::Float, None)?;
-    let targ = prepare(y_true, "y_true", Role::Target, None)?;
-    same_shape("y_true", &targ, "y_pred", &pred)?;
-    let eps = eps.resolve(dtype_eps(&pred));
-    let items = pred.orig_shape.clone();
-    let sw = SampleWeight::new(sample_weight, &items)?;
-    let w = sw.weights()?;
-    let grp = groups::Groups::new(groups, &items, reduction)?;
-    let n = pred.len();
-    let pos_weight = OptionArray::pos_weight(pos_weight, &items)?;
-    let opts = LossOptions {
-        pos_weight: pos_weight.get()?,
-        label_smoothing: label_smoothing.0,
-        ..LossOptions::default()
-    };
-    let eps_clip = (!from_logits).then_some(eps);
-    let (pv, yv) = (FloatArray::new(&pred)?, TargetArray::new(&targ)?);
-    let (p, y) = (pv.view()?, yv.view()?);
-    if let Some(g) = &grp {
-        return groups::run(py, g, reduction, &pred, n, |ids, ng| {
-            grouped::binary(y, p, eps_clip, &opts, ids, ng, w, nan)
-        });
-    }
-    run_loss(py, &items, n, reduction, &pred, |out| {
-        loss_options::bce(y, p, eps_clip, &opts, w, nan, out)
-    })
+    let inputs = LossInputs::elementwise(y_true, y_pred)?
+        .eps(eps, from_logits.0)
+        .sample_weight(sample_weight)?
+        .reduce(reduction, groups)?
+        .pos_weight(pos_weight)?
+        .label_smoothing(label_smoothing);
+    inputs.run(
+        1,
+        |v, out| loss_options::bce(v.y_true, v.y_pred, v.eps, &v.opts, v.weights, nan, out),
+        |v, ids, ng| grouped::binary(v.y_true, v.y_pred, v.eps, &v.opts, ids, ng, v.weights, nan),
+    )
 }
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/categorical_cross_entropy.txt"))]
@@ -533,33 +480,23 @@ fn categorical_cross_entropy<'py>(
     groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let nan = nan_policy.0;
-    let py = y_pred.py();
-    let (from_logits, axis) = (from_logits.0, axis.0);
-    let pred = prepare(y_pred, "y_pred", Role::Float, Some(axis))?;
-    let targ = prepare(y_true, "y_true", Role::Target, Some(axis))?;
-    same_shape("y_true", &targ, "y_pred", &pred)?;
-    let eps = eps.resolve(dtype_eps(&pred));
-    let (n, c, rows) = row_layout(&pred);
-    let sw = SampleWeight::new(sample_weight, &rows)?;
-    let w = sw.weights()?;
-    let class_weight = OptionArray::class_weight(class_weight, c)?;
-    let opts = LossOptions {
-        class_weight: class_weight.get()?,
-        label_smoothing: label_smoothing.0,
-        ..LossOptions::default()
-    };
-    let grp = groups::Groups::new(groups, &rows, reduction)?;
-    let eps_clip = (!from_logits).then_some(eps);
-    let (pv, tv) = (FloatArray::new(&pred)?, TargetArray::new(&targ)?);
-    let (p, t) = (pv.view()?, tv.view()?);
-    if let Some(g) = &grp {
-        return groups::run(py, g, reduction, &pred, 2 * pred.len(), |ids, ng| {
-            grouped::categorical(t, p, (n, c), eps_clip, &opts, ids, ng, w, nan)
-        });
-    }
-    run_loss(py, &rows, 2 * pred.len(), reduction, &pred, |out| {
-        loss_options::cce(t, p, n, c, eps_clip, &opts, w, nan, out)
-    })
+    let inputs = LossInputs::categorical(y_true, y_pred, axis.0)?
+        .eps(eps, from_logits.0)
+        .sample_weight(sample_weight)?
+        .class_weight(class_weight)?
+        .label_smoothing(label_smoothing)
+        .reduce(reduction, groups)?;
+    inputs.run(
+        2,
+        |v, out| {
+            let (t, p) = (v.y_true, v.y_pred);
+            loss_options::cce(t, p, v.n, v.c, v.eps, &v.opts, v.weights, nan, out)
+        },
+        |v, ids, ng| {
+            let (t, p) = (v.y_true, v.y_pred);
+            grouped::categorical(t, p, (v.n, v.c), v.eps, &v.opts, ids, ng, v.weights, nan)
+        },
+    )
 }
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/sparse_categorical_cross_entropy.txt"))]
@@ -584,35 +521,24 @@ fn sparse_categorical_cross_entropy<'py>(
     groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let nan = nan_policy.0;
-    let py = y_pred.py();
-    let (from_logits, axis) = (from_logits.0, axis.0);
-    let pred = prepare(y_pred, "y_pred", Role::Float, Some(axis))?;
-    let labels = prepare(y_true, "y_true", Role::Label, None)?;
-    let (n, c, rows) = row_layout(&pred);
-    labels_fit_classes(&labels, &pred)?;
-    let eps = eps.resolve(dtype_eps(&pred));
-    let sw = SampleWeight::new(sample_weight, &rows)?;
-    let w = sw.weights()?;
-    let grp = groups::Groups::new(groups, &rows, reduction)?;
-    let labels = IntArray::new(&labels)?;
-    let class_weight = OptionArray::class_weight(class_weight, c)?;
-    let opts = LossOptions {
-        class_weight: class_weight.get()?,
-        label_smoothing: label_smoothing.0,
-        ignore_index: ignore_index.0,
-        ..LossOptions::default()
-    };
-    let eps_clip = (!from_logits).then_some(eps);
-    let pv = FloatArray::new(&pred)?;
-    let (p, y) = (pv.view()?, labels.view()?);
-    if let Some(g) = &grp {
-        return groups::run(py, g, reduction, &pred, pred.len(), |ids, ng| {
-            grouped::sparse(y, p, (n, c), eps_clip, &opts, ids, ng, w, nan)
-        });
-    }
-    run_loss(py, &rows, pred.len(), reduction, &pred, |out| {
-        loss_options::sparse(y, p, n, c, eps_clip, &opts, w, nan, out)
-    })
+    let inputs = LossInputs::sparse(y_true, y_pred, axis.0)?
+        .eps(eps, from_logits.0)
+        .sample_weight(sample_weight)?
+        .reduce(reduction, groups)?
+        .class_weight(class_weight)?
+        .label_smoothing(label_smoothing)
+        .ignore_index(ignore_index);
+    inputs.run(
+        1,
+        |v, out| {
+            let (y, p) = (v.y_true, v.y_pred);
+            loss_options::sparse(y, p, v.n, v.c, v.eps, &v.opts, v.weights, nan, out)
+        },
+        |v, ids, ng| {
+            let (y, p) = (v.y_true, v.y_pred);
+            grouped::sparse(y, p, (v.n, v.c), v.eps, &v.opts, ids, ng, v.weights, nan)
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ pub struct OptionArray<'py> {
 }
 
 impl<'py> OptionArray<'py> {
-    fn none() -> Self {
+    pub fn none() -> Self {
         OptionArray {
             array: None,
             _prepared: None,

@@ -6,6 +6,7 @@ use plogp_core::{NanPolicy, Weights};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyString};
+use std::num::NonZeroUsize;
 
 // Option types extract themselves, so that a bad value is a ValueError (bad value) or a
 // TypeError (bad type) whose message names the argument; `None` is never silently a default.
@@ -163,43 +164,29 @@ impl FromPyObject<'_, '_> for Flag {
 
 /// A validated `sample_weight` argument, borrowed as float64.
 pub struct SampleWeight<'py> {
-    array: Option<(PyReadonlyArrayDyn<'py, f64>, Option<usize>)>,
+    array: Option<(PyReadonlyArrayDyn<'py, f64>, Option<NonZeroUsize>)>,
     _prepared: Option<Prepared<'py>>,
 }
 
 impl<'py> SampleWeight<'py> {
+    pub fn none() -> Self {
+        SampleWeight {
+            array: None,
+            _prepared: None,
+        }
+    }
+
     /// `items` is the shape of the per-item losses (elements for binary losses, rows for
-    /// categorical ones). Accepted: exactly that shape, or a 1-D array of length `items[0]`.
+    /// categorical ones); the weights' shape follows [`per_item`].
     pub fn new(sw: Option<&Bound<'py, PyAny>>, items: &[usize]) -> PyResult<Self> {
         let Some(sw) = sw.filter(|s| !s.is_none()) else {
-            return Ok(SampleWeight {
-                array: None,
-                _prepared: None,
-            });
+            return Ok(Self::none());
         };
         let p = prepare(sw, "sample_weight", Role::Weight, None)?;
-        let shape = p.array.shape().to_vec();
-        let group = if shape == items {
-            None
-        } else if shape.len() == 1 && items.len() >= 2 && shape[0] == items[0] {
-            Some(items[1..].iter().product::<usize>().max(1))
-        } else {
-            let broadcast = if items.len() >= 2 {
-                format!(" or ({},)", items[0])
-            } else {
-                String::new()
-            };
-            return Err(PyValueError::new_err(format!(
-                "sample_weight has shape {} but the losses have shape {}; expected {}{}",
-                shape_str(&shape),
-                shape_str(items),
-                shape_str(items),
-                broadcast
-            )));
-        };
+        let inner = per_item("sample_weight", p.array.shape(), items)?;
         let a = readonly(&p)?;
         Ok(SampleWeight {
-            array: Some((a, group)),
+            array: Some((a, inner)),
             _prepared: Some(p),
         })
     }
@@ -210,11 +197,36 @@ impl<'py> SampleWeight<'py> {
             Some((a, None)) => Weights::PerItem(slice(a)?),
             Some((a, Some(inner))) => Weights::PerGroup {
                 w: slice(a)?,
-                // An empty item axis has no items to weigh: any group size will do.
-                inner: std::num::NonZeroUsize::new(*inner).unwrap_or(std::num::NonZeroUsize::MIN),
+                inner: *inner,
             },
         })
     }
+}
+
+/// The shape rule of the arrays with one value per item (`sample_weight`, `groups`): exactly
+/// the items' shape `items` (`None`), or 1-D of length `items[0]` broadcast along the first
+/// axis (`Some(inner)`: each value covers `inner` consecutive items; an empty item axis has no
+/// items to cover, and any `inner` will do). ValueError naming `name` otherwise.
+pub fn per_item(name: &str, shape: &[usize], items: &[usize]) -> PyResult<Option<NonZeroUsize>> {
+    if shape == items {
+        return Ok(None);
+    }
+    if shape.len() == 1 && items.len() >= 2 && shape[0] == items[0] {
+        let inner = items[1..].iter().product::<usize>();
+        return Ok(Some(NonZeroUsize::new(inner).unwrap_or(NonZeroUsize::MIN)));
+    }
+    let broadcast = if items.len() >= 2 {
+        format!(" or ({},)", items[0])
+    } else {
+        String::new()
+    };
+    Err(PyValueError::new_err(format!(
+        "{name} has shape {} but the losses have shape {}; expected {}{}",
+        shape_str(shape),
+        shape_str(items),
+        shape_str(items),
+        broadcast
+    )))
 }
 
 /// ValueError unless the integer labels have `pred`'s shape without its class axis (sparse

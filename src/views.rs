@@ -45,8 +45,55 @@ pub enum IntArray<'py> {
     U64(PyReadonlyArrayDyn<'py, u64>),
 }
 
-impl<'py> IntArray<'py> {
-    pub fn new(p: &Prepared<'py>) -> PyResult<Self> {
+/// Targets of binary / categorical losses: any float or integer dtype.
+pub enum TargetArray<'py> {
+    Float(FloatArray<'py>),
+    Int(IntArray<'py>),
+}
+
+/// Borrowing an integer or target array and lending its core view: the `y_true` of a loss,
+/// [`TargetArray`] (binary, categorical) or [`IntArray`] (sparse labels; also group ids), so
+/// one [`crate::loss_inputs::LossInputs`] serves every loss.
+pub trait Truth<'py>: Sized {
+    /// The core's view of the data.
+    type View<'a>: Copy + Send
+    where
+        Self: 'a;
+    fn new(p: &Prepared<'py>) -> PyResult<Self>;
+    fn view(&self) -> PyResult<Self::View<'_>>;
+}
+
+impl<'py> Truth<'py> for TargetArray<'py> {
+    type View<'a>
+        = Targets<'a>
+    where
+        Self: 'a;
+
+    fn new(p: &Prepared<'py>) -> PyResult<Self> {
+        Ok(match p.array.dtype().kind() {
+            b'f' => TargetArray::Float(FloatArray::new(p)?),
+            _ => TargetArray::Int(IntArray::new(p)?),
+        })
+    }
+
+    fn view(&self) -> PyResult<Targets<'_>> {
+        Ok(match self {
+            TargetArray::Float(f) => match f.view()? {
+                Floats::F32(s) => Targets::F32(s),
+                Floats::F64(s) => Targets::F64(s),
+            },
+            TargetArray::Int(i) => Targets::Int(i.view()?),
+        })
+    }
+}
+
+impl<'py> Truth<'py> for IntArray<'py> {
+    type View<'a>
+        = Ints<'a>
+    where
+        Self: 'a;
+
+    fn new(p: &Prepared<'py>) -> PyResult<Self> {
         let dtype = p.array.dtype();
         Ok(match (dtype.kind(), dtype.itemsize()) {
             (b'b', _) => IntArray::Bool(readonly(p)?),
@@ -61,7 +108,7 @@ impl<'py> IntArray<'py> {
         })
     }
 
-    pub fn view(&self) -> PyResult<Ints<'_>> {
+    fn view(&self) -> PyResult<Ints<'_>> {
         Ok(match self {
             IntArray::Bool(a) => slice(a)?.into(),
             IntArray::I8(a) => slice(a)?.into(),
@@ -72,31 +119,6 @@ impl<'py> IntArray<'py> {
             IntArray::U16(a) => slice(a)?.into(),
             IntArray::U32(a) => slice(a)?.into(),
             IntArray::U64(a) => slice(a)?.into(),
-        })
-    }
-}
-
-/// Targets of binary / categorical losses: any float or integer dtype.
-pub enum TargetArray<'py> {
-    Float(FloatArray<'py>),
-    Int(IntArray<'py>),
-}
-
-impl<'py> TargetArray<'py> {
-    pub fn new(p: &Prepared<'py>) -> PyResult<Self> {
-        Ok(match p.array.dtype().kind() {
-            b'f' => TargetArray::Float(FloatArray::new(p)?),
-            _ => TargetArray::Int(IntArray::new(p)?),
-        })
-    }
-
-    pub fn view(&self) -> PyResult<Targets<'_>> {
-        Ok(match self {
-            TargetArray::Float(f) => match f.view()? {
-                Floats::F32(s) => Targets::F32(s),
-                Floats::F64(s) => Targets::F64(s),
-            },
-            TargetArray::Int(i) => Targets::Int(i.view()?),
         })
     }
 }
