@@ -538,8 +538,13 @@ pub(crate) fn check_unit<S: Simd, T: Copy>(
 /// Write the live lanes of `v`, those of `out[at..]` (at most [`LANES`]), to `out`.
 #[inline(always)]
 pub(crate) fn store_lanes<S: Simd, O: Real>(s: S, out: &mut [O], at: usize, v: S::V) {
-    let end = out.len().min(at + LANES);
-    for (o, &x) in out[at..end].iter_mut().zip(&s.store(v)) {
+    let v = s.store(v);
+    // A whole vector: a fixed-length copy (unrolled, no per-lane bounds); the tail: the rest.
+    let dst = match out.get_mut(at..at + LANES) {
+        Some(dst) => dst,
+        None => &mut out[at..],
+    };
+    for (o, &x) in dst.iter_mut().zip(&v) {
         *o = O::from_f64(x);
     }
 }
@@ -650,33 +655,48 @@ impl<M: ElementMap, P: Real> WithSimd for ElementMapChunk<'_, M, P> {
         let n = z.len();
         let (zero, one) = (s.splat(0.0), s.splat(1.0));
         let want_second = second.is_some();
+        let Some(y) = y else {
+            // No targets: nothing to decode or check.
+            for i in (0..n).step_by(LANES) {
+                let zv = P::load(s, z, i, 0.0);
+                let v = map.map::<S, P>(s, zero, zv, one, want_second);
+                store_outs(s, first, second.as_deref_mut(), i, v);
+            }
+            return Ok(());
+        };
         let mut buf = [0.0f64; BLOCK];
         for b in (0..n).step_by(BLOCK) {
             let len = (n - b).min(BLOCK);
-            let yb = y.as_ref().map(|y| y.block(b, len, &mut buf));
+            let yb = y.block(b, len, &mut buf);
             for j in (0..len).step_by(LANES) {
                 let i = b + j;
                 let zv = P::load(s, z, i, 0.0);
-                let (yv, wv) = match yb {
-                    Some(yb) => {
-                        let yv = s.load(&lanes(yb, j, 0.0, |x| x));
-                        let wv = weight_lanes(s, &w, start, i, (n - i).min(LANES));
-                        if s.any(outside_unit_lanes(s, yv)) || !s.all(weight_ok(s, wv)) {
-                            let zb = &z[b..b + len];
-                            return Err(first_bad_element(yb, zb, None, &w, start + b, j));
-                        }
-                        (yv, wv)
-                    }
-                    None => (zero, one),
-                };
-                let [v1, v2] = map.map::<S, P>(s, yv, zv, wv, want_second);
-                store_lanes(s, first, i, v1);
-                if let Some(second) = second.as_deref_mut() {
-                    store_lanes(s, second, i, v2);
+                let yv = s.load(&lanes(yb, j, 0.0, |x| x));
+                let wv = weight_lanes(s, &w, start, i, (n - i).min(LANES));
+                if s.any(outside_unit_lanes(s, yv)) || !s.all(weight_ok(s, wv)) {
+                    let zb = &z[b..b + len];
+                    return Err(first_bad_element(yb, zb, None, &w, start + b, j));
                 }
+                let v = map.map::<S, P>(s, yv, zv, wv, want_second);
+                store_outs(s, first, second.as_deref_mut(), i, v);
             }
         }
         Ok(())
+    }
+}
+
+/// Store the two output vectors of a map at element `i`.
+#[inline(always)]
+fn store_outs<S: Simd, O: Real>(
+    s: S,
+    first: &mut [O],
+    second: Option<&mut [O]>,
+    i: usize,
+    [v1, v2]: [S::V; 2],
+) {
+    store_lanes(s, first, i, v1);
+    if let Some(second) = second {
+        store_lanes(s, second, i, v2);
     }
 }
 
