@@ -76,6 +76,9 @@ def make(n):
                                                        groups=ids[a:b])
     if kind == "grad":
         return lambda a, b: plogp.grad.binary_cross_entropy(y[a:b], z[a:b], hessian=True)
+    if kind == "focal":
+        return lambda a, b: plogp.binary_focal_cross_entropy(y[a:b], z[a:b], from_logits=True,
+                                                             gamma=2.0, alpha=0.25)
     c = 100
     rows = z[: n // c * c].reshape(-1, c)
     if kind == "sparse":
@@ -84,6 +87,13 @@ def make(n):
             labels[a // c:b // c], rows[a // c:b // c], from_logits=True)
     if kind == "entropy":
         return lambda a, b: plogp.entropy_from_logits(rows[a // c:b // c])
+    if kind == "softmax":
+        return lambda a, b: plogp.softmax(rows[a // c:b // c])
+    if kind == "pos_weight":
+        y_rows, pos_w = y[: n // c * c].reshape(-1, c), rng.random(c) * 3
+        return lambda a, b: plogp.binary_cross_entropy(
+            y_rows[a // c:b // c], rows[a // c:b // c], from_logits=True, pos_weight=pos_w,
+            reduction="none")
     raise SystemExit(f"unknown kind {kind}")
 
 # Size the input: double n until one call lasts MIN_CALL_S.
@@ -173,6 +183,9 @@ CASES = [
     pytest.param("entropy", "2", id="entropy-rows"),
     pytest.param("grad", "2", id="grad-bce-hessian"),
     pytest.param("groups", "2", id="bce-groups"),
+    pytest.param("softmax", "2", id="softmax-rows"),
+    pytest.param("pos_weight", "2", id="bce-logits-pos-weight-rows"),
+    pytest.param("focal", "2", id="binary-focal-logits"),
 ]
 
 
