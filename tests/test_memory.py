@@ -215,6 +215,32 @@ PEAK_CASES = {
         "labels=np.arange(CLASSES))",
         "0",
     ),
+    # The entropy family on float32 rows of probabilities (one float32 output per row), and
+    # one 10^8-value distribution (a single long row: a float result).
+    "entropy_rows": ("lambda s: plogp.entropy(probs[:s // CLASSES], base=2)", "ROWS * 4"),
+    "entropy_one_distribution": ("lambda s: plogp.entropy(probs.reshape(-1)[:s])", "0"),
+    "entropy_from_logits_rows": (
+        "lambda s: plogp.entropy_from_logits(logits[:s // CLASSES])",
+        "ROWS * 4",
+    ),
+    "cross_entropy_rows": (
+        "lambda s: plogp.cross_entropy(probs[:s // CLASSES], probs_q[:s // CLASSES])",
+        "ROWS * 4",
+    ),
+    "kl_divergence_rows": (
+        "lambda s: plogp.kl_divergence(probs[:s // CLASSES], probs_q[:s // CLASSES])",
+        "ROWS * 4",
+    ),
+    "js_divergence_rows": (
+        "lambda s: plogp.js_divergence(probs[:s // CLASSES], probs_q[:s // CLASSES])",
+        "ROWS * 4",
+    ),
+    # The activations: the output array is the only allocation (N float32 values for the
+    # elementwise and row-shaped outputs, one per row for logsumexp).
+    "softmax_rows": ("lambda s: plogp.softmax(logits[:s // CLASSES])", "N * 4"),
+    "log_softmax_rows": ("lambda s: plogp.log_softmax(logits[:s // CLASSES])", "N * 4"),
+    "logsumexp_rows": ("lambda s: plogp.logsumexp(logits[:s // CLASSES])", "ROWS * 4"),
+    "sigmoid": ("lambda s: plogp.sigmoid(z[:s])", "N * 4"),
 }
 
 
@@ -226,6 +252,9 @@ def _peak(case: str) -> dict[str, float]:
         extra_inputs += "onehot = np.eye(CLASSES, dtype=np.float32)[labels]\n"
     if "probs" in call:
         extra_inputs += "probs = plogp.softmax(logits)\n"
+    if "probs_q" in call:
+        # A second set of rows (the first reversed), contiguous as the first.
+        extra_inputs += "probs_q = np.ascontiguousarray(probs[::-1])\n"
     if "g_out" in call:
         extra_inputs += "g_out, h_out = np.empty_like(logits), np.empty_like(logits)\n"
         extra_inputs += "g_out.fill(0); h_out.fill(0)\n"  # touch the pages before measuring

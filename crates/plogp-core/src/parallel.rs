@@ -35,6 +35,26 @@ pub const PAR_MIN_ELEMS: usize = 1 << 17;
 static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
 static POOL: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
 
+/// Calls that entered the pool from outside it (`pool.install` from a non-worker thread) and
+/// have not left it yet.
+static CALLS_IN_POOL: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one call in [`CALLS_IN_POOL`] while alive (also while a cancelled call unwinds).
+struct InPool;
+
+impl InPool {
+    fn enter() -> InPool {
+        CALLS_IN_POOL.fetch_add(1, Ordering::AcqRel);
+        InPool
+    }
+}
+
+impl Drop for InPool {
+    fn drop(&mut self) {
+        CALLS_IN_POOL.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 fn default_threads() -> usize {
     std::env::var("PLOGP_NUM_THREADS")
         .ok()
@@ -129,8 +149,17 @@ where
             with_token(Some(token.clone()), || f(r, o))
         }
     };
-    if threads > 1 && tasks.len() > 1 && work >= PAR_MIN_ELEMS {
+    // A cancellable call from outside the pool while another call is in it runs on its own
+    // thread: the pool's workers take a job from outside only once no chunk of the calls they
+    // are running is left (Rayon prefers its own deques to injected jobs), so a queued call
+    // could neither run nor see its token until the other call is nearly done (seconds), and
+    // cancelling it (Ctrl-C) would wait as long. Same chunks, so the same bits either way.
+    let outside = rayon::current_thread_index().is_none();
+    let queued_behind_another =
+        cancel.is_some() && outside && CALLS_IN_POOL.load(Ordering::Acquire) > 0;
+    if threads > 1 && tasks.len() > 1 && work >= PAR_MIN_ELEMS && !queued_behind_another {
         if let Some(pool) = pool(threads) {
+            let _in_pool = outside.then(InPool::enter);
             return pool.install(|| tasks.into_par_iter().map(run).collect());
         }
     }
@@ -270,6 +299,47 @@ mod tests {
             let n = 1u64 << 18;
             assert_eq!(b.join().unwrap(), Ok((n - 1) * n / 2));
         });
+    }
+
+    #[test]
+    fn a_cancelled_call_does_not_wait_for_another_call_in_the_pool() {
+        // Call A fills the pool with chunks that block until call B (cancelled before it
+        // starts) has returned, or until a 20 s timeout. B queued behind A's chunks would
+        // return only after that timeout; it must return while A is still blocked.
+        set_num_threads(2);
+        let b_done = AtomicBool::new(false);
+        let a_started = AtomicBool::new(false);
+        let ran = AtomicUsize::new(0);
+        let a_ran = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            let a = s.spawn(|| {
+                chunked_sum(1 << 18, &a_ran, |_| {
+                    a_started.store(true, Ordering::Release);
+                    let t = std::time::Instant::now();
+                    while !b_done.load(Ordering::Acquire)
+                        && t.elapsed() < std::time::Duration::from_secs(20)
+                    {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                })
+            });
+            while !a_started.load(Ordering::Acquire) {
+                std::thread::yield_now();
+            }
+            let token = Arc::new(AtomicBool::new(true));
+            let t = std::time::Instant::now();
+            let b = cancellable(&token, || chunked_sum(1 << 18, &ran, |_| {}));
+            let waited = t.elapsed();
+            b_done.store(true, Ordering::Release);
+            assert_eq!(b, Err(Error::Interrupted));
+            assert!(
+                waited < std::time::Duration::from_secs(10),
+                "the cancelled call waited {waited:?} for the other call's chunks"
+            );
+            let n = 1u64 << 18;
+            assert_eq!(a.join().unwrap(), (n - 1) * n / 2);
+        });
+        set_num_threads(1);
     }
 
     #[test]
