@@ -22,7 +22,17 @@ from conftest import (
 def _focal_by_definition(
     y: np.ndarray, p: np.ndarray, gamma: float, alpha: float | None = None
 ) -> np.ndarray:
-    """The textbook formula with plain powers and logs (fine for p away from 0 and 1)."""
+    """torchvision's / Keras' / optax's formula with plain powers and logs (fine for p away
+    from 0 and 1): ``α_t·(1 − p_t)^γ·BCE`` with ``p_t = p·y + (1 − p)·(1 − y)``."""
+    p_t = p * y + (1 - p) * (1 - y)
+    a_t = 1.0 if alpha is None else alpha * y + (1 - alpha) * (1 - y)
+    bce = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return a_t * (1 - p_t) ** gamma * bce
+
+
+def _per_term(y: np.ndarray, p: np.ndarray, gamma: float, alpha: float | None) -> np.ndarray:
+    """The per-term form ``−[α·y·(1 − p)^γ·log p + (1 − α)·(1 − y)·p^γ·log(1 − p)]``: the same
+    loss for 0/1 targets only."""
     a, na = (1.0, 1.0) if alpha is None else (alpha, 1.0 - alpha)
     return -(a * y * (1 - p) ** gamma * np.log(p) + na * (1 - y) * p**gamma * np.log(1 - p))
 
@@ -63,6 +73,39 @@ def test_binary_matches_definition(
     )
 
 
+def test_soft_label_focuses_the_whole_cross_entropy(impl: ModuleType) -> None:
+    # optax's own sigmoid_focal_loss test: logit 100, label 0.9, γ = 0.5. p ≈ 1, so
+    # 1 − p_t ≈ 0.1 and BCE ≈ 0.1·100: the loss is √0.1·10 (a per-term focus would give 10).
+    got = impl.binary_focal_cross_entropy([0.9], [100.0], from_logits=True, gamma=0.5)
+    assert math.isclose(got, math.sqrt(0.1) * 10.0, rel_tol=1e-14), got
+    # The same from the probability, and with class balance α_t = 0.25·0.9 + 0.75·0.1.
+    p = 1 / (1 + math.exp(-3.0))
+    want = (0.9 * (1 - p) + 0.1 * p) ** 2 * -(0.9 * math.log(p) + 0.1 * math.log1p(-p))
+    got = impl.binary_focal_cross_entropy([0.9], [p], eps=0.0)
+    assert math.isclose(got, want, rel_tol=1e-14), (got, want)
+    got = impl.binary_focal_cross_entropy([0.9], [3.0], from_logits=True, alpha=0.25)
+    assert math.isclose(got, 0.3 * want, rel_tol=1e-13), (got, want)
+
+
+@pytest.mark.parametrize("gamma", [0.5, 2.0])
+@pytest.mark.parametrize("alpha", [None, 0.25])
+def test_hard_labels_equal_the_per_term_form(
+    impl: ModuleType, rng: np.random.Generator, gamma: float, alpha: float | None
+) -> None:
+    y = (rng.uniform(0, 1, 300) < 0.4).astype(np.float64)
+    p = rng.uniform(0.01, 0.99, 300)
+    got = impl.binary_focal_cross_entropy(y, p, gamma=gamma, alpha=alpha, reduction="none", eps=0.0)
+    np.testing.assert_allclose(got, _per_term(y, p, gamma, alpha), rtol=1e-12)
+    # ... bit for bit whether a vector of targets is all 0/1 or mixed with soft ones.
+    mixed = y.copy()
+    mixed[1::4] = 0.5
+    both = impl.binary_focal_cross_entropy(
+        mixed, p, gamma=gamma, alpha=alpha, reduction="none", eps=0.0
+    )
+    hard = mixed != 0.5
+    assert np.array_equal(both[hard], got[hard])
+
+
 @pytest.mark.parametrize("from_logits", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gamma_zero_is_binary_cross_entropy_bitwise(
@@ -86,11 +129,13 @@ def test_binary_logits_stable_for_huge_logits(impl: ModuleType) -> None:
     # Confident and right: exactly 0. Confident and wrong: the factor is 1, loss = α·|z|.
     assert got[0] == 0.0 and got[1] == 0.0
     assert got[2] == 0.25 * 1e30 and got[3] == 0.75 * 1e30
-    assert got[4] == 0.375 * 1e30
+    # y = 0.5: α_t = 0.5, 1 − p_t = 0.5, BCE = 0.5·|z|.
+    assert math.isclose(got[4], 0.5 * 0.5**2 * 0.5e30, rel_tol=1e-15)
     assert got[5] == 0.25 * 800.0 and got[6] == 0.75 * 800.0
     assert np.all(np.isfinite(got))
 
 
+@pytest.mark.parametrize("soft", [False, True], ids=["hard", "soft"])
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 @pytest.mark.parametrize("from_logits", [False, True])
 def test_binary_parity(
@@ -99,9 +144,13 @@ def test_binary_parity(
     rng: np.random.Generator,
     dtype: type,
     from_logits: bool,
+    soft: bool,
 ) -> None:
     n = ABOVE_ONE_CHUNK
-    y = (rng.uniform(0, 1, n) < 0.3).astype(np.int8)
+    y: np.ndarray = (rng.uniform(0, 1, n) < 0.3).astype(np.int8)
+    if soft:  # soft targets, with runs of 0/1 ones and 0/1 ones mixed in
+        y = np.where(rng.uniform(0, 1, n) < 0.5, rng.uniform(0, 1, n), y)
+        y[: n // 8] = np.round(y[: n // 8])
     p = (rng.normal(0, 8, n) if from_logits else rng.uniform(0, 1, n)).astype(dtype)
     w = rng.uniform(0, 2, n)
     kw = dict(from_logits=from_logits, gamma=1.5, alpha=0.3, sample_weight=w)

@@ -377,3 +377,19 @@ def test_optax(data: dict[str, Any], optax64: ModuleType) -> None:
         data["y"], data["z"], from_logits=True, reduction="none"
     )
     close(got, want, 1e-12)
+
+
+@pytest.mark.parametrize("alpha", [None, 0.25])
+def test_optax_sigmoid_focal_loss_soft_labels(
+    data: dict[str, Any], optax64: ModuleType, alpha: float | None
+) -> None:
+    # optax scales the whole cross-entropy by (1 − p_t)^γ, p_t = p·y + (1 − p)·(1 − y), as
+    # torchvision and Keras do; soft targets tell it apart from a per-term focus.
+    z, y = data["z"].ravel(), data["soft"].ravel()
+    want = np.asarray(optax64.sigmoid_focal_loss(z, y, alpha=alpha, gamma=1.5))
+    assert want.dtype == np.float64
+    got = plogp.binary_focal_cross_entropy(
+        y, z, from_logits=True, gamma=1.5, alpha=alpha, reduction="none"
+    )
+    close(got, want, 1e-12)
+

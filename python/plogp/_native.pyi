@@ -852,9 +852,9 @@ def binary_focal_cross_entropy(
         Focusing parameter, finite and >= 0. ``gamma=0, alpha=None`` is
         `binary_cross_entropy` (bit for bit).
     alpha : float in [0, 1], optional
-        Class balance: weight alpha on the positive term and 1 - alpha on the negative one
-        (torchvision ``sigmoid_focal_loss``, Keras ``apply_class_balancing=True``). None: 1
-        and 1.
+        Class balance alpha_t = alpha*y + (1 - alpha)*(1 - y) (torchvision
+        ``sigmoid_focal_loss``, Keras ``apply_class_balancing=True``, optax
+        ``sigmoid_focal_loss``). None: alpha_t = 1.
     sample_weight, eps, reduction, nan_policy, groups
         As in `binary_cross_entropy` ("mean" divides by the sum of the sample weights; alpha
         does not enter the denominator); with `groups`, one value per group id.
@@ -873,10 +873,13 @@ def binary_focal_cross_entropy(
 
     Notes
     -----
-    l = -[alpha*y*(1 - p)**gamma*log(p) + (1 - alpha)*(1 - y)*p**gamma*log(1 - p)], with p
-    clipped to [eps, 1 - eps]. From logits log(p) = -softplus(-z), log(1 - p) = -softplus(z)
-    and p**gamma = exp(gamma*log(p)), so nothing overflows. Terms whose weight is exactly 0
-    contribute 0.
+    l = alpha_t*(1 - p_t)**gamma*bce with p_t = p*y + (1 - p)*(1 - y) and
+    bce = -[y*log(p) + (1 - y)*log(1 - p)], as in torchvision, Keras and optax, soft targets
+    included; for 0/1 targets this is -[alpha*y*(1 - p)**gamma*log(p) +
+    (1 - alpha)*(1 - y)*p**gamma*log(1 - p)]. p is clipped to [eps, 1 - eps]. From logits
+    log(p) = -softplus(-z), log(1 - p) = -softplus(z), and log(1 - p_t) is formed from them
+    in log space, so nothing overflows. Cross-entropy terms whose weight (y or 1 - y) is
+    exactly 0 contribute 0, and so do elements with alpha_t = 0.
 
     Examples
     --------
@@ -890,6 +893,8 @@ def binary_focal_cross_entropy(
     0.029808
     >>> plogp.binary_focal_cross_entropy(y, [1e30, -1e30, -1e30], from_logits=True, reduction="none")
     array([0.e+00, 0.e+00, 1.e+30])
+    >>> round(plogp.binary_focal_cross_entropy([0.9], [100.0], from_logits=True, gamma=0.5), 6)
+    3.162278
     """
 
 def sparse_categorical_focal_cross_entropy(

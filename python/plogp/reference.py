@@ -865,11 +865,15 @@ def binary_focal_cross_entropy(
 ) -> Any:
     """Binary focal cross-entropy, elementwise over any shape.
 
-    ``l = −[α·y·(1 − p)^γ·log p + (1 − α)·(1 − y)·p^γ·log(1 − p)]`` (``alpha=None``: both
-    balance factors are 1). From probabilities ``p`` is clipped to ``[eps, 1 − eps]``; from
-    logits ``log p = −softplus(−z)``, ``log(1 − p) = −softplus(z)`` and ``p^γ = exp(γ·log p)``.
-    Terms of zero weight contribute 0. ``gamma=0, alpha=None`` is ``binary_cross_entropy``.
-    Everything else (shapes, dtypes, weights, reduction, nan_policy) as there.
+    ``l = α_t·(1 − p_t)^γ·BCE(y, p)`` with ``p_t = p·y + (1 − p)·(1 − y)``,
+    ``α_t = α·y + (1 − α)·(1 − y)`` (1 for ``alpha=None``) and
+    ``BCE = −[y·log p + (1 − y)·log(1 − p)]``: torchvision's, Keras' and optax's form, also
+    for soft targets. ``log(1 − p_t) = logaddexp(log y + log(1 − p), log(1 − y) + log p)``.
+    From probabilities ``p`` is clipped to ``[eps, 1 − eps]``; from logits
+    ``log p = −softplus(−z)``, ``log(1 − p) = −softplus(z)``. A cross-entropy term of zero
+    weight and an element with ``α_t = 0`` contribute 0. ``gamma=0, alpha=None`` is
+    ``binary_cross_entropy``. Everything else (shapes, dtypes, weights, reduction, nan_policy)
+    as there.
     """
     gamma = _check_gamma(gamma)
     if alpha is not None:
@@ -900,7 +904,6 @@ def binary_focal_cross_entropy(
         _check_unit_interval("y_pred", y_pred)
     out_dtype, pred = y_pred.dtype, _computed(y_pred)
     y = y_true.astype(pred.dtype)
-    a, na = (1.0, 1.0) if alpha is None else (float(alpha), 1.0 - float(alpha))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if from_logits:
             softplus_tail = np.log1p(np.exp(-np.abs(pred)))
@@ -913,10 +916,15 @@ def binary_focal_cross_entropy(
                 1 - _resolve_eps(eps_bound, y_pred.dtype),
             )
             log_p, log_q = np.log(p), np.log1p(-p)
-        w_pos, w_neg = a * y, na * (1 - y)
-        positive = np.where(w_pos != 0, w_pos * _focal_power(gamma, log_q) * log_p, 0)
-        negative = np.where(w_neg != 0, w_neg * _focal_power(gamma, log_p) * log_q, 0)
-    loss = 0.0 - (positive + negative)
+        ny = 1 - y
+        ce = np.where(y != 0, y * log_p, 0) + np.where(ny != 0, ny * log_q, 0)
+        log_m = np.where(
+            y == 1,
+            log_q,
+            np.where(y == 0, log_p, np.logaddexp(np.log(y) + log_q, np.log1p(-y) + log_p)),
+        )
+        balance = 1.0 if alpha is None else float(alpha) * y + (1 - float(alpha)) * ny
+        loss = np.where(balance != 0, 0.0 - balance * _focal_power(gamma, log_m) * ce, 0.0)
     if groups is not None:
         return _reduce_by_group(loss, weight, groups, y_pred.shape, reduction, nan_policy)
     return _reduce(loss, weight, reduction, out_dtype, nan_policy)

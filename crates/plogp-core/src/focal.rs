@@ -1,14 +1,21 @@
-//! Focal losses (Lin et al., 2017): cross-entropy terms scaled down where the model is already
-//! confident, `(1 − p)^γ` for the true class.
+//! Focal losses (Lin et al., 2017): cross-entropy scaled down where the model is already
+//! confident, by `(1 − p_t)^γ` with `p_t` the probability given to the target.
 //!
-//! Binary, per element, with optional class balance α (torchvision `sigmoid_focal_loss`,
-//! Keras `apply_class_balancing`; without α both factors are 1):
-//!   l(y, p) = −[ α·y·(1 − p)^γ·ln p + (1 − α)·(1 − y)·p^γ·ln(1 − p) ].
+//! Binary, per element, in the form of torchvision's `sigmoid_focal_loss`, Keras'
+//! `BinaryFocalCrossentropy` and optax's `sigmoid_focal_loss`, which also holds for soft
+//! targets:
+//!   l(y, p) = α_t·(1 − p_t)^γ·BCE(y, p),   p_t = p·y + (1 − p)·(1 − y),
+//!   α_t = α·y + (1 − α)·(1 − y) (1 without α),  BCE = −[y·ln p + (1 − y)·ln(1 − p)].
+//! `1 − p_t = y·(1 − p) + (1 − y)·p` is a sum of non-negative terms, formed in log space:
+//! `ln(1 − p_t) = logaddexp(ln y + ln(1 − p), ln(1 − y) + ln p)`, which is exactly
+//! `ln(1 − p)` for y = 1 and `ln p` for y = 0 (a vector of 0/1 targets skips the general
+//! form). For 0/1 targets this is the per-term form
+//! `−[α·y·(1 − p)^γ·ln p + (1 − α)·(1 − y)·p^γ·ln(1 − p)]`, bit for bit.
 //! From probabilities `p` is clipped to `[eps, 1 − eps]`, `ln(1 − p)` is `ln_1p(−p)` and the
-//! powers are `exp(γ·ln(·))`. From logits every factor comes from the two softplus values
-//! `ln p = −softplus(−z)`, `ln(1 − p) = −softplus(z)` (so `p^γ = exp(−γ·softplus(−z))`): no
-//! `exp` of a positive argument, exact for every finite z, including |z| = 1e30.
-//! Terms whose weight (`α·y` or `(1 − α)·(1 − y)`) is exactly 0 contribute exactly 0.
+//! power is `exp(γ·ln(1 − p_t))`. From logits every factor comes from the two softplus values
+//! `ln p = −softplus(−z)`, `ln(1 − p) = −softplus(z)`: no `exp` of a positive argument, exact
+//! for every finite z, including |z| = 1e30. A cross-entropy term whose weight (`y` or
+//! `1 − y`) is exactly 0 contributes exactly 0, and so does an element with `α_t = 0`.
 //! With γ = 0 and no α the loss is binary cross-entropy, and the kernel is that of
 //! [`crate::binary`] (bit for bit).
 //!
@@ -42,14 +49,6 @@ impl Focus {
     fn is_plain(self) -> bool {
         self.gamma == 0.0 && self.alpha.is_none()
     }
-
-    /// `(α, 1 − α)`, or `(1, 1)` without α.
-    fn balance(self) -> (f64, f64) {
-        match self.alpha {
-            Some(a) => (a, 1.0 - a),
-            None => (1.0, 1.0),
-        }
-    }
 }
 
 /// `x^γ` from `ln x`: `exp(γ·ln x)`, and exactly 1 for γ = 0 (also where `ln x = −inf`).
@@ -62,24 +61,51 @@ fn pow_from_ln<S: Simd, P: Real>(s: S, gamma: f64, ln_x: S::V) -> S::V {
     }
 }
 
-/// `−(wp·(1 − p)^γ·ln p + wn·p^γ·ln(1 − p))` from `ln p` and `ln(1 − p)`, skipping terms of
-/// zero weight.
+/// `ln(1 − p_t) = ln(y·(1 − p) + (1 − y)·p)` from `ln p` and `ln(1 − p)`: exactly `ln_q`
+/// where y = 1 and `ln_p` where y = 0; otherwise
+/// `logaddexp(ln y + ln_q, ln(1 − y) + ln_p) = hi + ln_1p(exp(lo − hi))`.
 #[inline(always)]
-fn focal_term<S: Simd, P: Real>(
-    s: S,
-    gamma: f64,
-    wp: S::V,
-    wn: S::V,
-    ln_p: S::V,
-    ln_q: S::V,
-) -> S::V {
-    let zero = s.splat(0.0);
-    let pos = s.mul(s.mul(wp, pow_from_ln::<S, P>(s, gamma, ln_q)), ln_p);
-    let neg = s.mul(s.mul(wn, pow_from_ln::<S, P>(s, gamma, ln_p)), ln_q);
-    let pos = s.select(s.ne(wp, zero), pos, zero);
-    let neg = s.select(s.ne(wn, zero), neg, zero);
+fn ln_one_minus_pt<S: Simd, P: Real>(s: S, y: S::V, ln_p: S::V, ln_q: S::V) -> S::V {
+    let (zero, one) = (s.splat(0.0), s.splat(1.0));
+    let (is_one, is_zero) = (s.eq(y, one), s.eq(y, zero));
+    let hard = s.select(is_one, ln_q, ln_p);
+    if s.all(s.or(is_one, is_zero)) {
+        return hard;
+    }
+    let a = s.add(P::ln_v(s, y), ln_q);
+    let b = s.add(P::ln_1p_v(s, s.neg(y)), ln_p);
+    let (hi, lo) = (s.max(a, b), s.min(a, b));
+    let neg_inf = s.splat(f64::NEG_INFINITY);
+    // Both terms 0 (hi = −inf): −inf, not −inf − −inf = NaN.
+    let mixed = s.select(
+        s.eq(hi, neg_inf),
+        neg_inf,
+        s.add(hi, P::ln_1p_v(s, P::exp_v(s, s.sub(lo, hi)))),
+    );
+    s.select(s.or(is_one, is_zero), hard, mixed)
+}
+
+/// `α_t·(1 − p_t)^γ·BCE` from the targets `y`, `ln p` and `ln(1 − p)` (see the module docs);
+/// a cross-entropy term of zero weight and an element of zero `α_t` contribute exactly 0.
+#[inline(always)]
+fn focal_term<S: Simd, P: Real>(s: S, focus: Focus, y: S::V, ln_p: S::V, ln_q: S::V) -> S::V {
+    let (zero, one) = (s.splat(0.0), s.splat(1.0));
+    let ny = s.sub(one, y);
+    let pos = s.select(s.ne(y, zero), s.mul(y, ln_p), zero);
+    let neg = s.select(s.ne(ny, zero), s.mul(ny, ln_q), zero);
+    let balance = match focus.alpha {
+        Some(a) => s.add(s.mul(s.splat(a), y), s.mul(s.splat(1.0 - a), ny)),
+        None => one,
+    };
+    let factor = if focus.gamma == 0.0 {
+        one
+    } else {
+        let ln_m = ln_one_minus_pt::<S, P>(s, y, ln_p, ln_q);
+        P::exp_v(s, s.mul(s.splat(focus.gamma), ln_m))
+    };
+    let l = s.mul(s.mul(balance, factor), s.add(pos, neg));
     // `0 − x` rather than `−x`, so that a zero loss is +0, never −0.
-    s.sub(zero, s.add(pos, neg))
+    s.select(s.ne(balance, zero), s.sub(zero, l), zero)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -93,18 +119,8 @@ impl ElementLoss for FocalProb {
 
     #[inline(always)]
     fn term<S: Simd, P: Real>(self, s: S, y: S::V, p: S::V) -> S::V {
-        let (a, na) = self.focus.balance();
         let p = s.min(s.max(p, s.splat(self.eps)), s.splat(1.0 - self.eps));
-        let wp = s.mul(s.splat(a), y);
-        let wn = s.mul(s.splat(na), s.sub(s.splat(1.0), y));
-        focal_term::<S, P>(
-            s,
-            self.focus.gamma,
-            wp,
-            wn,
-            P::ln_v(s, p),
-            P::ln_1p_v(s, s.neg(p)),
-        )
+        focal_term::<S, P>(s, self.focus, y, P::ln_v(s, p), P::ln_1p_v(s, s.neg(p)))
     }
 }
 
@@ -118,15 +134,12 @@ impl ElementLoss for FocalLogits {
 
     #[inline(always)]
     fn term<S: Simd, P: Real>(self, s: S, y: S::V, z: S::V) -> S::V {
-        let (a, na) = self.focus.balance();
         let zero = s.splat(0.0);
         let l = P::ln_1p_exp_neg_abs_v(s, z);
         // ln p = −softplus(−z), ln(1 − p) = −softplus(z).
         let ln_p = s.sub(zero, s.add(l, s.max(s.neg(z), zero)));
         let ln_q = s.sub(zero, s.add(l, s.max(z, zero)));
-        let wp = s.mul(s.splat(a), y);
-        let wn = s.mul(s.splat(na), s.sub(s.splat(1.0), y));
-        focal_term::<S, P>(s, self.focus.gamma, wp, wn, ln_p, ln_q)
+        focal_term::<S, P>(s, self.focus, y, ln_p, ln_q)
     }
 }
 
@@ -418,9 +431,11 @@ pub(crate) fn sparse_focal_typed<P: Real, O: Real>(
 mod tests {
     use super::*;
 
+    /// `α_t·(1 − p_t)^γ·BCE` (no α) with plain powers and logs.
     fn focal_exact(y: f64, z: f64, gamma: f64) -> f64 {
         let p = 1.0 / (1.0 + (-z).exp());
-        -(y * (1.0 - p).powf(gamma) * p.ln() + (1.0 - y) * p.powf(gamma) * (1.0 - p).ln())
+        let p_t = p * y + (1.0 - p) * (1.0 - y);
+        -(1.0 - p_t).powf(gamma) * (y * p.ln() + (1.0 - y) * (1.0 - p).ln())
     }
 
     #[test]
