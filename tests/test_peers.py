@@ -392,4 +392,3 @@ def test_optax_sigmoid_focal_loss_soft_labels(
         y, z, from_logits=True, gamma=1.5, alpha=alpha, reduction="none"
     )
     close(got, want, 1e-12)
-
