@@ -177,13 +177,13 @@ impl<'py> SampleWeight<'py> {
     }
 
     /// `items` is the shape of the per-item losses (elements for binary losses, rows for
-    /// categorical ones); the weights' shape follows [`per_item`].
+    /// categorical ones); the weights' shape follows [`weight_layout`].
     pub fn new(sw: Option<&Bound<'py, PyAny>>, items: &[usize]) -> PyResult<Self> {
         let Some(sw) = sw.filter(|s| !s.is_none()) else {
             return Ok(Self::none());
         };
         let p = prepare(sw, "sample_weight", Role::Weight, None)?;
-        let inner = per_item("sample_weight", p.array.shape(), items)?;
+        let inner = weight_layout(p.array.shape(), items)?;
         let a = readonly(&p)?;
         Ok(SampleWeight {
             array: Some((a, inner)),
@@ -229,22 +229,85 @@ pub fn per_item(name: &str, shape: &[usize], items: &[usize]) -> PyResult<Option
     )))
 }
 
-/// ValueError unless the integer labels have `pred`'s shape without its class axis (sparse
-/// losses: one label per row of predictions).
+/// How `sample_weight` of shape `shape` covers the items (shape `items`), as the kernels'
+/// `Weights::PerGroup { w, inner }` reads it (item `i` has weight `w[(i / inner) % w.len()]`):
+/// `None` for the items' shape, else `Some(inner)`. Two rules, the first that applies:
+/// - leading axes: `shape` without its trailing 1s is the first axes of `items` — a scalar,
+///   `(N,)` or `(N, 1)` over `(N, …)` (Keras' and scikit-learn's per-sample weights, also
+///   `(N, 1)` over `(N,)`);
+/// - NumPy broadcasting whose non-1 axes of `shape` are one block of consecutive axes of
+///   `items` — `(C,)` or `(1, C)` over `(N, C)` (PyTorch's `weight=`), `(T, 1)` over
+///   `(N, T, C)`: the weights start again every block.
+///
+/// Both read the array as passed, without a copy. Any other shape is a ValueError naming
+/// `sample_weight`, including a NumPy broadcast with gaps (`(N, 1, C)` over `(N, T, C)`).
+pub fn weight_layout(shape: &[usize], items: &[usize]) -> PyResult<Option<NonZeroUsize>> {
+    if shape == items {
+        return Ok(None);
+    }
+    let inner = |from: usize| {
+        let n = items[from..].iter().product::<usize>();
+        Some(NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN))
+    };
+    let mut lead = shape;
+    while let [rest @ .., 1] = lead {
+        lead = rest;
+    }
+    if items.starts_with(lead) {
+        return Ok(inner(lead.len()));
+    }
+    if shape.len() <= items.len() {
+        // Right-aligned: every axis equal or 1; the axes where the weights vary (equal and
+        // not 1) must be consecutive.
+        let offset = items.len() - shape.len();
+        let aligned = |k: usize| if k < offset { 1 } else { shape[k - offset] };
+        let fits = (0..items.len()).all(|k| aligned(k) == items[k] || aligned(k) == 1);
+        let varies: Vec<usize> = (0..items.len())
+            .filter(|&k| items[k] != 1 && aligned(k) == items[k])
+            .collect();
+        if let (true, Some(&first), Some(&last)) = (fits, varies.first(), varies.last()) {
+            // Axes of length 1 inside the block do not break it.
+            if (first..=last).all(|k| items[k] == 1 || aligned(k) == items[k]) {
+                return Ok(inner(last + 1));
+            }
+        }
+    }
+    let broadcast = if items.len() >= 2 {
+        format!(", ({},)", items[0])
+    } else {
+        String::new()
+    };
+    Err(PyValueError::new_err(format!(
+        "sample_weight has shape {} but the losses have shape {}; expected {}{}, a scalar, or a \
+         shape that broadcasts to {} over one block of consecutive axes",
+        shape_str(shape),
+        shape_str(items),
+        shape_str(items),
+        broadcast,
+        shape_str(items),
+    )))
+}
+
+/// ValueError unless the integer labels have `pred`'s shape without its class axis, or with
+/// a class axis of length 1 (Keras' `(N, 1)` labels for `(N, C)` predictions, squeezed): one
+/// label per row of predictions in the sparse losses. Both shapes lay the labels out alike.
 pub fn labels_fit_classes(labels: &Prepared<'_>, pred: &Prepared<'_>) -> PyResult<()> {
     let mut expected = pred.orig_shape.clone();
+    let mut kept_axis = pred.orig_shape.clone();
     if let Some(axis) = pred.axis {
         expected.remove(axis);
+        kept_axis[axis] = 1;
     }
-    if labels.orig_shape == expected {
+    if labels.orig_shape == expected || labels.orig_shape == kept_axis {
         return Ok(());
     }
     Err(PyValueError::new_err(format!(
         "y_true must have the shape of y_pred without its class axis: y_true.shape = {} but \
-         y_pred.shape = {} (expected y_true.shape = {})",
+         y_pred.shape = {} (expected y_true.shape = {} or {})",
         shape_str(&labels.orig_shape),
         shape_str(&pred.orig_shape),
-        shape_str(&expected)
+        shape_str(&expected),
+        shape_str(&kept_axis)
     )))
 }
 

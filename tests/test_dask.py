@@ -62,6 +62,28 @@ def test_binary_on_the_cluster(client: object) -> None:
     assert_ulps(lazy.compute(), plogp.binary_cross_entropy(y, p, reduction="sum"))
 
 
+@pytest.mark.parametrize("shape", [(), (40, 1), (6,), (1, 6)], ids=str)
+def test_weights_and_labels_in_the_peers_shapes(client: object, shape: tuple[int, ...]) -> None:
+    # A scalar, Keras' (N, 1) and PyTorch's (C,) weights over (N, C) blocks, NumPy or dask.
+    rng = np.random.default_rng(7)
+    y = (rng.random((40, 6)) < 0.3).astype(np.int8)
+    p = rng.uniform(0.01, 0.99, (40, 6))
+    w = rng.uniform(0.5, 2.0, shape)
+    want = plogp.binary_cross_entropy(y, p, sample_weight=w)
+    for weight in (w, da.from_array(np.asarray(w))):
+        got = pd.binary_cross_entropy(
+            da.from_array(y, chunks=(10, 3)), da.from_array(p, chunks=(10, 3)), sample_weight=weight
+        )
+        assert_ulps(got, want)
+    # Keras' (N, 1) integer labels, squeezed.
+    labels = rng.integers(0, 6, (40, 1))
+    q = p / p.sum(axis=1, keepdims=True)
+    got = pd.sparse_categorical_cross_entropy(
+        da.from_array(labels, chunks=(10, 1)), da.from_array(q, chunks=(10, 6))
+    )
+    assert_ulps(got, plogp.sparse_categorical_cross_entropy(labels[:, 0], q))
+
+
 def test_categorical_and_sparse_logits_on_the_cluster(client: object) -> None:
     rng = np.random.default_rng(1)
     n, classes = 60_001, 10

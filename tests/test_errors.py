@@ -190,11 +190,12 @@ def _shape_cases() -> list[Case]:
                 {"y_true": np.zeros(shape, dtype=np.int64)},
             )
         )
-    # sample_weight: the item shape or a 1-D array of length N; anything else is an error.
+    # sample_weight: the item shape, a scalar, leading axes ((N,), (N, 1)) or a NumPy broadcast
+    # over one block of axes ((C,) over (N, C)); anything else is an error.
     weight_shapes = {
-        "binary_cross_entropy": ((3,), (2, 2), (3, 2), (2, 3, 1)),
-        "categorical_cross_entropy": ((3,), (2, 3), (1,)),
-        "sparse_categorical_cross_entropy": ((3,), (2, 3), (1,)),
+        "binary_cross_entropy": ((4,), (2, 2), (3, 2), (2, 1, 3), (1, 2, 3, 1, 2)),
+        "categorical_cross_entropy": ((3,), (2, 3), (2, 2)),
+        "sparse_categorical_cross_entropy": ((3,), (2, 3), (1, 2, 2)),
     }
     item_shapes = {"binary_cross_entropy": (2, 3)}
     for function, shapes in weight_shapes.items():

@@ -19,6 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from plogp import _items
+
 from conftest import (
     ABOVE_ONE_CHUNK,
     FLOAT_DTYPES,
@@ -29,6 +31,7 @@ from conftest import (
     PUBLIC_FUNCTIONS,
     as_layout,
     assert_elementwise_close,
+    assert_raises_clean,
     compute_dtype,
     random_labels,
     random_probs,
@@ -112,8 +115,7 @@ def _weighted_scale(scale: Any, args: tuple, function: str, options: dict[str, A
         axis = options.get("axis", -1) % len(shape)
         shape = shape[:axis] + shape[axis + 1 :]
     s = np.ones(shape) if weight is None else np.asarray(weight, dtype=np.float64)
-    if s.ndim == 1 and len(shape) > 1:
-        s = s.reshape((-1,) + (1,) * (len(shape) - 1))
+    s = np.broadcast_to(s.reshape(_items.weight_shape(s.shape, shape)), shape)
     weighted = np.broadcast_to(np.asarray(scale, dtype=np.float64), shape) * s
     if reduction == "none":
         return weighted
@@ -629,6 +631,123 @@ def test_one_d_weight_broadcasts_along_the_first_axis(native, reference, functio
             y_true, y_pred, sample_weight=full, reduction=reduction
         )
         np.testing.assert_array_equal(broadcast, explicit)
+
+
+# The peers' weight shapes (issue 16): Keras' scalar and (N, 1) weights, PyTorch's (C,) over
+# (N, C), NumPy broadcasts over one block of consecutive axes. Each equals the weights written
+# out in full, bit for bit, natively and in the reference.
+PEER_WEIGHT_SHAPES = [(), (1,), (6, 1), (6, 1, 1), (5,), (1, 5), (5, 1), (1, 5, 1), (6, 5, 1)]
+
+
+@pytest.mark.parametrize("shape", PEER_WEIGHT_SHAPES, ids=str)
+@pytest.mark.parametrize("function", LOSSES)
+def test_weights_in_the_peers_shapes(native, reference, function, shape, rng) -> None:
+    pred_shape = (6, 5, 4)
+    y_pred = random_probs(rng, pred_shape)
+    if function == "sparse_categorical_cross_entropy":
+        y_true = random_labels(rng, 4, pred_shape[:-1])
+    else:
+        y_true = (rng.random(pred_shape) < 0.5).astype(np.float32)
+    items = pred_shape if function == "binary_cross_entropy" else pred_shape[:-1]
+    weight = rng.random(shape) + 0.5
+    try:
+        full = np.broadcast_to(weight.reshape(_items.weight_shape(shape, items)), items).copy()
+    except ValueError:
+        # Shapes for the other kind of items: both sides refuse them alike.
+        for impl in (native, reference):
+            assert_raises_clean(
+                ValueError,
+                lambda impl=impl: getattr(impl, function)(y_true, y_pred, sample_weight=weight),
+                "^sample_weight has shape",
+            )
+        return
+    try:
+        numpy_rule = np.broadcast_to(weight, items)
+    except ValueError:
+        numpy_rule = None  # the leading-axes rule only: (6, 1) over (6, 5, 4)
+    if numpy_rule is not None and not (len(shape) == 1 and len(items) >= 2):
+        # Where NumPy broadcasts the weights, it is the same reading (a 1-D weight of length
+        # items[0] goes along the first axis, as before, which NumPy would read otherwise).
+        np.testing.assert_array_equal(full, numpy_rule)
+    for reduction in REDUCTIONS:
+        got = check_parity(
+            native,
+            reference,
+            function,
+            (y_true, y_pred),
+            {"sample_weight": weight, "reduction": reduction},
+        )
+        explicit = getattr(native, function)(
+            y_true, y_pred, sample_weight=full, reduction=reduction
+        )
+        np.testing.assert_array_equal(got, explicit)
+
+
+def test_a_scalar_weight_scales_the_sum_and_cancels_in_the_mean(native, rng) -> None:
+    y, p = (rng.random(1000) < 0.5).astype(np.int8), random_probs(rng, (1000,))
+    plain = native.binary_cross_entropy(y, p, reduction="none")
+    assert native.binary_cross_entropy(y, p, sample_weight=2.0, reduction="sum") == (
+        native.binary_cross_entropy(y, p, sample_weight=np.full(1000, 2.0), reduction="sum")
+    )
+    assert math.isclose(
+        native.binary_cross_entropy(y, p, sample_weight=0.25), np.mean(plain), rel_tol=1e-15
+    )
+
+
+@pytest.mark.parametrize(
+    ("shape", "items"),
+    [
+        ((3,), (6, 5)),
+        ((5, 6), (6, 5)),
+        ((6, 1, 4), (6, 5, 4)),
+        ((2, 5), (6, 5)),
+        ((1, 3, 1), (7, 3)),
+    ],
+)
+def test_other_weight_shapes_are_refused(native, reference, shape, items, rng) -> None:
+    y = (rng.random(items) < 0.5).astype(np.int8)
+    p = random_probs(rng, items)
+    w = rng.random(shape)
+    with pytest.raises(ValueError, match=r"^sample_weight has shape") as a:
+        native.binary_cross_entropy(y, p, sample_weight=w)
+    with pytest.raises(ValueError, match=r"^sample_weight has shape") as b:
+        reference.binary_cross_entropy(y, p, sample_weight=w)
+    assert str(a.value) == str(b.value)
+
+
+def test_a_bad_broadcast_weight_names_its_own_index(native, reference, rng) -> None:
+    y = (rng.random((6, 5)) < 0.5).astype(np.int8)
+    p = random_probs(rng, (6, 5))
+    w = np.ones(5)
+    w[3] = -2.0
+    for impl in (native, reference):
+        with pytest.raises(ValueError, match=r"sample_weight\[3\] = -2"):
+            impl.binary_cross_entropy(y, p, sample_weight=w)
+
+
+@pytest.mark.parametrize("axis", [-1, 1])
+@pytest.mark.parametrize(
+    "function", ["sparse_categorical_cross_entropy", "sparse_categorical_focal_cross_entropy"]
+)
+def test_labels_with_a_class_axis_of_length_one(native, reference, function, axis, rng) -> None:
+    # Keras' (N, 1) integer labels with (N, C) predictions, squeezed; and the same with the
+    # class axis elsewhere.
+    pred_shape = (7, 4, 3) if axis == 1 else (7, 3, 4)
+    y_pred = (
+        random_probs(rng, pred_shape).swapaxes(1, 2) if axis == 1 else random_probs(rng, pred_shape)
+    )
+    n_classes = y_pred.shape[axis]
+    rows = np.delete(np.array(y_pred.shape), axis % 3)
+    labels = random_labels(rng, n_classes, tuple(rows))
+    kept = np.expand_dims(labels, axis % 3)
+    for reduction in REDUCTIONS:
+        got = check_parity(
+            native, reference, function, (kept, y_pred), {"axis": axis, "reduction": reduction}
+        )
+        want = getattr(native, function)(labels, y_pred, axis=axis, reduction=reduction)
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="without its class axis"):
+        getattr(native, function)(np.expand_dims(kept, 0), y_pred, axis=axis)
 
 
 # --------------------------------------------------------------------------------------------

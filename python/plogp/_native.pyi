@@ -524,8 +524,10 @@ def binary_cross_entropy(
     from_logits : bool, default False
         Read `y_pred` as logits z, p = sigmoid(z).
     sample_weight : array_like, optional
-        Non-negative finite weights of ``y_pred.shape``, or 1-D of length
-        ``y_pred.shape[0]`` (broadcast along the first axis).
+        Non-negative finite weights of ``y_pred.shape``; or broadcast, read in place: a
+        scalar, ``(N,)`` or ``(N, 1)`` along the leading axes (one weight per sample, as in
+        Keras and scikit-learn), or a NumPy broadcast over one block of consecutive axes,
+        e.g. ``(C,)`` over (N, C) like PyTorch's ``weight=``. Other shapes: ValueError.
     pos_weight : float or array_like, optional
         Weight of the positive term, l = -(pw * y * log(p) + (1 - y) * log(1 - p)): a scalar,
         or an array matching the trailing dimensions of `y_pred` (``(C,)`` for (N, C)
@@ -635,8 +637,8 @@ def categorical_cross_entropy(
     axis : int, default -1
         The class axis.
     sample_weight : array_like, optional
-        Non-negative finite weights, one per row (the shape of `y_pred` without `axis`), or
-        1-D of length ``y_pred.shape[0]`` (broadcast along the first axis).
+        Non-negative finite weights, one per row (the shape of `y_pred` without `axis`); or
+        broadcast as in `binary_cross_entropy` (a scalar, ``(N,)``, ``(N, 1)``, ...).
     class_weight : array_like, optional
         One non-negative finite weight per class (1-D, length C): l = -sum_c w_c * t_c *
         log(p_c). The denominator of "mean" stays sum(s).
@@ -733,7 +735,8 @@ def sparse_categorical_cross_entropy(
     ----------
     y_true : array_like
         Class labels in [0, C) of any integer dtype or bool, of the shape of `y_pred` without
-        `axis` (C = ``y_pred.shape[axis]``). No one-hot array is made.
+        `axis` (C = ``y_pred.shape[axis]``), or with `axis` of length 1 (Keras' (N, 1)
+        labels for (N, C) predictions, squeezed). No one-hot array is made.
     y_pred : array_like
         Class probabilities in [0, 1], or logits if `from_logits`; float16/32/64, at least 1-D.
     from_logits : bool, default False
@@ -741,8 +744,8 @@ def sparse_categorical_cross_entropy(
     axis : int, default -1
         The class axis.
     sample_weight : array_like, optional
-        Non-negative finite weights, one per row (the shape of `y_true`), or 1-D of length
-        ``y_pred.shape[0]`` (broadcast along the first axis).
+        Non-negative finite weights, one per row (the shape of `y_pred` without `axis`); or
+        broadcast as in `binary_cross_entropy` (a scalar, ``(N,)``, ``(N, 1)``, ...).
     class_weight : array_like, optional
         One non-negative finite weight per class (1-D, length C). "mean" then divides by
         sum(s_i * w[y_i]), as PyTorch's ``cross_entropy(weight=...)``.

@@ -142,6 +142,10 @@ def _aligned(
         item_shape = y_pred.shape[:axis] + y_pred.shape[axis + 1 :]
         item_chunks = y_pred.chunks[:axis] + y_pred.chunks[axis + 1 :]
     true_shape = item_shape if kind == "sparse" else y_pred.shape
+    if kind == "sparse" and axis is not None:
+        kept_axis = y_pred.shape[:axis] + (1,) + y_pred.shape[axis + 1 :]
+        if y_true.shape == kept_axis:
+            y_true = y_true.reshape(item_shape)  # Keras' (N, 1) labels, squeezed
     if y_true.shape != true_shape:
         raise ValueError(
             f"y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}"
@@ -157,10 +161,25 @@ def _aligned(
             return array.rechunk((item_chunks[0],))
         return array.rechunk(item_chunks)
 
+    def weights(array: Any) -> Any:
+        if array is None:
+            return None
+        array = da.asarray(array)
+        shape = _items.weight_shape(array.shape, item_shape)
+        if array.shape == item_shape or (
+            array.ndim == 1 and len(item_shape) >= 2 and array.shape[0] == item_shape[0]
+        ):
+            return per_item(array, "sample_weight")
+        # A scalar or a broadcast: each block gets a zero-stride view of its part.
+        array = array.reshape(shape).rechunk(
+            tuple(c if n != 1 else (1,) for n, c in zip(shape, item_chunks))
+        )
+        return da.broadcast_to(array, item_shape, chunks=item_chunks)
+
     return (
         y_true,
         y_pred,
-        per_item(sample_weight, "sample_weight"),
+        weights(sample_weight),
         per_item(groups, "groups"),
         axis,
     )

@@ -139,7 +139,7 @@ def _weights(sample_weight: Any, items: tuple[int, ...]) -> np.ndarray | None:
     """The (already validated) sample weights as float64 of the per-item shape ``items``."""
     if sample_weight is None:
         return None
-    return _items.per_item("sample_weight", np.asarray(sample_weight, dtype=np.float64), items)
+    return _items.weights_per_item(np.asarray(sample_weight, dtype=np.float64), items)
 
 
 def _accurate_sum(x: Any) -> float:
@@ -1022,20 +1022,21 @@ class Entropy(_Metric):
 
 def _check_entropy_weight(sample_weight: Any, rows: tuple[int, ...]) -> np.ndarray | None:
     """``entropy`` takes no weights: check them here as the losses do (real, finite, >= 0,
-    of the rows' shape or 1-D along the first axis)."""
+    of a shape that ``_items.weight_shape`` accepts for the rows)."""
     if sample_weight is None:
         return None
     w = np.asarray(sample_weight)
     if w.dtype.kind not in "biuf":
         raise TypeError(f"sample_weight must be a real array, got dtype {w.dtype}")
-    w = _items.per_item("sample_weight", w.astype(np.float64), rows)
+    w = w.astype(np.float64)
+    broadcast = _items.weights_per_item(w, rows)
     bad = (~np.isfinite(w) | (w < 0)).ravel()
     if bad.any():
         i = int(np.argmax(bad))
         raise ValueError(
             f"sample_weight must be finite and non-negative; found sample_weight[{i}] = {w.flat[i]}"
         )
-    return w
+    return broadcast
 
 
 #: The largest number of groups (``max(groups) + 1``), as the loss functions.

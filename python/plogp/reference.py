@@ -206,8 +206,9 @@ def _check_labels(labels: np.ndarray, n_classes: int) -> None:
 def _as_weight(sample_weight: Any, items: tuple[int, ...]) -> np.ndarray | None:
     """Sample weights as float64 of the per-item shape ``items``.
 
-    Accepted: ``items`` itself, or (for 2-D and wider items) a 1-D array of length
-    ``items[0]`` that broadcasts along the first axis. Weights must be finite and >= 0.
+    Accepted: the shapes of ``_items.weight_shape`` (``items`` itself; a scalar, ``(N,)`` or
+    ``(N, 1)`` along the leading axes; a NumPy broadcast over one block of consecutive axes).
+    Weights must be finite and >= 0.
     """
     if sample_weight is None:
         return None
@@ -215,7 +216,7 @@ def _as_weight(sample_weight: Any, items: tuple[int, ...]) -> np.ndarray | None:
     if w.dtype.kind not in "biuf":
         raise TypeError(f"sample_weight must be a real array, got dtype {w.dtype}")
     w = w.astype(np.float64)
-    broadcast = _items.per_item("sample_weight", w, items)
+    broadcast = _items.weights_per_item(w, items)
     bad = (~np.isfinite(w) | (w < 0)).ravel()
     if bad.any():
         i = int(np.argmax(bad))
@@ -228,15 +229,18 @@ def _as_weight(sample_weight: Any, items: tuple[int, ...]) -> np.ndarray | None:
 def _labels_for_rows(
     y_true: Any, pred_shape: tuple[int, ...], axis: int
 ) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Integer labels, which must have ``y_pred``'s shape without its class axis, and that
-    shape (the rows)."""
+    """Integer labels, which must have ``y_pred``'s shape without its class axis (or with a
+    class axis of length 1, squeezed: Keras' ``(N, 1)`` labels), and that shape (the rows)."""
     labels = _as_labels("y_true", y_true)
     rows = _without_axis(pred_shape, axis)
+    kept_axis = pred_shape[:axis] + (1,) + pred_shape[axis + 1 :]
+    if labels.shape == kept_axis:
+        labels = labels.reshape(rows)
     if labels.shape != rows:
         raise ValueError(
             "y_true must have the shape of y_pred without its class axis: "
             f"y_true.shape = {labels.shape} but y_pred.shape = {pred_shape} "
-            f"(expected y_true.shape = {rows})"
+            f"(expected y_true.shape = {rows} or {kept_axis})"
         )
     return labels, rows
 

@@ -194,6 +194,52 @@ mod tests {
     }
 
     #[test]
+    fn weights_that_start_again_equal_them_written_out() {
+        // `PerGroup` with fewer weights than groups takes them again from the first: a scalar,
+        // or `(C,)` over `(N, C)`; the same bits as the weights written out in full, also with
+        // a bad weight reported at its own index.
+        use std::num::NonZeroUsize;
+        let n = 3 * 70;
+        let y: Vec<f64> = (0..n).map(|i| (i % 2) as f64).collect();
+        let p: Vec<f64> = (0..n)
+            .map(|i| (i as f64 + 0.5) / (n as f64 + 1.0))
+            .collect();
+        for (w, inner) in [
+            (vec![0.5, 2.0, 1.5], 1),
+            (vec![3.0], n),
+            (vec![0.25, 4.0], 3),
+        ] {
+            let inner = NonZeroUsize::new(inner).unwrap();
+            let full: Vec<f64> = (0..n).map(|i| w[(i / inner) % w.len()]).collect();
+            let run = |w: Weights<'_>| {
+                let mut out = vec![0.0f64; n];
+                let t = bce_prob(
+                    &y,
+                    &p,
+                    0.0,
+                    w,
+                    NanPolicy::Propagate,
+                    Some((&mut out).into()),
+                );
+                (t.unwrap(), out)
+            };
+            let (a, out_a) = run(Weights::PerGroup { w: &w, inner });
+            let (b, out_b) = run(Weights::PerItem(&full));
+            assert_eq!((a.loss.to_bits(), a.weight), (b.loss.to_bits(), b.weight));
+            assert_eq!(out_a, out_b);
+        }
+        let bad = [1.0, -2.0, 1.0];
+        let w = Weights::PerGroup {
+            w: &bad,
+            inner: NonZeroUsize::MIN,
+        };
+        match bce_prob(&y, &p, 0.0, w, NanPolicy::Propagate, None) {
+            Err(Error::BadWeight { index, .. }) => assert_eq!(index, 1),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn hard_labels_at_the_edges() {
         let y = [1u8, 0, 1, 0];
         let p = [0.0f64, 1.0, 1.0, 0.0];

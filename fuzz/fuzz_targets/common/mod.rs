@@ -164,16 +164,24 @@ fn weight(u: &mut Unstructured<'_>) -> Result<f64> {
     })
 }
 
-/// Sample weights for `n_items` items: none, one per item, or one per group of `inner` items.
+/// Sample weights for `n_items` items: none, one per item, one per group of `inner` items, or
+/// fewer weights than groups, taken again from the first when they run out (a scalar, or a
+/// weight broadcast over trailing axes).
 pub fn weights(u: &mut Unstructured<'_>, n_items: usize) -> Result<OwnedWeights> {
-    Ok(match u.int_in_range(0u8..=2)? {
+    Ok(match u.int_in_range(0u8..=3)? {
         0 => OwnedWeights::None,
         1 => OwnedWeights::PerItem(values(u, n_items, weight)?),
-        _ => {
+        kind => {
             let k = u.int_in_range(1..=8usize)?;
             let inner = if n_items % k == 0 { k } else { 1 };
+            let groups = n_items / inner;
+            let len = if kind == 3 && groups > 0 {
+                u.int_in_range(1..=groups)?
+            } else {
+                groups
+            };
             OwnedWeights::PerGroup {
-                w: values(u, n_items / inner, weight)?,
+                w: values(u, len, weight)?,
                 inner: NonZeroUsize::new(inner).expect("k >= 1"),
             }
         }
@@ -465,7 +473,7 @@ impl OwnedWeights {
         match self {
             OwnedWeights::None => 1.0,
             OwnedWeights::PerItem(w) => w[i],
-            OwnedWeights::PerGroup { w, inner } => w[i / inner.get()],
+            OwnedWeights::PerGroup { w, inner } => w[(i / inner.get()) % w.len()],
         }
     }
 }
