@@ -9,6 +9,7 @@
 //! NumPy ufuncs, the result is then unspecified (but never unsafe: inputs are only read).
 
 mod arrays;
+mod axes;
 mod focal;
 mod grad;
 mod groups;
@@ -18,10 +19,11 @@ mod options;
 mod views;
 
 use arrays::{finish_array, new_output, prepare, Prepared, Role};
+use axes::Folded;
 use loss_inputs::LossInputs;
 use loss_opts::{IgnoreIndex, LabelSmoothing};
 use numpy::{PyArrayDescrMethods, PyArrayMethods, PyUntypedArrayMethods};
-use options::{same_shape, Axis, Eps, Flag, LnBase, NanPolicyArg, Reduction};
+use options::{same_shape, Axes, Axis, Eps, Flag, LnBase, NanPolicyArg, Reduction};
 use plogp_core::entropy as info;
 use plogp_core::loss_options;
 use plogp_core::NanPolicy;
@@ -228,50 +230,45 @@ fn row_layout(p: &Prepared<'_>) -> (usize, usize, Vec<usize>) {
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/entropy.txt"))]
 #[pyfunction]
 #[pyo3(
-    signature = (p, *, axis = Axis(-1), base = LnBase(1.0), keepdims = Flag(false)),
+    signature = (p, *, axis = Axes::One(-1), base = LnBase(1.0), keepdims = Flag(false)),
     text_signature = "(p, *, axis=-1, base=None, keepdims=False)"
 )]
 fn entropy<'py>(
     p: &Bound<'py, PyAny>,
-    axis: Axis,
+    axis: Axes,
     base: LnBase,
     keepdims: Flag,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = p.py();
-    let (ln_base, keepdims, axis) = (base.0, keepdims.0, axis.0);
-    let pa = prepare(p, "p", Role::Distribution, Some(axis))?;
-    let (n, c, mut rows) = row_layout(&pa);
-    if keepdims {
-        rows = kept_dims(&pa);
-    }
+    let folded = Folded::new(p, &axis)?;
+    let pa = prepare(&folded.array, "p", Role::Distribution, Some(folded.axis))?;
+    let (n, c, _) = row_layout(&pa);
+    let rows = folded.rows(&pa, keepdims.0);
     let p = FloatArray::new(&pa)?;
     let p = p.view()?;
     run_rows(py, &rows, pa.len(), &pa, |out| {
-        info::entropy(p, n, c, ln_base, out)
+        info::entropy(p, n, c, base.0, out)
     })
-}
-
-/// The input's original shape with the class axis kept as length 1.
-fn kept_dims(p: &Prepared<'_>) -> Vec<usize> {
-    let mut shape = p.orig_shape.clone();
-    if let Some(axis) = p.axis {
-        shape[axis] = 1;
-    }
-    shape
 }
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/entropy_from_logits.txt"))]
 #[pyfunction]
-#[pyo3(signature = (z, *, axis = Axis(-1), base = LnBase(1.0)), text_signature = "(z, *, axis=-1, base=None)")]
+#[pyo3(
+    signature = (z, *, axis = Axes::One(-1), base = LnBase(1.0), keepdims = Flag(false)),
+    text_signature = "(z, *, axis=-1, base=None, keepdims=False)"
+)]
 fn entropy_from_logits<'py>(
     z: &Bound<'py, PyAny>,
-    axis: Axis,
+    axis: Axes,
     base: LnBase,
+    keepdims: Flag,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = z.py();
-    let (ln_base, axis) = (base.0, axis.0);
-    let za = prepare(z, "z", Role::Float, Some(axis))?;
-    let (n, c, rows) = row_layout(&za);
+    let ln_base = base.0;
+    let folded = Folded::new(z, &axis)?;
+    let za = prepare(&folded.array, "z", Role::Float, Some(folded.axis))?;
+    let (n, c, _) = row_layout(&za);
+    let rows = folded.rows(&za, keepdims.0);
     let z = FloatArray::new(&za)?;
     let z = z.view()?;
     run_rows(py, &rows, za.len(), &za, |out| {
@@ -315,12 +312,24 @@ macro_rules! pair_function {
     ($name:ident, $kernel:path) => {
         #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/", stringify!($name), ".txt"))]
         #[pyfunction]
-        #[pyo3(signature = (p, q, *, axis = Axis(-1), base = LnBase(1.0)), text_signature = "(p, q, *, axis=-1, base=None)")]
-        fn $name<'py>(p: &Bound<'py, PyAny>, q: &Bound<'py, PyAny>, axis: Axis, base: LnBase) -> PyResult<Bound<'py, PyAny>> {
+        #[pyo3(
+            signature = (p, q, *, axis = Axes::One(-1), base = LnBase(1.0), keepdims = Flag(false)),
+            text_signature = "(p, q, *, axis=-1, base=None, keepdims=False)"
+        )]
+        fn $name<'py>(
+            p: &Bound<'py, PyAny>,
+            q: &Bound<'py, PyAny>,
+            axis: Axes,
+            base: LnBase,
+            keepdims: Flag,
+        ) -> PyResult<Bound<'py, PyAny>> {
             let py = p.py();
             let ln_base = base.0;
-            let (pa, qa) = prepare_pair(p, q, axis.0)?;
-            let (n, c, rows) = row_layout(&pa);
+            let (fp, fq) = (Folded::new(p, &axis)?, Folded::new(q, &axis)?);
+            fp.same_shape(&fq)?;
+            let (pa, qa) = prepare_pair(&fp.array, &fq.array, fp.axis)?;
+            let (n, c, _) = row_layout(&pa);
+            let rows = fp.rows(&pa, keepdims.0);
             let (pv, qv) = (FloatArray::new(&pa)?, FloatArray::new(&qa)?);
             let (p, q) = (pv.view()?, qv.view()?);
             run_rows(py, &rows, 2 * pa.len(), &pa, |out| $kernel(p, q, n, c, ln_base, out))
@@ -338,11 +347,12 @@ pair_function!(js_divergence, info::js_divergence);
 /// Softmax or log-softmax along `axis`, same shape and dtype as `z`.
 fn row_map<'py>(
     z: &Bound<'py, PyAny>,
-    axis: isize,
+    axis: &Axes,
     kind: activation::RowMap,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = z.py();
-    let za = prepare(z, "z", Role::Float, Some(axis))?;
+    let folded = Folded::new(z, axis)?;
+    let za = prepare(&folded.array, "z", Role::Float, Some(folded.axis))?;
     let (n, c, _) = row_layout(&za);
     let shape = za.array.shape().to_vec();
     let zv = FloatArray::new(&za)?;
@@ -361,33 +371,39 @@ fn row_map<'py>(
         }
         _ => out,
     };
-    finish_array(out, za.was_f16)
+    finish_array(folded.unfold(out)?, za.was_f16)
 }
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/softmax.txt"))]
 #[pyfunction]
-#[pyo3(signature = (z, *, axis = Axis(-1)), text_signature = "(z, *, axis=-1)")]
-fn softmax<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, PyAny>> {
-    let axis = axis.0;
-    row_map(z, axis, activation::RowMap::Softmax)
+#[pyo3(signature = (z, *, axis = Axes::One(-1)), text_signature = "(z, *, axis=-1)")]
+fn softmax<'py>(z: &Bound<'py, PyAny>, axis: Axes) -> PyResult<Bound<'py, PyAny>> {
+    row_map(z, &axis, activation::RowMap::Softmax)
 }
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/log_softmax.txt"))]
 #[pyfunction]
-#[pyo3(signature = (z, *, axis = Axis(-1)), text_signature = "(z, *, axis=-1)")]
-fn log_softmax<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, PyAny>> {
-    let axis = axis.0;
-    row_map(z, axis, activation::RowMap::LogSoftmax)
+#[pyo3(signature = (z, *, axis = Axes::One(-1)), text_signature = "(z, *, axis=-1)")]
+fn log_softmax<'py>(z: &Bound<'py, PyAny>, axis: Axes) -> PyResult<Bound<'py, PyAny>> {
+    row_map(z, &axis, activation::RowMap::LogSoftmax)
 }
 
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/logsumexp.txt"))]
 #[pyfunction]
-#[pyo3(signature = (z, *, axis = Axis(-1)), text_signature = "(z, *, axis=-1)")]
-fn logsumexp<'py>(z: &Bound<'py, PyAny>, axis: Axis) -> PyResult<Bound<'py, PyAny>> {
-    let axis = axis.0;
+#[pyo3(
+    signature = (z, *, axis = Axes::One(-1), keepdims = Flag(false)),
+    text_signature = "(z, *, axis=-1, keepdims=False)"
+)]
+fn logsumexp<'py>(
+    z: &Bound<'py, PyAny>,
+    axis: Axes,
+    keepdims: Flag,
+) -> PyResult<Bound<'py, PyAny>> {
     let py = z.py();
-    let za = prepare(z, "z", Role::Float, Some(axis))?;
-    let (n, c, rows) = row_layout(&za);
+    let folded = Folded::new(z, &axis)?;
+    let za = prepare(&folded.array, "z", Role::Float, Some(folded.axis))?;
+    let (n, c, _) = row_layout(&za);
+    let rows = folded.rows(&za, keepdims.0);
     let z = FloatArray::new(&za)?;
     let z = z.view()?;
     run_rows(py, &rows, za.len(), &za, |out| {

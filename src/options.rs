@@ -125,6 +125,59 @@ impl FromPyObject<'_, '_> for Axis {
     }
 }
 
+/// `axis` of the functions that take several axes (SciPy's convention): an integer, None
+/// (every axis: the whole array is one distribution) or a tuple / list of integers.
+#[derive(Debug, Clone)]
+pub enum Axes {
+    One(isize),
+    All,
+    Many(Vec<isize>),
+}
+
+impl FromPyObject<'_, '_> for Axes {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
+        if obj.is_none() {
+            return Ok(Axes::All);
+        }
+        let bad = || {
+            PyTypeError::new_err(format!(
+                "axis must be an int, None or a tuple of ints, got {}",
+                type_name(&obj)
+            ))
+        };
+        if obj.is_instance_of::<PyBool>() {
+            return Err(bad());
+        }
+        if let Ok(a) = obj.extract::<isize>() {
+            return Ok(Axes::One(a));
+        }
+        if obj.is_instance_of::<PyString>() {
+            return Err(bad());
+        }
+        let items: Vec<Bound<'_, PyAny>> = obj
+            .try_iter()
+            .map_err(|_| bad())?
+            .collect::<PyResult<_>>()
+            .map_err(|_| bad())?;
+        let axes = items
+            .iter()
+            .map(|a| {
+                if a.is_instance_of::<PyBool>() {
+                    return Err(bad());
+                }
+                a.extract::<isize>().map_err(|_| bad())
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        if axes.is_empty() {
+            return Err(PyValueError::new_err(
+                "axis must name at least one axis, got an empty tuple",
+            ));
+        }
+        Ok(Axes::Many(axes))
+    }
+}
+
 /// `base`: None (nats) or a finite number > 0 other than 1; holds `ln(base)`.
 #[derive(Debug, Clone, Copy)]
 pub struct LnBase(pub f64);

@@ -41,7 +41,11 @@ __all__ += [
 # Information theory
 
 def entropy(
-    p: ArrayLike, *, axis: int = -1, base: float | None = None, keepdims: bool = False
+    p: ArrayLike,
+    *,
+    axis: int | tuple[int, ...] | None = -1,
+    base: float | None = None,
+    keepdims: bool = False,
 ) -> float | NDArray[np.floating[Any]]:
     """Shannon entropy H(p) of each distribution along `axis`.
 
@@ -50,12 +54,13 @@ def entropy(
     p : array_like
         Probabilities in [0, 1], float16/32/64 (bool and integer arrays are read as float64).
         Rows are not normalised.
-    axis : int, default -1
-        The distribution axis.
+    axis : int, tuple of ints or None, default -1
+        The distribution axis; a tuple reads several axes as one distribution, None the
+        whole array (as SciPy's ``axis=None``).
     base : float, optional
         Logarithm base: None for nats, 2 for bits. Must be positive and not 1.
     keepdims : bool, default False
-        Keep `axis` in the result as a dimension of length 1.
+        Keep the reduced axes in the result as dimensions of length 1.
 
     Returns
     -------
@@ -95,7 +100,11 @@ def entropy(
     """
 
 def entropy_from_logits(
-    z: ArrayLike, *, axis: int = -1, base: float | None = None
+    z: ArrayLike,
+    *,
+    axis: int | tuple[int, ...] | None = -1,
+    base: float | None = None,
+    keepdims: bool = False,
 ) -> float | NDArray[np.floating[Any]]:
     """Entropy of softmax(z) along `axis`, without forming the probabilities.
 
@@ -104,15 +113,18 @@ def entropy_from_logits(
     z : array_like
         Logits (unnormalised log-probabilities), float16/32/64. A -inf logit is a class of
         probability 0.
-    axis : int, default -1
-        The class axis.
+    axis : int, tuple of ints or None, default -1
+        The class axis; a tuple reads several axes as one, None the whole array.
     base : float, optional
         Logarithm base: None for nats, 2 for bits. Must be positive and not 1.
+    keepdims : bool, default False
+        Keep the reduced axes in the result as dimensions of length 1.
 
     Returns
     -------
     float or numpy.ndarray
-        A Python float for a 1-D `z`; otherwise an array of shape ``z.shape`` without `axis`,
+        A Python float for a 1-D `z` (or every axis reduced); otherwise an array of shape
+        ``z.shape`` without `axis`,
         in z's float dtype.
 
     Raises
@@ -143,7 +155,12 @@ def entropy_from_logits(
     """
 
 def cross_entropy(
-    p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None
+    p: ArrayLike,
+    q: ArrayLike,
+    *,
+    axis: int | tuple[int, ...] | None = -1,
+    base: float | None = None,
+    keepdims: bool = False,
 ) -> float | NDArray[np.floating[Any]]:
     """Cross-entropy H(p, q) of each pair of distributions along `axis`.
 
@@ -153,10 +170,13 @@ def cross_entropy(
         True distribution(s), values in [0, 1] (bool and integer arrays are read as float64).
     q : array_like
         Predicted distribution(s), values in [0, 1], same shape as `p`.
-    axis : int, default -1
-        The distribution axis.
+    axis : int, tuple of ints or None, default -1
+        The distribution axis; a tuple reads several axes as one distribution, None the
+        whole array (as SciPy's ``axis=None``).
     base : float, optional
         Logarithm base: None for nats, 2 for bits. Must be positive and not 1.
+    keepdims : bool, default False
+        Keep the reduced axes in the result as dimensions of length 1.
 
     Returns
     -------
@@ -198,7 +218,12 @@ def cross_entropy(
     """
 
 def kl_divergence(
-    p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None
+    p: ArrayLike,
+    q: ArrayLike,
+    *,
+    axis: int | tuple[int, ...] | None = -1,
+    base: float | None = None,
+    keepdims: bool = False,
 ) -> float | NDArray[np.floating[Any]]:
     """Kullback-Leibler divergence KL(p || q) of each pair of distributions along `axis`.
 
@@ -208,10 +233,13 @@ def kl_divergence(
         True distribution(s), values in [0, 1] (bool and integer arrays are read as float64).
     q : array_like
         Reference distribution(s), values in [0, 1], same shape as `p`.
-    axis : int, default -1
-        The distribution axis.
+    axis : int, tuple of ints or None, default -1
+        The distribution axis; a tuple reads several axes as one distribution, None the
+        whole array (as SciPy's ``axis=None``).
     base : float, optional
         Logarithm base: None for nats, 2 for bits. Must be positive and not 1.
+    keepdims : bool, default False
+        Keep the reduced axes in the result as dimensions of length 1.
 
     Returns
     -------
@@ -252,7 +280,12 @@ def kl_divergence(
     """
 
 def js_divergence(
-    p: ArrayLike, q: ArrayLike, *, axis: int = -1, base: float | None = None
+    p: ArrayLike,
+    q: ArrayLike,
+    *,
+    axis: int | tuple[int, ...] | None = -1,
+    base: float | None = None,
+    keepdims: bool = False,
 ) -> float | NDArray[np.floating[Any]]:
     """Jensen-Shannon divergence of each pair of distributions along `axis`.
 
@@ -261,8 +294,9 @@ def js_divergence(
     p, q : array_like
         Distributions of the same shape, values in [0, 1] (bool and integer arrays are read
         as float64).
-    axis : int, default -1
-        The distribution axis.
+    axis : int, tuple of ints or None, default -1
+        The distribution axis; a tuple reads several axes as one distribution, None the
+        whole array (as SciPy's ``axis=None``).
     base : float, optional
         Logarithm base: None for nats, 2 for bits (the divergence is then in [0, 1]). Must be
         positive and not 1.
@@ -302,15 +336,15 @@ def js_divergence(
 # ---------------------------------------------------------------------------------------------
 # Activations
 
-def softmax(z: ArrayLike, *, axis: int = -1) -> NDArray[np.floating[Any]]:
+def softmax(z: ArrayLike, *, axis: int | tuple[int, ...] | None = -1) -> NDArray[np.floating[Any]]:
     """Softmax of the logits `z` along `axis`.
 
     Parameters
     ----------
     z : array_like
         Logits, float16/32/64, at least 1-D.
-    axis : int, default -1
-        The class axis.
+    axis : int, tuple of ints or None, default -1
+        The class axis; a tuple reads several axes as one, None the whole array.
 
     Returns
     -------
@@ -344,15 +378,17 @@ def softmax(z: ArrayLike, *, axis: int = -1) -> NDArray[np.floating[Any]]:
            [0.880797, 0.880797]])
     """
 
-def log_softmax(z: ArrayLike, *, axis: int = -1) -> NDArray[np.floating[Any]]:
+def log_softmax(
+    z: ArrayLike, *, axis: int | tuple[int, ...] | None = -1
+) -> NDArray[np.floating[Any]]:
     """Logarithm of the softmax of the logits `z` along `axis`.
 
     Parameters
     ----------
     z : array_like
         Logits, float16/32/64, at least 1-D.
-    axis : int, default -1
-        The class axis.
+    axis : int, tuple of ints or None, default -1
+        The class axis; a tuple reads several axes as one, None the whole array.
 
     Returns
     -------
@@ -383,20 +419,25 @@ def log_softmax(z: ArrayLike, *, axis: int = -1) -> NDArray[np.floating[Any]]:
     array([    0., -1000.])
     """
 
-def logsumexp(z: ArrayLike, *, axis: int = -1) -> float | NDArray[np.floating[Any]]:
+def logsumexp(
+    z: ArrayLike, *, axis: int | tuple[int, ...] | None = -1, keepdims: bool = False
+) -> float | NDArray[np.floating[Any]]:
     """Logarithm of the sum of exponentials of `z` along `axis`.
 
     Parameters
     ----------
     z : array_like
         Float16/32/64 values, at least 1-D.
-    axis : int, default -1
-        The axis to reduce.
+    axis : int, tuple of ints or None, default -1
+        The axis (or tuple of axes; None: every axis) to reduce.
+    keepdims : bool, default False
+        Keep the reduced axes in the result as dimensions of length 1.
 
     Returns
     -------
     float or numpy.ndarray
-        A Python float for a 1-D `z`; otherwise an array of shape ``z.shape`` without `axis`,
+        A Python float for a 1-D `z` (or every axis reduced); otherwise an array of shape
+        ``z.shape`` without `axis`,
         in z's float dtype.
 
     Raises

@@ -145,6 +145,56 @@ def _check_axis(axis: Any, ndim: int) -> int:
     return int(axis % ndim)
 
 
+class _Folded:
+    """An array read along ``axis`` of the functions that take several axes: an int, None
+    (every axis) or a tuple of ints. Named axes are moved last (in array order) and merged
+    into one, axis -1 of ``array``; ``rows`` reshapes one value per distribution for
+    ``keepdims`` and ``unfold`` puts a per-element result back in the input's layout."""
+
+    def __init__(self, a: np.ndarray, axis: Any) -> None:
+        self.shape, self.axes = a.shape, None
+        if axis is not None and not isinstance(axis, (tuple, list)):
+            if isinstance(axis, (bool, np.bool_)) or not isinstance(
+                axis, (numbers.Integral, np.integer)
+            ):
+                raise TypeError(
+                    f"axis must be an int, None or a tuple of ints, got {type(axis).__name__}"
+                )
+            self.array, self.axis = a, _check_axis(axis, a.ndim)
+            return
+        named = range(a.ndim) if axis is None else axis
+        if axis is not None and not axis:
+            raise ValueError("axis must name at least one axis, got an empty tuple")
+        for k in named:
+            if isinstance(k, (bool, np.bool_)) or not isinstance(k, (numbers.Integral, np.integer)):
+                raise TypeError(
+                    f"axis must be an int, None or a tuple of ints, got {type(axis).__name__}"
+                )
+        axes = sorted(_check_axis(k, a.ndim) for k in named)
+        if len(set(axes)) != len(axes):
+            raise ValueError("repeated axis in axis argument")
+        last = list(range(a.ndim - len(axes), a.ndim))
+        moved = np.moveaxis(a, axes, last)
+        self.moved_shape, self.axes, self.last = moved.shape, axes, last
+        size = math.prod(a.shape[k] for k in axes)
+        self.array, self.axis = moved.reshape(moved.shape[: a.ndim - len(axes)] + (size,)), -1
+
+    def rows(self, values: Any, keepdims: bool) -> Any:
+        """One value per distribution (axis removed), reshaped for ``keepdims``."""
+        if not keepdims:
+            return values
+        kept = list(self.shape)
+        for k in [self.axis % len(self.shape)] if self.axes is None else self.axes:
+            kept[k] = 1
+        return np.reshape(values, tuple(kept))
+
+    def unfold(self, out: np.ndarray) -> np.ndarray:
+        if self.axes is None:
+            return out
+        back = np.moveaxis(out.reshape(self.moved_shape), self.last, self.axes)
+        return np.require(back, requirements="C")  # a 0-d result stays 0-d
+
+
 def _check_reduction(reduction: Any) -> str:
     if not (isinstance(reduction, str) and reduction in _REDUCTIONS):
         raise ValueError(f"reduction must be one of 'mean', 'sum', 'none'; got {reduction!r}")
@@ -258,14 +308,15 @@ def _per_row(values: Any, out_dtype: np.dtype) -> Any:
 
 
 def _per_distribution(
-    terms: np.ndarray, axis: int, ln_base: float, out_dtype: np.dtype, keepdims: bool = False
+    terms: np.ndarray, folded: _Folded, ln_base: float, out_dtype: np.dtype, keepdims: bool
 ) -> Any:
-    """Sum ``terms`` along the distribution axis in float64, in units of ``base``.
+    """Sum ``terms`` along the distribution axis of ``folded`` in float64, in units of
+    ``base``.
 
     ``+ 0.0`` makes a sum of zero terms +0, never −0 (``−0·log 1`` is −0).
     """
-    total = np.sum(terms, axis=axis, dtype=np.float64, keepdims=keepdims) / ln_base + 0.0
-    return _per_row(total, out_dtype)
+    total = np.sum(terms, axis=folded.axis, dtype=np.float64) / ln_base + 0.0
+    return _per_row(np.asarray(folded.rows(total, keepdims)), out_dtype)
 
 
 def _check_nan_policy(nan_policy: Any) -> str:
@@ -466,7 +517,7 @@ def _rel_entr(p: np.ndarray, q: np.ndarray) -> Any:
 # --------------------------------------------------------------------------- information theory
 
 
-def entropy(p: Any, *, axis: int = -1, base: float | None = None, keepdims: bool = False) -> Any:
+def entropy(p: Any, *, axis: Any = -1, base: float | None = None, keepdims: bool = False) -> Any:
     """Shannon entropy of each distribution along ``axis``.
 
     ``H(p) = −Σ_c p_c·log p_c``, with ``0·log 0 = 0``. ``p`` must lie in [0, 1] (NaN
@@ -476,16 +527,18 @@ def entropy(p: Any, *, axis: int = -1, base: float | None = None, keepdims: bool
     distribution.
     """
     ln_base = _log_base(base)
-    p = _as_distribution("p", p)
-    axis = _check_axis(axis, p.ndim)
+    folded = _Folded(_as_distribution("p", p), axis)
+    p = folded.array
     _check_unit_interval("p", p)
     out_dtype, p = p.dtype, _computed(p)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p != 0, -p * np.log(p), 0)
-    return _per_distribution(terms, axis, ln_base, out_dtype, bool(keepdims))
+    return _per_distribution(terms, folded, ln_base, out_dtype, bool(keepdims))
 
 
-def entropy_from_logits(z: Any, *, axis: int = -1, base: float | None = None) -> Any:
+def entropy_from_logits(
+    z: Any, *, axis: Any = -1, base: float | None = None, keepdims: bool = False
+) -> Any:
     """Entropy of ``softmax(z)`` along ``axis``, without forming the probabilities.
 
     ``H(softmax z) = logsumexp(z) − Σ_c softmax(z)_c·z_c = log S − Σ_c e_c·d_c / S`` with
@@ -494,8 +547,8 @@ def entropy_from_logits(z: Any, *, axis: int = -1, base: float | None = None) ->
     NaN. An empty distribution axis gives 0 (as ``entropy``).
     """
     ln_base = _log_base(base)
-    z = _as_float("z", z)
-    axis = _check_axis(axis, z.ndim)
+    folded = _Folded(_as_float("z", z), axis)
+    z, axis = folded.array, folded.axis
     out_dtype, z = z.dtype, _computed(z)
     m, d, e, s = _max_shift(z, axis)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -503,10 +556,12 @@ def entropy_from_logits(z: Any, *, axis: int = -1, base: float | None = None) ->
         weighted = np.sum(e_times_d, axis=axis, keepdims=True, dtype=np.float64)
         undefined = np.nan if z.shape[axis] else 0.0
         h = np.where(np.isfinite(m), _log_sum(d, e, axis) - weighted / s, undefined)
-    return _per_row(np.squeeze(h, axis=axis) / ln_base, out_dtype)
+    return _per_row(folded.rows(np.squeeze(h, axis=axis) / ln_base, bool(keepdims)), out_dtype)
 
 
-def cross_entropy(p: Any, q: Any, *, axis: int = -1, base: float | None = None) -> Any:
+def cross_entropy(
+    p: Any, q: Any, *, axis: Any = -1, base: float | None = None, keepdims: bool = False
+) -> Any:
     """Cross-entropy of each pair of distributions along ``axis``.
 
     ``H(p, q) = −Σ_c p_c·log q_c``; terms with ``p_c = 0`` are 0 (even where ``q_c = 0``),
@@ -515,16 +570,19 @@ def cross_entropy(p: Any, q: Any, *, axis: int = -1, base: float | None = None) 
     """
     ln_base = _log_base(base)
     p, q = _as_distribution_pair(p, q)
-    axis = _check_axis(axis, p.ndim)
+    folded = _Folded(p, axis)
+    p, q = folded.array, _Folded(q, axis).array
     _check_unit_interval("p", p)
     _check_unit_interval("q", q)
     out_dtype, p, q = p.dtype, _computed(p), _computed(q)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where((p != 0) | np.isnan(q), -p * np.log(q), 0)
-    return _per_distribution(terms, axis, ln_base, out_dtype)
+    return _per_distribution(terms, folded, ln_base, out_dtype, bool(keepdims))
 
 
-def kl_divergence(p: Any, q: Any, *, axis: int = -1, base: float | None = None) -> Any:
+def kl_divergence(
+    p: Any, q: Any, *, axis: Any = -1, base: float | None = None, keepdims: bool = False
+) -> Any:
     """Kullback–Leibler divergence of each pair of distributions along ``axis``.
 
     ``KL(p‖q) = Σ_c p_c·log(p_c / q_c)``, summing SciPy's ``rel_entr``: 0 where
@@ -533,14 +591,17 @@ def kl_divergence(p: Any, q: Any, *, axis: int = -1, base: float | None = None) 
     """
     ln_base = _log_base(base)
     p, q = _as_distribution_pair(p, q)
-    axis = _check_axis(axis, p.ndim)
+    folded = _Folded(p, axis)
+    p, q = folded.array, _Folded(q, axis).array
     _check_unit_interval("p", p)
     _check_unit_interval("q", q)
     out_dtype, p, q = p.dtype, _computed(p), _computed(q)
-    return _per_distribution(_rel_entr(p, q), axis, ln_base, out_dtype)
+    return _per_distribution(_rel_entr(p, q), folded, ln_base, out_dtype, bool(keepdims))
 
 
-def js_divergence(p: Any, q: Any, *, axis: int = -1, base: float | None = None) -> Any:
+def js_divergence(
+    p: Any, q: Any, *, axis: Any = -1, base: float | None = None, keepdims: bool = False
+) -> Any:
     """Jensen–Shannon divergence of each pair of distributions along ``axis``.
 
     ``JS(p, q) = ½·KL(p‖m) + ½·KL(q‖m)`` with ``m = (p + q)/2``: the divergence, not
@@ -548,54 +609,57 @@ def js_divergence(p: Any, q: Any, *, axis: int = -1, base: float | None = None) 
     """
     ln_base = _log_base(base)
     p, q = _as_distribution_pair(p, q)
-    axis = _check_axis(axis, p.ndim)
+    folded = _Folded(p, axis)
+    p, q = folded.array, _Folded(q, axis).array
     _check_unit_interval("p", p)
     _check_unit_interval("q", q)
     out_dtype, p, q = p.dtype, _computed(p), _computed(q)
     m = 0.5 * p + 0.5 * q
     terms = 0.5 * (_rel_entr(p, m) + _rel_entr(q, m))
-    return _per_distribution(terms, axis, ln_base, out_dtype)
+    return _per_distribution(terms, folded, ln_base, out_dtype, bool(keepdims))
 
 
 # --------------------------------------------------------------------------- activations
 
 
-def softmax(z: Any, *, axis: int = -1) -> np.ndarray:
+def softmax(z: Any, *, axis: Any = -1) -> np.ndarray:
     """Softmax along ``axis``: ``softmax(z)_c = exp(z_c − m) / Σ_k exp(z_k − m)``, m = max z.
 
     Same shape and dtype as ``z``. Rows that are all −inf, or hold +inf or NaN, give NaN.
     """
-    z = _as_float("z", z)
-    axis = _check_axis(axis, z.ndim)
+    folded = _Folded(_as_float("z", z), axis)
+    z, axis = folded.array, folded.axis
     out_dtype, z = z.dtype, _computed(z)
     m, _, e, s = _max_shift(z, axis)
     with np.errstate(invalid="ignore"):
-        return np.where(np.isfinite(m), e / s, np.nan).astype(out_dtype)
+        return folded.unfold(np.where(np.isfinite(m), e / s, np.nan).astype(out_dtype))
 
 
-def log_softmax(z: Any, *, axis: int = -1) -> np.ndarray:
+def log_softmax(z: Any, *, axis: Any = -1) -> np.ndarray:
     """Log-softmax along ``axis``: ``z_c − logsumexp(z) = (z_c − m) − log Σ_k exp(z_k − m)``.
 
     Same shape and dtype as ``z``. Rows that are all −inf, or hold +inf or NaN, give NaN.
     """
-    z = _as_float("z", z)
-    axis = _check_axis(axis, z.ndim)
+    folded = _Folded(_as_float("z", z), axis)
+    z, axis = folded.array, folded.axis
     out_dtype, z = z.dtype, _computed(z)
     m, d, e, _ = _max_shift(z, axis)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(np.isfinite(m), d - _log_sum(d, e, axis), np.nan).astype(out_dtype)
+        log_p = np.where(np.isfinite(m), d - _log_sum(d, e, axis), np.nan)
+    return folded.unfold(log_p.astype(out_dtype))
 
 
-def logsumexp(z: Any, *, axis: int = -1) -> Any:
+def logsumexp(z: Any, *, axis: Any = -1, keepdims: bool = False) -> Any:
     """``log Σ_c exp z_c`` along ``axis``, max-shifted: ``m + log Σ_c exp(z_c − m)``.
 
     One value per row (a Python float for 1-D ``z``). Rows that are all −inf (or empty) give
     −inf, rows with +inf give +inf, rows with NaN give NaN.
     """
-    z = _as_float("z", z)
-    axis = _check_axis(axis, z.ndim)
+    folded = _Folded(_as_float("z", z), axis)
+    z, axis = folded.array, folded.axis
     out_dtype, z = z.dtype, _computed(z)
-    return _per_row(np.squeeze(_logsumexp(z, axis), axis=axis), out_dtype)
+    lse = np.squeeze(_logsumexp(z, axis), axis=axis)
+    return _per_row(np.asarray(folded.rows(lse, bool(keepdims))), out_dtype)
 
 
 def sigmoid(z: Any) -> np.ndarray:

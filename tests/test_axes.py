@@ -1,0 +1,170 @@
+"""SciPy's axis conventions (issue 16): ``axis=None`` (the whole array is one distribution),
+tuples of axes and ``keepdims`` for the information functions, the softmax family and
+``logsumexp``; natively, in the reference, and against SciPy where it has the function."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+import scipy.special
+import scipy.stats
+
+from conftest import assert_raises_clean
+
+AXES = [None, (1, 2), (0, 2), (2, 0), (0,), (0, 1, 2), -1, 1, [0, 1]]
+REDUCING = ["entropy", "entropy_from_logits", "cross_entropy", "kl_divergence", "js_divergence"]
+
+
+def _data(rng: np.random.Generator, dtype: type = np.float64) -> dict[str, np.ndarray]:
+    p = rng.random((3, 4, 5))
+    q = rng.random((3, 4, 5)) + 0.01
+    p[0, 1, :] = 0.0  # zero terms
+    return {
+        "p": (p / p.sum()).astype(dtype),
+        "q": (q / q.sum()).astype(dtype),
+        "z": rng.normal(0, 3, (3, 4, 5)).astype(dtype),
+    }
+
+
+def _args(function: str, d: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+    if function in ("entropy_from_logits", "logsumexp", "softmax", "log_softmax"):
+        return (d["z"],)
+    return (d["p"],) if function == "entropy" else (d["p"], d["q"])
+
+
+def _normalised_axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int):
+        return (axis % ndim,)
+    return tuple(sorted(a % ndim for a in axis))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("axis", AXES, ids=str)
+@pytest.mark.parametrize("function", [*REDUCING, "logsumexp"])
+def test_reductions_over_any_axes(
+    native: ModuleType,
+    reference: ModuleType,
+    rng: np.random.Generator,
+    function: str,
+    axis: Any,
+    dtype: type,
+) -> None:
+    args = _args(function, _data(rng, dtype))
+    axes = _normalised_axes(axis, 3)
+    # The same as folding the axes by hand into one last axis.
+    moved = [np.moveaxis(a, axes, range(3 - len(axes), 3)) for a in args]
+    by_hand = [m.reshape(m.shape[: 3 - len(axes)] + (-1,)) for m in moved]
+    want = getattr(native, function)(*by_hand, axis=-1)
+    for keepdims in (False, True):
+        got = getattr(native, function)(*args, axis=axis, keepdims=keepdims)
+        ref = getattr(reference, function)(*args, axis=axis, keepdims=keepdims)
+        kept = tuple(1 if k in axes else n for k, n in enumerate(args[0].shape))
+        if keepdims:
+            assert isinstance(got, np.ndarray) and got.shape == kept
+            # A single distribution is a Python float computed in float64; kept as an array
+            # it is in the input's float dtype.
+            assert np.array_equal(got.reshape(np.shape(want)), np.asarray(want, dtype=got.dtype))
+        else:
+            assert np.shape(got) == np.shape(want)
+            assert np.array_equal(got, want)
+            if len(axes) == 3:
+                assert isinstance(got, float)
+        rtol = 1e-5 if dtype == np.float32 else 1e-13
+        np.testing.assert_allclose(got, ref, rtol=rtol, atol=1e-300)
+        assert np.shape(got) == np.shape(ref)
+
+
+@pytest.mark.parametrize("axis", AXES, ids=str)
+def test_scipy_calls(native: ModuleType, rng: np.random.Generator, axis: Any) -> None:
+    d = _data(rng)
+    axis = tuple(axis) if isinstance(axis, list) else axis  # SciPy takes tuples only
+    for keepdims in (False, True):
+        np.testing.assert_allclose(
+            native.logsumexp(d["z"], axis=axis, keepdims=keepdims),
+            scipy.special.logsumexp(d["z"], axis=axis, keepdims=keepdims),
+            rtol=1e-14,
+        )
+    np.testing.assert_allclose(
+        native.softmax(d["z"], axis=axis), scipy.special.softmax(d["z"], axis=axis), rtol=1e-14
+    )
+    np.testing.assert_allclose(
+        native.log_softmax(d["z"], axis=axis),
+        scipy.special.log_softmax(d["z"], axis=axis),
+        rtol=1e-13,
+    )
+    if axis is None:  # scipy.stats.entropy takes one axis; None flattens as here
+        flat_p, flat_q = d["p"].ravel(), d["q"].ravel()
+        np.testing.assert_allclose(native.entropy(d["p"], axis=None), scipy.stats.entropy(flat_p))
+        np.testing.assert_allclose(
+            native.kl_divergence(d["p"], d["q"], axis=None), scipy.stats.entropy(flat_p, flat_q)
+        )
+
+
+@pytest.mark.parametrize("axis", AXES, ids=str)
+@pytest.mark.parametrize("function", ["softmax", "log_softmax"])
+def test_softmax_family_over_any_axes(
+    native: ModuleType, reference: ModuleType, rng: np.random.Generator, function: str, axis: Any
+) -> None:
+    z = _data(rng, np.float32)["z"]
+    got = getattr(native, function)(z, axis=axis)
+    ref = getattr(reference, function)(z, axis=axis)
+    assert got.shape == z.shape and got.dtype == z.dtype and got.flags.c_contiguous
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-30)
+    if function == "softmax":
+        axes = _normalised_axes(axis, 3)
+        np.testing.assert_allclose(got.sum(axis=axes), 1.0, rtol=1e-5)
+
+
+def test_zero_dimensional_input_with_axis_none(native: ModuleType, reference: ModuleType) -> None:
+    for impl in (native, reference):
+        assert impl.entropy(np.array(1.0), axis=None) == 0.0
+        assert impl.logsumexp(np.array(2.5), axis=None) == 2.5
+        assert impl.softmax(np.array(2.5), axis=None).shape == ()
+
+
+@pytest.mark.parametrize(
+    ("axis", "error", "pattern"),
+    [
+        ((0, 0), ValueError, "repeated axis"),
+        ((0, -3), ValueError, "repeated axis"),
+        ((3,), ValueError, "axis 3 is out of bounds for an array of dimension 3"),
+        ((), ValueError, "at least one axis"),
+        ("x", TypeError, "axis must be an int, None or a tuple of ints, got str"),
+        (1.5, TypeError, "got float"),
+        ((1, True), TypeError, "got tuple"),
+        (True, TypeError, "got bool"),
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("function", [*REDUCING, "logsumexp", "softmax", "log_softmax"])
+def test_bad_axes(
+    native: ModuleType,
+    reference: ModuleType,
+    rng: np.random.Generator,
+    function: str,
+    axis: Any,
+    error: type,
+    pattern: str,
+) -> None:
+    args = _args(function, _data(rng))
+    for impl in (native, reference):
+        assert_raises_clean(
+            error, lambda impl=impl: getattr(impl, function)(*args, axis=axis), pattern
+        )
+
+
+def test_pairs_must_match_before_folding(
+    native: ModuleType, reference: ModuleType, rng: np.random.Generator
+) -> None:
+    d = _data(rng)
+    for impl in (native, reference):
+        assert_raises_clean(
+            ValueError,
+            lambda impl=impl: impl.kl_divergence(d["p"], d["q"].reshape(3, 20), axis=None),
+            r"p and q must have the same shape, got p.shape = \(3, 4, 5\) and q.shape = \(3, 20\)",
+        )
