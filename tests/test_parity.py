@@ -608,35 +608,22 @@ def test_mixed_float_dtypes_promote(native, reference, function, rng) -> None:
     assert result.dtype == np.float32
 
 
-@pytest.mark.parametrize("function", LOSSES)
-def test_one_d_weight_broadcasts_along_the_first_axis(native, reference, function, rng) -> None:
-    shape = (6, 5, 4)
-    y_pred = random_probs(rng, shape)
-    if function == "sparse_categorical_cross_entropy":
-        y_true = random_labels(rng, 4, shape[:-1])
-    else:
-        y_true = (rng.random(shape) < 0.5).astype(np.float32)
-    weight = rng.random(6)
-    items = shape if function == "binary_cross_entropy" else shape[:-1]
-    full = np.broadcast_to(weight.reshape((6,) + (1,) * (len(items) - 1)), items).copy()
-    for reduction in REDUCTIONS:
-        broadcast = check_parity(
-            native,
-            reference,
-            function,
-            (y_true, y_pred),
-            {"sample_weight": weight, "reduction": reduction},
-        )
-        explicit = getattr(native, function)(
-            y_true, y_pred, sample_weight=full, reduction=reduction
-        )
-        np.testing.assert_array_equal(broadcast, explicit)
-
-
-# The peers' weight shapes (issue 16): Keras' scalar and (N, 1) weights, PyTorch's (C,) over
-# (N, C), NumPy broadcasts over one block of consecutive axes. Each equals the weights written
-# out in full, bit for bit, natively and in the reference.
-PEER_WEIGHT_SHAPES = [(), (1,), (6, 1), (6, 1, 1), (5,), (1, 5), (5, 1), (1, 5, 1), (6, 5, 1)]
+# Weights that broadcast: a 1-D weight of length N along the first axis; the peers' shapes
+# (issue 16): Keras' scalar and (N, 1) weights, PyTorch's (C,) over (N, C), NumPy broadcasts
+# over one block of consecutive axes. Each equals the weights written out in full, bit for
+# bit, natively and in the reference.
+PEER_WEIGHT_SHAPES = [
+    (6,),
+    (),
+    (1,),
+    (6, 1),
+    (6, 1, 1),
+    (5,),
+    (1, 5),
+    (5, 1),
+    (1, 5, 1),
+    (6, 5, 1),
+]
 
 
 @pytest.mark.parametrize("shape", PEER_WEIGHT_SHAPES, ids=str)
