@@ -124,17 +124,9 @@ fn value_error(e: plogp_core::Error) -> PyErr {
 /// Kernels report flat indices in the layout they read (class axis moved last); translate an
 /// index back to the C-order flat index of the array as the caller passed it.
 fn unmove<'a>(layout: &'a Prepared<'_>) -> impl Fn(plogp_core::Error) -> plogp_core::Error + 'a {
-    move |e| match (e, layout.axis) {
-        (
-            plogp_core::Error::OutOfRange {
-                arg,
-                index,
-                value,
-                lo,
-                hi,
-            },
-            Some(axis),
-        ) if axis + 1 < layout.orig_shape.len() => {
+    use plogp_core::Error;
+    let flat = move |index: usize| match layout.axis {
+        Some(axis) if axis + 1 < layout.orig_shape.len() => {
             let orig = &layout.orig_shape;
             let mut moved: Vec<usize> = orig.clone();
             let c = moved.remove(axis);
@@ -147,16 +139,32 @@ fn unmove<'a>(layout: &'a Prepared<'_>) -> impl Fn(plogp_core::Error) -> plogp_c
             }
             let c_pos = pos.pop().unwrap_or(0);
             pos.insert(axis, c_pos);
-            let flat = pos.iter().zip(orig).fold(0, |acc, (&i, &n)| acc * n + i);
-            plogp_core::Error::OutOfRange {
-                arg,
-                index: flat,
-                value,
-                lo,
-                hi,
-            }
+            pos.iter().zip(orig).fold(0, |acc, (&i, &n)| acc * n + i)
         }
-        (e, _) => e,
+        _ => index,
+    };
+    move |e| match e {
+        Error::OutOfRange {
+            arg,
+            index,
+            value,
+            lo,
+            hi,
+        } => Error::OutOfRange {
+            arg,
+            index: flat(index),
+            value,
+            lo,
+            hi,
+        },
+        // A value of a distribution under normalize=True (sample weights have their own
+        // layout).
+        Error::BadWeight { arg, index, value } if arg == "p" || arg == "q" => Error::BadWeight {
+            arg,
+            index: flat(index),
+            value,
+        },
+        e => e,
     }
 }
 
@@ -230,14 +238,15 @@ fn row_layout(p: &Prepared<'_>) -> (usize, usize, Vec<usize>) {
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/entropy.txt"))]
 #[pyfunction]
 #[pyo3(
-    signature = (p, *, axis = Axes::One(-1), base = LnBase(1.0), keepdims = Flag(false)),
-    text_signature = "(p, *, axis=-1, base=None, keepdims=False)"
+    signature = (p, *, axis = Axes::One(-1), base = LnBase(1.0), keepdims = Flag(false), normalize = Flag(false)),
+    text_signature = "(p, *, axis=-1, base=None, keepdims=False, normalize=False)"
 )]
 fn entropy<'py>(
     p: &Bound<'py, PyAny>,
     axis: Axes,
     base: LnBase,
     keepdims: Flag,
+    normalize: Flag,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = p.py();
     let folded = Folded::new(p, &axis)?;
@@ -246,8 +255,9 @@ fn entropy<'py>(
     let rows = folded.rows(&pa, keepdims.0);
     let p = FloatArray::new(&pa)?;
     let p = p.view()?;
-    run_rows(py, &rows, pa.len(), &pa, |out| {
-        info::entropy(p, n, c, base.0, out)
+    run_rows(py, &rows, pa.len(), &pa, |out| match normalize.0 {
+        true => info::entropy_normalized(p, n, c, base.0, out),
+        false => info::entropy(p, n, c, base.0, out),
     })
 }
 
@@ -309,12 +319,12 @@ fn prepare_pair<'py>(
 }
 
 macro_rules! pair_function {
-    ($name:ident, $kernel:path) => {
+    ($name:ident, $kernel:path, $kind:expr) => {
         #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/", stringify!($name), ".txt"))]
         #[pyfunction]
         #[pyo3(
-            signature = (p, q, *, axis = Axes::One(-1), base = LnBase(1.0), keepdims = Flag(false)),
-            text_signature = "(p, q, *, axis=-1, base=None, keepdims=False)"
+            signature = (p, q, *, axis = Axes::One(-1), base = LnBase(1.0), keepdims = Flag(false), normalize = Flag(false)),
+            text_signature = "(p, q, *, axis=-1, base=None, keepdims=False, normalize=False)"
         )]
         fn $name<'py>(
             p: &Bound<'py, PyAny>,
@@ -322,6 +332,7 @@ macro_rules! pair_function {
             axis: Axes,
             base: LnBase,
             keepdims: Flag,
+            normalize: Flag,
         ) -> PyResult<Bound<'py, PyAny>> {
             let py = p.py();
             let ln_base = base.0;
@@ -332,14 +343,17 @@ macro_rules! pair_function {
             let rows = fp.rows(&pa, keepdims.0);
             let (pv, qv) = (FloatArray::new(&pa)?, FloatArray::new(&qa)?);
             let (p, q) = (pv.view()?, qv.view()?);
-            run_rows(py, &rows, 2 * pa.len(), &pa, |out| $kernel(p, q, n, c, ln_base, out))
+            run_rows(py, &rows, 2 * pa.len(), &pa, |out| match normalize.0 {
+                true => info::pair_normalized($kind, p, q, n, c, ln_base, out),
+                false => $kernel(p, q, n, c, ln_base, out),
+            })
         }
     };
 }
 
-pair_function!(cross_entropy, info::cross_entropy);
-pair_function!(kl_divergence, info::kl_divergence);
-pair_function!(js_divergence, info::js_divergence);
+pair_function!(cross_entropy, info::cross_entropy, info::Pair::CrossEntropy);
+pair_function!(kl_divergence, info::kl_divergence, info::Pair::Kl);
+pair_function!(js_divergence, info::js_divergence, info::Pair::Js);
 
 // ---------------------------------------------------------------------------------------------
 // Activations

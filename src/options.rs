@@ -217,7 +217,9 @@ impl FromPyObject<'_, '_> for Flag {
 
 /// A validated `sample_weight` argument, borrowed as float64.
 pub struct SampleWeight<'py> {
-    array: Option<(PyReadonlyArrayDyn<'py, f64>, Option<NonZeroUsize>)>,
+    /// The weights, `inner` of [`weight_layout`], and whether they start again (fewer weights
+    /// than groups of `inner` items: `Weights::Tiled`).
+    array: Option<(PyReadonlyArrayDyn<'py, f64>, Option<NonZeroUsize>, bool)>,
     _prepared: Option<Prepared<'py>>,
 }
 
@@ -237,9 +239,11 @@ impl<'py> SampleWeight<'py> {
         };
         let p = prepare(sw, "sample_weight", Role::Weight, None)?;
         let inner = weight_layout(p.array.shape(), items)?;
+        let groups = items.iter().product::<usize>() / inner.map_or(1, |n| n.get());
+        let tiled = inner.is_some() && p.array.len() < groups;
         let a = readonly(&p)?;
         Ok(SampleWeight {
-            array: Some((a, inner)),
+            array: Some((a, inner, tiled)),
             _prepared: Some(p),
         })
     }
@@ -247,11 +251,18 @@ impl<'py> SampleWeight<'py> {
     pub fn weights(&self) -> PyResult<Weights<'_>> {
         Ok(match &self.array {
             None => Weights::None,
-            Some((a, None)) => Weights::PerItem(slice(a)?),
-            Some((a, Some(inner))) => Weights::PerGroup {
-                w: slice(a)?,
-                inner: *inner,
-            },
+            Some((a, None, _)) => Weights::PerItem(slice(a)?),
+            Some((a, Some(inner), tiled)) => {
+                let w = slice(a)?;
+                match NonZeroUsize::new(w.len()).filter(|_| *tiled) {
+                    Some(len) => Weights::Tiled {
+                        w,
+                        inner: *inner,
+                        len,
+                    },
+                    None => Weights::PerGroup { w, inner: *inner },
+                }
+            }
         })
     }
 }
@@ -283,8 +294,9 @@ pub fn per_item(name: &str, shape: &[usize], items: &[usize]) -> PyResult<Option
 }
 
 /// How `sample_weight` of shape `shape` covers the items (shape `items`), as the kernels'
-/// `Weights::PerGroup { w, inner }` reads it (item `i` has weight `w[(i / inner) % w.len()]`):
-/// `None` for the items' shape, else `Some(inner)`. Two rules, the first that applies:
+/// `Weights::PerGroup { w, inner }` reads it (`Weights::Tiled` where the weights start again:
+/// item `i` has weight `w[(i / inner) % w.len()]`): `None` for the items' shape, else
+/// `Some(inner)`. Two rules, the first that applies:
 /// - leading axes: `shape` without its trailing 1s is the first axes of `items` — a scalar,
 ///   `(N,)` or `(N, 1)` over `(N, …)` (Keras' and scikit-learn's per-sample weights, also
 ///   `(N, 1)` over `(N,)`);

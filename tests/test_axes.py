@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import scipy.spatial.distance
 import scipy.special
 import scipy.stats
 
@@ -167,4 +168,102 @@ def test_pairs_must_match_before_folding(
             ValueError,
             lambda impl=impl: impl.kl_divergence(d["p"], d["q"].reshape(3, 20), axis=None),
             r"p and q must have the same shape, got p.shape = \(3, 4, 5\) and q.shape = \(3, 20\)",
+        )
+
+
+# ------------------------------------------------------------------------------ normalize=
+# SciPy normalises: scipy.stats.entropy(pk, qk, base, axis) and jensenshannon(p, q) ** 2 equal
+# plogp's functions with normalize=True (issue 16), counts included.
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float32, np.float64])
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_normalize_matches_scipy(
+    native: ModuleType, reference: ModuleType, rng: np.random.Generator, dtype: type, axis: int
+) -> None:
+    counts = rng.integers(0, 50, (6, 7)).astype(dtype)
+    other = (rng.integers(1, 50, (6, 7))).astype(dtype)
+    counts[2, 3] = 0
+    rtol = 1e-6 if dtype == np.float32 else 1e-13
+    for impl in (native, reference):
+        for base in (None, 2):
+            np.testing.assert_allclose(
+                impl.entropy(counts, axis=axis, base=base, normalize=True),
+                scipy.stats.entropy(counts, base=base, axis=axis),
+                rtol=rtol,
+            )
+            np.testing.assert_allclose(
+                impl.kl_divergence(counts, other, axis=axis, base=base, normalize=True),
+                scipy.stats.entropy(counts, other, base=base, axis=axis),
+                rtol=rtol,
+            )
+        np.testing.assert_allclose(
+            impl.js_divergence(counts, other, axis=axis, normalize=True),
+            scipy.spatial.distance.jensenshannon(counts, other, axis=axis) ** 2,
+            rtol=1e-5 if dtype == np.float32 else 1e-12,
+        )
+        pn = counts / counts.sum(axis=axis, keepdims=True)
+        qn = other / other.sum(axis=axis, keepdims=True)
+        np.testing.assert_allclose(
+            impl.cross_entropy(counts, other, axis=axis, normalize=True),
+            -(pn * np.log(qn)).sum(axis=axis),
+            rtol=rtol,
+        )
+
+
+def test_normalize_equals_dividing_first(native: ModuleType, rng: np.random.Generator) -> None:
+    # The kernel's quotients are p / sum(p) correctly rounded: the same as dividing first.
+    p = rng.random((50, 33)) * 7.0
+    q = rng.random((50, 33)) * 3.0
+    pn = p / p.sum(axis=1, keepdims=True)
+    qn = q / q.sum(axis=1, keepdims=True)
+    got = native.entropy(p, normalize=True)
+    np.testing.assert_allclose(got, native.entropy(pn), rtol=1e-14)
+    for f in ("cross_entropy", "kl_divergence", "js_divergence"):
+        np.testing.assert_allclose(
+            getattr(native, f)(p, q, normalize=True), getattr(native, f)(pn, qn), rtol=1e-13
+        )
+    # Already normalised rows and False leave the numbers as they were.
+    assert np.array_equal(native.entropy(pn, normalize=False), native.entropy(pn))
+    assert native.entropy(np.ones(16), base=2, normalize=True) == pytest.approx(4.0, rel=1e-15)
+
+
+@pytest.mark.parametrize("function", REDUCING[:1] + REDUCING[2:])
+def test_normalize_errors(native: ModuleType, reference: ModuleType, function: str) -> None:
+    good = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    cases = [
+        (np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), r"distribution 1 of p sums to 0"),
+        (
+            np.array([[1.0, -2.0, 3.0], [1.0, 1.0, 1.0]]),
+            r"p must be finite and non-negative; found p\[1\] = -2",
+        ),
+        (np.array([[1.0, 2.0, 3.0], [1.0, np.inf, 1.0]]), r"found p\[4\] = inf"),
+        (np.array([[1.0, 2.0, 3.0], [1.0, np.nan, 1.0]]), r"found p\[4\] = (nan|NaN)"),
+        (np.array([[1e308, 1e308, 1.0], [1.0, 1.0, 1.0]]), r"distribution 0 of p sums to inf"),
+    ]
+    for bad, pattern in cases:
+        args = (bad,) if function == "entropy" else (bad, good)
+        for impl in (native, reference):
+            assert_raises_clean(
+                ValueError,
+                lambda impl=impl, args=args: getattr(impl, function)(*args, normalize=True),
+                pattern,
+            )
+    if function != "entropy":
+        for impl in (native, reference):
+            assert_raises_clean(
+                ValueError,
+                lambda impl=impl: getattr(impl, function)(
+                    good, good * [[1.0], [0.0]], normalize=True
+                ),
+                "distribution 1 of q sums to 0",
+            )
+    # The flat index is the caller's, also with a class axis that is not last.
+    col = np.array([[1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
+    args = (col,) if function == "entropy" else (col, np.ones((3, 2)))
+    for impl in (native, reference):
+        assert_raises_clean(
+            ValueError,
+            lambda impl=impl: getattr(impl, function)(*args, axis=0, normalize=True),
+            r"found p\[3\] = -1",
         )

@@ -46,6 +46,7 @@ def entropy(
     axis: int | tuple[int, ...] | None = -1,
     base: float | None = None,
     keepdims: bool = False,
+    normalize: bool = False,
 ) -> float | NDArray[np.floating[Any]]:
     """Shannon entropy H(p) of each distribution along `axis`.
 
@@ -53,7 +54,7 @@ def entropy(
     ----------
     p : array_like
         Probabilities in [0, 1], float16/32/64 (bool and integer arrays are read as float64).
-        Rows are not normalised.
+        Rows are not normalised unless `normalize`.
     axis : int, tuple of ints or None, default -1
         The distribution axis; a tuple reads several axes as one distribution, None the
         whole array (as SciPy's ``axis=None``).
@@ -61,6 +62,10 @@ def entropy(
         Logarithm base: None for nats, 2 for bits. Must be positive and not 1.
     keepdims : bool, default False
         Keep the reduced axes in the result as dimensions of length 1.
+    normalize : bool, default False
+        Divide each distribution by its sum first (SciPy's ``scipy.stats.entropy``), in the
+        same call: `p` may then hold counts, any finite non-negative values with a positive
+        sum per distribution (ValueError otherwise, naming the distribution).
 
     Returns
     -------
@@ -161,6 +166,7 @@ def cross_entropy(
     axis: int | tuple[int, ...] | None = -1,
     base: float | None = None,
     keepdims: bool = False,
+    normalize: bool = False,
 ) -> float | NDArray[np.floating[Any]]:
     """Cross-entropy H(p, q) of each pair of distributions along `axis`.
 
@@ -177,6 +183,10 @@ def cross_entropy(
         Logarithm base: None for nats, 2 for bits. Must be positive and not 1.
     keepdims : bool, default False
         Keep the reduced axes in the result as dimensions of length 1.
+    normalize : bool, default False
+        Divide each distribution of `p` and of `q` by its sum first (SciPy's
+        ``scipy.stats.entropy(pk, qk)`` and ``jensenshannon``), in the same call: any finite
+        non-negative values with a positive sum per distribution (ValueError otherwise).
 
     Returns
     -------
@@ -224,6 +234,7 @@ def kl_divergence(
     axis: int | tuple[int, ...] | None = -1,
     base: float | None = None,
     keepdims: bool = False,
+    normalize: bool = False,
 ) -> float | NDArray[np.floating[Any]]:
     """Kullback-Leibler divergence KL(p || q) of each pair of distributions along `axis`.
 
@@ -240,6 +251,10 @@ def kl_divergence(
         Logarithm base: None for nats, 2 for bits. Must be positive and not 1.
     keepdims : bool, default False
         Keep the reduced axes in the result as dimensions of length 1.
+    normalize : bool, default False
+        Divide each distribution of `p` and of `q` by its sum first (SciPy's
+        ``scipy.stats.entropy(pk, qk)`` and ``jensenshannon``), in the same call: any finite
+        non-negative values with a positive sum per distribution (ValueError otherwise).
 
     Returns
     -------
@@ -286,6 +301,7 @@ def js_divergence(
     axis: int | tuple[int, ...] | None = -1,
     base: float | None = None,
     keepdims: bool = False,
+    normalize: bool = False,
 ) -> float | NDArray[np.floating[Any]]:
     """Jensen-Shannon divergence of each pair of distributions along `axis`.
 
@@ -300,6 +316,12 @@ def js_divergence(
     base : float, optional
         Logarithm base: None for nats, 2 for bits (the divergence is then in [0, 1]). Must be
         positive and not 1.
+    keepdims : bool, default False
+        Keep the reduced axes in the result as dimensions of length 1.
+    normalize : bool, default False
+        Divide each distribution of `p` and of `q` by its sum first (SciPy's
+        ``scipy.stats.entropy(pk, qk)`` and ``jensenshannon``), in the same call: any finite
+        non-negative values with a positive sum per distribution (ValueError otherwise).
 
     Returns
     -------

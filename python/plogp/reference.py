@@ -145,6 +145,29 @@ def _check_axis(axis: Any, ndim: int) -> int:
     return int(axis % ndim)
 
 
+def _normalized(name: str, p: np.ndarray, axis: int) -> np.ndarray:
+    """``p`` divided by its sum along ``axis`` (``normalize=True``): every value finite and
+    non-negative, every distribution with a positive finite sum (ValueErrors naming ``name``)."""
+    bad = ~(np.isfinite(p) & (p >= 0))
+    if bad.any():
+        i = int(np.argmax(bad.ravel()))
+        value = p.ravel()[i]
+        raise ValueError(
+            f"{name} must be finite and non-negative; found {name}[{i}] = {float(value)}"
+        )
+    with np.errstate(over="ignore"):  # an overflowing sum is reported below
+        sums = np.sum(p, axis=axis, keepdims=True, dtype=np.float64)
+    wrong = ~((sums > 0) & np.isfinite(sums))
+    if wrong.any():
+        row = int(np.argmax(np.moveaxis(wrong, axis, -1).ravel()))
+        total = float(np.moveaxis(sums, axis, -1).ravel()[row])
+        raise ValueError(
+            f"normalize=True needs every distribution of {name} to have a positive finite sum; "
+            f"distribution {row} of {name} sums to {total}"
+        )
+    return (p / sums).astype(p.dtype)
+
+
 class _Folded:
     """An array read along ``axis`` of the functions that take several axes: an int, None
     (every axis) or a tuple of ints. Named axes are moved last (in array order) and merged
@@ -517,7 +540,14 @@ def _rel_entr(p: np.ndarray, q: np.ndarray) -> Any:
 # --------------------------------------------------------------------------- information theory
 
 
-def entropy(p: Any, *, axis: Any = -1, base: float | None = None, keepdims: bool = False) -> Any:
+def entropy(
+    p: Any,
+    *,
+    axis: Any = -1,
+    base: float | None = None,
+    keepdims: bool = False,
+    normalize: bool = False,
+) -> Any:
     """Shannon entropy of each distribution along ``axis``.
 
     ``H(p) = −Σ_c p_c·log p_c``, with ``0·log 0 = 0``. ``p`` must lie in [0, 1] (NaN
@@ -529,8 +559,10 @@ def entropy(p: Any, *, axis: Any = -1, base: float | None = None, keepdims: bool
     ln_base = _log_base(base)
     folded = _Folded(_as_distribution("p", p), axis)
     p = folded.array
-    _check_unit_interval("p", p)
     out_dtype, p = p.dtype, _computed(p)
+    if normalize:
+        p = _normalized("p", p, folded.axis)
+    _check_unit_interval("p", p)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p != 0, -p * np.log(p), 0)
     return _per_distribution(terms, folded, ln_base, out_dtype, bool(keepdims))
@@ -560,7 +592,13 @@ def entropy_from_logits(
 
 
 def cross_entropy(
-    p: Any, q: Any, *, axis: Any = -1, base: float | None = None, keepdims: bool = False
+    p: Any,
+    q: Any,
+    *,
+    axis: Any = -1,
+    base: float | None = None,
+    keepdims: bool = False,
+    normalize: bool = False,
 ) -> Any:
     """Cross-entropy of each pair of distributions along ``axis``.
 
@@ -572,16 +610,24 @@ def cross_entropy(
     p, q = _as_distribution_pair(p, q)
     folded = _Folded(p, axis)
     p, q = folded.array, _Folded(q, axis).array
+    out_dtype, p, q = p.dtype, _computed(p), _computed(q)
+    if normalize:
+        p, q = _normalized("p", p, folded.axis), _normalized("q", q, folded.axis)
     _check_unit_interval("p", p)
     _check_unit_interval("q", q)
-    out_dtype, p, q = p.dtype, _computed(p), _computed(q)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where((p != 0) | np.isnan(q), -p * np.log(q), 0)
     return _per_distribution(terms, folded, ln_base, out_dtype, bool(keepdims))
 
 
 def kl_divergence(
-    p: Any, q: Any, *, axis: Any = -1, base: float | None = None, keepdims: bool = False
+    p: Any,
+    q: Any,
+    *,
+    axis: Any = -1,
+    base: float | None = None,
+    keepdims: bool = False,
+    normalize: bool = False,
 ) -> Any:
     """Kullback–Leibler divergence of each pair of distributions along ``axis``.
 
@@ -593,14 +639,22 @@ def kl_divergence(
     p, q = _as_distribution_pair(p, q)
     folded = _Folded(p, axis)
     p, q = folded.array, _Folded(q, axis).array
+    out_dtype, p, q = p.dtype, _computed(p), _computed(q)
+    if normalize:
+        p, q = _normalized("p", p, folded.axis), _normalized("q", q, folded.axis)
     _check_unit_interval("p", p)
     _check_unit_interval("q", q)
-    out_dtype, p, q = p.dtype, _computed(p), _computed(q)
     return _per_distribution(_rel_entr(p, q), folded, ln_base, out_dtype, bool(keepdims))
 
 
 def js_divergence(
-    p: Any, q: Any, *, axis: Any = -1, base: float | None = None, keepdims: bool = False
+    p: Any,
+    q: Any,
+    *,
+    axis: Any = -1,
+    base: float | None = None,
+    keepdims: bool = False,
+    normalize: bool = False,
 ) -> Any:
     """Jensen–Shannon divergence of each pair of distributions along ``axis``.
 
@@ -611,9 +665,11 @@ def js_divergence(
     p, q = _as_distribution_pair(p, q)
     folded = _Folded(p, axis)
     p, q = folded.array, _Folded(q, axis).array
+    out_dtype, p, q = p.dtype, _computed(p), _computed(q)
+    if normalize:
+        p, q = _normalized("p", p, folded.axis), _normalized("q", q, folded.axis)
     _check_unit_interval("p", p)
     _check_unit_interval("q", q)
-    out_dtype, p, q = p.dtype, _computed(p), _computed(q)
     m = 0.5 * p + 0.5 * q
     terms = 0.5 * (_rel_entr(p, m) + _rel_entr(q, m))
     return _per_distribution(terms, folded, ln_base, out_dtype, bool(keepdims))

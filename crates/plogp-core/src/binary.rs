@@ -195,9 +195,9 @@ mod tests {
 
     #[test]
     fn weights_that_start_again_equal_them_written_out() {
-        // `PerGroup` with fewer weights than groups takes them again from the first: a scalar,
-        // or `(C,)` over `(N, C)`; the same bits as the weights written out in full, also with
-        // a bad weight reported at its own index.
+        // `PerGroup` (a scalar) and `Tiled` (fewer weights than groups, taken again from the
+        // first: `(C,)` over `(N, C)`) give the same bits as the weights written out in full,
+        // and a bad weight is reported at its own index.
         use std::num::NonZeroUsize;
         let n = 3 * 70;
         let y: Vec<f64> = (0..n).map(|i| (i % 2) as f64).collect();
@@ -223,15 +223,21 @@ mod tests {
                 );
                 (t.unwrap(), out)
             };
-            let (a, out_a) = run(Weights::PerGroup { w: &w, inner });
+            let len = NonZeroUsize::new(w.len()).unwrap();
+            let grouped = match w.len() * inner.get() == n {
+                true => Weights::PerGroup { w: &w, inner },
+                false => Weights::Tiled { w: &w, inner, len },
+            };
+            let (a, out_a) = run(grouped);
             let (b, out_b) = run(Weights::PerItem(&full));
             assert_eq!((a.loss.to_bits(), a.weight), (b.loss.to_bits(), b.weight));
             assert_eq!(out_a, out_b);
         }
         let bad = [1.0, -2.0, 1.0];
-        let w = Weights::PerGroup {
+        let w = Weights::Tiled {
             w: &bad,
             inner: NonZeroUsize::MIN,
+            len: NonZeroUsize::new(3).unwrap(),
         };
         match bce_prob(&y, &p, 0.0, w, NanPolicy::Propagate, None) {
             Err(Error::BadWeight { index, .. }) => assert_eq!(index, 1),

@@ -31,16 +31,21 @@ pub enum Weights<'a> {
     None,
     /// One weight per item (element for binary losses, row for categorical ones).
     PerItem(&'a [f64]),
-    /// One weight per group of `inner` consecutive items, the groups taking the weights in
-    /// order and starting again from the first when they run out: item `i` has weight
-    /// `w[(i / inner) % w.len()]`. A 1-D `sample_weight` of length N broadcast along the first
-    /// axis of an `(N, …)` input never runs out (`w.len() · inner` is the number of items); a
-    /// scalar is one weight covering every item; a weight broadcast by NumPy's rules over
-    /// trailing axes (`(C,)` over `(N, C)`) starts again every `w.len() · inner` items.
+    /// One weight per group of `inner` consecutive items: a 1-D `sample_weight` of length N
+    /// broadcast along the first axis of an `(N, …)` input, or a scalar covering every item.
     /// `inner` is non-zero, so dividing by it needs no zero check: LLVM used to hoist that
     /// check out of loops, branching on the unwritten payload bytes of `None`, which memcheck
-    /// reported. `w` is empty only when there are no items.
+    /// reported.
     PerGroup { w: &'a [f64], inner: NonZeroUsize },
+    /// As `PerGroup`, with the weights taken again from the first when they run out: item `i`
+    /// has weight `w[(i / inner) % len]` with `len = w.len()` — a weight broadcast by NumPy's
+    /// rules over trailing axes (`(C,)` over `(N, C)`). `len` is non-zero for the same reason
+    /// as `inner`: the remainder needs no zero check.
+    Tiled {
+        w: &'a [f64],
+        inner: NonZeroUsize,
+        len: NonZeroUsize,
+    },
 }
 
 impl Weights<'_> {
@@ -49,7 +54,8 @@ impl Weights<'_> {
         match *self {
             Weights::None => 1.0,
             Weights::PerItem(w) => w[item],
-            Weights::PerGroup { w, inner } => w[cycled(item / inner, w.len())],
+            Weights::PerGroup { w, inner } => w[item / inner],
+            Weights::Tiled { w, inner, len } => w[(item / inner) % len],
         }
     }
 
@@ -60,19 +66,10 @@ impl Weights<'_> {
     /// Index of the weight array that holds item `item`'s weight (for error messages).
     fn source_index(&self, item: usize) -> usize {
         match *self {
-            Weights::PerGroup { w, inner } => cycled(item / inner, w.len()),
+            Weights::PerGroup { inner, .. } => item / inner,
+            Weights::Tiled { inner, len, .. } => (item / inner) % len,
             _ => item,
         }
-    }
-}
-
-/// `j % len`, without the division while `j < len` (a weight broadcast along leading axes).
-#[inline(always)]
-fn cycled(j: usize, len: usize) -> usize {
-    if j < len {
-        j
-    } else {
-        j % len
     }
 }
 
@@ -278,27 +275,11 @@ pub(crate) fn weight_lanes<S: Simd>(
     match *w {
         Weights::None if live == LANES => s.splat(1.0),
         Weights::PerItem(ws) => s.load(&lanes(&ws[start..start + (i + live)], i, 0.0, |x| x)),
-        Weights::PerGroup { w: ws, inner } => {
-            // Two divisions per vector: step through the groups from the first lane's.
-            let first = start + i;
-            let (mut j, mut r) = (cycled(first / inner, ws.len()), first % inner);
+        _ => {
             let mut wl = [0.0f64; LANES];
-            for wk in wl.iter_mut().take(live) {
-                *wk = ws[j];
-                r += 1;
-                if r == inner.get() {
-                    r = 0;
-                    j += 1;
-                    if j == ws.len() {
-                        j = 0;
-                    }
-                }
+            for (k, wk) in wl.iter_mut().enumerate().take(live) {
+                *wk = w.get(start + i + k);
             }
-            s.load(&wl)
-        }
-        Weights::None => {
-            let mut wl = [0.0f64; LANES];
-            wl[..live].fill(1.0);
             s.load(&wl)
         }
     }

@@ -15,11 +15,16 @@
 //!   `rel_entr(p, q).sum()` loses it).
 //! - `JS(p, q) = ½·KL(p‖m) + ½·KL(q‖m)`, `m = (p + q)/2` (the divergence, not its square root).
 //!
-//! Inputs must lie in `[0, 1]` (NaN propagates); rows are not normalised.
+//! Inputs must lie in `[0, 1]` (NaN propagates); rows are not normalised, unless the
+//! `*_normalized` entry points are used (SciPy's `entropy(pk, qk)` / `jensenshannon`): there
+//! each row of `p` (and `q`) must be finite and non-negative with a positive finite sum `S`,
+//! and is read as `p_c / S` — one pass over the row for `S` (compensated), then the formulas
+//! above on the quotients, which are correctly rounded and lie in `[0, 1]`. The row is read
+//! twice, from cache for rows of up to a few hundred kB.
 //! Each row is summed with the blocked compensated sum of [`crate::reduce`].
 
 use crate::driver::{check_unit, rows, NanPolicy, RowOp, Weights};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::input::{with_floats_out, Floats, FloatsMut, BLOCK};
 use crate::math::row_shift;
 use crate::reduce::VecSum;
@@ -77,11 +82,60 @@ fn excess<S: Simd, P: Real>(s: S, d: S::V) -> S::V {
     s.select(small, series, closed)
 }
 
+/// `Σ row` (compensated) after checking that every value is finite and non-negative; the
+/// divisor of a row under `normalize`. `r` is the row's index, `base` its first flat index.
+#[inline(always)]
+fn row_sum<S: Simd, P: Real>(
+    s: S,
+    arg: &'static str,
+    row: &[P],
+    r: usize,
+    base: usize,
+) -> Result<S::V> {
+    let zero = s.splat(0.0);
+    let inf = s.splat(f64::INFINITY);
+    let mut acc = VecSum::<S, 1>::new(s);
+    for k in (0..row.len()).step_by(LANES) {
+        let v = P::load(s, row, k, 0.0);
+        // NaN fails `0 <= v`; +inf fails `v < inf`.
+        let ok = s.and(s.le(zero, v), s.lt(v, inf));
+        if !s.all(ok) {
+            return Err(bad_value(arg, row, base));
+        }
+        acc.push([v]);
+    }
+    let sum = acc.finish()[0].value();
+    if sum > 0.0 && sum.is_finite() {
+        Ok(s.splat(sum))
+    } else {
+        Err(Error::BadSum { arg, row: r, sum })
+    }
+}
+
+/// The first value of `row` that is negative, infinite or NaN.
+#[cold]
+fn bad_value<P: Real>(arg: &'static str, row: &[P], base: usize) -> Error {
+    let (k, value) = row
+        .iter()
+        .map(|x| x.to_f64())
+        .enumerate()
+        .find(|&(_, x)| !(x >= 0.0 && x.is_finite()))
+        .unwrap_or((0, f64::NAN));
+    Error::BadWeight {
+        arg,
+        index: base + k,
+        value,
+    }
+}
+
 /// Which per-row quantity of two distributions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pair {
+pub enum Pair {
+    /// `H(p, q)`.
     CrossEntropy,
+    /// `KL(p‖q)`.
     Kl,
+    /// `JS(p, q)`.
     Js,
 }
 
@@ -91,6 +145,7 @@ struct PairRows<'a, P> {
     c: usize,
     ln_base: f64,
     kind: Pair,
+    normalize: bool,
 }
 
 impl<P: Real> RowOp for PairRows<'_, P> {
@@ -100,12 +155,20 @@ impl<P: Real> RowOp for PairRows<'_, P> {
         let (p, q) = (&self.p[base..base + self.c], &self.q[base..base + self.c]);
         let zero = s.splat(0.0);
         let half = s.splat(0.5);
+        let sums = match self.normalize {
+            true => Some((row_sum(s, "p", p, r, base)?, row_sum(s, "q", q, r, base)?)),
+            false => None,
+        };
         let mut acc = VecSum::<S, 2>::new(s);
         for k in (0..self.c).step_by(LANES) {
-            let pv = P::load(s, p, k, 0.0);
-            let qv = P::load(s, q, k, 0.0);
-            check_unit(s, pv, "p", p, base, P::to_f64)?;
-            check_unit(s, qv, "q", q, base, P::to_f64)?;
+            let mut pv = P::load(s, p, k, 0.0);
+            let mut qv = P::load(s, q, k, 0.0);
+            if let Some((sp, sq)) = sums {
+                (pv, qv) = (s.div(pv, sp), s.div(qv, sq));
+            } else {
+                check_unit(s, pv, "p", p, base, P::to_f64)?;
+                check_unit(s, qv, "q", q, base, P::to_f64)?;
+            }
             let terms = match self.kind {
                 Pair::CrossEntropy => {
                     let nz = s.ne(pv, zero);
@@ -141,6 +204,7 @@ struct EntropyRows<'a, P> {
     p: &'a [P],
     c: usize,
     ln_base: f64,
+    normalize: bool,
 }
 
 impl<P: Real> RowOp for EntropyRows<'_, P> {
@@ -149,10 +213,17 @@ impl<P: Real> RowOp for EntropyRows<'_, P> {
         let base = r * self.c;
         let p = &self.p[base..base + self.c];
         let zero = s.splat(0.0);
+        let sum = match self.normalize {
+            true => Some(row_sum(s, "p", p, r, base)?),
+            false => None,
+        };
         let mut acc = VecSum::<S, 1>::new(s);
         for k in (0..self.c).step_by(LANES) {
-            let pv = P::load(s, p, k, 0.0);
-            check_unit(s, pv, "p", p, base, P::to_f64)?;
+            let mut pv = P::load(s, p, k, 0.0);
+            match sum {
+                Some(sum) => pv = s.div(pv, sum),
+                None => check_unit(s, pv, "p", p, base, P::to_f64)?,
+            }
             acc.push([s.select(s.ne(pv, zero), s.neg(s.mul(pv, P::ln_v(s, pv))), zero)]);
         }
         Ok(acc.finish()[0].value() / self.ln_base)
@@ -204,7 +275,18 @@ pub fn entropy<'a, 'o>(
     ln_base: f64,
     out: impl Into<FloatsMut<'o>>,
 ) -> Result<()> {
-    entropy_(p.into(), n_rows, c, ln_base, out.into())
+    entropy_(p.into(), n_rows, c, ln_base, false, out.into())
+}
+
+/// [`entropy`] of each row divided by its sum (`normalize=True`; see the module docs).
+pub fn entropy_normalized<'a, 'o>(
+    p: impl Into<Floats<'a>>,
+    n_rows: usize,
+    c: usize,
+    ln_base: f64,
+    out: impl Into<FloatsMut<'o>>,
+) -> Result<()> {
+    entropy_(p.into(), n_rows, c, ln_base, true, out.into())
 }
 
 fn entropy_(
@@ -212,10 +294,16 @@ fn entropy_(
     n_rows: usize,
     c: usize,
     ln_base: f64,
+    normalize: bool,
     out: FloatsMut<'_>,
 ) -> Result<()> {
     with_floats_out!(p, out, |p, out| per_row(
-        &EntropyRows { p, c, ln_base },
+        &EntropyRows {
+            p,
+            c,
+            ln_base,
+            normalize
+        },
         n_rows,
         c,
         out
@@ -261,6 +349,29 @@ fn per_row<Op: RowOp, O: Real>(op: &Op, n_rows: usize, c: usize, out: &mut [O]) 
     .map(drop)
 }
 
+/// Cross-entropy, KL or JS divergence of each row pair, both rows divided by their sums
+/// (`normalize=True`; see the module docs).
+pub fn pair_normalized<'a, 'o>(
+    kind: Pair,
+    p: impl Into<Floats<'a>>,
+    q: impl Into<Floats<'a>>,
+    n_rows: usize,
+    c: usize,
+    ln_base: f64,
+    out: impl Into<FloatsMut<'o>>,
+) -> Result<()> {
+    pair_(
+        kind,
+        p.into(),
+        q.into(),
+        n_rows,
+        c,
+        ln_base,
+        true,
+        out.into(),
+    )
+}
+
 fn pair(
     kind: Pair,
     p: Floats<'_>,
@@ -270,6 +381,20 @@ fn pair(
     ln_base: f64,
     out: FloatsMut<'_>,
 ) -> Result<()> {
+    pair_(kind, p, q, n_rows, c, ln_base, false, out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pair_(
+    kind: Pair,
+    p: Floats<'_>,
+    q: Floats<'_>,
+    n_rows: usize,
+    c: usize,
+    ln_base: f64,
+    normalize: bool,
+    out: FloatsMut<'_>,
+) -> Result<()> {
     with_floats_out!(p, q, out, |p, q, out| per_row(
         &PairRows {
             p,
@@ -277,6 +402,7 @@ fn pair(
             c,
             ln_base,
             kind,
+            normalize,
         },
         n_rows,
         c,
@@ -332,6 +458,40 @@ pub fn js_divergence<'a, 'o>(
 mod tests {
     use super::*;
     use crate::error::Error;
+
+    #[test]
+    fn normalized_rows_are_the_quotients() {
+        let p = [1.0f64, 1.0, 2.0, 0.0, 3.0, 0.0, 0.0, 0.0];
+        let q = [2.0f64, 1.0, 1.0, 4.0, 1.0, 1.0, 1.0, 1.0];
+        let mut got = [0.0f64; 2];
+        entropy_normalized(&p[..4], 1, 4, 1.0, &mut got[..1]).unwrap();
+        let mut want = [0.0f64; 1];
+        entropy(&[0.25f64, 0.25, 0.5, 0.0][..], 1, 4, 1.0, &mut want[..]).unwrap();
+        assert_eq!(got[0], want[0]);
+        pair_normalized(Pair::Kl, &p[4..], &q[4..], 1, 4, 1.0, &mut got[..1]).unwrap();
+        assert!((got[0] - 4.0f64.ln()).abs() <= 2.0 * f64::EPSILON * got[0]);
+        // A row of zeros and a negative value are errors naming the row / the element.
+        let zero_row = [1.0f64, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let e = entropy_normalized(&zero_row[..], 2, 4, 1.0, &mut got[..]).unwrap_err();
+        assert_eq!(
+            e,
+            Error::BadSum {
+                arg: "p",
+                row: 1,
+                sum: 0.0
+            }
+        );
+        let bad = [1.0f64, -1.0, 1.0, 1.0];
+        let e = entropy_normalized(&bad[..], 1, 4, 1.0, &mut got[..1]).unwrap_err();
+        assert_eq!(
+            e,
+            Error::BadWeight {
+                arg: "p",
+                index: 1,
+                value: -1.0
+            }
+        );
+    }
 
     #[test]
     fn uniform_entropy_is_ln_c() {

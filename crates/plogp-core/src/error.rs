@@ -31,6 +31,13 @@ pub enum Error {
     },
     /// `reduction="mean"` over a total weight of zero (including an empty input).
     ZeroTotalWeight,
+    /// A distribution to normalise (`normalize=True`) whose sum is 0 or overflows; `row` is
+    /// its index among the distributions (row-major over the other axes).
+    BadSum {
+        arg: &'static str,
+        row: usize,
+        sum: f64,
+    },
     /// `nan_policy="raise"` met an item whose loss is NaN (flat item index).
     NanLoss { index: usize },
     /// A group id (`groups=`) that is negative or not below `max_groups`.
@@ -89,6 +96,11 @@ impl fmt::Display for Error {
                 f,
                 "groups[{index}] = {value} is not a valid group id \
                  (group ids must be integers in [0, {max_groups}))"
+            ),
+            Error::BadSum { arg, row, sum } => write!(
+                f,
+                "normalize=True needs every distribution of {arg} to have a positive finite \
+                 sum; distribution {row} of {arg} sums to {sum}"
             ),
             Error::Internal(what) => write!(f, "internal error in plogp: {what}"),
             Error::Interrupted => write!(f, "the call was interrupted (e.g. by Ctrl-C)"),
