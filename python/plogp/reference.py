@@ -156,7 +156,7 @@ def _normalized(name: str, p: np.ndarray, axis: int) -> np.ndarray:
             f"{name} must be finite and non-negative; found {name}[{i}] = {float(value)}"
         )
     with np.errstate(over="ignore"):  # an overflowing sum is reported below
-        sums = np.sum(p, axis=axis, keepdims=True, dtype=np.float64)
+        sums = np.asarray(np.sum(p, axis=axis, keepdims=True, dtype=np.float64))
     wrong = ~((sums > 0) & np.isfinite(sums))
     if wrong.any():
         row = int(np.argmax(np.moveaxis(wrong, axis, -1).ravel()))
