@@ -218,6 +218,23 @@ class _Folded:
         return np.require(back, requirements="C")  # a 0-d result stays 0-d
 
 
+def _pair_rows(
+    p: Any, q: Any, axis: Any, normalize: bool
+) -> tuple[_Folded, np.dtype, np.ndarray, np.ndarray]:
+    """The two distributions of a pair function read along ``axis``: the fold of ``p``, the
+    output dtype and both computed arrays (divided by their sums under ``normalize``),
+    checked to lie in [0, 1]."""
+    p, q = _as_distribution_pair(p, q)
+    folded = _Folded(p, axis)
+    p, q = folded.array, _Folded(q, axis).array
+    out_dtype, p, q = p.dtype, _computed(p), _computed(q)
+    if normalize:
+        p, q = _normalized("p", p, folded.axis), _normalized("q", q, folded.axis)
+    _check_unit_interval("p", p)
+    _check_unit_interval("q", q)
+    return folded, out_dtype, p, q
+
+
 def _check_reduction(reduction: Any) -> str:
     if not (isinstance(reduction, str) and reduction in _REDUCTIONS):
         raise ValueError(f"reduction must be one of 'mean', 'sum', 'none'; got {reduction!r}")
@@ -607,14 +624,7 @@ def cross_entropy(
     No clipping.
     """
     ln_base = _log_base(base)
-    p, q = _as_distribution_pair(p, q)
-    folded = _Folded(p, axis)
-    p, q = folded.array, _Folded(q, axis).array
-    out_dtype, p, q = p.dtype, _computed(p), _computed(q)
-    if normalize:
-        p, q = _normalized("p", p, folded.axis), _normalized("q", q, folded.axis)
-    _check_unit_interval("p", p)
-    _check_unit_interval("q", q)
+    folded, out_dtype, p, q = _pair_rows(p, q, axis, bool(normalize))
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where((p != 0) | np.isnan(q), -p * np.log(q), 0)
     return _per_distribution(terms, folded, ln_base, out_dtype, bool(keepdims))
@@ -636,14 +646,7 @@ def kl_divergence(
     ``q/2 ≤ p ≤ 2q`` (stable near p = q).
     """
     ln_base = _log_base(base)
-    p, q = _as_distribution_pair(p, q)
-    folded = _Folded(p, axis)
-    p, q = folded.array, _Folded(q, axis).array
-    out_dtype, p, q = p.dtype, _computed(p), _computed(q)
-    if normalize:
-        p, q = _normalized("p", p, folded.axis), _normalized("q", q, folded.axis)
-    _check_unit_interval("p", p)
-    _check_unit_interval("q", q)
+    folded, out_dtype, p, q = _pair_rows(p, q, axis, bool(normalize))
     return _per_distribution(_rel_entr(p, q), folded, ln_base, out_dtype, bool(keepdims))
 
 
@@ -662,14 +665,7 @@ def js_divergence(
     SciPy's ``jensenshannon`` distance (its square root).
     """
     ln_base = _log_base(base)
-    p, q = _as_distribution_pair(p, q)
-    folded = _Folded(p, axis)
-    p, q = folded.array, _Folded(q, axis).array
-    out_dtype, p, q = p.dtype, _computed(p), _computed(q)
-    if normalize:
-        p, q = _normalized("p", p, folded.axis), _normalized("q", q, folded.axis)
-    _check_unit_interval("p", p)
-    _check_unit_interval("q", q)
+    folded, out_dtype, p, q = _pair_rows(p, q, axis, bool(normalize))
     m = 0.5 * p + 0.5 * q
     terms = 0.5 * (_rel_entr(p, m) + _rel_entr(q, m))
     return _per_distribution(terms, folded, ln_base, out_dtype, bool(keepdims))

@@ -360,7 +360,7 @@ pub fn pair_normalized<'a, 'o>(
     ln_base: f64,
     out: impl Into<FloatsMut<'o>>,
 ) -> Result<()> {
-    pair_(
+    pair(
         kind,
         p.into(),
         q.into(),
@@ -372,20 +372,8 @@ pub fn pair_normalized<'a, 'o>(
     )
 }
 
-fn pair(
-    kind: Pair,
-    p: Floats<'_>,
-    q: Floats<'_>,
-    n_rows: usize,
-    c: usize,
-    ln_base: f64,
-    out: FloatsMut<'_>,
-) -> Result<()> {
-    pair_(kind, p, q, n_rows, c, ln_base, false, out)
-}
-
 #[allow(clippy::too_many_arguments)]
-fn pair_(
+fn pair(
     kind: Pair,
     p: Floats<'_>,
     q: Floats<'_>,
@@ -426,6 +414,7 @@ pub fn cross_entropy<'a, 'o>(
         n_rows,
         c,
         ln_base,
+        false,
         out.into(),
     )
 }
@@ -439,7 +428,16 @@ pub fn kl_divergence<'a, 'o>(
     ln_base: f64,
     out: impl Into<FloatsMut<'o>>,
 ) -> Result<()> {
-    pair(Pair::Kl, p.into(), q.into(), n_rows, c, ln_base, out.into())
+    pair(
+        Pair::Kl,
+        p.into(),
+        q.into(),
+        n_rows,
+        c,
+        ln_base,
+        false,
+        out.into(),
+    )
 }
 
 /// Jensen–Shannon divergence of each row pair.
@@ -451,7 +449,16 @@ pub fn js_divergence<'a, 'o>(
     ln_base: f64,
     out: impl Into<FloatsMut<'o>>,
 ) -> Result<()> {
-    pair(Pair::Js, p.into(), q.into(), n_rows, c, ln_base, out.into())
+    pair(
+        Pair::Js,
+        p.into(),
+        q.into(),
+        n_rows,
+        c,
+        ln_base,
+        false,
+        out.into(),
+    )
 }
 
 #[cfg(test)]
