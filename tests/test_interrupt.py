@@ -140,11 +140,13 @@ report["call_s"] = report["caught"] - start
 if other is not None:
     other.join()
     report["other_identical"] = got.get("value") == full
-    # join() returns before the OS thread has quite gone from /proc.
-    for _ in range(100):
-        if len(threads()) <= len(before["threads"]):
-            break
-        time.sleep(0.01)
+# A joined thread can still be listed for a moment: the kernel wakes pthread_join when the
+# thread releases its memory map, before it removes the task from /proc. A thread that was
+# not joined would stay listed through the whole second.
+for _ in range(100):
+    if threads() == before["threads"]:
+        break
+    time.sleep(0.01)
 report["threads_before"] = before["threads"]
 report["threads_after"] = threads()
 report["python_threads"] = threading.active_count()
