@@ -131,18 +131,14 @@ fn unsupported(name: &str, role: Role, dtype: &Bound<'_, numpy::PyArrayDescr>) -
     PyTypeError::new_err(format!("{name} must be {allowed}, got dtype {shown}"))
 }
 
-/// Bring `obj` to an aligned, C-contiguous array of the role's dtype, with `axis` moved last.
-pub fn prepare<'py>(
-    obj: &Bound<'py, PyAny>,
-    name: &str,
-    role: Role,
-    axis: Option<isize>,
-) -> PyResult<Prepared<'py>> {
+/// `obj` as a NumPy array: itself if it is one, else read by `plogp._arrow` (Arrow data) or
+/// `numpy.asarray`; a failed conversion names the argument.
+pub fn as_array<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<Bound<'py, PyUntypedArray>> {
     let py = obj.py();
     let arrow = |o: &Bound<'py, PyAny>| -> PyResult<bool> {
         Ok(o.hasattr("__arrow_c_array__")? || o.hasattr("__arrow_c_stream__")?)
     };
-    let array = match obj.cast::<PyUntypedArray>() {
+    Ok(match obj.cast::<PyUntypedArray>() {
         Ok(a) => a.clone(),
         // Arrow data (pyarrow, polars, ...): read by `plogp._arrow`, never as an object array.
         Err(_) if arrow(obj)? => py
@@ -160,7 +156,18 @@ pub fn prepare<'py>(
                 }
             })?
             .cast_into::<PyUntypedArray>()?,
-    };
+    })
+}
+
+/// Bring `obj` to an aligned, C-contiguous array of the role's dtype, with `axis` moved last.
+pub fn prepare<'py>(
+    obj: &Bound<'py, PyAny>,
+    name: &str,
+    role: Role,
+    axis: Option<isize>,
+) -> PyResult<Prepared<'py>> {
+    let py = obj.py();
+    let array = as_array(obj, name)?;
     let dtype = array.dtype();
     let (want, was_f16) = wanted_dtype(role, dtype.kind(), dtype.itemsize())
         .ok_or_else(|| unsupported(name, role, &dtype))?;

@@ -23,7 +23,7 @@ use axes::Folded;
 use loss_inputs::LossInputs;
 use loss_opts::{IgnoreIndex, LabelSmoothing};
 use numpy::{PyArrayDescrMethods, PyArrayMethods, PyUntypedArrayMethods};
-use options::{same_shape, Axes, Axis, Eps, Flag, LnBase, NanPolicyArg, Reduction};
+use options::{Axes, Axis, Eps, Flag, LnBase, NanPolicyArg, Reduction};
 use plogp_core::entropy as info;
 use plogp_core::loss_options;
 use plogp_core::NanPolicy;
@@ -214,7 +214,20 @@ fn run_rows<'py>(
     layout: &Prepared<'_>,
     kernel: impl FnOnce(FloatsMut<'_>) -> plogp_core::Result<()> + Send,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let value_error = |e| value_error(unmove(layout)(e));
+    run_rows_with(py, rows, work, layout, unmove(layout), kernel)
+}
+
+/// [`run_rows`] with the kernel's errors translated by `translate` (for two inputs of
+/// different layouts).
+fn run_rows_with<'py>(
+    py: Python<'py>,
+    rows: &[usize],
+    work: usize,
+    layout: &Prepared<'_>,
+    translate: impl Fn(plogp_core::Error) -> plogp_core::Error,
+    kernel: impl FnOnce(FloatsMut<'_>) -> plogp_core::Result<()> + Send,
+) -> PyResult<Bound<'py, PyAny>> {
+    let value_error = |e| value_error(translate(e));
     if rows.is_empty() {
         let mut value = [0.0f64];
         detached(py, work, || kernel(FloatsMut::F64(&mut value)))?.map_err(value_error)?;
@@ -287,6 +300,7 @@ fn entropy_from_logits<'py>(
 }
 
 /// Prepare `p` and `q` of a two-distribution function in a common float dtype.
+/// `p` and `q` prepared along `axis`, in one float type (the wider of the two).
 fn prepare_pair<'py>(
     p: &Bound<'py, PyAny>,
     q: &Bound<'py, PyAny>,
@@ -294,7 +308,6 @@ fn prepare_pair<'py>(
 ) -> PyResult<(Prepared<'py>, Prepared<'py>)> {
     let mut pa = prepare(p, "p", Role::Distribution, Some(axis))?;
     let mut qa = prepare(q, "q", Role::Distribution, Some(axis))?;
-    same_shape("p", &pa, "q", &qa)?;
     let (ps, qs) = (pa.array.dtype().itemsize(), qa.array.dtype().itemsize());
     if ps != qs {
         let widen = |a: &mut Prepared<'py>| -> PyResult<()> {
@@ -318,8 +331,65 @@ fn prepare_pair<'py>(
     Ok((pa, qa))
 }
 
+/// How a prepared operand (class axis last) is read for the output rows `rows`: in place, or
+/// through its broadcast terms.
+fn row_terms(operand: &Prepared<'_>, rows: &[usize]) -> PyResult<Option<Vec<info::RowTerm>>> {
+    let shape = operand.array.shape();
+    let own = &shape[..shape.len() - 1];
+    if own == rows {
+        return Ok(None);
+    }
+    info::broadcast_terms(rows, own).map(Some).ok_or_else(|| {
+        value_error(plogp_core::Error::Internal(
+            "a broadcast operand does not fit the output rows",
+        ))
+    })
+}
+
+fn operand<'a>(
+    values: plogp_core::Floats<'a>,
+    terms: &'a Option<Vec<info::RowTerm>>,
+) -> info::Operand<'a> {
+    let rows = terms
+        .as_deref()
+        .map_or(info::RowMap::Same, info::RowMap::Broadcast);
+    info::Operand { values, rows }
+}
+
+/// Cross-entropy, KL or JS divergence of `p` and `q` (broadcast against each other) along
+/// `axis`.
+fn pair_values<'py>(
+    kind: info::Pair,
+    p: &Bound<'py, PyAny>,
+    q: &Bound<'py, PyAny>,
+    axis: Axes,
+    ln_base: f64,
+    keepdims: bool,
+    normalize: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = p.py();
+    let pair = axes::PairOperands::new(p, q, &axis)?;
+    let (fp, fq) = (Folded::new(&pair.p, &axis)?, Folded::new(&pair.q, &axis)?);
+    let (pa, qa) = prepare_pair(&fp.array, &fq.array, fp.axis)?;
+    let batch = axes::reduced_shape(&pair.shape, &pair.class, false);
+    let n: usize = batch.iter().product();
+    let c = pa.array.shape().last().copied().unwrap_or(1);
+    let (p_terms, q_terms) = (row_terms(&pa, &batch)?, row_terms(&qa, &batch)?);
+    let rows = axes::reduced_shape(&pair.shape, &pair.class, keepdims);
+    let (pv, qv) = (FloatArray::new(&pa)?, FloatArray::new(&qa)?);
+    let (p, q) = (operand(pv.view()?, &p_terms), operand(qv.view()?, &q_terms));
+    let (unmove_p, unmove_q) = (unmove(&pa), unmove(&qa));
+    let translate = |e: plogp_core::Error| match e.arg() {
+        Some("q") => unmove_q(e),
+        _ => unmove_p(e),
+    };
+    run_rows_with(py, &rows, 2 * n * c, &pa, translate, |out| {
+        info::pair_broadcast(kind, p, q, n, c, ln_base, normalize, out)
+    })
+}
+
 macro_rules! pair_function {
-    ($name:ident, $kernel:path, $kind:expr) => {
+    ($name:ident, $kind:expr) => {
         #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/", stringify!($name), ".txt"))]
         #[pyfunction]
         #[pyo3(
@@ -334,26 +404,14 @@ macro_rules! pair_function {
             keepdims: Flag,
             normalize: Flag,
         ) -> PyResult<Bound<'py, PyAny>> {
-            let py = p.py();
-            let ln_base = base.0;
-            let (fp, fq) = (Folded::new(p, &axis)?, Folded::new(q, &axis)?);
-            fp.same_shape(&fq)?;
-            let (pa, qa) = prepare_pair(&fp.array, &fq.array, fp.axis)?;
-            let (n, c, _) = row_layout(&pa);
-            let rows = fp.rows(&pa, keepdims.0);
-            let (pv, qv) = (FloatArray::new(&pa)?, FloatArray::new(&qa)?);
-            let (p, q) = (pv.view()?, qv.view()?);
-            run_rows(py, &rows, 2 * pa.len(), &pa, |out| match normalize.0 {
-                true => info::pair_normalized($kind, p, q, n, c, ln_base, out),
-                false => $kernel(p, q, n, c, ln_base, out),
-            })
+            pair_values($kind, p, q, axis, base.0, keepdims.0, normalize.0)
         }
     };
 }
 
-pair_function!(cross_entropy, info::cross_entropy, info::Pair::CrossEntropy);
-pair_function!(kl_divergence, info::kl_divergence, info::Pair::Kl);
-pair_function!(js_divergence, info::js_divergence, info::Pair::Js);
+pair_function!(cross_entropy, info::Pair::CrossEntropy);
+pair_function!(kl_divergence, info::Pair::Kl);
+pair_function!(js_divergence, info::Pair::Js);
 
 // ---------------------------------------------------------------------------------------------
 // Activations

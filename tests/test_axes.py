@@ -167,8 +167,143 @@ def test_pairs_must_match_before_folding(
         assert_raises_clean(
             ValueError,
             lambda impl=impl: impl.kl_divergence(d["p"], d["q"].reshape(3, 20), axis=None),
-            r"p and q must have the same shape, got p.shape = \(3, 4, 5\) and q.shape = \(3, 20\)",
+            r"p and q must broadcast against each other, got p.shape = \(3, 4, 5\) and "
+            r"q.shape = \(3, 20\)",
         )
+
+
+# ----------------------------------------------------------------------------- broadcasting
+# SciPy broadcasts pk against qk (scipy.stats.entropy, jensenshannon): many rows against one
+# reference distribution, an outer product of two sets of rows, ... Read in place (the
+# peak-memory cases of test_memory.py), with the bits of the repeated rows.
+
+PAIRS = ["cross_entropy", "kl_divergence", "js_divergence"]
+BROADCASTS = [
+    # (p shape, q shape, axis)
+    ((6, 5), (5,), -1),
+    ((5,), (6, 5), -1),
+    ((4, 1, 5), (1, 3, 5), -1),
+    ((4, 3, 5), (4, 1, 5), -1),
+    ((2, 1, 3, 5), (2, 4, 1, 5), -1),  # two broadcast axes, split around each other
+    ((5, 6), (5, 1), 0),
+    ((3, 5, 4), (5, 1), 1),
+    ((2, 3, 4, 5), (3, 1, 5), (1, 3)),
+    ((2, 3, 4, 5), (2, 1, 4, 1), (0, 2)),
+    ((), (), None),
+]
+
+
+def _positive(rng: np.random.Generator, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    return (rng.random(shape) + 0.05).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("p_shape", "q_shape", "axis"), BROADCASTS, ids=str)
+@pytest.mark.parametrize("function", PAIRS)
+def test_broadcast_pairs_equal_the_repeated_rows(
+    native: ModuleType,
+    reference: ModuleType,
+    rng: np.random.Generator,
+    function: str,
+    p_shape: tuple[int, ...],
+    q_shape: tuple[int, ...],
+    axis: Any,
+    dtype: type,
+) -> None:
+    p, q = _positive(rng, p_shape, dtype), _positive(rng, q_shape, dtype)
+    shape = np.broadcast_shapes(p_shape, q_shape)
+    repeated = [np.require(np.broadcast_to(a, shape), requirements="C") for a in (p, q)]
+    for normalize in (True, False):
+        if not normalize:  # values in [0, 1]
+            p, q = p / (2 * p.max()), q / (2 * q.max())
+            repeated = [np.require(np.broadcast_to(a, shape), requirements="C") for a in (p, q)]
+        for keepdims in (False, True):
+            kw = {"axis": axis, "keepdims": keepdims, "normalize": normalize}
+            got = getattr(native, function)(p, q, **kw)
+            want = getattr(native, function)(*repeated, **kw)
+            assert type(got) is type(want) and np.shape(got) == np.shape(want)
+            assert np.array_equal(got, want), (normalize, keepdims)
+            ref = getattr(reference, function)(p, q, **kw)
+            assert np.shape(ref) == np.shape(got)
+            rtol = 1e-5 if dtype == np.float32 else 1e-13
+            np.testing.assert_allclose(got, ref, rtol=rtol, atol=1e-300)
+
+
+@pytest.mark.parametrize(("p_shape", "q_shape", "axis"), BROADCASTS[:-1], ids=str)
+def test_broadcast_pairs_match_scipy(
+    native: ModuleType,
+    rng: np.random.Generator,
+    p_shape: tuple[int, ...],
+    q_shape: tuple[int, ...],
+    axis: Any,
+) -> None:
+    counts_p = rng.integers(1, 40, p_shape).astype(np.float64)
+    counts_q = rng.integers(1, 40, q_shape).astype(np.float64)
+    kl = native.kl_divergence(counts_p, counts_q, axis=axis, normalize=True)
+    np.testing.assert_allclose(kl, scipy.stats.entropy(counts_p, counts_q, axis=axis), rtol=1e-13)
+    if not isinstance(axis, tuple) and axis is not None:  # jensenshannon takes one int axis
+        js = native.js_divergence(counts_p, counts_q, axis=axis, normalize=True)
+        # jensenshannon normalises each input along `axis` before broadcasting them, so a q
+        # of length 1 there becomes all ones: give it the broadcast arrays.
+        p, q = np.broadcast_arrays(counts_p, counts_q)
+        np.testing.assert_allclose(
+            js, scipy.spatial.distance.jensenshannon(p, q, axis=axis) ** 2, rtol=1e-12
+        )
+
+
+@pytest.mark.parametrize(
+    ("p_shape", "q_shape", "axis", "pattern"),
+    [
+        (
+            (3, 4),
+            (2, 4),
+            -1,
+            r"p and q must broadcast against each other, got p.shape = "
+            r"\(3, 4\) and q.shape = \(2, 4\)",
+        ),
+        # A distribution is never repeated along its own axis.
+        (
+            (3, 4),
+            (3, 1),
+            -1,
+            r"p and q must have the same length along axis, got p.shape = "
+            r"\(3, 4\) and q.shape = \(3, 1\)",
+        ),
+        ((3, 4), (4,), 0, r"p and q must have the same length along axis"),
+        ((3, 4), (4,), 2, r"axis 2 is out of bounds for an array of dimension 2"),
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("function", PAIRS)
+def test_broadcast_errors(
+    native: ModuleType,
+    reference: ModuleType,
+    function: str,
+    p_shape: tuple[int, ...],
+    q_shape: tuple[int, ...],
+    axis: int,
+    pattern: str,
+) -> None:
+    p, q = np.full(p_shape, 0.25), np.full(q_shape, 0.25)
+    for impl in (native, reference):
+        assert_raises_clean(
+            ValueError, lambda impl=impl: getattr(impl, function)(p, q, axis=axis), pattern
+        )
+
+
+def test_broadcast_operand_errors_name_its_own_index(
+    native: ModuleType, reference: ModuleType
+) -> None:
+    p, q = np.full((6, 4), 0.25), np.array([0.5, 0.5, 0.5, 2.0])
+    for impl in (native, reference):
+        assert_raises_clean(ValueError, lambda impl=impl: impl.kl_divergence(p, q), r"q\[3\] = 2")
+        assert_raises_clean(
+            ValueError,
+            lambda impl=impl: impl.kl_divergence(p, np.zeros(4), normalize=True),
+            r"distribution 0 of q sums to 0",
+        )
+    # Inputs are read, never written.
+    assert np.array_equal(q, [0.5, 0.5, 0.5, 2.0])
 
 
 # ------------------------------------------------------------------------------ normalize=

@@ -235,6 +235,17 @@ PEAK_CASES = {
         "lambda s: plogp.js_divergence(probs[:s // CLASSES], probs_q[:s // CLASSES])",
         "ROWS * 4",
     ),
+    # Broadcast pairs (issue 16): many rows against one distribution, and (K, 1, C) against
+    # (1, M, C); the smaller operand is read in place, never repeated in memory.
+    "kl_divergence_one_q": (
+        "lambda s: plogp.kl_divergence(probs[:s // CLASSES], probs[0])",
+        "ROWS * 4",
+    ),
+    "js_divergence_outer": (
+        "lambda s: plogp.js_divergence(probs[: s // CLASSES // 1000].reshape(-1, 1, CLASSES), "
+        "probs_q[None, :1000])",
+        "ROWS * 4",
+    ),
     # The activations: the output array is the only allocation (N float32 values for the
     # elementwise and row-shaped outputs, one per row for logsumexp).
     "softmax_rows": ("lambda s: plogp.softmax(logits[:s // CLASSES])", "N * 4"),

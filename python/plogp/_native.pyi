@@ -175,7 +175,8 @@ def cross_entropy(
     p : array_like
         True distribution(s), values in [0, 1] (bool and integer arrays are read as float64).
     q : array_like
-        Predicted distribution(s), values in [0, 1], same shape as `p`.
+        Predicted distribution(s), values in [0, 1]; broadcast against `p` by NumPy's
+        rules (e.g. many rows of `p` against one `q`), read in place, never repeated.
     axis : int, tuple of ints or None, default -1
         The distribution axis; a tuple reads several axes as one distribution, None the
         whole array (as SciPy's ``axis=None``).
@@ -191,16 +192,17 @@ def cross_entropy(
     Returns
     -------
     float or numpy.ndarray
-        A Python float for 1-D inputs; otherwise an array of shape ``p.shape`` without `axis`,
-        in the wider of the two float dtypes.
+        A Python float for one distribution; otherwise an array of the broadcast shape of
+        `p` and `q` without `axis`, in the wider of the two float dtypes.
 
     Raises
     ------
     TypeError
         If `p` or `q` has an unsupported dtype (complex, object, str, ...).
     ValueError
-        If `p` and `q` have different shapes, a value is outside [0, 1], `axis` is out of
-        range, or `base` is not a positive number other than 1.
+        If `p` and `q` do not broadcast or differ in length along `axis`, a value is
+        outside [0, 1], `axis` is out of range, or `base` is not a positive number other
+        than 1.
 
     Notes
     -----
@@ -243,7 +245,8 @@ def kl_divergence(
     p : array_like
         True distribution(s), values in [0, 1] (bool and integer arrays are read as float64).
     q : array_like
-        Reference distribution(s), values in [0, 1], same shape as `p`.
+        Reference distribution(s), values in [0, 1]; broadcast against `p` by NumPy's
+        rules (e.g. many rows of `p` against one `q`), read in place, never repeated.
     axis : int, tuple of ints or None, default -1
         The distribution axis; a tuple reads several axes as one distribution, None the
         whole array (as SciPy's ``axis=None``).
@@ -259,16 +262,17 @@ def kl_divergence(
     Returns
     -------
     float or numpy.ndarray
-        A Python float for 1-D inputs; otherwise an array of shape ``p.shape`` without `axis`,
-        in the wider of the two float dtypes.
+        A Python float for one distribution; otherwise an array of the broadcast shape of
+        `p` and `q` without `axis`, in the wider of the two float dtypes.
 
     Raises
     ------
     TypeError
         If `p` or `q` has an unsupported dtype (complex, object, str, ...).
     ValueError
-        If `p` and `q` have different shapes, a value is outside [0, 1], `axis` is out of
-        range, or `base` is not a positive number other than 1.
+        If `p` and `q` do not broadcast or differ in length along `axis`, a value is
+        outside [0, 1], `axis` is out of range, or `base` is not a positive number other
+        than 1.
 
     Notes
     -----
@@ -292,6 +296,11 @@ def kl_divergence(
     1.0
     >>> plogp.kl_divergence([0.5, 0.5], [0.0, 1.0])
     inf
+
+    Many rows against one reference distribution (broadcast), counts normalised as in SciPy:
+
+    >>> plogp.kl_divergence([[1, 1], [9, 1]], [1, 1], base=2, normalize=True).round(6)
+    array([0.      , 0.531004])
     """
 
 def js_divergence(
@@ -308,8 +317,9 @@ def js_divergence(
     Parameters
     ----------
     p, q : array_like
-        Distributions of the same shape, values in [0, 1] (bool and integer arrays are read
-        as float64).
+        Distributions, values in [0, 1] (bool and integer arrays are read as float64),
+        broadcast against each other by NumPy's rules (e.g. many rows against one
+        distribution), read in place, never repeated.
     axis : int, tuple of ints or None, default -1
         The distribution axis; a tuple reads several axes as one distribution, None the
         whole array (as SciPy's ``axis=None``).
@@ -326,16 +336,17 @@ def js_divergence(
     Returns
     -------
     float or numpy.ndarray
-        A Python float for 1-D inputs; otherwise an array of shape ``p.shape`` without `axis`,
-        in the wider of the two float dtypes.
+        A Python float for one distribution; otherwise an array of the broadcast shape of
+        `p` and `q` without `axis`, in the wider of the two float dtypes.
 
     Raises
     ------
     TypeError
         If `p` or `q` has an unsupported dtype (complex, object, str, ...).
     ValueError
-        If `p` and `q` have different shapes, a value is outside [0, 1], `axis` is out of
-        range, or `base` is not a positive number other than 1.
+        If `p` and `q` do not broadcast or differ in length along `axis`, a value is
+        outside [0, 1], `axis` is out of range, or `base` is not a positive number other
+        than 1.
 
     Notes
     -----

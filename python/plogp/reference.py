@@ -116,12 +116,25 @@ def _computed(x: np.ndarray) -> np.ndarray:
     return x.astype(_computed_dtype(x.dtype), copy=False)
 
 
-def _as_distribution_pair(p: Any, q: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``p`` and ``q`` of the same shape, promoted to one float dtype."""
+def _as_distribution_pair(p: Any, q: Any, axis: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``p`` and ``q`` broadcast against each other (equal along the distributions' axes),
+    promoted to one float dtype."""
     p, q = _as_distribution("p", p), _as_distribution("q", q)
-    _check_same_shape("p", p, "q", q)
+    shapes = f"p.shape = {p.shape} and q.shape = {q.shape}"
+    try:
+        shape = np.broadcast_shapes(p.shape, q.shape)
+    except ValueError:
+        raise ValueError(f"p and q must broadcast against each other, got {shapes}") from None
+    folded = _Folded(np.broadcast_to(p, shape), axis)
+    named = [folded.axis % len(shape)] if folded.axes is None else folded.axes
+    pp, qp = ((1,) * (len(shape) - a.ndim) + a.shape for a in (p, q))
+    if any(pp[k] != qp[k] for k in named):
+        raise ValueError(f"p and q must have the same length along axis, got {shapes}")
     common = np.result_type(p.dtype, q.dtype)
-    return p.astype(common, copy=False), q.astype(common, copy=False)
+    return (
+        np.broadcast_to(p.astype(common, copy=False), shape),
+        np.broadcast_to(q.astype(common, copy=False), shape),
+    )
 
 
 def _check_same_shape(a_name: str, a: np.ndarray, b_name: str, b: np.ndarray) -> None:
@@ -224,7 +237,7 @@ def _pair_rows(
     """The two distributions of a pair function read along ``axis``: the fold of ``p``, the
     output dtype and both computed arrays (divided by their sums under ``normalize``),
     checked to lie in [0, 1]."""
-    p, q = _as_distribution_pair(p, q)
+    p, q = _as_distribution_pair(p, q, axis)
     folded = _Folded(p, axis)
     p, q = folded.array, _Folded(q, axis).array
     out_dtype, p, q = p.dtype, _computed(p), _computed(q)

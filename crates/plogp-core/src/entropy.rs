@@ -22,6 +22,11 @@
 //! above on the quotients, which are correctly rounded and lie in `[0, 1]`. The row is read
 //! twice, from cache for rows of up to a few hundred kB.
 //! Each row is summed with the blocked compensated sum of [`crate::reduce`].
+//!
+//! The two distributions of a pair may broadcast against each other (NumPy's rules over the
+//! rows, e.g. many rows of `p` against one `q`): [`pair_broadcast`] finds each operand's row
+//! from the output's row index through a [`RowMap`], so the smaller operand is read in place,
+//! never repeated in memory.
 
 use crate::driver::{check_unit, rows, NanPolicy, RowOp, Weights};
 use crate::error::{Error, Result};
@@ -139,9 +144,104 @@ pub enum Pair {
     Js,
 }
 
+/// One term of a [`RowMap`]: output rows advance this operand's row by `stride` every
+/// `inner` rows, `len` times, then start again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowTerm {
+    pub inner: usize,
+    pub len: usize,
+    pub stride: usize,
+}
+
+/// Which row of an operand output row `r` reads.
+#[derive(Debug, Clone, Copy)]
+pub enum RowMap<'a> {
+    /// Row `r`: the operand has the output's rows.
+    Same,
+    /// Row `Σ_t ((r / inner_t) % len_t)·stride_t`: the operand broadcast (no terms: row 0).
+    Broadcast(&'a [RowTerm]),
+}
+
+impl RowMap<'_> {
+    #[inline(always)]
+    fn row(self, r: usize) -> usize {
+        match self {
+            RowMap::Same => r,
+            RowMap::Broadcast(terms) => {
+                terms.iter().map(|t| (r / t.inner) % t.len * t.stride).sum()
+            }
+        }
+    }
+
+    /// The number of operand rows that `n_rows` output rows read (the last one read, + 1);
+    /// `None` for a term that is not well formed (zero `inner` or `len`) or an overflow.
+    fn rows_read(self, n_rows: usize) -> Option<usize> {
+        match self {
+            _ if n_rows == 0 => Some(0),
+            RowMap::Same => Some(n_rows),
+            RowMap::Broadcast(terms) => terms.iter().try_fold(1usize, |last, t| {
+                if t.inner == 0 || t.len == 0 {
+                    return None;
+                }
+                last.checked_add((t.len - 1).checked_mul(t.stride)?)
+            }),
+        }
+    }
+}
+
+/// How an operand of shape `op` (the rows only, as many axes as `out`, 1 along each
+/// broadcast axis) is read for the rows of shape `out`: its [`RowMap`] terms, C order, axes
+/// of length 1 dropped and adjacent axes merged. `None` unless every axis of `op` is 1 or
+/// that of `out`.
+pub fn broadcast_terms(out: &[usize], op: &[usize]) -> Option<Vec<RowTerm>> {
+    if out.len() != op.len() {
+        return None;
+    }
+    let mut terms: Vec<RowTerm> = Vec::new();
+    let (mut inner, mut stride) = (1usize, 1usize);
+    for (&n, &m) in out.iter().zip(op).rev() {
+        if m != n && m != 1 {
+            return None;
+        }
+        if m == n && n > 1 {
+            match terms.last_mut() {
+                // Continues the last term (no broadcast axis between them): one term.
+                Some(t) if t.inner * t.len == inner && t.stride * t.len == stride => t.len *= n,
+                _ => terms.push(RowTerm {
+                    inner,
+                    len: n,
+                    stride,
+                }),
+            }
+        }
+        inner = inner.checked_mul(n)?;
+        stride = stride.checked_mul(m)?;
+    }
+    Some(terms)
+}
+
+/// One operand of a pair function: its values and how its rows are read.
+#[derive(Debug, Clone, Copy)]
+pub struct Operand<'a> {
+    pub values: Floats<'a>,
+    pub rows: RowMap<'a>,
+}
+
+impl<'a> Operand<'a> {
+    /// An operand with the output's rows.
+    pub fn same(values: impl Into<Floats<'a>>) -> Self {
+        Operand {
+            values: values.into(),
+            rows: RowMap::Same,
+        }
+    }
+}
+
 struct PairRows<'a, P> {
     p: &'a [P],
     q: &'a [P],
+    p_rows: RowMap<'a>,
+    q_rows: RowMap<'a>,
     c: usize,
     ln_base: f64,
     kind: Pair,
@@ -151,12 +251,13 @@ struct PairRows<'a, P> {
 impl<P: Real> RowOp for PairRows<'_, P> {
     #[inline(always)]
     fn row<S: Simd>(&self, s: S, r: usize, _: &mut [f64; BLOCK]) -> Result<f64> {
-        let base = r * self.c;
-        let (p, q) = (&self.p[base..base + self.c], &self.q[base..base + self.c]);
+        let (rp, rq) = (self.p_rows.row(r), self.q_rows.row(r));
+        let (bp, bq) = (rp * self.c, rq * self.c);
+        let (p, q) = (&self.p[bp..bp + self.c], &self.q[bq..bq + self.c]);
         let zero = s.splat(0.0);
         let half = s.splat(0.5);
         let sums = match self.normalize {
-            true => Some((row_sum(s, "p", p, r, base)?, row_sum(s, "q", q, r, base)?)),
+            true => Some((row_sum(s, "p", p, rp, bp)?, row_sum(s, "q", q, rq, bq)?)),
             false => None,
         };
         let mut acc = VecSum::<S, 2>::new(s);
@@ -166,8 +267,8 @@ impl<P: Real> RowOp for PairRows<'_, P> {
             if let Some((sp, sq)) = sums {
                 (pv, qv) = (s.div(pv, sp), s.div(qv, sq));
             } else {
-                check_unit(s, pv, "p", p, base, P::to_f64)?;
-                check_unit(s, qv, "q", q, base, P::to_f64)?;
+                check_unit(s, pv, "p", p, bp, P::to_f64)?;
+                check_unit(s, qv, "q", q, bq, P::to_f64)?;
             }
             let terms = match self.kind {
                 Pair::CrossEntropy => {
@@ -362,8 +463,8 @@ pub fn pair_normalized<'a, 'o>(
 ) -> Result<()> {
     pair(
         kind,
-        p.into(),
-        q.into(),
+        Operand::same(p),
+        Operand::same(q),
         n_rows,
         c,
         ln_base,
@@ -372,21 +473,52 @@ pub fn pair_normalized<'a, 'o>(
     )
 }
 
+/// Cross-entropy, KL or JS divergence of each of the `n_rows` output rows, reading the rows
+/// of `p` and `q` through their [`RowMap`]s (broadcast operands), each divided by its sum
+/// when `normalize`. An operand too short for its map is an internal error, not a panic.
 #[allow(clippy::too_many_arguments)]
-fn pair(
+pub fn pair_broadcast(
     kind: Pair,
-    p: Floats<'_>,
-    q: Floats<'_>,
+    p: Operand<'_>,
+    q: Operand<'_>,
     n_rows: usize,
     c: usize,
     ln_base: f64,
     normalize: bool,
     out: FloatsMut<'_>,
 ) -> Result<()> {
-    with_floats_out!(p, q, out, |p, q, out| per_row(
+    pair(kind, p, q, n_rows, c, ln_base, normalize, out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pair(
+    kind: Pair,
+    p: Operand<'_>,
+    q: Operand<'_>,
+    n_rows: usize,
+    c: usize,
+    ln_base: f64,
+    normalize: bool,
+    out: FloatsMut<'_>,
+) -> Result<()> {
+    for operand in [p, q] {
+        let needed = operand
+            .rows
+            .rows_read(n_rows)
+            .and_then(|r| r.checked_mul(c));
+        if needed.is_none_or(|needed| operand.values.len() < needed) {
+            return Err(Error::Internal(
+                "a distribution has fewer rows than its row map reads",
+            ));
+        }
+    }
+    let (p_rows, q_rows) = (p.rows, q.rows);
+    with_floats_out!(p.values, q.values, out, |p, q, out| per_row(
         &PairRows {
             p,
             q,
+            p_rows,
+            q_rows,
             c,
             ln_base,
             kind,
@@ -409,8 +541,8 @@ pub fn cross_entropy<'a, 'o>(
 ) -> Result<()> {
     pair(
         Pair::CrossEntropy,
-        p.into(),
-        q.into(),
+        Operand::same(p),
+        Operand::same(q),
         n_rows,
         c,
         ln_base,
@@ -430,8 +562,8 @@ pub fn kl_divergence<'a, 'o>(
 ) -> Result<()> {
     pair(
         Pair::Kl,
-        p.into(),
-        q.into(),
+        Operand::same(p),
+        Operand::same(q),
         n_rows,
         c,
         ln_base,
@@ -451,8 +583,8 @@ pub fn js_divergence<'a, 'o>(
 ) -> Result<()> {
     pair(
         Pair::Js,
-        p.into(),
-        q.into(),
+        Operand::same(p),
+        Operand::same(q),
         n_rows,
         c,
         ln_base,
@@ -633,5 +765,113 @@ mod tests {
                 hi: 1.0
             })
         );
+    }
+
+    #[test]
+    fn broadcast_terms_merge_adjacent_axes() {
+        let t = |inner, len, stride| RowTerm { inner, len, stride };
+        // The output's own rows: one term, the identity.
+        assert_eq!(
+            broadcast_terms(&[4, 3, 2], &[4, 3, 2]),
+            Some(vec![t(1, 24, 1)])
+        );
+        // One reference row for all: no terms.
+        assert_eq!(broadcast_terms(&[4, 3], &[1, 1]), Some(vec![]));
+        // (N, 1) against (N, M): row r / M.
+        assert_eq!(broadcast_terms(&[4, 3], &[4, 1]), Some(vec![t(3, 4, 1)]));
+        // (1, M) against (N, M): row r % M.
+        assert_eq!(broadcast_terms(&[4, 3], &[1, 3]), Some(vec![t(1, 3, 1)]));
+        // (A, 1, B) against (A, M, B): two terms around the broadcast axis.
+        assert_eq!(
+            broadcast_terms(&[2, 5, 3], &[2, 1, 3]),
+            Some(vec![t(1, 3, 1), t(15, 2, 3)])
+        );
+        // Axes of length 1 on both sides do not split a term.
+        assert_eq!(
+            broadcast_terms(&[2, 1, 3], &[2, 1, 3]),
+            Some(vec![t(1, 6, 1)])
+        );
+        assert_eq!(broadcast_terms(&[4, 3], &[2, 3]), None);
+        assert_eq!(broadcast_terms(&[4, 3], &[3]), None);
+    }
+
+    #[test]
+    fn broadcast_rows_equal_the_repeated_rows() {
+        // p: (2, 3, c) against q: (1, 3, c) and against q: (2, 1, c), c = 5.
+        let c = 5;
+        let row = |k: usize| -> Vec<f64> {
+            let v: Vec<f64> = (0..c)
+                .map(|j| 1.0 + ((k * 7 + j * 3) % 11) as f64)
+                .collect();
+            let sum: f64 = v.iter().sum();
+            v.iter().map(|x| x / sum).collect()
+        };
+        let p: Vec<f64> = (0..6).flat_map(row).collect();
+        for (q_shape, q_rows) in [([1usize, 3], 3usize), ([2, 1], 2)] {
+            let q: Vec<f64> = (10..10 + q_rows).flat_map(row).collect();
+            let terms = broadcast_terms(&[2, 3], &q_shape).unwrap();
+            let repeated: Vec<f64> = (0..6)
+                .flat_map(|r| {
+                    let k = if q_shape[0] == 1 { r % 3 } else { r / 3 };
+                    q[k * c..(k + 1) * c].to_vec()
+                })
+                .collect();
+            for kind in [Pair::CrossEntropy, Pair::Kl, Pair::Js] {
+                for normalize in [false, true] {
+                    let (mut got, mut want) = ([0.0f64; 6], [0.0f64; 6]);
+                    let qb = Operand {
+                        values: Floats::from(&q[..]),
+                        rows: RowMap::Broadcast(&terms),
+                    };
+                    pair_broadcast(
+                        kind,
+                        Operand::same(&p[..]),
+                        qb,
+                        6,
+                        c,
+                        1.0,
+                        normalize,
+                        FloatsMut::F64(&mut got),
+                    )
+                    .unwrap();
+                    pair(
+                        kind,
+                        Operand::same(&p[..]),
+                        Operand::same(&repeated[..]),
+                        6,
+                        c,
+                        1.0,
+                        normalize,
+                        FloatsMut::F64(&mut want),
+                    )
+                    .unwrap();
+                    assert_eq!(got, want, "{kind:?} normalize={normalize} q {q_shape:?}");
+                }
+            }
+        }
+        // An operand shorter than its map reads is refused.
+        let short = [RowTerm {
+            inner: 1,
+            len: 7,
+            stride: 1,
+        }];
+        let bad = Operand {
+            values: Floats::from(&p[..]),
+            rows: RowMap::Broadcast(&short),
+        };
+        let mut out = [0.0f64; 7];
+        assert!(matches!(
+            pair_broadcast(
+                Pair::Kl,
+                bad,
+                bad,
+                7,
+                c,
+                1.0,
+                false,
+                FloatsMut::F64(&mut out)
+            ),
+            Err(Error::Internal(_))
+        ));
     }
 }

@@ -56,6 +56,19 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+impl Error {
+    /// The argument whose values the error is about, where it names one.
+    pub fn arg(&self) -> Option<&'static str> {
+        match self {
+            Error::OutOfRange { arg, .. }
+            | Error::LabelOutOfRange { arg, .. }
+            | Error::BadWeight { arg, .. }
+            | Error::BadSum { arg, .. } => Some(arg),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
