@@ -10,7 +10,9 @@
 use crate::arrays::{finish_array, prepare, Prepared, Role};
 use crate::groups::{self, Groups};
 use crate::loss_opts::{IgnoreIndex, LabelSmoothing, OptionArray};
-use crate::options::{labels_fit_classes, same_shape, Eps, Reduction, SampleWeight};
+use crate::options::{
+    binary_shapes_fit, labels_fit_classes, same_shape, Eps, Reduction, SampleWeight,
+};
 use crate::views::{FloatArray, IntArray, TargetArray, Truth};
 use crate::{detached, fill_new, float, is_wide, row_layout, unmove, value_error};
 use numpy::{PyArrayDescrMethods, PyUntypedArrayMethods};
@@ -67,7 +69,8 @@ pub struct LossViews<'a, V> {
 type ViewsOf<'s, 'py, T> = LossViews<'s, <T as Truth<'py>>::View<'s>>;
 
 impl<'py> LossInputs<'py, TargetArray<'py>> {
-    /// Binary losses: `y_true` of `y_pred`'s shape, one loss per element.
+    /// Binary losses: `y_true` of `y_pred`'s shape (or one trailing axis of length 1 more or
+    /// less), one loss per element.
     pub fn elementwise(y_true: &Bound<'py, PyAny>, y_pred: &Bound<'py, PyAny>) -> PyResult<Self> {
         Self::same_shape(y_true, y_pred, None)
     }
@@ -89,7 +92,10 @@ impl<'py> LossInputs<'py, TargetArray<'py>> {
     ) -> PyResult<Self> {
         let pred = prepare(y_pred, "y_pred", Role::Float, axis)?;
         let targ = prepare(y_true, "y_true", Role::Target, axis)?;
-        same_shape("y_true", &targ, "y_pred", &pred)?;
+        match axis {
+            None => binary_shapes_fit(&targ, &pred)?,
+            Some(_) => same_shape("y_true", &targ, "y_pred", &pred)?,
+        }
         let items = match axis {
             None => Items::Elements,
             Some(_) => Items::Rows,

@@ -376,6 +376,19 @@ pub fn labels_fit_classes(labels: &Prepared<'_>, pred: &Prepared<'_>) -> PyResul
     )))
 }
 
+/// ValueError unless the targets of a binary loss fit the predictions: the same shape, or
+/// one trailing axis of length 1 more or less (Keras squeezes it: `(N,)` targets against
+/// `(N, 1)` predictions, which NumPy would broadcast to `(N, N)`). Both are read as flat runs
+/// of the same elements, so no reshape is needed.
+pub fn binary_shapes_fit(targets: &Prepared<'_>, pred: &Prepared<'_>) -> PyResult<()> {
+    let (t, p) = (&targets.orig_shape, &pred.orig_shape);
+    let squeezed = |long: &[usize], short: &[usize]| long.split_last() == Some((&1, short));
+    if squeezed(t, p) || squeezed(p, t) {
+        return Ok(());
+    }
+    same_shape("y_true", targets, "y_pred", pred)
+}
+
 /// ValueError unless both arrays have the same shape (as passed by the caller).
 pub fn same_shape(a_name: &str, a: &Prepared<'_>, b_name: &str, b: &Prepared<'_>) -> PyResult<()> {
     if a.orig_shape == b.orig_shape {

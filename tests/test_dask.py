@@ -75,6 +75,11 @@ def test_weights_and_labels_in_the_peers_shapes(client: object, shape: tuple[int
             da.from_array(y, chunks=(10, 3)), da.from_array(p, chunks=(10, 3)), sample_weight=weight
         )
         assert_ulps(got, want)
+    # Keras' (N,) binary targets against (N, 1) predictions, squeezed (not broadcast).
+    got = pd.binary_cross_entropy(
+        da.from_array(y[:, 0], chunks=10), da.from_array(p[:, :1], chunks=(10, 1))
+    )
+    assert_ulps(got, plogp.binary_cross_entropy(y[:, :1], p[:, :1]))
     # Keras' (N, 1) integer labels, squeezed.
     labels = rng.integers(0, 6, (40, 1))
     q = p / p.sum(axis=1, keepdims=True)

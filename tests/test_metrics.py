@@ -346,6 +346,18 @@ def test_nan_policy_omit_drops_items_from_every_sum(rng: np.random.Generator) ->
         metrics.BinaryCrossEntropy(nan_policy="raise").update(y, p)
 
 
+def test_binary_targets_with_a_trailing_axis_of_length_one(rng: np.random.Generator) -> None:
+    # Keras' (N,) targets against (N, 1) predictions: N items in every sum (base rate and
+    # groups included), not the (N, N) of a NumPy broadcast.
+    y = rng.integers(0, 2, N).astype(np.float64)
+    p = rng.random((N, 1))
+    w, ids = rng.random(N), rng.integers(0, 3, N)
+    r = metrics.BinaryCrossEntropy().update(y, p, sample_weight=w, groups=ids)
+    direct = metrics.BinaryCrossEntropy().update(y[:, None], p, sample_weight=w, groups=ids)
+    assert r.result() == direct.result()
+    assert r.result().count == N and len(r.result().groups) == 3
+
+
 def test_sparse_omit_and_categorical_axis(rng: np.random.Generator) -> None:
     z = rng.standard_normal((N, C))
     z[5, 2] = np.nan

@@ -737,6 +737,30 @@ def test_labels_with_a_class_axis_of_length_one(native, reference, function, axi
         getattr(native, function)(np.expand_dims(kept, 0), y_pred, axis=axis)
 
 
+@pytest.mark.parametrize("function", ["binary_cross_entropy", "binary_focal_cross_entropy"])
+@pytest.mark.parametrize(
+    ("true_shape", "pred_shape"), [((9,), (9, 1)), ((9, 1), (9,)), ((3, 4), (3, 4, 1))], ids=str
+)
+def test_binary_targets_with_a_trailing_axis_of_length_one(
+    native, reference, function, true_shape, pred_shape, rng
+) -> None:
+    # Keras squeezes the odd trailing axis of length 1: (N,) targets against (N, 1)
+    # predictions score N items, where NumPy would broadcast them to (N, N).
+    y = (rng.random(true_shape) < 0.4).astype(np.int8)
+    p = random_probs(rng, pred_shape)
+    w = rng.uniform(0.5, 2.0, pred_shape[0])
+    for options in ({"reduction": "none"}, {"reduction": "sum", "sample_weight": w}):
+        got = check_parity(native, reference, function, (y, p), options)
+        want = getattr(native, function)(y.reshape(pred_shape), p, **options)
+        np.testing.assert_array_equal(got, want)
+        assert np.shape(got) == np.shape(want)
+    # Two trailing axes of length 1 more than y_pred, or a leading one, are not squeezed.
+    for bad in (y.reshape(pred_shape + (1, 1)), y.reshape((1,) + pred_shape)):
+        for impl in (native, reference):
+            with pytest.raises(ValueError, match="must have the same shape"):
+                getattr(impl, function)(bad, p)
+
+
 # --------------------------------------------------------------------------------------------
 # Special values
 

@@ -7,7 +7,8 @@ weights also come in the peers' shapes (:func:`weight_shape`): a scalar, ``(N, 1
 NumPy broadcast over one block of consecutive axes such as ``(C,)`` over ``(N, C)``. The
 native bindings state the same rules for the functions (``src/options.rs``); the reference,
 the streaming metrics and ``plogp.dask`` use this module (it has no other dependency than
-NumPy).
+NumPy). The binary losses' targets may also differ from ``y_pred``'s shape by one trailing
+axis of length 1 (Keras squeezes it): :func:`binary_truth`.
 """
 
 from __future__ import annotations
@@ -79,3 +80,15 @@ def weights_per_item(array: Any, items: tuple[int, ...]) -> np.ndarray:
     """``sample_weight`` viewed with the items' shape (no copy), by :func:`weight_shape`."""
     a = np.asarray(array)
     return np.broadcast_to(a.reshape(weight_shape(a.shape, items)), items)
+
+
+def binary_truth(y_true: Any, items: tuple[int, ...]) -> Any:
+    """The targets of a binary loss read with the items' (``y_pred``'s) shape: ``y_true``
+    itself, or reshaped (a view) when its shape differs from ``items`` by one trailing axis
+    of length 1 — Keras' ``(N,)`` targets against ``(N, 1)`` predictions, or the reverse,
+    which NumPy would broadcast to ``(N, N)``. Any other shape is returned as it is, for the
+    caller's shape check."""
+    shape, items = tuple(y_true.shape), tuple(items)
+    if shape + (1,) == items or shape == items + (1,):
+        return y_true.reshape(items)
+    return y_true

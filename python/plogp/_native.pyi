@@ -590,8 +590,9 @@ def binary_cross_entropy(
     ----------
     y_true : array_like
         Targets in [0, 1]: hard 0/1 labels (bool or any integer dtype, read without a copy)
-        or soft float targets. Same shape as `y_pred`; any shape (a multilabel (N, C) array
-        is scored elementwise).
+        or soft float targets. Same shape as `y_pred`, any shape (a multilabel (N, C) array
+        is scored elementwise); or one trailing axis of length 1 more or less, squeezed as
+        in Keras: (N,) targets against (N, 1) predictions score N items, not N × N.
     y_pred : array_like
         Probabilities of the positive class in [0, 1], or logits if `from_logits`;
         float16/32/64.
@@ -920,7 +921,8 @@ def binary_focal_cross_entropy(
     Parameters
     ----------
     y_true : array_like
-        Targets in [0, 1] (soft, or 0/1 of bool / any integer dtype), the shape of `y_pred`.
+        Targets in [0, 1] (soft, or 0/1 of bool / any integer dtype), the shape of `y_pred`
+        (or one trailing axis of length 1 more or less, squeezed as in Keras).
     y_pred : array_like
         Probabilities in [0, 1], or logits if `from_logits`; float16/32/64, any shape.
     from_logits : bool, default False

@@ -142,6 +142,8 @@ def _aligned(
         item_shape = y_pred.shape[:axis] + y_pred.shape[axis + 1 :]
         item_chunks = y_pred.chunks[:axis] + y_pred.chunks[axis + 1 :]
     true_shape = item_shape if kind == "sparse" else y_pred.shape
+    if kind == "binary":
+        y_true = _items.binary_truth(y_true, item_shape)  # Keras' (N,) against (N, 1)
     if kind == "sparse" and axis is not None:
         kept_axis = y_pred.shape[:axis] + (1,) + y_pred.shape[axis + 1 :]
         if y_true.shape == kept_axis:

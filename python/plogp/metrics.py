@@ -563,8 +563,9 @@ class _BinaryLoss(_Loss):
         """Add a batch (arguments as in the function); returns ``self``. With ``groups``
         (an id per element, or per row of a 2-D batch), each group also accumulates its
         own state. On any error the state is left unchanged."""
-        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        y_pred = np.asarray(y_pred)
         items = y_pred.shape
+        y_true = _items.binary_truth(np.asarray(y_true), items)
         total, w, dropped, group_sums = self._sums(y_true, y_pred, sample_weight, groups, items)
         kept = self._kept(w, dropped, items)
         y = y_true if dropped is None else np.where(dropped, 0, y_true)

@@ -786,7 +786,7 @@ def binary_cross_entropy(
     eps_bound = _check_eps(eps)  # options first, as the native binding parses them
     nan_policy = _check_nan_policy(nan_policy)
     y_pred = _as_float("y_pred", y_pred)
-    y_true = _as_target("y_true", y_true)
+    y_true = _items.binary_truth(_as_target("y_true", y_true), y_pred.shape)
     _check_same_shape("y_true", y_true, "y_pred", y_pred)
     weight = _as_weight(sample_weight, y_pred.shape)
     pw = _opt.as_pos_weight(pos_weight, y_pred.shape)
@@ -1029,7 +1029,7 @@ def binary_focal_cross_entropy(
     eps_bound = _check_eps(eps)
     nan_policy = _check_nan_policy(nan_policy)
     y_pred = _as_float("y_pred", y_pred)
-    y_true = _as_target("y_true", y_true)
+    y_true = _items.binary_truth(_as_target("y_true", y_true), y_pred.shape)
     _check_same_shape("y_true", y_true, "y_pred", y_pred)
     weight = _as_weight(sample_weight, y_pred.shape)
     _check_unit_interval("y_true", y_true)
