@@ -38,6 +38,16 @@ pub struct Prepared<'py> {
     pub axis: Option<usize>,
     /// The input was float16 (computed as float32, per-item results returned as float16).
     pub was_f16: bool,
+    /// Set when `array` is an input with several class axes moved last and merged into one
+    /// ([`crate::axes::Folded`]): the input's shape and those axes (sorted), for messages.
+    pub fold: Option<Fold>,
+}
+
+/// Where the elements of a folded input came from.
+#[derive(Clone, Debug)]
+pub struct Fold {
+    pub shape: Vec<usize>,
+    pub axes: Vec<usize>,
 }
 
 impl<'py> Prepared<'py> {
@@ -198,6 +208,7 @@ pub fn prepare<'py>(
         orig_shape,
         axis,
         was_f16,
+        fold: None,
     })
 }
 

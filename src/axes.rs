@@ -4,7 +4,7 @@
 //! where the axes already are the last ones, and one copy otherwise (as `prepare` does for a
 //! class axis that is not last).
 
-use crate::arrays::{as_array, normalize_axis, shape_str, Prepared};
+use crate::arrays::{as_array, normalize_axis, shape_str, Fold, Prepared};
 use crate::options::Axes;
 use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
@@ -55,6 +55,16 @@ impl<'py> Folded<'py> {
                 axes,
             }),
         })
+    }
+
+    /// `array` prepared by `prepare` (a [`Prepared`] of the folded array), told where its
+    /// elements came from, so that kernel errors name the caller's flat index.
+    pub fn mark(&self, mut prepared: Prepared<'py>) -> Prepared<'py> {
+        prepared.fold = self.moved.as_ref().map(|m| Fold {
+            shape: m.shape.clone(),
+            axes: m.axes.clone(),
+        });
+        prepared
     }
 
     /// The shape of one value per distribution of `prepared` (the folded input): without the

@@ -4,7 +4,7 @@
 
 use crate::arrays::{self, prepare, readonly, Role};
 use crate::loss_inputs::LossInputs;
-use crate::options::{Axis, Eps, Flag, NanPolicyArg, Reduction};
+use crate::options::{Axes, Eps, Flag, NanPolicyArg, Reduction};
 use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use plogp_core::focal::{self, ClassAlpha, Focus};
 use plogp_core::grouped;
@@ -188,7 +188,7 @@ fn ignore_index(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i128>> {
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/sparse_categorical_focal_cross_entropy.txt"))]
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), gamma = Gamma(2.0), alpha = None, sample_weight = None, ignore_index = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axes::One(-1), gamma = Gamma(2.0), alpha = None, sample_weight = None, ignore_index = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
     text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, gamma=2.0, alpha=None, sample_weight=None, ignore_index=None, eps='auto', reduction='mean', nan_policy='propagate', groups=None)"
 )]
 #[allow(clippy::too_many_arguments)]
@@ -196,7 +196,7 @@ pub fn sparse_categorical_focal_cross_entropy<'py>(
     y_true: &Bound<'py, PyAny>,
     y_pred: &Bound<'py, PyAny>,
     from_logits: Flag,
-    axis: Axis,
+    axis: Axes,
     gamma: Gamma,
     alpha: Option<&Bound<'py, PyAny>>,
     sample_weight: Option<&Bound<'py, PyAny>>,
@@ -208,7 +208,7 @@ pub fn sparse_categorical_focal_cross_entropy<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let (nan, gamma) = (nan_policy.0, gamma.0);
     let ignore = self::ignore_index(ignore_index)?;
-    let inputs = LossInputs::sparse(y_true, y_pred, axis.0)?;
+    let inputs = LossInputs::sparse(y_true, y_pred, &axis)?;
     let alpha_arg = class_alpha(alpha, inputs.c)?;
     let alpha = alpha_arg.get()?;
     let inputs = inputs

@@ -23,7 +23,7 @@ use axes::Folded;
 use loss_inputs::LossInputs;
 use loss_opts::{IgnoreIndex, LabelSmoothing};
 use numpy::{PyArrayDescrMethods, PyArrayMethods, PyUntypedArrayMethods};
-use options::{Axes, Axis, Eps, Flag, LnBase, NanPolicyArg, Reduction};
+use options::{Axes, Eps, Flag, LnBase, NanPolicyArg, Reduction};
 use plogp_core::entropy as info;
 use plogp_core::loss_options;
 use plogp_core::NanPolicy;
@@ -121,27 +121,32 @@ fn value_error(e: plogp_core::Error) -> PyErr {
     }
 }
 
-/// Kernels report flat indices in the layout they read (class axis moved last); translate an
+/// Kernels report flat indices in the layout they read (class axes moved last); translate an
 /// index back to the C-order flat index of the array as the caller passed it.
 fn unmove<'a>(layout: &'a Prepared<'_>) -> impl Fn(plogp_core::Error) -> plogp_core::Error + 'a {
     use plogp_core::Error;
-    let flat = move |index: usize| match layout.axis {
-        Some(axis) if axis + 1 < layout.orig_shape.len() => {
-            let orig = &layout.orig_shape;
-            let mut moved: Vec<usize> = orig.clone();
-            let c = moved.remove(axis);
-            moved.push(c);
-            let mut rest = index;
-            let mut pos = vec![0; moved.len()];
-            for (d, &n) in moved.iter().enumerate().rev() {
-                pos[d] = rest % n.max(1);
-                rest /= n.max(1);
-            }
-            let c_pos = pos.pop().unwrap_or(0);
-            pos.insert(axis, c_pos);
-            pos.iter().zip(orig).fold(0, |acc, (&i, &n)| acc * n + i)
+    let moved: Option<(&[usize], Vec<usize>)> = match (&layout.fold, layout.axis) {
+        (Some(fold), _) => Some((&fold.shape, fold.axes.clone())),
+        (None, Some(axis)) if axis + 1 < layout.orig_shape.len() => {
+            Some((&layout.orig_shape, vec![axis]))
         }
-        _ => index,
+        _ => None,
+    };
+    let flat = move |index: usize| {
+        let Some((shape, class)) = &moved else {
+            return index;
+        };
+        // The read order: the other axes, then the class axes, each in array order.
+        let order = (0..shape.len())
+            .filter(|d| !class.contains(d))
+            .chain(class.iter().copied());
+        let mut pos = vec![0; shape.len()];
+        let mut rest = index;
+        for d in order.collect::<Vec<_>>().into_iter().rev() {
+            pos[d] = rest % shape[d].max(1);
+            rest /= shape[d].max(1);
+        }
+        pos.iter().zip(*shape).fold(0, |acc, (&i, &n)| acc * n + i)
     };
     move |e| match e {
         Error::OutOfRange {
@@ -263,7 +268,12 @@ fn entropy<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = p.py();
     let folded = Folded::new(p, &axis)?;
-    let pa = prepare(&folded.array, "p", Role::Distribution, Some(folded.axis))?;
+    let pa = folded.mark(prepare(
+        &folded.array,
+        "p",
+        Role::Distribution,
+        Some(folded.axis),
+    )?);
     let (n, c, _) = row_layout(&pa);
     let rows = folded.rows(&pa, keepdims.0);
     let p = FloatArray::new(&pa)?;
@@ -371,6 +381,7 @@ fn pair_values<'py>(
     let pair = axes::PairOperands::new(p, q, &axis)?;
     let (fp, fq) = (Folded::new(&pair.p, &axis)?, Folded::new(&pair.q, &axis)?);
     let (pa, qa) = prepare_pair(&fp.array, &fq.array, fp.axis)?;
+    let (pa, qa) = (fp.mark(pa), fq.mark(qa));
     let batch = axes::reduced_shape(&pair.shape, &pair.class, false);
     let n: usize = batch.iter().product();
     let c = pa.array.shape().last().copied().unwrap_or(1);
@@ -550,7 +561,7 @@ fn binary_cross_entropy<'py>(
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/categorical_cross_entropy.txt"))]
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, class_weight = None, label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axes::One(-1), sample_weight = None, class_weight = None, label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
     text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, class_weight=None, label_smoothing=0.0, eps='auto', reduction='mean', nan_policy='propagate', groups=None)"
 )]
 #[allow(clippy::too_many_arguments)]
@@ -558,7 +569,7 @@ fn categorical_cross_entropy<'py>(
     y_true: &Bound<'py, PyAny>,
     y_pred: &Bound<'py, PyAny>,
     from_logits: Flag,
-    axis: Axis,
+    axis: Axes,
     sample_weight: Option<&Bound<'py, PyAny>>,
     class_weight: Option<&Bound<'py, PyAny>>,
     label_smoothing: LabelSmoothing,
@@ -568,7 +579,7 @@ fn categorical_cross_entropy<'py>(
     groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let nan = nan_policy.0;
-    let inputs = LossInputs::categorical(y_true, y_pred, axis.0)?
+    let inputs = LossInputs::categorical(y_true, y_pred, &axis)?
         .eps(eps, from_logits.0)
         .sample_weight(sample_weight)?
         .class_weight(class_weight)?
@@ -590,7 +601,7 @@ fn categorical_cross_entropy<'py>(
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/sparse_categorical_cross_entropy.txt"))]
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axis(-1), sample_weight = None, class_weight = None, ignore_index = IgnoreIndex(None), label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axes::One(-1), sample_weight = None, class_weight = None, ignore_index = IgnoreIndex(None), label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
     text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, sample_weight=None, class_weight=None, ignore_index=None, label_smoothing=0.0, eps='auto', reduction='mean', nan_policy='propagate', groups=None)"
 )]
 #[allow(clippy::too_many_arguments)]
@@ -598,7 +609,7 @@ fn sparse_categorical_cross_entropy<'py>(
     y_true: &Bound<'py, PyAny>,
     y_pred: &Bound<'py, PyAny>,
     from_logits: Flag,
-    axis: Axis,
+    axis: Axes,
     sample_weight: Option<&Bound<'py, PyAny>>,
     class_weight: Option<&Bound<'py, PyAny>>,
     ignore_index: IgnoreIndex,
@@ -609,7 +620,7 @@ fn sparse_categorical_cross_entropy<'py>(
     groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let nan = nan_policy.0;
-    let inputs = LossInputs::sparse(y_true, y_pred, axis.0)?
+    let inputs = LossInputs::sparse(y_true, y_pred, &axis)?
         .eps(eps, from_logits.0)
         .sample_weight(sample_weight)?
         .reduce(reduction, groups)?

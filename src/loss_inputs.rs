@@ -7,17 +7,19 @@
 //! kernel the core's views ([`LossViews`]) and applies the reduction: the plain kernel, or the
 //! grouped one with `groups=`.
 
-use crate::arrays::{finish_array, prepare, Prepared, Role};
+use crate::arrays::{as_array, finish_array, prepare, shape_str, Prepared, Role};
+use crate::axes::Folded;
 use crate::groups::{self, Groups};
 use crate::loss_opts::{IgnoreIndex, LabelSmoothing, OptionArray};
 use crate::options::{
-    binary_shapes_fit, labels_fit_classes, same_shape, Eps, Reduction, SampleWeight,
+    binary_shapes_fit, labels_fit_classes, same_shape, Axes, Eps, Reduction, SampleWeight,
 };
 use crate::views::{FloatArray, IntArray, TargetArray, Truth};
 use crate::{detached, fill_new, float, is_wide, row_layout, unmove, value_error};
 use numpy::{PyArrayDescrMethods, PyUntypedArrayMethods};
 use plogp_core::grouped::{GroupIds, GroupTotals};
 use plogp_core::{Floats, FloatsMut, LossOptions, Result as CoreResult, Totals, Weights};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 /// How the per-item losses lie in `y_pred`.
@@ -76,13 +78,28 @@ impl<'py> LossInputs<'py, TargetArray<'py>> {
     }
 
     /// Categorical losses: one-hot or soft `y_true` of `y_pred`'s shape, one loss per row
-    /// along the class `axis`.
+    /// along the class `axis` (several axes, or None: read as one, in C order).
     pub fn categorical(
         y_true: &Bound<'py, PyAny>,
         y_pred: &Bound<'py, PyAny>,
-        axis: isize,
+        axis: &Axes,
     ) -> PyResult<Self> {
-        Self::same_shape(y_true, y_pred, Some(axis))
+        let Axes::One(axis) = axis else {
+            let (t, p) = (as_array(y_true, "y_true")?, as_array(y_pred, "y_pred")?);
+            if t.shape() != p.shape() {
+                return Err(PyValueError::new_err(format!(
+                    "y_true and y_pred must have the same shape, got y_true.shape = {} and \
+                     y_pred.shape = {}",
+                    shape_str(t.shape()),
+                    shape_str(p.shape())
+                )));
+            }
+            let (ft, fp) = (Folded::new(&t, axis)?, Folded::new(&p, axis)?);
+            let pred = fp.mark(prepare(&fp.array, "y_pred", Role::Float, Some(-1))?);
+            let targ = ft.mark(prepare(&ft.array, "y_true", Role::Target, Some(-1))?);
+            return Self::from_prepared(pred, &targ, Items::Rows);
+        };
+        Self::same_shape(y_true, y_pred, Some(*axis))
     }
 
     fn same_shape(
@@ -105,14 +122,17 @@ impl<'py> LossInputs<'py, TargetArray<'py>> {
 }
 
 impl<'py> LossInputs<'py, IntArray<'py>> {
-    /// Sparse losses: integer labels of `y_pred`'s shape without its class `axis`, one loss
+    /// Sparse losses: integer labels of `y_pred`'s shape without its class `axis` (or axes:
+    /// a label then indexes them in C order, as `numpy.ravel_multi_index` does), one loss
     /// per row.
     pub fn sparse(
         y_true: &Bound<'py, PyAny>,
         y_pred: &Bound<'py, PyAny>,
-        axis: isize,
+        axis: &Axes,
     ) -> PyResult<Self> {
-        let pred = prepare(y_pred, "y_pred", Role::Float, Some(axis))?;
+        let folded = Folded::new(y_pred, axis)?;
+        let pred = prepare(&folded.array, "y_pred", Role::Float, Some(folded.axis))?;
+        let pred = folded.mark(pred);
         let labels = prepare(y_true, "y_true", Role::Label, None)?;
         labels_fit_classes(&labels, &pred)?;
         Self::from_prepared(pred, &labels, Items::Rows)

@@ -1,6 +1,7 @@
 //! Options shared by the public functions, checked while holding the GIL before any kernel runs.
 
 use crate::arrays::{prepare, readonly, shape_str, slice, Prepared, Role};
+use crate::axes::reduced_shape;
 use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use plogp_core::{NanPolicy, Weights};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -109,24 +110,8 @@ impl FromPyObject<'_, '_> for Eps {
     }
 }
 
-/// `axis`: an integer (normalised later against the array's dimension).
-#[derive(Debug, Clone, Copy)]
-pub struct Axis(pub isize);
-
-impl FromPyObject<'_, '_> for Axis {
-    type Error = PyErr;
-    fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
-        if obj.is_instance_of::<PyBool>() {
-            return Err(PyTypeError::new_err("axis must be an int, got bool"));
-        }
-        obj.extract::<isize>().map(Axis).map_err(|_| {
-            PyTypeError::new_err(format!("axis must be an int, got {}", type_name(&obj)))
-        })
-    }
-}
-
-/// `axis` of the functions that take several axes (SciPy's convention): an integer, None
-/// (every axis: the whole array is one distribution) or a tuple / list of integers.
+/// `axis` (SciPy's and optax's convention): an integer, None (every axis: the whole array is
+/// one distribution) or a tuple / list of integers.
 #[derive(Debug, Clone)]
 pub enum Axes {
     One(isize),
@@ -357,12 +342,12 @@ pub fn weight_layout(shape: &[usize], items: &[usize]) -> PyResult<Option<NonZer
 /// a class axis of length 1 (Keras' `(N, 1)` labels for `(N, C)` predictions, squeezed): one
 /// label per row of predictions in the sparse losses. Both shapes lay the labels out alike.
 pub fn labels_fit_classes(labels: &Prepared<'_>, pred: &Prepared<'_>) -> PyResult<()> {
-    let mut expected = pred.orig_shape.clone();
-    let mut kept_axis = pred.orig_shape.clone();
-    if let Some(axis) = pred.axis {
-        expected.remove(axis);
-        kept_axis[axis] = 1;
-    }
+    let (shape, class) = match (&pred.fold, pred.axis) {
+        (Some(fold), _) => (&fold.shape, fold.axes.clone()),
+        (None, axis) => (&pred.orig_shape, axis.into_iter().collect()),
+    };
+    let expected = reduced_shape(shape, &class, false);
+    let kept_axis = reduced_shape(shape, &class, true);
     if labels.orig_shape == expected || labels.orig_shape == kept_axis {
         return Ok(());
     }
@@ -370,7 +355,7 @@ pub fn labels_fit_classes(labels: &Prepared<'_>, pred: &Prepared<'_>) -> PyResul
         "y_true must have the shape of y_pred without its class axis: y_true.shape = {} but \
          y_pred.shape = {} (expected y_true.shape = {} or {})",
         shape_str(&labels.orig_shape),
-        shape_str(&pred.orig_shape),
+        shape_str(shape),
         shape_str(&expected),
         shape_str(&kept_axis)
     )))

@@ -402,3 +402,120 @@ def test_normalize_errors(native: ModuleType, reference: ModuleType, function: s
             lambda impl=impl: getattr(impl, function)(*args, axis=0, normalize=True),
             r"found p\[3\] = -1",
         )
+
+
+# ------------------------------------------------------------------ class axes of the losses
+# optax's axis=(1, 3): several class axes read as one, in C order (a sparse label indexes them
+# as numpy.ravel_multi_index does), with every option; errors name the caller's flat index.
+
+LOSS_AXES = [(1, 3), (3, 1), [1, 3], (0, 2), None]
+CATEGORICAL = [
+    "categorical_cross_entropy",
+    "sparse_categorical_cross_entropy",
+    "sparse_categorical_focal_cross_entropy",
+]
+
+
+def _loss_data(
+    rng: np.random.Generator, function: str, axes: tuple[int, ...], dtype: type
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], dict[str, Any]]:
+    """(y_true, logits), the same folded by hand into one last class axis, and options whose
+    arrays fit the rows and classes."""
+    shape = (2, 3, 4, 5)
+    z = rng.normal(0, 2, shape).astype(dtype)
+    rest = [k for k in range(4) if k not in axes]
+    moved = np.moveaxis(z, axes, range(len(rest), 4))
+    rows, classes = moved.shape[: len(rest)], int(np.prod([shape[k] for k in axes]))
+    z_hand = moved.reshape(rows + (classes,))
+    options: dict[str, Any] = {"sample_weight": rng.uniform(0.5, 2.0, rows)}
+    if function == "categorical_cross_entropy":
+        t = np.asarray(
+            np.moveaxis(rng.dirichlet(np.ones(classes), rows), -1, -1), dtype=np.float64
+        ).reshape(rows + tuple(shape[k] for k in axes))
+        t = np.moveaxis(t, range(len(rest), 4), axes)
+        options |= {"class_weight": rng.uniform(0.5, 2.0, classes), "label_smoothing": 0.1}
+        t_hand = np.moveaxis(t, axes, range(len(rest), 4)).reshape(z_hand.shape)
+        return (t, z), (t_hand, z_hand), options
+    labels = rng.integers(0, classes, rows)
+    labels.flat[0] = 1
+    if function == "sparse_categorical_cross_entropy":
+        options |= {"class_weight": rng.uniform(0.5, 2.0, classes), "ignore_index": 1}
+    else:
+        options |= {"alpha": rng.uniform(0.1, 1.0, classes), "gamma": 1.5, "ignore_index": 1}
+    return (labels, z), (labels, z_hand), options
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("axis", LOSS_AXES, ids=str)
+@pytest.mark.parametrize("function", CATEGORICAL)
+def test_losses_over_several_class_axes(
+    native: ModuleType,
+    reference: ModuleType,
+    rng: np.random.Generator,
+    function: str,
+    axis: Any,
+    dtype: type,
+) -> None:
+    axes = _normalised_axes(axis, 4)
+    args, by_hand, options = _loss_data(rng, function, axes, dtype)
+    groups = rng.integers(0, 3, by_hand[1].shape[:-1])
+    for extra in ({"reduction": "none"}, {"reduction": "sum"}, {"groups": groups}):
+        kw = {"from_logits": True, **options, **extra}
+        if axis is None:
+            # One row: no per-row arrays, and its label (1) is not the ignored one.
+            for key in ("sample_weight", "groups", "ignore_index"):
+                kw.pop(key, None)
+        got = getattr(native, function)(*args, axis=axis, **kw)
+        want = getattr(native, function)(*by_hand, axis=-1, **kw)
+        assert np.array_equal(got, want, equal_nan=True), extra  # an empty group: NaN
+        ref = getattr(reference, function)(*args, axis=axis, **kw)
+        rtol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(got, ref, rtol=rtol, atol=1e-300)
+
+
+def test_sparse_labels_keep_the_class_axes_as_length_one(
+    native: ModuleType, reference: ModuleType, rng: np.random.Generator
+) -> None:
+    z = rng.normal(0, 2, (2, 3, 4, 5))
+    labels = rng.integers(0, 15, (2, 4))
+    want = native.sparse_categorical_cross_entropy(labels, z, from_logits=True, axis=(1, 3))
+    for impl in (native, reference):
+        got = impl.sparse_categorical_cross_entropy(
+            labels.reshape(2, 1, 4, 1), z, from_logits=True, axis=(1, 3)
+        )
+        assert got == pytest.approx(want, rel=1e-14)
+        assert_raises_clean(
+            ValueError,
+            lambda impl=impl: impl.sparse_categorical_cross_entropy(labels.ravel(), z, axis=(1, 3)),
+            r"y_true.shape = \(8,\) but y_pred.shape = \(2, 3, 4, 5\) \(expected y_true.shape = "
+            r"\(2, 4\) or \(2, 1, 4, 1\)\)",
+        )
+
+
+@pytest.mark.parametrize(
+    ("function", "axis"),
+    [
+        ("categorical_cross_entropy", (1, 3)),
+        ("sparse_categorical_cross_entropy", (3, 1)),
+        ("entropy", (1, 3)),
+        ("kl_divergence", (0, 2)),
+    ],
+)
+def test_errors_over_several_axes_name_the_flat_index(
+    native: ModuleType, reference: ModuleType, rng: np.random.Generator, function: str, axis: Any
+) -> None:
+    p = rng.dirichlet(np.ones(60)).reshape(2, 3, 2, 5)
+    p[1, 2, 0, 4] = 1.5  # flat index 1·30 + 2·10 + 0·5 + 4 = 54
+    args = {
+        "categorical_cross_entropy": (np.zeros_like(p), p),
+        "sparse_categorical_cross_entropy": (np.zeros((2, 2), dtype=np.int64), p),
+        "entropy": (p,),
+        "kl_divergence": (p, np.full_like(p, 0.5)),
+    }[function]
+    name = "y_pred" if "categorical" in function else "p"
+    for impl in (native, reference):
+        assert_raises_clean(
+            ValueError,
+            lambda impl=impl: getattr(impl, function)(*args, axis=axis),
+            rf"{name}\[54\] = 1.5",
+        )

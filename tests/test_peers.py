@@ -379,6 +379,22 @@ def test_optax(data: dict[str, Any], optax64: ModuleType) -> None:
     close(got, want, 1e-12)
 
 
+def test_optax_class_axes(optax64: ModuleType) -> None:
+    # optax's own example: logits (1, 2, 3, 4), classes on axes (2, 3), labels raveled there.
+    shape = (1, 2, 3, 4)
+    z = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    labels = np.ravel_multi_index((np.array([[1, 2]]), np.array([[1, 3]])), shape[2:])
+    want = np.asarray(optax64.softmax_cross_entropy_with_integer_labels(z, labels, axis=(2, 3)))
+    got = plogp.sparse_categorical_cross_entropy(
+        labels, z, from_logits=True, axis=(2, 3), reduction="none"
+    )
+    close(got, want, 1e-12)
+    soft = plogp.softmax(np.sin(z), axis=(2, 3))
+    want = np.asarray(optax64.softmax_cross_entropy(z, soft, axis=(2, 3)))
+    got = plogp.categorical_cross_entropy(soft, z, from_logits=True, axis=(2, 3), reduction="none")
+    close(got, want, 1e-12)
+
+
 @pytest.mark.parametrize("alpha", [None, 0.25])
 def test_optax_sigmoid_focal_loss_soft_labels(
     data: dict[str, Any], optax64: ModuleType, alpha: float | None

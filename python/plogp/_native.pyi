@@ -689,7 +689,7 @@ def categorical_cross_entropy(
     y_pred: ArrayLike,
     *,
     from_logits: bool = False,
-    axis: int = -1,
+    axis: int | tuple[int, ...] | None = -1,
     sample_weight: ArrayLike | None = None,
     class_weight: ArrayLike | None = None,
     label_smoothing: float = 0.0,
@@ -709,8 +709,9 @@ def categorical_cross_entropy(
         Class probabilities in [0, 1], or logits if `from_logits`; float16/32/64, at least 1-D.
     from_logits : bool, default False
         Read `y_pred` as logits z, p = softmax(z) along `axis`.
-    axis : int, default -1
-        The class axis.
+    axis : int, tuple of ints or None, default -1
+        The class axis; a tuple (optax's ``axis=(1, 3)``) reads several axes as one class
+        axis in C order, None the whole array as one row.
     sample_weight : array_like, optional
         Non-negative finite weights, one per row (the shape of `y_pred` without `axis`); or
         broadcast as in `binary_cross_entropy` (a scalar, ``(N,)``, ``(N, 1)``, ...).
@@ -794,7 +795,7 @@ def sparse_categorical_cross_entropy(
     y_pred: ArrayLike,
     *,
     from_logits: bool = False,
-    axis: int = -1,
+    axis: int | tuple[int, ...] | None = -1,
     sample_weight: ArrayLike | None = None,
     class_weight: ArrayLike | None = None,
     ignore_index: int | None = None,
@@ -816,8 +817,10 @@ def sparse_categorical_cross_entropy(
         Class probabilities in [0, 1], or logits if `from_logits`; float16/32/64, at least 1-D.
     from_logits : bool, default False
         Read `y_pred` as logits z, p = softmax(z) along `axis`.
-    axis : int, default -1
-        The class axis.
+    axis : int, tuple of ints or None, default -1
+        The class axis; a tuple (optax's ``axis=(1, 3)``) reads several axes as one class
+        axis, whose classes a label numbers in C order (``numpy.ravel_multi_index`` over
+        ``y_pred.shape`` at those axes, in array order); None: the whole array, one row.
     sample_weight : array_like, optional
         Non-negative finite weights, one per row (the shape of `y_pred` without `axis`); or
         broadcast as in `binary_cross_entropy` (a scalar, ``(N,)``, ``(N, 1)``, ...).
@@ -981,7 +984,7 @@ def sparse_categorical_focal_cross_entropy(
     y_pred: ArrayLike,
     *,
     from_logits: bool = False,
-    axis: int = -1,
+    axis: int | tuple[int, ...] | None = -1,
     gamma: float = 2.0,
     alpha: float | ArrayLike | None = None,
     sample_weight: ArrayLike | None = None,
@@ -997,7 +1000,7 @@ def sparse_categorical_focal_cross_entropy(
     ----------
     y_true : array_like
         Class labels in [0, C) of any integer dtype or bool, the shape of `y_pred` without
-        `axis`.
+        `axis` (or with it of length 1).
     y_pred : array_like
         Class probabilities in [0, 1], or logits if `from_logits` (-inf marks a masked class).
     from_logits, axis, sample_weight, eps, reduction, nan_policy

@@ -116,10 +116,9 @@ def _computed(x: np.ndarray) -> np.ndarray:
     return x.astype(_computed_dtype(x.dtype), copy=False)
 
 
-def _as_distribution_pair(p: Any, q: Any, axis: Any) -> tuple[np.ndarray, np.ndarray]:
+def _as_distribution_pair(p: np.ndarray, q: np.ndarray, axis: Any) -> tuple[np.ndarray, np.ndarray]:
     """``p`` and ``q`` broadcast against each other (equal along the distributions' axes),
     promoted to one float dtype."""
-    p, q = _as_distribution("p", p), _as_distribution("q", q)
     shapes = f"p.shape = {p.shape} and q.shape = {q.shape}"
     try:
         shape = np.broadcast_shapes(p.shape, q.shape)
@@ -158,9 +157,12 @@ def _check_axis(axis: Any, ndim: int) -> int:
     return int(axis % ndim)
 
 
-def _normalized(name: str, p: np.ndarray, axis: int) -> np.ndarray:
-    """``p`` divided by its sum along ``axis`` (``normalize=True``): every value finite and
-    non-negative, every distribution with a positive finite sum (ValueErrors naming ``name``)."""
+def _check_distribution_values(name: str, p: np.ndarray, normalize: bool) -> None:
+    """The values of ``p`` as the caller passed it (so that an error names its flat index):
+    in [0, 1], or finite and non-negative under ``normalize``."""
+    if not normalize:
+        _check_unit_interval(name, p)
+        return
     bad = ~(np.isfinite(p) & (p >= 0))
     if bad.any():
         i = int(np.argmax(bad.ravel()))
@@ -168,6 +170,12 @@ def _normalized(name: str, p: np.ndarray, axis: int) -> np.ndarray:
         raise ValueError(
             f"{name} must be finite and non-negative; found {name}[{i}] = {float(value)}"
         )
+
+
+def _normalized(name: str, p: np.ndarray, axis: int) -> np.ndarray:
+    """``p`` divided by its sum along ``axis`` (``normalize=True``; values already checked by
+    ``_check_distribution_values``): every distribution with a positive finite sum (a
+    ValueError naming ``name``)."""
     with np.errstate(over="ignore"):  # an overflowing sum is reported below
         sums = np.asarray(np.sum(p, axis=axis, keepdims=True, dtype=np.float64))
     wrong = ~((sums > 0) & np.isfinite(sums))
@@ -188,7 +196,7 @@ class _Folded:
     ``keepdims`` and ``unfold`` puts a per-element result back in the input's layout."""
 
     def __init__(self, a: np.ndarray, axis: Any) -> None:
-        self.shape, self.axes = a.shape, None
+        self.shape, self.axes, self.source = a.shape, None, a  # source: for error indices
         if axis is not None and not isinstance(axis, (tuple, list)):
             if isinstance(axis, (bool, np.bool_)) or not isinstance(
                 axis, (numbers.Integral, np.integer)
@@ -197,6 +205,7 @@ class _Folded:
                     f"axis must be an int, None or a tuple of ints, got {type(axis).__name__}"
                 )
             self.array, self.axis = a, _check_axis(axis, a.ndim)
+            self.named = [self.axis]
             return
         named = range(a.ndim) if axis is None else axis
         if axis is not None and not axis:
@@ -211,9 +220,10 @@ class _Folded:
             raise ValueError("repeated axis in axis argument")
         last = list(range(a.ndim - len(axes), a.ndim))
         moved = np.moveaxis(a, axes, last)
-        self.moved_shape, self.axes, self.last = moved.shape, axes, last
+        self.moved_shape, self.axes, self.last, self.named = moved.shape, axes, last, axes
         size = math.prod(a.shape[k] for k in axes)
-        self.array, self.axis = moved.reshape(moved.shape[: a.ndim - len(axes)] + (size,)), -1
+        folded = moved.reshape(moved.shape[: a.ndim - len(axes)] + (size,))
+        self.array, self.axis = folded, folded.ndim - 1
 
     def rows(self, values: Any, keepdims: bool) -> Any:
         """One value per distribution (axis removed), reshaped for ``keepdims``."""
@@ -237,14 +247,15 @@ def _pair_rows(
     """The two distributions of a pair function read along ``axis``: the fold of ``p``, the
     output dtype and both computed arrays (divided by their sums under ``normalize``),
     checked to lie in [0, 1]."""
-    p, q = _as_distribution_pair(p, q, axis)
-    folded = _Folded(p, axis)
-    p, q = folded.array, _Folded(q, axis).array
+    p, q = _as_distribution("p", p), _as_distribution("q", q)
+    broadcast = _as_distribution_pair(p, q, axis)
+    for name, values in (("p", p), ("q", q)):  # each in its own layout
+        _check_distribution_values(name, values, normalize)
+    folded = _Folded(broadcast[0], axis)
+    p, q = folded.array, _Folded(broadcast[1], axis).array
     out_dtype, p, q = p.dtype, _computed(p), _computed(q)
     if normalize:
         p, q = _normalized("p", p, folded.axis), _normalized("q", q, folded.axis)
-    _check_unit_interval("p", p)
-    _check_unit_interval("q", q)
     return folded, out_dtype, p, q
 
 
@@ -329,14 +340,13 @@ def _as_weight(sample_weight: Any, items: tuple[int, ...]) -> np.ndarray | None:
     return broadcast
 
 
-def _labels_for_rows(
-    y_true: Any, pred_shape: tuple[int, ...], axis: int
-) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Integer labels, which must have ``y_pred``'s shape without its class axis (or with a
-    class axis of length 1, squeezed: Keras' ``(N, 1)`` labels), and that shape (the rows)."""
+def _labels_for_rows(y_true: Any, folded: _Folded) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Integer labels, which must have ``y_pred``'s shape without its class axes (or with
+    them of length 1, squeezed: Keras' ``(N, 1)`` labels), and that shape (the rows)."""
     labels = _as_labels("y_true", y_true)
-    rows = _without_axis(pred_shape, axis)
-    kept_axis = pred_shape[:axis] + (1,) + pred_shape[axis + 1 :]
+    pred_shape = folded.shape
+    rows = tuple(n for k, n in enumerate(pred_shape) if k not in folded.named)
+    kept_axis = tuple(1 if k in folded.named else n for k, n in enumerate(pred_shape))
     if labels.shape == kept_axis:
         labels = labels.reshape(rows)
     if labels.shape != rows:
@@ -588,11 +598,11 @@ def entropy(
     """
     ln_base = _log_base(base)
     folded = _Folded(_as_distribution("p", p), axis)
+    _check_distribution_values("p", folded.source, bool(normalize))
     p = folded.array
     out_dtype, p = p.dtype, _computed(p)
     if normalize:
         p = _normalized("p", p, folded.axis)
-    _check_unit_interval("p", p)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p != 0, -p * np.log(p), 0)
     return _per_distribution(terms, folded, ln_base, out_dtype, bool(keepdims))
@@ -807,7 +817,7 @@ def categorical_cross_entropy(
     y_pred: Any,
     *,
     from_logits: bool = False,
-    axis: int = -1,
+    axis: Any = -1,
     sample_weight: Any = None,
     class_weight: Any = None,
     label_smoothing: float = 0.0,
@@ -832,14 +842,16 @@ def categorical_cross_entropy(
     eps_bound = _check_eps(eps)  # options first, as the native binding parses them
     nan_policy = _check_nan_policy(nan_policy)
     y_pred = _as_float("y_pred", y_pred)
-    axis = _check_axis(axis, y_pred.ndim)
     y_true = _as_target("y_true", y_true)
     _check_same_shape("y_true", y_true, "y_pred", y_pred)
+    original = y_true, y_pred  # range errors name their flat index
+    folded = _Folded(y_pred, axis)  # several class axes: read as one, in C order
+    y_pred, y_true, axis = folded.array, _Folded(y_true, axis).array, folded.axis
     weight = _as_weight(sample_weight, _without_axis(y_pred.shape, axis))
     cw = _opt.as_class_weight(class_weight, y_pred.shape[axis])
-    _check_unit_interval("y_true", y_true)
+    _check_unit_interval("y_true", original[0])
     if not from_logits:
-        _check_unit_interval("y_pred", y_pred)
+        _check_unit_interval("y_pred", original[1])
     out_dtype, pred = y_pred.dtype, _computed(y_pred)
     loss = _opt.weighted_rows(
         y_true,
@@ -862,7 +874,7 @@ def sparse_categorical_cross_entropy(
     y_pred: Any,
     *,
     from_logits: bool = False,
-    axis: int = -1,
+    axis: Any = -1,
     sample_weight: Any = None,
     class_weight: Any = None,
     ignore_index: int | None = None,
@@ -889,8 +901,9 @@ def sparse_categorical_cross_entropy(
     eps_bound = _check_eps(eps)  # options first, as the native binding parses them
     nan_policy = _check_nan_policy(nan_policy)
     y_pred = _as_float("y_pred", y_pred)
-    axis = _check_axis(axis, y_pred.ndim)
-    labels, rows = _labels_for_rows(y_true, y_pred.shape, axis)
+    folded = _Folded(y_pred, axis)  # several class axes: a label indexes them in C order
+    y_pred, axis = folded.array, folded.axis
+    labels, rows = _labels_for_rows(y_true, folded)
     weight = _as_weight(sample_weight, rows)
     cw = _opt.as_class_weight(class_weight, y_pred.shape[axis])
     ignored = _opt.ignored_rows(labels, ignore)
@@ -898,7 +911,7 @@ def sparse_categorical_cross_entropy(
         labels = np.where(ignored, 0, labels)
     _check_labels(labels, y_pred.shape[axis])
     if not from_logits:
-        _check_unit_interval("y_pred", y_pred)
+        _check_unit_interval("y_pred", folded.source)
     out_dtype, pred = y_pred.dtype, _computed(y_pred)
     n_classes = y_pred.shape[axis]
     # The categorical loss of the one-hot targets of the labels: one statement of the loss.
@@ -1086,7 +1099,7 @@ def sparse_categorical_focal_cross_entropy(
     y_pred: Any,
     *,
     from_logits: bool = False,
-    axis: int = -1,
+    axis: Any = -1,
     gamma: float = 2.0,
     alpha: Any = None,
     sample_weight: Any = None,
@@ -1114,8 +1127,9 @@ def sparse_categorical_focal_cross_entropy(
     eps_bound = _check_eps(eps)
     nan_policy = _check_nan_policy(nan_policy)
     y_pred = _as_float("y_pred", y_pred)
-    axis = _check_axis(axis, y_pred.ndim)
-    labels, rows = _labels_for_rows(y_true, y_pred.shape, axis)
+    folded = _Folded(y_pred, axis)  # several class axes: a label indexes them in C order
+    y_pred, axis = folded.array, folded.axis
+    labels, rows = _labels_for_rows(y_true, folded)
     n_classes = y_pred.shape[axis]
     alpha_c = _class_alpha(alpha, n_classes)
     weight = _as_weight(sample_weight, rows)
@@ -1127,7 +1141,7 @@ def sparse_categorical_focal_cross_entropy(
     ignored = np.asarray(ignored, dtype=bool)
     _check_labels(np.where(ignored, 0, labels), n_classes)
     if not from_logits:
-        _check_unit_interval("y_pred", y_pred)
+        _check_unit_interval("y_pred", folded.source)
     out_dtype, pred = y_pred.dtype, _computed(y_pred)
     safe = np.where(ignored, 0, labels).astype(np.intp)
     at_label = np.expand_dims(safe, axis)
