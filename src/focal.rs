@@ -1,9 +1,10 @@
-//! Bindings of the focal losses: `binary_focal_cross_entropy` and
-//! `sparse_categorical_focal_cross_entropy`. Same steps as the plain losses in `lib.rs`, plus
-//! the `gamma`, `alpha` and `ignore_index` options.
+//! Bindings of the focal losses: `binary_focal_cross_entropy`,
+//! `categorical_focal_cross_entropy` and `sparse_categorical_focal_cross_entropy`. Same steps
+//! as the plain losses in `lib.rs`, plus the `gamma`, `alpha` and `ignore_index` options.
 
 use crate::arrays::{self, prepare, readonly, Role};
 use crate::loss_inputs::LossInputs;
+use crate::loss_opts::LabelSmoothing;
 use crate::options::{Axes, Eps, Flag, NanPolicyArg, Reduction};
 use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use plogp_core::focal::{self, ClassAlpha, Focus};
@@ -224,6 +225,59 @@ pub fn sparse_categorical_focal_cross_entropy<'py>(
         |v, ids, ng| {
             let (y, p, focus) = (v.y_true, v.y_pred, (gamma, alpha, ignore));
             grouped::sparse_focal(y, p, (v.n, v.c), focus, v.eps, ids, ng, v.weights, nan)
+        },
+    )
+}
+
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/categorical_focal_cross_entropy.txt"))]
+#[pyfunction]
+#[pyo3(
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axes::One(-1), gamma = Gamma(2.0), alpha = None, sample_weight = None, label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
+    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, gamma=2.0, alpha=None, sample_weight=None, label_smoothing=0.0, eps='auto', reduction='mean', nan_policy='propagate', groups=None)"
+)]
+#[allow(clippy::too_many_arguments)]
+pub fn categorical_focal_cross_entropy<'py>(
+    y_true: &Bound<'py, PyAny>,
+    y_pred: &Bound<'py, PyAny>,
+    from_logits: Flag,
+    axis: Axes,
+    gamma: Gamma,
+    alpha: Option<&Bound<'py, PyAny>>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    label_smoothing: LabelSmoothing,
+    eps: Eps,
+    reduction: Reduction,
+    nan_policy: NanPolicyArg,
+    groups: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (nan, gamma, smoothing) = (nan_policy.0, gamma.0, label_smoothing.0);
+    let inputs = LossInputs::categorical(y_true, y_pred, &axis)?;
+    let alpha_arg = class_alpha(alpha, inputs.c)?;
+    let alpha = alpha_arg.get()?;
+    let inputs = inputs
+        .eps(eps, from_logits.0)
+        .sample_weight(sample_weight)?
+        .reduce(reduction, groups)?;
+    inputs.run(
+        2,
+        |v, out| {
+            let (t, p, focus) = (v.y_true, v.y_pred, (gamma, alpha));
+            focal::categorical_focal(
+                t,
+                p,
+                (v.n, v.c),
+                focus,
+                smoothing,
+                v.eps,
+                v.weights,
+                nan,
+                out,
+            )
+        },
+        |v, ids, ng| {
+            let (t, p, focus) = (v.y_true, v.y_pred, (gamma, alpha));
+            let nc = (v.n, v.c);
+            grouped::categorical_focal(t, p, nc, focus, smoothing, v.eps, ids, ng, v.weights, nan)
         },
     )
 }

@@ -708,6 +708,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(categorical_cross_entropy, m)?)?;
     m.add_function(wrap_pyfunction!(sparse_categorical_cross_entropy, m)?)?;
     m.add_function(wrap_pyfunction!(focal::binary_focal_cross_entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(focal::categorical_focal_cross_entropy, m)?)?;
     m.add_function(wrap_pyfunction!(
         focal::sparse_categorical_focal_cross_entropy,
         m

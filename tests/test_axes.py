@@ -411,6 +411,7 @@ def test_normalize_errors(native: ModuleType, reference: ModuleType, function: s
 LOSS_AXES = [(1, 3), (3, 1), [1, 3], (0, 2), None]
 CATEGORICAL = [
     "categorical_cross_entropy",
+    "categorical_focal_cross_entropy",
     "sparse_categorical_cross_entropy",
     "sparse_categorical_focal_cross_entropy",
 ]
@@ -428,12 +429,16 @@ def _loss_data(
     rows, classes = moved.shape[: len(rest)], int(np.prod([shape[k] for k in axes]))
     z_hand = moved.reshape(rows + (classes,))
     options: dict[str, Any] = {"sample_weight": rng.uniform(0.5, 2.0, rows)}
-    if function == "categorical_cross_entropy":
+    if function.startswith("categorical"):
         t = np.asarray(
             np.moveaxis(rng.dirichlet(np.ones(classes), rows), -1, -1), dtype=np.float64
         ).reshape(rows + tuple(shape[k] for k in axes))
         t = np.moveaxis(t, range(len(rest), 4), axes)
-        options |= {"class_weight": rng.uniform(0.5, 2.0, classes), "label_smoothing": 0.1}
+        options["label_smoothing"] = 0.1
+        if function == "categorical_cross_entropy":
+            options["class_weight"] = rng.uniform(0.5, 2.0, classes)
+        else:
+            options |= {"alpha": rng.uniform(0.1, 1.0, classes), "gamma": 1.5}
         t_hand = np.moveaxis(t, axes, range(len(rest), 4)).reshape(z_hand.shape)
         return (t, z), (t_hand, z_hand), options
     labels = rng.integers(0, classes, rows)

@@ -242,6 +242,20 @@ OPTION_CASES = [
         {"from_logits": True, "gamma": 2.0, "nan_policy": "raise"},
     ),
     (
+        "categorical_focal_cross_entropy",
+        "onehot",
+        "z",
+        {"from_logits": True, "gamma": 2.0, "alpha": 0.25, "label_smoothing": 0.1},
+    ),
+    ("categorical_focal_cross_entropy", "onehot", "z", {"from_logits": True, "groups": "groups"}),
+    (
+        "sparse_categorical_focal_cross_entropy",
+        "labels",
+        "z",
+        {"from_logits": True, "gamma": 1.0, "groups": "groups"},
+    ),
+    ("binary_focal_cross_entropy", "y", "p", {"gamma": 2.0, "groups": "groups"}),
+    (
         "sparse_categorical_focal_cross_entropy",
         "labels_ignored",
         "z",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -332,15 +333,145 @@ def test_sparse_parity(
     )
 
 
+# --------------------------------------------------------------------------- categorical
+
+
+def _categorical_by_definition(
+    t: np.ndarray, p: np.ndarray, gamma: float, alpha: Any, smoothing: float
+) -> np.ndarray:
+    """Keras' CategoricalFocalCrossentropy on unclipped probabilities away from 0 and 1:
+    ``−Σ_c α_c·t'_c·(1 − p_c)^γ·log p_c`` with ``t' = (1 − ε)·t + ε/C``."""
+    c = t.shape[-1]
+    ts = (1 - smoothing) * t + smoothing / c
+    return -np.sum(alpha * ts * (1 - p) ** gamma * np.log(p), axis=-1)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("gamma", [0.5, 2.0])
+@pytest.mark.parametrize("alpha", [None, 0.25, "per-class"])
+def test_categorical_matches_definition(
+    impl: ModuleType, rng: np.random.Generator, gamma: float, alpha: Any, smoothing: float
+) -> None:
+    p = random_probs(rng, (300, 5))
+    t = rng.dirichlet(np.ones(5), 300)
+    t[:100] = np.eye(5)[random_labels(rng, 5, (100,))]
+    a = {None: None, 0.25: 0.25, "per-class": np.array([0.1, 0.5, 1.0, 2.0, 0.0])}[alpha]
+    want = _categorical_by_definition(t, p, gamma, 1.0 if a is None else a, smoothing)
+    kw = dict(gamma=gamma, alpha=a, label_smoothing=smoothing, reduction="none")
+    got = impl.categorical_focal_cross_entropy(t, p, eps=0.0, **kw)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    z = np.log(p) + 3.0
+    got = impl.categorical_focal_cross_entropy(t, z, from_logits=True, **kw)
+    np.testing.assert_allclose(got, want, rtol=1e-9)
+    assert_reduction_close(
+        impl.categorical_focal_cross_entropy(t, p, eps=0.0, **(kw | {"reduction": "mean"})),
+        math.fsum(want) / want.size,
+        np.float64,
+    )
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_categorical_gamma_zero_is_categorical_cross_entropy_bitwise(
+    impl: ModuleType, rng: np.random.Generator, smoothing: float
+) -> None:
+    z = rng.normal(0, 4, (400, 6))
+    t = rng.dirichlet(np.ones(6), 400)
+    for x, from_logits in ((z, True), (impl.softmax(z), False)):
+        kw = dict(from_logits=from_logits, label_smoothing=smoothing, reduction="none")
+        a = impl.categorical_focal_cross_entropy(t, x, gamma=0.0, **kw)
+        b = impl.categorical_cross_entropy(t, x, **kw)
+        assert np.array_equal(a, b)
+
+
+def test_categorical_confident_logits_keep_relative_accuracy(impl: ModuleType) -> None:
+    # p_top ≈ 1 − 2e−40 on the target class, plus a soft target on a class with p ≈ 1e-40.
+    z = np.array([[100.0, 10.0, 10.0]])
+    got = impl.categorical_focal_cross_entropy([[1, 0, 0]], z, from_logits=True, reduction="none")
+    q = 2 * math.exp(-90.0)
+    assert got[0] > 0 and math.isclose(float(got[0]), q * q * q, rel_tol=1e-13)
+    got = impl.categorical_focal_cross_entropy(
+        [[0.5, 0.5, 0]], z, from_logits=True, reduction="none"
+    )
+    # 0.5·q³ + 0.5·(1 − e^-90)²·90 (the second class: p ≈ e^-90, −log p ≈ 90)
+    want = 0.5 * q**3 + 0.5 * (1 - math.exp(-90.0)) ** 2 * (90.0 + math.log1p(2 * math.exp(-90)))
+    assert math.isclose(float(got[0]), want, rel_tol=1e-14)
+
+
+def test_categorical_masked_classes_and_edges(impl: ModuleType, rng: np.random.Generator) -> None:
+    z = rng.normal(0, 2, (50, 4))
+    z[:, 3] = -np.inf
+    t = np.zeros((50, 4))
+    t[:, :3] = rng.dirichlet(np.ones(3), 50)
+    kw = dict(from_logits=True, label_smoothing=0.1, alpha=0.5, reduction="none")
+    a = impl.categorical_focal_cross_entropy(t, z, **kw)
+    b = impl.categorical_focal_cross_entropy(t[:, :3], z[:, :3], **kw)
+    assert np.all(np.isfinite(a))
+    assert_elementwise_close(a, b, np.float64)
+    c = impl.categorical_focal_cross_entropy(
+        np.ascontiguousarray(t.T), np.ascontiguousarray(z.T), axis=0, **kw
+    )
+    assert np.array_equal(a, c)
+    # Mass on a masked class: inf; a NaN, a +inf or an all −inf row: NaN.
+    edge = np.array([[0.0, -np.inf], [np.nan, 0.0], [np.inf, 0.0], [-np.inf, -np.inf]])
+    got = impl.categorical_focal_cross_entropy(
+        [[0, 1]] * 4, edge, from_logits=True, reduction="none"
+    )
+    assert got[0] == math.inf and np.all(np.isnan(got[1:]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_categorical_parity(
+    native: ModuleType,
+    reference: ModuleType,
+    rng: np.random.Generator,
+    dtype: type,
+    from_logits: bool,
+) -> None:
+    n, c = 20_011, 9
+    t = rng.dirichlet(np.ones(c), n)
+    t[::2] = np.eye(c)[random_labels(rng, c, (n // 2 + 1,))]
+    p = (rng.normal(0, 6, (n, c)) if from_logits else random_probs(rng, (n, c))).astype(dtype)
+    w = rng.uniform(0, 2, n)
+    alpha = rng.uniform(0, 1, c)
+    kw = dict(from_logits=from_logits, gamma=2.5, alpha=alpha, sample_weight=w)
+    kw |= dict(label_smoothing=0.05)
+    with unchanged(t, p, w, alpha):
+        a = native.categorical_focal_cross_entropy(t, p, reduction="none", **kw)
+    b = reference.categorical_focal_cross_entropy(t, p, reduction="none", **kw)
+    assert a.dtype == b.dtype == p.dtype
+    _assert_focal_close(a, b, dtype)
+    assert_reduction_close(
+        native.categorical_focal_cross_entropy(t, p, **kw),
+        reference.categorical_focal_cross_entropy(t, p, **kw),
+        np.float64 if dtype == np.float64 else np.float32,
+    )
+    groups = rng.integers(0, 5, n)
+    np.testing.assert_allclose(
+        native.categorical_focal_cross_entropy(t, p, groups=groups, **kw),
+        reference.categorical_focal_cross_entropy(t, p, groups=groups, **kw),
+        rtol=1e-12 if dtype == np.float64 else 1e-5,
+    )
+
+
 # --------------------------------------------------------------------------- errors
 
 
 @pytest.mark.parametrize(
-    "fn", ["binary_focal_cross_entropy", "sparse_categorical_focal_cross_entropy"]
+    "fn",
+    [
+        "binary_focal_cross_entropy",
+        "categorical_focal_cross_entropy",
+        "sparse_categorical_focal_cross_entropy",
+    ],
 )
 def test_option_errors(impl: ModuleType, fn: str) -> None:
     f = getattr(impl, fn)
-    y, p = ([1, 0], [0.3, 0.6]) if fn.startswith("binary") else ([1, 0], [[0.3, 0.7]] * 2)
+    y, p = {
+        "binary_focal_cross_entropy": ([1, 0], [0.3, 0.6]),
+        "categorical_focal_cross_entropy": ([[0, 1], [1, 0]], [[0.3, 0.7]] * 2),
+        "sparse_categorical_focal_cross_entropy": ([1, 0], [[0.3, 0.7]] * 2),
+    }[fn]
     for gamma in (-1.0, math.nan, math.inf):
         assert_raises_clean(ValueError, lambda: f(y, p, gamma=gamma), "gamma")
     for gamma in (True, "2", None):
@@ -372,3 +503,18 @@ def test_sparse_errors(impl: ModuleType) -> None:
     assert_raises_clean(TypeError, lambda: f([0, 1], p, ignore_index=1.5), "ignore_index")
     assert_raises_clean(TypeError, lambda: f([0.0, 1.0], p), "y_true")
     assert_raises_clean(ValueError, lambda: f([0, 1, 1], p), "y_true", "shape")
+
+
+def test_categorical_errors(impl: ModuleType) -> None:
+    f = impl.categorical_focal_cross_entropy
+    t, p = [[0, 1], [1, 0]], [[0.3, 0.7], [0.5, 0.5]]
+    assert_raises_clean(ValueError, lambda: f(t, p, alpha=[1.0, 1.0, 1.0]), "alpha")
+    assert_raises_clean(ValueError, lambda: f(t, p, alpha=[1.0, -1.0]), "alpha")
+    assert_raises_clean(ValueError, lambda: f(t, p, label_smoothing=1.5), "label_smoothing")
+    assert_raises_clean(ValueError, lambda: f([[0, 2], [1, 0]], p), r"y_true\[1\] = 2")
+    assert_raises_clean(ValueError, lambda: f(t, [[0.3, 1.7], [0.5, 0.5]]), r"y_pred\[1\]")
+    assert_raises_clean(ValueError, lambda: f([[0, 1]], p), "y_true", "same shape")
+    assert_raises_clean(TypeError, lambda: f(t, [[1, 0], [0, 1]]), "y_pred")
+    nan_p = [[0.3, 0.7], [np.nan, 0.5]]
+    assert_raises_clean(ValueError, lambda: f(t, nan_p, nan_policy="raise"), "1")
+    assert f(t, nan_p, nan_policy="omit") == f(t[:1], p[:1])

@@ -299,6 +299,10 @@ OPTION_CASES: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     "sparse-ignore_index": (_sparse_ignored, {"ignore_index": -100}),
     "binary-focal": (_binary, {"gamma": 2.0, "alpha": 0.25}),
     "logits-focal-soft": (_logits, {"gamma": 0.5}),
+    "categorical-focal-smoothing": (
+        _categorical,
+        {"gamma": 2.0, "alpha": CLASS_WEIGHT, "label_smoothing": 0.1},
+    ),
     "sparse-focal-ignore": (
         _sparse_ignored,
         {"gamma": 1.5, "alpha": CLASS_WEIGHT, "ignore_index": -100},
@@ -322,9 +326,11 @@ def test_groups_with_every_option(
     name, args, kwargs = maker(rng, n, dtype)
     kwargs = {**kwargs, **options}
     if "gamma" in options:  # the focal loss of the same family
-        name = name.replace("binary_cross_entropy", "binary_focal_cross_entropy").replace(
-            "sparse_categorical_cross_entropy", "sparse_categorical_focal_cross_entropy"
-        )
+        name = {
+            "binary_cross_entropy": "binary_focal_cross_entropy",
+            "categorical_cross_entropy": "categorical_focal_cross_entropy",
+            "sparse_categorical_cross_entropy": "sparse_categorical_focal_cross_entropy",
+        }[name]
     ids = rng.choice([0, 1, 3, 4], n)  # 2 is an empty group
     weight = rng.random(n)
     native, reference = get_impl("native"), get_impl("reference")

@@ -599,6 +599,12 @@ def _option_cases(rng: np.random.Generator) -> list[tuple[Any, str, Any, Any]]:
             p,
         ),
         (
+            metrics.CategoricalFocalCrossEntropy(from_logits=True, alpha=cw, label_smoothing=0.1),
+            "categorical_focal_cross_entropy",
+            np.eye(C)[labels],
+            z,
+        ),
+        (
             metrics.SparseCategoricalFocalCrossEntropy(
                 from_logits=True, alpha=cw, ignore_index=-100
             ),
@@ -609,7 +615,7 @@ def _option_cases(rng: np.random.Generator) -> list[tuple[Any, str, Any, Any]]:
     ]
 
 
-@pytest.mark.parametrize("index", range(9))
+@pytest.mark.parametrize("index", range(10))
 @pytest.mark.parametrize("weighted", [False, True])
 def test_every_option_matches_the_function(
     index: int, weighted: bool, rng: np.random.Generator

@@ -149,6 +149,13 @@ results = {
         ignore_index=1, class_weight=class_w),
     "focal_bce_groups": plogp.binary_focal_cross_entropy(
         y, z32, from_logits=True, gamma=2.0, alpha=0.25, groups=item_groups, sample_weight=w),
+    "focal_cce_logits_smoothed": plogp.categorical_focal_cross_entropy(
+        one_hot, logits, from_logits=True, gamma=2.0, alpha=class_w, label_smoothing=0.1,
+        sample_weight=row_w),
+    "focal_cce_prob_f32_none": plogp.categorical_focal_cross_entropy(
+        one_hot, probs.astype(np.float32), alpha=0.25, reduction="none"),
+    "focal_cce_groups": plogp.categorical_focal_cross_entropy(
+        one_hot, masked, from_logits=True, gamma=1.5, groups=row_groups, label_smoothing=0.2),
     "focal_sparse_groups_ignore": plogp.sparse_categorical_focal_cross_entropy(
         labels, logits.astype(np.float32), from_logits=True, gamma=1.0, ignore_index=3,
         groups=row_groups, reduction="sum"),

@@ -28,7 +28,11 @@ from plogp._native import (
 from plogp._log_loss import log_loss
 from plogp._config import package_version as _package_version
 from plogp._config import show_config
-from plogp._native import binary_focal_cross_entropy, sparse_categorical_focal_cross_entropy
+from plogp._native import (
+    binary_focal_cross_entropy,
+    categorical_focal_cross_entropy,
+    sparse_categorical_focal_cross_entropy,
+)
 from plogp import grad
 from plogp import metrics  # the streaming metrics: ``plogp.metrics.BinaryCrossEntropy``...
 
@@ -60,5 +64,6 @@ __all__ = [
 ]
 __all__ += [
     "binary_focal_cross_entropy",
+    "categorical_focal_cross_entropy",
     "sparse_categorical_focal_cross_entropy",
 ]

@@ -32,6 +32,7 @@ __all__ = [
 ]
 __all__ += [
     "binary_focal_cross_entropy",
+    "categorical_focal_cross_entropy",
     "sparse_categorical_focal_cross_entropy",
     "grad_binary_cross_entropy",
     "grad_softmax_cross_entropy",
@@ -1050,6 +1051,79 @@ def sparse_categorical_focal_cross_entropy(
     0.056916
     >>> round(plogp.sparse_categorical_focal_cross_entropy([0, -100], p, ignore_index=-100), 6)
     0.032101
+    """
+
+def categorical_focal_cross_entropy(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    from_logits: bool = False,
+    axis: int | tuple[int, ...] | None = -1,
+    gamma: float = 2.0,
+    alpha: float | ArrayLike | None = None,
+    sample_weight: ArrayLike | None = None,
+    label_smoothing: float = 0.0,
+    eps: float | Literal["auto"] = "auto",
+    reduction: Literal["mean", "sum", "none"] = "mean",
+    nan_policy: Literal["propagate", "raise", "omit"] = "propagate",
+    groups: ArrayLike | None = None,
+) -> float | NDArray[np.floating[Any]]:
+    """Focal cross-entropy of one-hot or soft targets, one loss per row (Keras'
+    ``CategoricalFocalCrossentropy``).
+
+    Parameters
+    ----------
+    y_true : array_like
+        Targets in [0, 1] of the same shape as `y_pred`: one-hot rows (bool or any integer
+        dtype, read without a copy) or soft float targets.
+    y_pred : array_like
+        Class probabilities in [0, 1], or logits if `from_logits` (-inf marks a masked class).
+    from_logits, axis, sample_weight, eps, reduction, nan_policy, groups
+        As in `categorical_cross_entropy`.
+    gamma : float, default 2.0
+        Focusing parameter, finite and >= 0.
+    alpha : float or array_like, optional
+        Class balance alpha_c: one number for every class (Keras' ``alpha=0.25``), or a 1-D
+        array of C numbers; all finite and >= 0. None: 1.
+    label_smoothing : float, default 0.0
+        eps in [0, 1]: targets become (1 - eps)*t + eps/K over the K classes (the classes whose
+        logit is not -inf, from logits), as in `categorical_cross_entropy`.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A Python float for "mean" and "sum"; for "none" an array of `y_pred`'s shape without
+        `axis`.
+
+    Raises
+    ------
+    TypeError
+        Unsupported dtypes; `gamma` or `alpha` of the wrong type.
+    ValueError
+        As `categorical_cross_entropy`; `gamma` negative or not finite; `alpha` negative, not
+        finite or not of length C.
+
+    Notes
+    -----
+    l = -sum_c alpha_c*t_c*(1 - p_c)**gamma*log(p_c), with t after label smoothing and p
+    clipped to [eps, 1 - eps] (probabilities; not renormalised: Keras divides y_pred by its
+    row sum first). From logits log(p_c) = (z_c - m) - log(S) and
+    log(1 - p_c) = log(S - e_c) - log(S) with e_c = exp(z_c - m), S their sum and S - 1 kept
+    exactly for the top class, so (1 - p)**gamma keeps its relative accuracy where p -> 1.
+    A row whose max logit is NaN or +inf, or whose logits are all -inf, gives NaN. With
+    gamma = 0 and no alpha it is `categorical_cross_entropy`, bit for bit. "mean" =
+    sum(s*l) / sum(s): alpha is not in the denominator (the Keras convention).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import plogp
+    >>> t = np.array([[1, 0, 0], [0, 0, 1]])
+    >>> p = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
+    >>> np.round(plogp.categorical_focal_cross_entropy(t, p, reduction="none"), 6)
+    array([0.032101, 0.081732])
+    >>> plogp.categorical_focal_cross_entropy(t, p, gamma=0.0) == plogp.categorical_cross_entropy(t, p)
+    True
     """
 
 def grad_binary_cross_entropy(

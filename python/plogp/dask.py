@@ -6,8 +6,9 @@ with ``merge`` in a tree of ``split_every`` inputs per node. Only these small st
 between workers, so this runs unchanged on a ``dask.distributed`` cluster.
 
 - :func:`binary_cross_entropy`, :func:`categorical_cross_entropy`,
-  :func:`sparse_categorical_cross_entropy`, :func:`binary_focal_cross_entropy` and
-  :func:`sparse_categorical_focal_cross_entropy` take every option of the NumPy functions
+  :func:`sparse_categorical_cross_entropy` and the focal losses
+  (:func:`binary_focal_cross_entropy`, :func:`categorical_focal_cross_entropy`,
+  :func:`sparse_categorical_focal_cross_entropy`) take every option of the NumPy functions
   (``from_logits``, ``sample_weight``, ``pos_weight``, ``class_weight``, ``label_smoothing``,
   ``ignore_index``, ``axis``, ``gamma``, ``alpha``, ``eps``, ``nan_policy``, ``groups``)
   with ``reduction="mean" | "sum"``, and return what the function returns (a Python float;
@@ -38,6 +39,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_focal_cross_entropy",
     "categorical_cross_entropy",
+    "categorical_focal_cross_entropy",
     "entropy",
     "metric_from_dask",
     "sparse_categorical_cross_entropy",
@@ -68,12 +70,13 @@ def _layout(metric: Any) -> Tuple[str, int | None]:
         return "binary", None
     if isinstance(metric, metrics._SparseBase):
         return "sparse", metric.axis
-    if isinstance(metric, metrics.CategoricalCrossEntropy):
+    if isinstance(metric, metrics._DenseBase):
         return "categorical", metric.axis
     raise TypeError(
         "metric must be a plogp.metrics loss metric (BinaryCrossEntropy, "
-        "BinaryFocalCrossEntropy, CategoricalCrossEntropy, SparseCategoricalCrossEntropy or "
-        f"SparseCategoricalFocalCrossEntropy), got {type(metric).__name__}"
+        "BinaryFocalCrossEntropy, CategoricalCrossEntropy, CategoricalFocalCrossEntropy, "
+        "SparseCategoricalCrossEntropy or SparseCategoricalFocalCrossEntropy), got "
+        f"{type(metric).__name__}"
     )
 
 
@@ -405,6 +408,7 @@ def binary_focal_cross_entropy(
     eps: Any = "auto",
     reduction: str = "mean",
     nan_policy: str = "propagate",
+    groups: Any = None,
     compute: bool = True,
     split_every: int = SPLIT_EVERY,
 ) -> Any:
@@ -414,7 +418,39 @@ def binary_focal_cross_entropy(
     metric = metrics.BinaryFocalCrossEntropy(
         from_logits=from_logits, gamma=gamma, alpha=alpha, eps=eps, nan_policy=nan_policy
     )
-    return _loss(metric, y_true, y_pred, sample_weight, None, reduction, compute, split_every)
+    return _loss(metric, y_true, y_pred, sample_weight, groups, reduction, compute, split_every)
+
+
+def categorical_focal_cross_entropy(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    axis: int = -1,
+    gamma: float = 2.0,
+    alpha: Any = None,
+    sample_weight: Any = None,
+    label_smoothing: float = 0.0,
+    eps: Any = "auto",
+    reduction: str = "mean",
+    nan_policy: str = "propagate",
+    groups: Any = None,
+    compute: bool = True,
+    split_every: int = SPLIT_EVERY,
+) -> Any:
+    """:func:`plogp.categorical_focal_cross_entropy` of dask arrays, classes along ``axis``."""
+    from plogp import metrics
+
+    metric = metrics.CategoricalFocalCrossEntropy(
+        from_logits=from_logits,
+        axis=axis,
+        gamma=gamma,
+        alpha=alpha,
+        label_smoothing=label_smoothing,
+        eps=eps,
+        nan_policy=nan_policy,
+    )
+    return _loss(metric, y_true, y_pred, sample_weight, groups, reduction, compute, split_every)
 
 
 def sparse_categorical_focal_cross_entropy(
@@ -430,6 +466,7 @@ def sparse_categorical_focal_cross_entropy(
     eps: Any = "auto",
     reduction: str = "mean",
     nan_policy: str = "propagate",
+    groups: Any = None,
     compute: bool = True,
     split_every: int = SPLIT_EVERY,
 ) -> Any:
@@ -445,7 +482,7 @@ def sparse_categorical_focal_cross_entropy(
         eps=eps,
         nan_policy=nan_policy,
     )
-    return _loss(metric, y_true, y_pred, sample_weight, None, reduction, compute, split_every)
+    return _loss(metric, y_true, y_pred, sample_weight, groups, reduction, compute, split_every)
 
 
 def _block_entropy(block: Any, axis: int, base: Any, keep: bool) -> Any:

@@ -36,6 +36,7 @@ __all__ = [
     "BinaryCrossEntropy",
     "BinaryFocalCrossEntropy",
     "CategoricalCrossEntropy",
+    "CategoricalFocalCrossEntropy",
     "Entropy",
     "MetricResult",
     "SparseCategoricalCrossEntropy",
@@ -753,7 +754,46 @@ class _CategoricalBase(_Loss):
         return self
 
 
-class CategoricalCrossEntropy(_CategoricalBase):
+class _DenseBase(_CategoricalBase):
+    """One-hot or soft targets: the base rates are the class masses of the targets as given."""
+
+    def _class_sums(
+        self, y_true: np.ndarray, kept: np.ndarray | None, n_classes: int
+    ) -> np.ndarray:
+        t = np.moveaxis(y_true, self.axis, -1).reshape(-1, n_classes)
+        if kept is None:
+            return np.asarray(np.sum(t, axis=0, dtype=np.float64))
+        k = kept.reshape(-1)
+        # 0 weight × NaN target (an omitted row) must not reach the sums.
+        return np.asarray(
+            np.sum(np.where(k[:, None] > 0, k[:, None] * t, 0.0), axis=0, dtype=np.float64)
+        )
+
+    def _group_class_sums(
+        self,
+        y_true: np.ndarray,
+        kept: np.ndarray | None,
+        ids: np.ndarray,
+        n_groups: int,
+        n_classes: int,
+    ) -> np.ndarray:
+        t = np.moveaxis(y_true, self.axis, -1)  # rows × classes, a view
+
+        def mass(c: int) -> Callable[[slice], np.ndarray]:
+            def part(sl: slice) -> np.ndarray:
+                tc = t[sl][..., c].reshape(-1).astype(np.float64)
+                if kept is None:
+                    return tc
+                k = _flat_part(kept, sl)
+                return np.where(k > 0, k * tc, 0.0)
+
+            return part
+
+        columns = [_bincount(ids, mass(c), n_groups) for c in range(n_classes)]
+        return np.stack(columns, axis=1) if columns else np.zeros((n_groups, 0))
+
+
+class CategoricalCrossEntropy(_DenseBase):
     """Streaming :func:`plogp.categorical_cross_entropy`: every row is an item.
 
     Parameters
@@ -790,40 +830,56 @@ class CategoricalCrossEntropy(_CategoricalBase):
         pred, target, _ = _one_row(self.axis, classes)
         self._call(target, pred, reduction="sum")
 
-    def _class_sums(
-        self, y_true: np.ndarray, kept: np.ndarray | None, n_classes: int
-    ) -> np.ndarray:
-        t = np.moveaxis(y_true, self.axis, -1).reshape(-1, n_classes)
-        if kept is None:
-            return np.asarray(np.sum(t, axis=0, dtype=np.float64))
-        k = kept.reshape(-1)
-        # 0 weight × NaN target (an omitted row) must not reach the sums.
-        return np.asarray(
-            np.sum(np.where(k[:, None] > 0, k[:, None] * t, 0.0), axis=0, dtype=np.float64)
+
+class CategoricalFocalCrossEntropy(_DenseBase):
+    """Streaming :func:`plogp.categorical_focal_cross_entropy`: every row is an item.
+
+    Parameters
+    ----------
+    from_logits, axis, gamma, alpha, label_smoothing, eps, nan_policy
+        As in :func:`plogp.categorical_focal_cross_entropy` (``alpha`` is not in the "mean"
+        denominator). The number of classes is fixed by the first update; the base rates
+        are the class masses of the targets as given.
+    """
+
+    _function = "categorical_focal_cross_entropy"
+    alpha: Any = None
+    _option_names = (
+        "from_logits",
+        "axis",
+        "gamma",
+        "alpha",
+        "label_smoothing",
+        "eps",
+        "nan_policy",
+    )
+
+    def __init__(
+        self,
+        *,
+        from_logits: bool = False,
+        axis: int = -1,
+        gamma: float = 2.0,
+        alpha: Any = None,
+        label_smoothing: float = 0.0,
+        eps: float | str = "auto",
+        nan_policy: str = "propagate",
+    ) -> None:
+        super().__init__(
+            from_logits=from_logits,
+            axis=axis,
+            gamma=gamma,
+            alpha=alpha,
+            label_smoothing=label_smoothing,
+            eps=eps,
+            nan_policy=nan_policy,
         )
 
-    def _group_class_sums(
-        self,
-        y_true: np.ndarray,
-        kept: np.ndarray | None,
-        ids: np.ndarray,
-        n_groups: int,
-        n_classes: int,
-    ) -> np.ndarray:
-        t = np.moveaxis(y_true, self.axis, -1)  # rows × classes, a view
-
-        def mass(c: int) -> Callable[[slice], np.ndarray]:
-            def part(sl: slice) -> np.ndarray:
-                tc = t[sl][..., c].reshape(-1).astype(np.float64)
-                if kept is None:
-                    return tc
-                k = _flat_part(kept, sl)
-                return np.where(k > 0, k * tc, 0.0)
-
-            return part
-
-        columns = [_bincount(ids, mass(c), n_groups) for c in range(n_classes)]
-        return np.stack(columns, axis=1) if columns else np.zeros((n_groups, 0))
+    def _validate(self) -> None:
+        alpha = self.alpha
+        classes = 2 if alpha is None or np.ndim(alpha) == 0 else max(1, np.size(alpha))
+        pred, target, _ = _one_row(self.axis, classes)
+        self._call(target, pred, reduction="sum")
 
 
 class _SparseBase(_CategoricalBase):

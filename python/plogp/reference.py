@@ -1094,6 +1094,101 @@ def _class_alpha(alpha: Any, n_classes: int) -> np.ndarray | float | None:
     return float(a) if a.ndim == 0 else a
 
 
+def categorical_focal_cross_entropy(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    from_logits: bool = False,
+    axis: Any = -1,
+    gamma: float = 2.0,
+    alpha: Any = None,
+    sample_weight: Any = None,
+    label_smoothing: float = 0.0,
+    eps: float | str = "auto",
+    reduction: str = "mean",
+    nan_policy: str = "propagate",
+    groups: Any = None,
+) -> Any:
+    """Categorical focal cross-entropy, one loss per row (Keras' CategoricalFocalCrossentropy):
+    ``−Σ_c α_c·t'_c·(1 − p_c)^γ·log p_c`` with the smoothed targets ``t'`` of
+    ``categorical_cross_entropy``.
+
+    From probabilities ``p`` is clipped to ``[eps, 1 − eps]``. From logits
+    ``log p_c = (z_c − m) − log S`` and ``log(1 − p_c) = log(Σ_{k≠c} e_k) − log S`` (the sum
+    without class c, formed directly). A row whose max logit is not finite gives NaN. With
+    γ = 0 and no α: ``categorical_cross_entropy``.
+    """
+    gamma = _check_gamma(gamma)
+    if gamma == 0 and alpha is None:
+        return categorical_cross_entropy(
+            y_true,
+            y_pred,
+            from_logits=from_logits,
+            axis=axis,
+            sample_weight=sample_weight,
+            label_smoothing=label_smoothing,
+            eps=eps,
+            reduction=reduction,
+            nan_policy=nan_policy,
+            groups=groups,
+        )
+    smoothing = _opt.check_label_smoothing(label_smoothing)
+    reduction = _check_reduction(reduction)
+    eps_bound = _check_eps(eps)
+    nan_policy = _check_nan_policy(nan_policy)
+    y_pred = _as_float("y_pred", y_pred)
+    y_true = _as_target("y_true", y_true)
+    _check_same_shape("y_true", y_true, "y_pred", y_pred)
+    original = y_true, y_pred  # range errors name their flat index
+    folded = _Folded(y_pred, axis)
+    y_pred, y_true, axis = folded.array, _Folded(y_true, axis).array, folded.axis
+    n_classes = y_pred.shape[axis]
+    alpha_c = _class_alpha(alpha, n_classes)
+    rows = _without_axis(y_pred.shape, axis)
+    weight = _as_weight(sample_weight, rows)
+    _check_unit_interval("y_true", original[0])
+    if not from_logits:
+        _check_unit_interval("y_pred", original[1])
+    out_dtype, pred = y_pred.dtype, _computed(y_pred).astype(np.float64)
+    t = y_true.astype(np.float64) * (1 - smoothing)
+    if smoothing != 0:
+        shares = pred != -np.inf if from_logits else np.ones(pred.shape, dtype=bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = t + np.where(shares, smoothing / np.sum(shares, axis=axis, keepdims=True), 0)
+    along = [1] * pred.ndim
+    along[axis] = n_classes
+    a = 1.0 if alpha_c is None else np.broadcast_to(alpha_c, n_classes).reshape(along)
+    coef = a * t
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if from_logits:
+            m, d, e, _ = _max_shift(pred, axis)
+            log_s = _log_sum(d, e, axis)
+            # Σ_{k≠c} e_k: the other classes' mass, summed for each class c.
+            others = np.stack(
+                [
+                    np.sum(np.delete(e, c, axis=axis), axis=axis, dtype=np.float64)
+                    for c in range(n_classes)
+                ],
+                axis=axis,
+            )
+            log_p, log_q = d - log_s, np.log(others) - log_s
+        else:
+            p = np.clip(
+                pred,
+                _resolve_eps(eps_bound, y_pred.dtype),
+                1 - _resolve_eps(eps_bound, y_pred.dtype),
+            )
+            log_p, log_q = np.log(p), np.log1p(-p)
+        keep = (coef != 0) | np.isnan(pred)
+        terms = np.where(keep, -coef * _focal_power(gamma, log_q) * log_p, 0)
+        loss = np.sum(terms, axis=axis, dtype=np.float64) + 0.0
+        if from_logits:
+            loss = np.where(np.isfinite(np.squeeze(m, axis=axis)), loss, np.nan)
+    if groups is not None:
+        return _reduce_by_group(loss, weight, groups, rows, reduction, nan_policy)
+    return _reduce(loss, weight, reduction, out_dtype, nan_policy)
+
+
 def sparse_categorical_focal_cross_entropy(
     y_true: Any,
     y_pred: Any,
@@ -1318,5 +1413,6 @@ __all__ += [
     "binary_focal_cross_entropy",
     "grad_binary_cross_entropy",
     "grad_softmax_cross_entropy",
+    "categorical_focal_cross_entropy",
     "sparse_categorical_focal_cross_entropy",
 ]

@@ -25,16 +25,27 @@
 //! `S_y' = Σ_{c ≠ y} exp(z_c − m)`, so `ln p_y = (z_y − m) − ln S` and
 //! `ln(1 − p_y) = ln S_y' − ln S` keep their relative accuracy at both ends (no `1 − p_y`
 //! is ever rounded). A −inf logit is a masked class and contributes nothing.
+//!
+//! Categorical, per row with dense (one-hot or soft) targets `t`, as Keras'
+//! `CategoricalFocalCrossentropy`:
+//!   l = −Σ_c α_c·t'_c·(1 − p_c)^γ·ln p_c,   t'_c = (1 − ε)·t_c + ε/K (label smoothing over
+//! the K classes, the unmasked ones from logits). From logits, with the row's
+//! `S = Σ exp(z_c − m)`: `ln p_c = (z_c − m) − ln S` and `ln(1 − p_c) = ln(S − e_c) − ln S`,
+//! where `S − e_c ≥ S/2` for a class below the max and `S − 1` is kept exactly for a class at
+//! it ([`crate::math::RowShift::others`]). A row whose max is NaN or +inf, or whose logits are
+//! all −inf, gives NaN. With γ = 0 and no α it is [`crate::loss_options::cce`], bit for bit.
 
 use crate::driver::{
     check_unit, elementwise, rows, ElementLoss, NanPolicy, RowOp, Totals, Weights,
 };
 use crate::error::{Error, Result};
 use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
-use crate::math::lane0;
+use crate::loss_options::{self, class_weights, smoothing_classes, DenseRow, RowTargets};
+use crate::math::{lane0, row_shift};
 use crate::reduce::VecSum;
 use crate::simd::{Simd, LANES};
 use crate::value::Real;
+use crate::LossOptions;
 
 /// The focusing parameter γ and the optional class balance α of a binary focal loss.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -427,6 +438,162 @@ pub(crate) fn sparse_focal_typed<P: Real, O: Real>(
     rows(&op, n_rows, c, w, nan, out)
 }
 
+impl ClassAlpha<'_> {
+    /// α of classes `k..k + LANES` (any value on padding lanes: their target is 0).
+    #[inline(always)]
+    fn lanes<S: Simd>(&self, s: S, k: usize) -> S::V {
+        match *self {
+            ClassAlpha::None => s.splat(1.0),
+            ClassAlpha::All(a) => s.splat(a),
+            ClassAlpha::PerClass(a) => s.load(&crate::value::lanes(a, k, 0.0, |x| x)),
+        }
+    }
+}
+
+struct CategoricalFocalRows<'a, P> {
+    t: Targets<'a>,
+    p: &'a [P],
+    c: usize,
+    gamma: f64,
+    alpha: ClassAlpha<'a>,
+    smoothing: f64,
+    /// `Some(eps)`: probabilities clipped to `[eps, 1 − eps]`; `None`: logits.
+    eps: Option<f64>,
+}
+
+impl<P: Real> RowOp for CategoricalFocalRows<'_, P> {
+    #[inline(always)]
+    fn row<S: Simd>(&self, s: S, r: usize, scratch: &mut [f64; BLOCK]) -> Result<f64> {
+        let (base, c) = (r * self.c, self.c);
+        let p = &self.p[base..base + c];
+        let mut targets = DenseRow::new(self.t, base, c, scratch);
+        let logits = self.eps.is_none();
+        let shift = if logits { Some(row_shift(s, p)) } else { None };
+        if let Some(shift) = shift {
+            if !shift.m.is_finite() {
+                // The targets are still checked, as without the focus.
+                for k in (0..c).step_by(LANES) {
+                    targets.lanes(s, k)?;
+                }
+                return Ok(f64::NAN);
+            }
+        }
+        let zero = s.splat(0.0);
+        let share = match self.smoothing {
+            0.0 => 0.0,
+            e => e / smoothing_classes(s, p, logits),
+        };
+        let (keep_t, share_v) = (s.splat(1.0 - self.smoothing), s.splat(share));
+        let ninf = s.splat(f64::NEG_INFINITY);
+        let mut acc = VecSum::<S, 1>::new(s);
+        for k in (0..c).step_by(LANES) {
+            let tv = targets.lanes(s, k)?;
+            let pad = if logits { f64::NEG_INFINITY } else { 0.5 };
+            let pv = P::load(s, p, k, pad);
+            if !logits {
+                check_unit(s, pv, "y_pred", p, base, P::to_f64)?;
+            }
+            let valid = class_weights(s, None, c, k); // 1 on classes, 0 on padding lanes
+            let mut t = s.mul(tv, keep_t);
+            if self.smoothing != 0.0 {
+                let shared = match logits {
+                    true => s.select(s.ne(pv, ninf), share_v, zero),
+                    false => share_v,
+                };
+                t = s.add(t, s.mul(valid, shared));
+            }
+            let coef = s.mul(self.alpha.lanes(s, k), t);
+            let keep = s.or(s.ne(coef, zero), s.is_nan(pv));
+            if !s.any(keep) {
+                continue;
+            }
+            let (ln_p, ln_q) = match shift {
+                // Logits: ln p_c and ln(1 − p_c) from the row's shift.
+                Some(shift) => {
+                    let (mv, sum) = (s.splat(shift.m), s.splat(shift.sum));
+                    let d = s.sub(pv, mv);
+                    let e = P::exp_v(s, d);
+                    let rest = s.select(s.eq(pv, mv), s.splat(shift.others), s.sub(sum, e));
+                    let ln_sum = s.splat(shift.ln_sum);
+                    (s.sub(d, ln_sum), s.sub(P::ln_v(s, rest), ln_sum))
+                }
+                None => {
+                    let eps = self.eps.unwrap_or(0.0);
+                    let pc = s.min(s.max(pv, s.splat(eps)), s.splat(1.0 - eps));
+                    (P::ln_v(s, pc), P::ln_1p_v(s, s.neg(pc)))
+                }
+            };
+            let factor = pow_from_ln::<S, P>(s, self.gamma, ln_q);
+            let term = s.neg(s.mul(s.mul(coef, factor), ln_p));
+            acc.push([s.select(keep, term, zero)]);
+        }
+        // +0, never −0.
+        Ok(acc.finish()[0].value() + 0.0)
+    }
+}
+
+/// Categorical focal cross-entropy of dense targets `t` and probabilities (`eps = Some`) or
+/// logits (`eps = None`) `p`, both `n_rows × c` row-major, with `label_smoothing` from
+/// `opts` (its other options do not apply): returns `Σ s_r·l_r` and `Σ s_r`; writes `s_r·l_r`
+/// to `out` if given. α does not enter `Σ s_r`.
+#[allow(clippy::too_many_arguments)]
+pub fn categorical_focal(
+    t: Targets<'_>,
+    p: Floats<'_>,
+    (n_rows, c): (usize, usize),
+    (gamma, alpha): (f64, ClassAlpha<'_>),
+    smoothing: f64,
+    eps: Option<f64>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<FloatsMut<'_>>,
+) -> Result<Totals> {
+    with_floats!(p, out, |p, out| categorical_focal_typed(
+        t,
+        p,
+        (n_rows, c),
+        (gamma, alpha),
+        smoothing,
+        eps,
+        w,
+        nan,
+        out
+    ))
+}
+
+/// [`categorical_focal`] on typed slices; the output may be wider than the input (per-group
+/// losses).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn categorical_focal_typed<P: Real, O: Real>(
+    t: Targets<'_>,
+    p: &[P],
+    (n_rows, c): (usize, usize),
+    (gamma, alpha): (f64, ClassAlpha<'_>),
+    smoothing: f64,
+    eps: Option<f64>,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    out: Option<&mut [O]>,
+) -> Result<Totals> {
+    if gamma == 0.0 && matches!(alpha, ClassAlpha::None) {
+        let opts = LossOptions {
+            label_smoothing: smoothing,
+            ..LossOptions::default()
+        };
+        return loss_options::cce_typed(t, p, (n_rows, c), eps, &opts, w, nan, out);
+    }
+    let op = CategoricalFocalRows {
+        t,
+        p,
+        c,
+        gamma,
+        alpha,
+        smoothing,
+        eps,
+    };
+    rows(&op, n_rows, c, w, nan, out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,5 +655,135 @@ mod tests {
         assert_eq!(out[2], f64::INFINITY);
         let lse = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln();
         assert!((out[0] - (lse - 1.0)).abs() <= 1e-15 * lse);
+    }
+
+    /// `−Σ_c α_c·t'_c·(1 − p_c)^γ·ln p_c` of one row of logits, plainly (softmax in f64).
+    fn categorical_exact(t: &[f64], z: &[f64], gamma: f64, alpha: &[f64], eps: f64) -> f64 {
+        let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let e: Vec<f64> = z.iter().map(|x| (x - m).exp()).collect();
+        let sum: f64 = e.iter().sum();
+        let k = z.iter().filter(|x| **x > f64::NEG_INFINITY).count() as f64;
+        (0..z.len())
+            .map(|c| {
+                let share = if z[c] > f64::NEG_INFINITY {
+                    eps / k
+                } else {
+                    0.0
+                };
+                let tc = alpha[c] * ((1.0 - eps) * t[c] + share);
+                let p = e[c] / sum;
+                if tc == 0.0 {
+                    0.0
+                } else {
+                    -tc * (1.0 - p).powf(gamma) * p.ln()
+                }
+            })
+            .sum()
+    }
+
+    #[test]
+    fn categorical_focal_matches_formula() {
+        let z = [
+            0.5f64,
+            -1.5,
+            2.0,
+            f64::NEG_INFINITY,
+            0.0,
+            1.0,
+            3.0,
+            -2.0,
+            0.5,
+        ];
+        let t = [0.2f64, 0.0, 0.5, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0];
+        let alpha = [0.5f64, 1.0, 2.0, 1.0, 0.25, 1.0, 1.0, 3.0, 1.0];
+        for (gamma, eps) in [(2.0, 0.0), (1.5, 0.1), (0.5, 1.0)] {
+            let mut out = [0.0f64; 1];
+            categorical_focal(
+                Targets::from(&t[..]),
+                Floats::from(&z[..]),
+                (1, 9),
+                (gamma, ClassAlpha::PerClass(&alpha)),
+                eps,
+                None,
+                Weights::None,
+                NanPolicy::Propagate,
+                Some((&mut out[..]).into()),
+            )
+            .unwrap();
+            let want = categorical_exact(&t, &z, gamma, &alpha, eps);
+            assert!(
+                (out[0] - want).abs() <= 1e-14 * want,
+                "γ {gamma} ε {eps}: {} vs {want}",
+                out[0]
+            );
+        }
+    }
+
+    #[test]
+    fn categorical_focal_keeps_the_top_class_accurate() {
+        // p_top = 1 − 2e-30: (1 − p_top)^2 = 4e-60, where S − 1 computed from S = 1 would give 0.
+        let z = [0.0f64, -70.0, -70.0];
+        let t = [1.0f64, 0.0, 0.0];
+        let mut out = [0.0f64; 1];
+        categorical_focal(
+            Targets::from(&t[..]),
+            Floats::from(&z[..]),
+            (1, 3),
+            (2.0, ClassAlpha::None),
+            0.0,
+            None,
+            Weights::None,
+            NanPolicy::Propagate,
+            Some((&mut out[..]).into()),
+        )
+        .unwrap();
+        let q = 2.0 * (-70.0f64).exp(); // 1 − p_top to first order
+        let want = q * q * q; // (1 − p)^2 · (−ln p) with −ln p ≈ q
+        assert!(
+            (out[0] - want).abs() <= 1e-12 * want,
+            "{} vs {want}",
+            out[0]
+        );
+    }
+
+    #[test]
+    fn categorical_focal_without_focus_is_cce() {
+        let z = [0.5f64, -1.5, 2.0, 0.25, 1.0, -3.0];
+        let p = [0.1f64, 0.2, 0.7, 0.3, 0.3, 0.4];
+        let t = [0.0f64, 0.0, 1.0, 0.5, 0.5, 0.0];
+        for (x, eps) in [(&z, None), (&p, Some(1e-7))] {
+            let (mut a, mut b) = ([0.0f64; 2], [0.0f64; 2]);
+            categorical_focal(
+                Targets::from(&t[..]),
+                Floats::from(&x[..]),
+                (2, 3),
+                (0.0, ClassAlpha::None),
+                0.1,
+                eps,
+                Weights::None,
+                NanPolicy::Propagate,
+                Some((&mut a[..]).into()),
+            )
+            .unwrap();
+            let opts = LossOptions {
+                label_smoothing: 0.1,
+                ..LossOptions::default()
+            };
+            let (none, keep) = (Weights::None, NanPolicy::Propagate);
+            let (tt, xx) = (Targets::from(&t[..]), Floats::from(&x[..]));
+            loss_options::cce(
+                tt,
+                xx,
+                2,
+                3,
+                eps,
+                &opts,
+                none,
+                keep,
+                Some((&mut b[..]).into()),
+            )
+            .unwrap();
+            assert_eq!(a, b);
+        }
     }
 }

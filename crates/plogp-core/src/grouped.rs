@@ -368,6 +368,57 @@ pub fn binary_focal(
     }
 }
 
+/// Per-group categorical focal cross-entropy (items = rows; `eps` is `None` for logits).
+#[allow(clippy::too_many_arguments)]
+pub fn categorical_focal(
+    t: Targets<'_>,
+    p: Floats<'_>,
+    (n, c): (usize, usize),
+    focus: (f64, ClassAlpha<'_>),
+    smoothing: f64,
+    eps: Option<f64>,
+    groups: GroupIds<'_>,
+    n_groups: usize,
+    w: Weights<'_>,
+    nan: NanPolicy,
+) -> Result<GroupTotals> {
+    let shape = (n, rows_per_chunk(c), c);
+    let focal = (focus, smoothing, eps);
+    match p {
+        Floats::F32(p) => categorical_focal_typed(t, p, c, focal, shape, groups, n_groups, w, nan),
+        Floats::F64(p) => categorical_focal_typed(t, p, c, focal, shape, groups, n_groups, w, nan),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn categorical_focal_typed<P: Real>(
+    t: Targets<'_>,
+    p: &[P],
+    c: usize,
+    (focus, smoothing, eps): ((f64, ClassAlpha<'_>), f64, Option<f64>),
+    shape: (usize, usize, usize),
+    groups: GroupIds<'_>,
+    n_groups: usize,
+    w: Weights<'_>,
+    nan: NanPolicy,
+) -> Result<GroupTotals> {
+    grouped(
+        shape,
+        groups,
+        n_groups,
+        w,
+        nan,
+        None,
+        |r, out: &mut [f64]| {
+            let elems = r.start * c..r.end * c;
+            let (t, p) = (t.slice(elems.clone()), &p[elems]);
+            let (none, keep) = (Weights::None, NanPolicy::Propagate);
+            let rc = (r.len(), c);
+            focal::categorical_focal_typed(t, p, rc, focus, smoothing, eps, none, keep, Some(out))
+        },
+    )
+}
+
 /// Per-group sparse categorical focal cross-entropy (items = rows); a row whose label is
 /// `ignore` has weight 0 in its group, as without groups.
 #[allow(clippy::too_many_arguments)]

@@ -161,7 +161,7 @@ pub(crate) fn bce_typed<P: Real, O: Real>(
 
 /// Class weights of classes `k..k + LANES`; lanes past the row get 0 (so padding never counts).
 #[inline(always)]
-fn class_weights<S: Simd>(s: S, cw: Option<&[f64]>, c: usize, k: usize) -> S::V {
+pub(crate) fn class_weights<S: Simd>(s: S, cw: Option<&[f64]>, c: usize, k: usize) -> S::V {
     match cw {
         Some(cw) => s.load(&lanes(cw, k, 0.0, |x| x)),
         None if k + LANES <= c => s.splat(1.0),
@@ -178,7 +178,7 @@ fn class_weights<S: Simd>(s: S, cw: Option<&[f64]>, c: usize, k: usize) -> S::V 
 /// Number of classes sharing the smoothing mass: classes whose logit is not −inf (logits), all
 /// classes (probabilities).
 #[inline(always)]
-fn smoothing_classes<S: Simd, P: Real>(s: S, z: &[P], logits: bool) -> f64 {
+pub(crate) fn smoothing_classes<S: Simd, P: Real>(s: S, z: &[P], logits: bool) -> f64 {
     if !logits {
         return z.len() as f64;
     }
@@ -259,18 +259,37 @@ fn weighted_row<S: Simd, P: Real>(
 /// The targets of one row, as lanes of classes `k..k + LANES`, for [`weighted_row`]. A trait
 /// rather than a closure: a closure does not inherit the tier's target features, and when LLVM
 /// does not inline it, every intrinsic in it becomes an out-of-line call.
-trait RowTargets {
+pub(crate) trait RowTargets {
     fn lanes<S: Simd>(&mut self, s: S, k: usize) -> Result<S::V>;
 }
 
 /// Dense targets of the row at flat offset `base`, decoded a block at a time into `scratch`
 /// whenever `k` enters a new block, and checked to be probabilities.
-struct DenseRow<'a, 'b> {
+pub(crate) struct DenseRow<'a, 'b> {
     t: Targets<'a>,
     base: usize,
     c: usize,
     scratch: &'b mut [f64; BLOCK],
     decoded: Option<usize>,
+}
+
+impl<'a, 'b> DenseRow<'a, 'b> {
+    /// The row of `c` targets at flat offset `base` of `t`.
+    #[inline(always)]
+    pub(crate) fn new(
+        t: Targets<'a>,
+        base: usize,
+        c: usize,
+        scratch: &'b mut [f64; BLOCK],
+    ) -> Self {
+        DenseRow {
+            t,
+            base,
+            c,
+            scratch,
+            decoded: None,
+        }
+    }
 }
 
 impl RowTargets for DenseRow<'_, '_> {
@@ -376,15 +395,9 @@ struct CategoricalOptRows<'a, P> {
 impl<P: Real> RowOp for CategoricalOptRows<'_, P> {
     #[inline(always)]
     fn row<S: Simd>(&self, s: S, r: usize, scratch: &mut [f64; BLOCK]) -> Result<f64> {
-        let (base, c, t) = (r * self.c, self.c, self.t);
+        let (base, c) = (r * self.c, self.c);
         let p = &self.p[base..base + c];
-        let targets = DenseRow {
-            t,
-            base,
-            c,
-            scratch,
-            decoded: None,
-        };
+        let targets = DenseRow::new(self.t, base, c, scratch);
         weighted_row(s, p, base, self.eps, self.cw, self.smoothing, targets)
     }
 }

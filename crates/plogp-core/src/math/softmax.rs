@@ -29,6 +29,10 @@ pub(crate) struct RowShift {
     /// logits equal to `m` and `R` the sum of the others, so `ln S = ln_1p((n − 1) + R)` keeps
     /// the relative accuracy of a tiny `ln S` that `ln(1 + R)` would round away.
     pub ln_sum: f64,
+    /// `S − 1 = (n − 1) + R`: the sum without one of the logits at the max, exact where
+    /// `S − 1` computed from `S` would round `R` away (the focal losses' `1 − p` of the top
+    /// class).
+    pub others: f64,
 }
 
 impl RowShift {
@@ -36,10 +40,12 @@ impl RowShift {
     /// `exp(z − m)` over the others.
     #[inline(always)]
     pub(crate) fn from_parts<S: Simd, P: Real>(s: S, m: f64, n: f64, rest: f64) -> RowShift {
+        let others = (n - 1.0) + rest;
         RowShift {
             m,
             sum: n + rest,
-            ln_sum: lane0(s, P::ln_1p_v(s, s.splat((n - 1.0) + rest))),
+            ln_sum: lane0(s, P::ln_1p_v(s, s.splat(others))),
+            others,
         }
     }
 }
@@ -62,6 +68,7 @@ pub(crate) fn row_shift<S: Simd, P: Real>(s: S, z: &[P]) -> RowShift {
             m,
             sum: f64::NAN,
             ln_sum: f64::NAN,
+            others: f64::NAN,
         };
     }
     let (zero, one) = (s.splat(0.0), s.splat(1.0));
