@@ -7,6 +7,7 @@ optax are optional).
 from __future__ import annotations
 
 import contextlib
+import math
 import importlib.util
 import os
 import sys
@@ -253,6 +254,57 @@ def test_keras_losses(data: dict[str, Any], keras_floatx: Callable[[str], Module
         / n
     )
     close(got, want, 1e-12)
+
+
+def test_keras_categorical_focal(
+    data: dict[str, Any], keras_floatx: Callable[[str], ModuleType]
+) -> None:
+    keras = keras_floatx("float64")
+    n, s, soft, z = data["n"], data["s"], data["soft"], data["z"]
+    for kw in ({}, {"alpha": 0.4, "gamma": 1.5, "label_smoothing": 0.1}):
+        focal = keras.losses.CategoricalFocalCrossentropy(
+            from_logits=True, **({"alpha": 0.25} | kw)
+        )
+        want = np.asarray(focal(soft, z, sample_weight=s))
+        assert want.dtype == np.float64
+        got = (
+            plogp.categorical_focal_cross_entropy(
+                soft,
+                z,
+                from_logits=True,
+                **({"alpha": 0.25} | kw),
+                sample_weight=s,
+                reduction="sum",
+            )
+            / n
+        )
+        close(got, want, 1e-12)
+
+
+def test_keras_binary_targets_without_the_trailing_axis(
+    data: dict[str, Any], keras_floatx: Callable[[str], ModuleType]
+) -> None:
+    # Keras squeezes the odd axis: (N,) targets against (N, 1) predictions are N items.
+    keras = keras_floatx("float64")
+    y, p = data["yb"][:, 0].astype(np.float64), data["pb"][:, :1]
+    want = np.asarray(keras.losses.BinaryCrossentropy()(y, p))
+    # 1e-6: Keras's mean over the class axis runs in float32 (see test_keras_losses); an
+    # (N, N) broadcast would change the number by far more.
+    close(plogp.binary_cross_entropy(y, p, eps=1e-7), want, 1e-6)
+    assert not math.isclose(
+        float(want),
+        float(
+            np.mean(
+                plogp.binary_cross_entropy(
+                    np.broadcast_to(y, (y.size, y.size)),
+                    np.broadcast_to(p, (y.size, y.size)),
+                    eps=1e-7,
+                    reduction="none",
+                )
+            )
+        ),
+        rel_tol=1e-3,
+    )
 
 
 def test_keras_losses_float32(
