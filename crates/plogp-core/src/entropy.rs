@@ -461,7 +461,7 @@ pub fn pair_normalized<'a, 'o>(
     ln_base: f64,
     out: impl Into<FloatsMut<'o>>,
 ) -> Result<()> {
-    pair(
+    pair_broadcast(
         kind,
         Operand::same(p),
         Operand::same(q),
@@ -478,20 +478,6 @@ pub fn pair_normalized<'a, 'o>(
 /// when `normalize`. An operand too short for its map is an internal error, not a panic.
 #[allow(clippy::too_many_arguments)]
 pub fn pair_broadcast(
-    kind: Pair,
-    p: Operand<'_>,
-    q: Operand<'_>,
-    n_rows: usize,
-    c: usize,
-    ln_base: f64,
-    normalize: bool,
-    out: FloatsMut<'_>,
-) -> Result<()> {
-    pair(kind, p, q, n_rows, c, ln_base, normalize, out)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn pair(
     kind: Pair,
     p: Operand<'_>,
     q: Operand<'_>,
@@ -539,7 +525,7 @@ pub fn cross_entropy<'a, 'o>(
     ln_base: f64,
     out: impl Into<FloatsMut<'o>>,
 ) -> Result<()> {
-    pair(
+    pair_broadcast(
         Pair::CrossEntropy,
         Operand::same(p),
         Operand::same(q),
@@ -560,7 +546,7 @@ pub fn kl_divergence<'a, 'o>(
     ln_base: f64,
     out: impl Into<FloatsMut<'o>>,
 ) -> Result<()> {
-    pair(
+    pair_broadcast(
         Pair::Kl,
         Operand::same(p),
         Operand::same(q),
@@ -581,7 +567,7 @@ pub fn js_divergence<'a, 'o>(
     ln_base: f64,
     out: impl Into<FloatsMut<'o>>,
 ) -> Result<()> {
-    pair(
+    pair_broadcast(
         Pair::Js,
         Operand::same(p),
         Operand::same(q),
@@ -834,7 +820,7 @@ mod tests {
                         FloatsMut::F64(&mut got),
                     )
                     .unwrap();
-                    pair(
+                    pair_broadcast(
                         kind,
                         Operand::same(&p[..]),
                         Operand::same(&repeated[..]),
