@@ -1056,11 +1056,8 @@ def binary_focal_cross_entropy(
             log_p = 0.0 - (softplus_tail + np.maximum(-pred, 0))
             log_q = 0.0 - (softplus_tail + np.maximum(pred, 0))
         else:
-            p = np.clip(
-                pred,
-                _resolve_eps(eps_bound, y_pred.dtype),
-                1 - _resolve_eps(eps_bound, y_pred.dtype),
-            )
+            eps_value = _resolve_eps(eps_bound, y_pred.dtype)
+            p = np.clip(pred, eps_value, 1 - eps_value)
             log_p, log_q = np.log(p), np.log1p(-p)
         ny = 1 - y
         ce = np.where(y != 0, y * log_p, 0) + np.where(ny != 0, ny * log_q, 0)
@@ -1173,11 +1170,8 @@ def categorical_focal_cross_entropy(
             )
             log_p, log_q = d - log_s, np.log(others) - log_s
         else:
-            p = np.clip(
-                pred,
-                _resolve_eps(eps_bound, y_pred.dtype),
-                1 - _resolve_eps(eps_bound, y_pred.dtype),
-            )
+            eps_value = _resolve_eps(eps_bound, y_pred.dtype)
+            p = np.clip(pred, eps_value, 1 - eps_value)
             log_p, log_q = np.log(p), np.log1p(-p)
         keep = (coef != 0) | np.isnan(pred)
         terms = np.where(keep, -coef * _focal_power(gamma, log_q) * log_p, 0)
