@@ -1,13 +1,14 @@
 //! Bindings of the focal losses: `binary_focal_cross_entropy`,
 //! `categorical_focal_cross_entropy` and `sparse_categorical_focal_cross_entropy`. Same steps
-//! as the plain losses in `lib.rs`, plus the `gamma`, `alpha` and `ignore_index` options.
+//! as the plain losses in `lib.rs`, plus the `gamma`, `alpha`, `ignore_index` and
+//! `label_smoothing` options.
 
 use crate::arrays::{self, prepare, readonly, Role};
 use crate::loss_inputs::LossInputs;
 use crate::loss_opts::LabelSmoothing;
 use crate::options::{Axes, Eps, Flag, NanPolicyArg, Reduction};
 use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
-use plogp_core::focal::{self, ClassAlpha, Focus};
+use plogp_core::focal::{self, ClassAlpha, Focus, SparseFocus};
 use plogp_core::grouped;
 use plogp_core::NanPolicy;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -189,8 +190,8 @@ fn ignore_index(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i128>> {
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/sparse_categorical_focal_cross_entropy.txt"))]
 #[pyfunction]
 #[pyo3(
-    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axes::One(-1), gamma = Gamma(2.0), alpha = None, sample_weight = None, ignore_index = None, eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
-    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, gamma=2.0, alpha=None, sample_weight=None, ignore_index=None, eps='auto', reduction='mean', nan_policy='propagate', groups=None)"
+    signature = (y_true, y_pred, *, from_logits = Flag(false), axis = Axes::One(-1), gamma = Gamma(2.0), alpha = None, sample_weight = None, ignore_index = None, label_smoothing = LabelSmoothing(0.0), eps = Eps::Auto, reduction = Reduction::Mean, nan_policy = NanPolicyArg(NanPolicy::Propagate), groups = None),
+    text_signature = "(y_true, y_pred, *, from_logits=False, axis=-1, gamma=2.0, alpha=None, sample_weight=None, ignore_index=None, label_smoothing=0.0, eps='auto', reduction='mean', nan_policy='propagate', groups=None)"
 )]
 #[allow(clippy::too_many_arguments)]
 pub fn sparse_categorical_focal_cross_entropy<'py>(
@@ -202,16 +203,22 @@ pub fn sparse_categorical_focal_cross_entropy<'py>(
     alpha: Option<&Bound<'py, PyAny>>,
     sample_weight: Option<&Bound<'py, PyAny>>,
     ignore_index: Option<&Bound<'py, PyAny>>,
+    label_smoothing: LabelSmoothing,
     eps: Eps,
     reduction: Reduction,
     nan_policy: NanPolicyArg,
     groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (nan, gamma) = (nan_policy.0, gamma.0);
+    let nan = nan_policy.0;
     let ignore = self::ignore_index(ignore_index)?;
     let inputs = LossInputs::sparse(y_true, y_pred, &axis)?;
     let alpha_arg = class_alpha(alpha, inputs.c)?;
-    let alpha = alpha_arg.get()?;
+    let focus = SparseFocus {
+        gamma: gamma.0,
+        alpha: alpha_arg.get()?,
+        ignore,
+        smoothing: label_smoothing.0,
+    };
     let inputs = inputs
         .eps(eps, from_logits.0)
         .sample_weight(sample_weight)?
@@ -220,10 +227,10 @@ pub fn sparse_categorical_focal_cross_entropy<'py>(
         2,
         |v, out| {
             let (y, p, w) = (v.y_true, v.y_pred, v.weights);
-            focal::sparse_focal(y, p, v.n, v.c, gamma, alpha, ignore, v.eps, w, nan, out)
+            focal::sparse_focal(y, p, (v.n, v.c), focus, v.eps, w, nan, out)
         },
         |v, ids, ng| {
-            let (y, p, focus) = (v.y_true, v.y_pred, (gamma, alpha, ignore));
+            let (y, p) = (v.y_true, v.y_pred);
             grouped::sparse_focal(y, p, (v.n, v.c), focus, v.eps, ids, ng, v.weights, nan)
         },
     )

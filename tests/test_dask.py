@@ -268,6 +268,12 @@ OPTION_CASES = [
     ),
     (
         "sparse_categorical_focal_cross_entropy",
+        "labels_ignored",
+        "z",
+        {"from_logits": True, "ignore_index": -100, "label_smoothing": 0.1, "groups": "groups"},
+    ),
+    (
+        "sparse_categorical_focal_cross_entropy",
         "labels",
         "zT",
         {"from_logits": True, "axis": 0, "gamma": 1.0},

@@ -306,6 +306,48 @@ def test_sparse_ignore_index_mean(impl: ModuleType, rng: np.random.Generator) ->
     )
 
 
+@pytest.mark.parametrize("gamma", [0.0, 2.0])
+@pytest.mark.parametrize("alpha", [None, 0.25, "per-class"])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_sparse_label_smoothing_is_categorical_on_one_hot(
+    impl: ModuleType, rng: np.random.Generator, gamma: float, alpha: Any, from_logits: bool
+) -> None:
+    n, c = 301, 6
+    labels = random_labels(rng, c, (n,))
+    labels[::10] = -100
+    z = rng.normal(0, 3, (n, c))
+    if from_logits:
+        z[::3, 4] = -np.inf  # a masked class does not share the smoothing mass
+        labels[::3] = np.where(labels[::3] == 4, 0, labels[::3])
+    x = z if from_logits else impl.softmax(z)
+    a = {None: None, 0.25: 0.25, "per-class": np.array([0.1, 0.5, 1.0, 2.0, 0.0, 1.5])}[alpha]
+    w = rng.uniform(0, 2, n)
+    kw = dict(from_logits=from_logits, gamma=gamma, alpha=a, label_smoothing=0.15)
+    with unchanged(labels, x, w):
+        got = impl.sparse_categorical_focal_cross_entropy(
+            labels, x, ignore_index=-100, reduction="none", **kw
+        )
+    one_hot = np.eye(c)[np.where(labels == -100, 0, labels)]
+    want = impl.categorical_focal_cross_entropy(one_hot, x, reduction="none", **kw)
+    want[labels == -100] = 0.0
+    assert np.all(np.isfinite(got)) and np.all(got >= 0)
+    if gamma != 0 or a is not None:
+        assert np.array_equal(got, want)  # one row kernel (native) or one row function
+    else:
+        assert_elementwise_close(got, want, np.float64)  # cross-entropy's own kernel there
+    kept = labels != -100
+    mean = impl.sparse_categorical_focal_cross_entropy(
+        labels, x, ignore_index=-100, sample_weight=w, **kw
+    )
+    assert_reduction_close(mean, math.fsum(w[kept] * got[kept]) / math.fsum(w[kept]), np.float64)
+    # Smoothing changes the loss: the target is no longer the label alone.
+    plain = impl.sparse_categorical_focal_cross_entropy(
+        labels, x, ignore_index=-100, reduction="none", **(kw | {"label_smoothing": 0.0})
+    )
+    assert not np.allclose(got[kept], plain[kept])
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("from_logits", [False, True])
 def test_sparse_parity(
@@ -314,6 +356,7 @@ def test_sparse_parity(
     rng: np.random.Generator,
     dtype: type,
     from_logits: bool,
+    smoothing: float,
 ) -> None:
     n, c = 20_011, 9
     labels = random_labels(rng, c, (n,), np.uint8)
@@ -321,6 +364,7 @@ def test_sparse_parity(
     w = rng.uniform(0, 2, n)
     alpha = rng.uniform(0, 1, c)
     kw = dict(from_logits=from_logits, gamma=2.5, alpha=alpha, sample_weight=w, ignore_index=3)
+    kw |= dict(label_smoothing=smoothing)
     with unchanged(labels, p, w, alpha):
         a = native.sparse_categorical_focal_cross_entropy(labels, p, reduction="none", **kw)
     b = reference.sparse_categorical_focal_cross_entropy(labels, p, reduction="none", **kw)
@@ -330,6 +374,12 @@ def test_sparse_parity(
         native.sparse_categorical_focal_cross_entropy(labels, p, **kw),
         reference.sparse_categorical_focal_cross_entropy(labels, p, **kw),
         np.float64 if dtype == np.float64 else np.float32,
+    )
+    groups = rng.integers(0, 5, n)
+    np.testing.assert_allclose(
+        native.sparse_categorical_focal_cross_entropy(labels, p, groups=groups, **kw),
+        reference.sparse_categorical_focal_cross_entropy(labels, p, groups=groups, **kw),
+        rtol=1e-12 if dtype == np.float64 else 1e-5,
     )
 
 
@@ -501,6 +551,9 @@ def test_sparse_errors(impl: ModuleType) -> None:
     assert_raises_clean(ValueError, lambda: f([0, 1], p, alpha=[1.0, 1.0, 1.0]), "alpha")
     assert_raises_clean(ValueError, lambda: f([0, 1], p, alpha=[1.0, -1.0]), "alpha")
     assert_raises_clean(TypeError, lambda: f([0, 1], p, ignore_index=1.5), "ignore_index")
+    assert_raises_clean(ValueError, lambda: f([0, 1], p, label_smoothing=1.5), "label_smoothing")
+    assert_raises_clean(ValueError, lambda: f([0, 1], p, label_smoothing=-0.1), "label_smoothing")
+    assert_raises_clean(TypeError, lambda: f([0, 1], p, label_smoothing="0.1"), "label_smoothing")
     assert_raises_clean(TypeError, lambda: f([0.0, 1.0], p), "y_true")
     assert_raises_clean(ValueError, lambda: f([0, 1, 1], p), "y_true", "shape")
 

@@ -307,6 +307,10 @@ OPTION_CASES: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
         _sparse_ignored,
         {"gamma": 1.5, "alpha": CLASS_WEIGHT, "ignore_index": -100},
     ),
+    "sparse-focal-smoothing": (
+        _sparse_ignored,
+        {"gamma": 2.0, "alpha": CLASS_WEIGHT, "ignore_index": -100, "label_smoothing": 0.2},
+    ),
     "sparse-all-three": (
         _sparse_ignored,
         {"ignore_index": -100, "class_weight": CLASS_WEIGHT, "label_smoothing": 0.1},

@@ -160,6 +160,12 @@ PEAK_CASES = {
         "logits[:s // CLASSES], from_logits=True, gamma=2.0, alpha=0.25, ignore_index=3)",
         "0",
     ),
+    "sparse_focal_smoothed": (
+        "lambda s: plogp.sparse_categorical_focal_cross_entropy(labels[:s // CLASSES], "
+        "logits[:s // CLASSES], from_logits=True, gamma=2.0, alpha=class_w, "
+        "label_smoothing=0.1)",
+        "0",
+    ),
     "categorical_focal_logits_smoothed": (
         "lambda s: plogp.categorical_focal_cross_entropy(onehot[:s // CLASSES], "
         "logits[:s // CLASSES], from_logits=True, gamma=2.0, alpha=class_w, "

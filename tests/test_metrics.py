@@ -612,10 +612,18 @@ def _option_cases(rng: np.random.Generator) -> list[tuple[Any, str, Any, Any]]:
             ignored,
             z,
         ),
+        (
+            metrics.SparseCategoricalFocalCrossEntropy(
+                from_logits=True, alpha=cw, ignore_index=-100, label_smoothing=0.1
+            ),
+            "sparse_categorical_focal_cross_entropy",
+            ignored,
+            z,
+        ),
     ]
 
 
-@pytest.mark.parametrize("index", range(10))
+@pytest.mark.parametrize("index", range(11))
 @pytest.mark.parametrize("weighted", [False, True])
 def test_every_option_matches_the_function(
     index: int, weighted: bool, rng: np.random.Generator
@@ -669,6 +677,8 @@ def test_option_errors_are_the_functions() -> None:
         metrics.BinaryFocalCrossEntropy(gamma=-1.0)
     with pytest.raises(TypeError, match="ignore_index"):
         metrics.SparseCategoricalFocalCrossEntropy(ignore_index=1.5)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        metrics.SparseCategoricalFocalCrossEntropy(label_smoothing=2.0)
     focal = metrics.BinaryFocalCrossEntropy()
     with pytest.raises(ValueError, match=r"groups\[1\] = -1"):
         focal.update([1.0, 0.0], [0.5, 0.5], groups=[0, -1])

@@ -159,6 +159,9 @@ results = {
     "focal_sparse_groups_ignore": plogp.sparse_categorical_focal_cross_entropy(
         labels, logits.astype(np.float32), from_logits=True, gamma=1.0, ignore_index=3,
         groups=row_groups, reduction="sum"),
+    "focal_sparse_smoothed_ignore": plogp.sparse_categorical_focal_cross_entropy(
+        labels, probs, gamma=2.0, alpha=class_w, ignore_index=3, label_smoothing=0.1,
+        reduction="none"),
 }
 print(json.dumps({
     "results": {k: out(v) for k, v in results.items()},

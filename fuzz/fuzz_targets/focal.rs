@@ -9,7 +9,7 @@ mod common;
 use arbitrary::{Result, Unstructured};
 use common::*;
 use libfuzzer_sys::fuzz_target;
-use plogp_core::focal::{self, ClassAlpha, Focus};
+use plogp_core::focal::{self, ClassAlpha, Focus, SparseFocus};
 use plogp_core::input::{Element, IntElement};
 use plogp_core::{binary, categorical, NanPolicy};
 
@@ -75,6 +75,13 @@ fn sparse_focal<L: IntElement + Int, P: Gen>(u: &mut Unstructured<'_>) -> Result
         _ => ClassAlpha::PerClass(&per_class),
     };
     let ignore = ignore_index(u, c)?;
+    let smoothing = if u.arbitrary::<bool>()? { unit(u)? } else { 0.0 };
+    let focus = SparseFocus {
+        gamma: g,
+        alpha,
+        ignore,
+        smoothing,
+    };
     let with_out = u.arbitrary::<bool>()?;
     let threads = threads(u)?;
     let run = |out: &mut Vec<P>| {
@@ -82,11 +89,8 @@ fn sparse_focal<L: IntElement + Int, P: Gen>(u: &mut Unstructured<'_>) -> Result
         let r = focal::sparse_focal(
             &labels,
             &p,
-            n_rows,
-            c,
-            g,
-            alpha,
-            ignore,
+            (n_rows, c),
+            focus,
             eps,
             w.view(),
             nan,
@@ -118,7 +122,7 @@ fn sparse_focal<L: IntElement + Int, P: Gen>(u: &mut Unstructured<'_>) -> Result
             }
         }
     }
-    if g == 0.0 && matches!(alpha, ClassAlpha::None) && ignore.is_none() {
+    if g == 0.0 && matches!(alpha, ClassAlpha::None) && ignore.is_none() && smoothing == 0.0 {
         let mut plain_out = out_buf::<P>(if with_out { n_rows } else { 0 });
         let o = with_out.then_some((&mut plain_out[..]).into());
         let plain = match eps {

@@ -11,7 +11,7 @@ mod common;
 use arbitrary::{Result, Unstructured};
 use common::*;
 use libfuzzer_sys::fuzz_target;
-use plogp_core::focal::{self, ClassAlpha, Focus};
+use plogp_core::focal::{self, ClassAlpha, Focus, SparseFocus};
 use plogp_core::grouped::{self, GroupIds, GroupTotals};
 use plogp_core::input::IntElement;
 use plogp_core::{loss_options, Error, LossOptions, NanPolicy, Totals};
@@ -111,6 +111,12 @@ fn run<G: IntElement + Int, P: Gen>(u: &mut Unstructured<'_>, family: Family) ->
         Some(a) => ClassAlpha::All(a),
         None => ClassAlpha::None,
     };
+    let sparse_focus = SparseFocus {
+        gamma: g,
+        alpha,
+        ignore,
+        smoothing: label_smoothing,
+    };
     let shape = (n_items, c);
     let grouped_call = || -> plogp_core::Result<GroupTotals> {
         let (y, p, lab) = ((&soft).into(), (&p).into(), (&labels).into());
@@ -128,7 +134,7 @@ fn run<G: IntElement + Int, P: Gen>(u: &mut Unstructured<'_>, family: Family) ->
                 lab,
                 p,
                 shape,
-                (g, alpha, ignore),
+                sparse_focus,
                 eps,
                 groups,
                 n_groups,
@@ -146,7 +152,7 @@ fn run<G: IntElement + Int, P: Gen>(u: &mut Unstructured<'_>, family: Family) ->
             Family::Categorical => loss_options::cce(y, p, n_items, c, eps, &opts, w, nan, None),
             Family::Sparse => loss_options::sparse(lab, p, n_items, c, eps, &opts, w, nan, None),
             Family::SparseFocal => {
-                focal::sparse_focal(lab, p, n_items, c, g, alpha, ignore, eps, w, nan, None)
+                focal::sparse_focal(lab, p, shape, sparse_focus, eps, w, nan, None)
             }
         }
     };

@@ -990,6 +990,7 @@ def sparse_categorical_focal_cross_entropy(
     alpha: float | ArrayLike | None = None,
     sample_weight: ArrayLike | None = None,
     ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
     eps: float | Literal["auto"] = "auto",
     reduction: Literal["mean", "sum", "none"] = "mean",
     nan_policy: Literal["propagate", "raise", "omit"] = "propagate",
@@ -1009,10 +1010,15 @@ def sparse_categorical_focal_cross_entropy(
     gamma : float, default 2.0
         Focusing parameter, finite and >= 0.
     alpha : float or array_like, optional
-        Class balance alpha_y of the true class: one number for every class, or a 1-D array
-        of C numbers; all finite and >= 0. None: 1.
+        Class balance alpha_c: one number for every class, or a 1-D array of C numbers; all
+        finite and >= 0. None: 1. Without label smoothing only the true class's alpha_y
+        enters.
     ignore_index : int, optional
         Rows whose label equals it get weight 0 (loss 0, label not range-checked).
+    label_smoothing : float, default 0.0
+        eps in [0, 1]: the target of a row becomes (1 - eps)*one_hot(y) + eps/K over the K
+        classes (the classes whose logit is not -inf, from logits), and the loss is that of
+        `categorical_focal_cross_entropy` on it.
     groups : array_like of int, optional
         As in `sparse_categorical_cross_entropy`: one value per group id, each the function
         on that group's rows alone (ignored rows have weight 0 in their group).
@@ -1025,16 +1031,20 @@ def sparse_categorical_focal_cross_entropy(
     Raises
     ------
     TypeError
-        Unsupported dtypes; `gamma`, `alpha` or `ignore_index` of the wrong type.
+        Unsupported dtypes; `gamma`, `alpha`, `ignore_index` or `label_smoothing` of the
+        wrong type.
     ValueError
         As `sparse_categorical_cross_entropy`; `gamma` negative or not finite; `alpha`
-        negative, not finite or not of length C; "mean" when every row is ignored.
+        negative, not finite or not of length C; `label_smoothing` outside [0, 1]; "mean"
+        when every row is ignored.
 
     Notes
     -----
-    l = -alpha_y*(1 - p_y)**gamma*log(p_y). From logits log(p_y) = (z_y - m) - log(S) and
-    log(1 - p_y) = log(S') - log(S), with S the max-shifted sum of exponentials and S' the
-    same sum without class y: one max pass and one exp pass per row, no cancellation.
+    l = -alpha_y*(1 - p_y)**gamma*log(p_y) without label smoothing, and
+    -sum_c alpha_c*t_c*(1 - p_c)**gamma*log(p_c) over the smoothed targets t with it. From
+    logits log(p_y) = (z_y - m) - log(S) and log(1 - p_y) = log(S') - log(S), with S the
+    max-shifted sum of exponentials and S' the same sum without class y: one max pass and
+    one exp pass per row, no cancellation.
     "mean" = sum(s*l) / sum(s) over the rows that are not ignored: alpha is NOT in the
     denominator (the torchvision / Keras convention; PyTorch's weighted ``cross_entropy``
     divides by sum(s*w_y) instead).
@@ -1051,6 +1061,11 @@ def sparse_categorical_focal_cross_entropy(
     0.056916
     >>> round(plogp.sparse_categorical_focal_cross_entropy([0, -100], p, ignore_index=-100), 6)
     0.032101
+    >>> t = np.eye(3)[labels]
+    >>> a = plogp.sparse_categorical_focal_cross_entropy(labels, p, label_smoothing=0.1)
+    >>> b = plogp.categorical_focal_cross_entropy(t, p, label_smoothing=0.1)
+    >>> a == b
+    True
     """
 
 def categorical_focal_cross_entropy(

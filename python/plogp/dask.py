@@ -463,6 +463,7 @@ def sparse_categorical_focal_cross_entropy(
     alpha: Any = None,
     sample_weight: Any = None,
     ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
     eps: Any = "auto",
     reduction: str = "mean",
     nan_policy: str = "propagate",
@@ -479,6 +480,7 @@ def sparse_categorical_focal_cross_entropy(
         gamma=gamma,
         alpha=alpha,
         ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
         eps=eps,
         nan_policy=nan_policy,
     )

@@ -988,13 +988,22 @@ class SparseCategoricalFocalCrossEntropy(_SparseBase):
 
     Parameters
     ----------
-    from_logits, axis, gamma, alpha, ignore_index, eps, nan_policy
+    from_logits, axis, gamma, alpha, ignore_index, label_smoothing, eps, nan_policy
         As in :func:`plogp.sparse_categorical_focal_cross_entropy` (``alpha`` is not in the
         "mean" denominator).
     """
 
     _function = "sparse_categorical_focal_cross_entropy"
-    _option_names = ("from_logits", "axis", "gamma", "alpha", "ignore_index", "eps", "nan_policy")
+    _option_names = (
+        "from_logits",
+        "axis",
+        "gamma",
+        "alpha",
+        "ignore_index",
+        "label_smoothing",
+        "eps",
+        "nan_policy",
+    )
 
     def __init__(
         self,
@@ -1004,6 +1013,7 @@ class SparseCategoricalFocalCrossEntropy(_SparseBase):
         gamma: float = 2.0,
         alpha: Any = None,
         ignore_index: int | None = None,
+        label_smoothing: float = 0.0,
         eps: float | str = "auto",
         nan_policy: str = "propagate",
     ) -> None:
@@ -1013,6 +1023,7 @@ class SparseCategoricalFocalCrossEntropy(_SparseBase):
             gamma=gamma,
             alpha=alpha,
             ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
             eps=eps,
             nan_policy=nan_policy,
         )

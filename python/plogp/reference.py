@@ -1091,6 +1091,52 @@ def _class_alpha(alpha: Any, n_classes: int) -> np.ndarray | float | None:
     return float(a) if a.ndim == 0 else a
 
 
+def _categorical_focal_rows(
+    t: np.ndarray,
+    pred: np.ndarray,
+    axis: int,
+    focus: tuple[float, Any, float],
+    eps_value: float | None,
+) -> np.ndarray:
+    """The float64 losses ``−Σ_c α_c·t'_c·(1 − p_c)^γ·log p_c`` of the rows of ``pred`` along
+    ``axis`` (float64 probabilities, or logits when ``eps_value`` is None) and targets ``t``,
+    with ``focus = (γ, α, label smoothing)``."""
+    gamma, alpha_c, smoothing = focus
+    from_logits = eps_value is None
+    n_classes = pred.shape[axis]
+    t = t * (1 - smoothing)
+    if smoothing != 0:
+        shares = pred != -np.inf if from_logits else np.ones(pred.shape, dtype=bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = t + np.where(shares, smoothing / np.sum(shares, axis=axis, keepdims=True), 0)
+    along = [1] * pred.ndim
+    along[axis] = n_classes
+    a = 1.0 if alpha_c is None else np.broadcast_to(alpha_c, n_classes).reshape(along)
+    coef = a * t
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if eps_value is None:
+            m, d, e, _ = _max_shift(pred, axis)
+            log_s = _log_sum(d, e, axis)
+            # Σ_{k≠c} e_k: the other classes' mass, summed for each class c.
+            others = np.stack(
+                [
+                    np.sum(np.delete(e, c, axis=axis), axis=axis, dtype=np.float64)
+                    for c in range(n_classes)
+                ],
+                axis=axis,
+            )
+            log_p, log_q = d - log_s, np.log(others) - log_s
+        else:
+            p = np.clip(pred, eps_value, 1 - eps_value)
+            log_p, log_q = np.log(p), np.log1p(-p)
+        keep = (coef != 0) | np.isnan(pred)
+        terms = np.where(keep, -coef * _focal_power(gamma, log_q) * log_p, 0)
+        loss = np.sum(terms, axis=axis, dtype=np.float64) + 0.0
+        if from_logits:
+            loss = np.where(np.isfinite(np.squeeze(m, axis=axis)), loss, np.nan)
+    return np.asarray(loss)
+
+
 def categorical_focal_cross_entropy(
     y_true: Any,
     y_pred: Any,
@@ -1147,37 +1193,9 @@ def categorical_focal_cross_entropy(
     if not from_logits:
         _check_unit_interval("y_pred", original[1])
     out_dtype, pred = y_pred.dtype, _computed(y_pred).astype(np.float64)
-    t = y_true.astype(np.float64) * (1 - smoothing)
-    if smoothing != 0:
-        shares = pred != -np.inf if from_logits else np.ones(pred.shape, dtype=bool)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = t + np.where(shares, smoothing / np.sum(shares, axis=axis, keepdims=True), 0)
-    along = [1] * pred.ndim
-    along[axis] = n_classes
-    a = 1.0 if alpha_c is None else np.broadcast_to(alpha_c, n_classes).reshape(along)
-    coef = a * t
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if from_logits:
-            m, d, e, _ = _max_shift(pred, axis)
-            log_s = _log_sum(d, e, axis)
-            # Σ_{k≠c} e_k: the other classes' mass, summed for each class c.
-            others = np.stack(
-                [
-                    np.sum(np.delete(e, c, axis=axis), axis=axis, dtype=np.float64)
-                    for c in range(n_classes)
-                ],
-                axis=axis,
-            )
-            log_p, log_q = d - log_s, np.log(others) - log_s
-        else:
-            eps_value = _resolve_eps(eps_bound, y_pred.dtype)
-            p = np.clip(pred, eps_value, 1 - eps_value)
-            log_p, log_q = np.log(p), np.log1p(-p)
-        keep = (coef != 0) | np.isnan(pred)
-        terms = np.where(keep, -coef * _focal_power(gamma, log_q) * log_p, 0)
-        loss = np.sum(terms, axis=axis, dtype=np.float64) + 0.0
-        if from_logits:
-            loss = np.where(np.isfinite(np.squeeze(m, axis=axis)), loss, np.nan)
+    eps_value = None if from_logits else _resolve_eps(eps_bound, y_pred.dtype)
+    focus = gamma, alpha_c, smoothing
+    loss = _categorical_focal_rows(y_true.astype(np.float64), pred, axis, focus, eps_value)
     if groups is not None:
         return _reduce_by_group(loss, weight, groups, rows, reduction, nan_policy)
     return _reduce(loss, weight, reduction, out_dtype, nan_policy)
@@ -1193,12 +1211,15 @@ def sparse_categorical_focal_cross_entropy(
     alpha: Any = None,
     sample_weight: Any = None,
     ignore_index: int | None = None,
+    label_smoothing: float = 0.0,
     eps: float | str = "auto",
     reduction: str = "mean",
     nan_policy: str = "propagate",
     groups: Any = None,
 ) -> Any:
-    """Sparse categorical focal cross-entropy, one loss per row: ``−α_y·(1 − p_y)^γ·log p_y``.
+    """Sparse categorical focal cross-entropy, one loss per row: ``−α_y·(1 − p_y)^γ·log p_y``;
+    with ``label_smoothing`` ε ≠ 0, ``categorical_focal_cross_entropy`` of the targets
+    ``(1 − ε)·onehot(y) + ε/K``.
 
     ``alpha``: None (1), one number for every class, or one per class (length C), all >= 0.
     From logits ``log p_y = (z_y − m) − log S`` and ``log(1 − p_y) = log S_y' − log S`` with
@@ -1212,6 +1233,7 @@ def sparse_categorical_focal_cross_entropy(
         isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral)
     ):
         raise TypeError(f"ignore_index must be None or an int, got {type(ignore_index).__name__}")
+    smoothing = _opt.check_label_smoothing(label_smoothing)
     reduction = _check_reduction(reduction)
     eps_bound = _check_eps(eps)
     nan_policy = _check_nan_policy(nan_policy)
@@ -1234,9 +1256,38 @@ def sparse_categorical_focal_cross_entropy(
     out_dtype, pred = y_pred.dtype, _computed(y_pred)
     safe = np.where(ignored, 0, labels).astype(np.intp)
     at_label = np.expand_dims(safe, axis)
+    eps_value = None if from_logits else _resolve_eps(eps_bound, y_pred.dtype)
+    if smoothing != 0:
+        classes = np.arange(n_classes).reshape((-1,) + (1,) * (pred.ndim - 1 - axis))
+        one_hot = (classes == at_label).astype(np.float64)
+        focus = gamma, alpha_c, smoothing
+        loss = _categorical_focal_rows(one_hot, pred.astype(np.float64), axis, focus, eps_value)
+    else:
+        loss = _sparse_focal_rows(pred, axis, at_label, (gamma, alpha_c), eps_value)
+    loss = np.where(ignored, 0.0, loss)
+    if ignore_index is not None:
+        weight = np.where(ignored, 0.0, 1.0 if weight is None else weight)
+    if groups is not None:
+        return _reduce_by_group(loss, weight, groups, rows, reduction, nan_policy)
+    return _reduce(loss, weight, reduction, out_dtype, nan_policy)
+
+
+def _sparse_focal_rows(
+    pred: np.ndarray,
+    axis: int,
+    at_label: np.ndarray,
+    focus: tuple[float, Any],
+    eps_value: float | None,
+) -> np.ndarray:
+    """The float64 losses ``−α_y·(1 − p_y)^γ·log p_y`` of the rows of ``pred`` along ``axis``
+    (probabilities, or logits when ``eps_value`` is None) at the labels ``at_label``
+    (``pred``'s shape with ``axis`` of length 1), with ``focus = (γ, α)``."""
+    gamma, alpha_c = focus
+    from_logits = eps_value is None
+    n_classes = pred.shape[axis]
     pred_of_label = np.take_along_axis(pred, at_label, axis=axis).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if from_logits:
+        if eps_value is None:
             m, d, e, s = _max_shift(pred, axis)
             log_s = _log_sum(d, e, axis)
             others = np.sum(
@@ -1253,29 +1304,16 @@ def sparse_categorical_focal_cross_entropy(
             log_q = np.log(others) - log_s
             plain = m - pred_of_label  # rows without a finite maximum
         else:
-            eps = _resolve_eps(eps_bound, y_pred.dtype)
-            p = np.clip(pred_of_label, eps, 1 - eps)
+            p = np.clip(pred_of_label, eps_value, 1 - eps_value)
             log_p, log_q = np.log(p), np.log1p(-p)
-        a = (
-            1.0
-            if alpha_c is None
-            else alpha_c
-            if isinstance(alpha_c, float)
-            else np.expand_dims(alpha_c[safe], axis)
-        )
+        a = 1.0 if alpha_c is None else alpha_c if isinstance(alpha_c, float) else alpha_c[at_label]
         loss = 0.0 - a * _focal_power(gamma, log_q) * log_p
         loss = np.where(np.asarray(a) == 0, 0.0, loss)
         if from_logits:
             loss = np.where(np.isfinite(m), loss, np.where(np.isnan(plain), np.nan, a * plain))
         else:
             loss = np.where(np.isnan(pred).any(axis=axis, keepdims=True), np.nan, loss)
-    loss = np.squeeze(loss, axis=axis)
-    loss = np.where(ignored, 0.0, loss)
-    if ignore_index is not None:
-        weight = np.where(ignored, 0.0, 1.0 if weight is None else weight)
-    if groups is not None:
-        return _reduce_by_group(loss, weight, groups, rows, reduction, nan_policy)
-    return _reduce(loss, weight, reduction, out_dtype, nan_policy)
+    return np.squeeze(loss, axis=axis)
 
 
 # --------------------------------------------------------------------------- gradients

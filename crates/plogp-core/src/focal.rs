@@ -24,7 +24,9 @@
 //! From logits, one max pass and one exp pass over the row give `S = Σ exp(z_c − m)` and
 //! `S_y' = Σ_{c ≠ y} exp(z_c − m)`, so `ln p_y = (z_y − m) − ln S` and
 //! `ln(1 − p_y) = ln S_y' − ln S` keep their relative accuracy at both ends (no `1 − p_y`
-//! is ever rounded). A −inf logit is a masked class and contributes nothing.
+//! is ever rounded). A −inf logit is a masked class and contributes nothing. With label
+//! smoothing ε ≠ 0 the row's target is `(1 − ε)·onehot(y) + ε/K`, and the loss is the
+//! categorical one below on that target (α per class, `α_c` on each class's term).
 //!
 //! Categorical, per row with dense (one-hot or soft) targets `t`, as Keras'
 //! `CategoricalFocalCrossentropy`:
@@ -40,7 +42,7 @@ use crate::driver::{
 };
 use crate::error::{Error, Result};
 use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
-use crate::loss_options::{self, class_weights, smoothing_classes, DenseRow, RowTargets};
+use crate::loss_options::{self, class_weights, smoothing_classes, DenseRow, OneHot, RowTargets};
 use crate::math::{lane0, row_shift};
 use crate::reduce::VecSum;
 use crate::simd::{Simd, LANES};
@@ -238,13 +240,25 @@ impl ClassAlpha<'_> {
     }
 }
 
+/// The options of a sparse categorical focal loss.
+#[derive(Debug, Clone, Copy)]
+pub struct SparseFocus<'a> {
+    /// γ ≥ 0, finite (checked by the caller).
+    pub gamma: f64,
+    /// The class balance α (finite, ≥ 0; checked by the caller).
+    pub alpha: ClassAlpha<'a>,
+    /// Rows with this label get weight 0.
+    pub ignore: Option<i128>,
+    /// Label smoothing ε in `[0, 1]`: the row's target is `(1 − ε)·onehot(y) + ε/K`, and the
+    /// loss that of [`categorical_focal`] on it.
+    pub smoothing: f64,
+}
+
 struct SparseFocalRows<'a, P> {
     labels: Ints<'a>,
     p: &'a [P],
     c: usize,
-    gamma: f64,
-    alpha: ClassAlpha<'a>,
-    ignore: Option<i128>,
+    focus: SparseFocus<'a>,
     /// `Some(eps)`: probabilities clipped to `[eps, 1 − eps]`; `None`: logits.
     eps: Option<f64>,
 }
@@ -256,7 +270,13 @@ impl<P: Real> RowOp for SparseFocalRows<'_, P> {
     #[inline(always)]
     fn row<S: Simd>(&self, s: S, r: usize, _: &mut [f64; BLOCK]) -> Result<f64> {
         let label = self.labels.get(r);
-        if Some(label) == self.ignore {
+        let SparseFocus {
+            gamma,
+            alpha,
+            ignore,
+            smoothing,
+        } = self.focus;
+        if Some(label) == ignore {
             return Ok(0.0);
         }
         if label < 0 || label >= self.c as i128 {
@@ -270,7 +290,11 @@ impl<P: Real> RowOp for SparseFocalRows<'_, P> {
         let y = label as usize;
         let base = r * self.c;
         let row = &self.p[base..base + self.c];
-        let alpha = self.alpha.of(y);
+        if smoothing != 0.0 {
+            let focus = (gamma, alpha, smoothing);
+            return focal_row(s, row, base, focus, self.eps, OneHot(y));
+        }
+        let alpha = alpha.of(y);
         let (ln_p, ln_q) = match self.eps {
             Some(eps) => {
                 let mut nan = s.is_nan(s.splat(0.0));
@@ -304,7 +328,7 @@ impl<P: Real> RowOp for SparseFocalRows<'_, P> {
                 }
             },
         };
-        let factor = pow_from_ln::<S, P>(s, self.gamma, ln_q);
+        let factor = pow_from_ln::<S, P>(s, gamma, ln_q);
         let l = s.mul(s.mul(s.splat(alpha), factor), ln_p);
         if alpha == 0.0 {
             return Ok(0.0);
@@ -314,7 +338,8 @@ impl<P: Real> RowOp for SparseFocalRows<'_, P> {
 
     #[inline(always)]
     fn row_weight(&self, r: usize) -> f64 {
-        if self.ignore.is_some() && Some(self.labels.get(r)) == self.ignore {
+        let ignore = self.focus.ignore;
+        if ignore.is_some() && Some(self.labels.get(r)) == ignore {
             0.0
         } else {
             1.0
@@ -364,63 +389,40 @@ fn log_p_and_q<S: Simd, P: Real>(s: S, z: &[P], y: usize) -> Option<(S::V, S::V)
 
 /// Sparse categorical focal cross-entropy of integer `labels` (length `n_rows`) and
 /// probabilities (`eps = Some`) or logits (`eps = None`) `p` (`n_rows × c` row-major):
-/// returns `Σ s_r·l_r` and `Σ s_r` over rows whose label is not `ignore`; writes `s_r·l_r` to
-/// `out` (0 on ignored rows) if given. α does not enter `Σ s_r`.
+/// returns `Σ s_r·l_r` and `Σ s_r` over rows whose label is not `focus.ignore`; writes
+/// `s_r·l_r` to `out` (0 on ignored rows) if given. α does not enter `Σ s_r`.
 #[allow(clippy::too_many_arguments)]
 pub fn sparse_focal<'a>(
     labels: impl Into<Ints<'a>>,
     p: impl Into<Floats<'a>>,
-    n_rows: usize,
-    c: usize,
-    gamma: f64,
-    alpha: ClassAlpha<'_>,
-    ignore: Option<i128>,
+    (n_rows, c): (usize, usize),
+    focus: SparseFocus<'_>,
     eps: Option<f64>,
     w: Weights<'_>,
     nan: NanPolicy,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    sparse_focal_(
-        labels.into(),
-        p.into(),
+    let (labels, p) = (labels.into(), p.into());
+    with_floats!(p, out, |p, out| sparse_focal_typed(
+        labels,
+        p,
         (n_rows, c),
-        gamma,
-        alpha,
-        ignore,
+        focus,
         eps,
         w,
         nan,
-        out,
-    )
+        out
+    ))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn sparse_focal_(
-    labels: Ints<'_>,
-    p: Floats<'_>,
-    (n_rows, c): (usize, usize),
-    gamma: f64,
-    alpha: ClassAlpha<'_>,
-    ignore: Option<i128>,
-    eps: Option<f64>,
-    w: Weights<'_>,
-    nan: NanPolicy,
-    out: Option<FloatsMut<'_>>,
-) -> Result<Totals> {
-    with_floats!(p, out, |p, out| {
-        let focus = (gamma, alpha, ignore);
-        sparse_focal_typed(labels, p, (n_rows, c), focus, eps, w, nan, out)
-    })
-}
-
-/// [`sparse_focal`] on typed slices (`focus` is `(gamma, alpha, ignore)`); the output may be
-/// wider than the input (per-group losses).
+/// [`sparse_focal`] on typed slices; the output may be wider than the input (per-group
+/// losses).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn sparse_focal_typed<P: Real, O: Real>(
     labels: Ints<'_>,
     p: &[P],
     (n_rows, c): (usize, usize),
-    (gamma, alpha, ignore): (f64, ClassAlpha<'_>, Option<i128>),
+    focus: SparseFocus<'_>,
     eps: Option<f64>,
     w: Weights<'_>,
     nan: NanPolicy,
@@ -430,9 +432,7 @@ pub(crate) fn sparse_focal_typed<P: Real, O: Real>(
         labels,
         p,
         c,
-        gamma,
-        alpha,
-        ignore,
+        focus,
         eps,
     };
     rows(&op, n_rows, c, w, nan, out)
@@ -466,70 +466,87 @@ impl<P: Real> RowOp for CategoricalFocalRows<'_, P> {
     fn row<S: Simd>(&self, s: S, r: usize, scratch: &mut [f64; BLOCK]) -> Result<f64> {
         let (base, c) = (r * self.c, self.c);
         let p = &self.p[base..base + c];
-        let mut targets = DenseRow::new(self.t, base, c, scratch);
-        let logits = self.eps.is_none();
-        let shift = if logits { Some(row_shift(s, p)) } else { None };
-        if let Some(shift) = shift {
-            if !shift.m.is_finite() {
-                // The targets are still checked, as without the focus.
-                for k in (0..c).step_by(LANES) {
-                    targets.lanes(s, k)?;
-                }
-                return Ok(f64::NAN);
-            }
-        }
-        let zero = s.splat(0.0);
-        let share = match self.smoothing {
-            0.0 => 0.0,
-            e => e / smoothing_classes(s, p, logits),
-        };
-        let (keep_t, share_v) = (s.splat(1.0 - self.smoothing), s.splat(share));
-        let ninf = s.splat(f64::NEG_INFINITY);
-        let mut acc = VecSum::<S, 1>::new(s);
-        for k in (0..c).step_by(LANES) {
-            let tv = targets.lanes(s, k)?;
-            let pad = if logits { f64::NEG_INFINITY } else { 0.5 };
-            let pv = P::load(s, p, k, pad);
-            if !logits {
-                check_unit(s, pv, "y_pred", p, base, P::to_f64)?;
-            }
-            let valid = class_weights(s, None, c, k); // 1 on classes, 0 on padding lanes
-            let mut t = s.mul(tv, keep_t);
-            if self.smoothing != 0.0 {
-                let shared = match logits {
-                    true => s.select(s.ne(pv, ninf), share_v, zero),
-                    false => share_v,
-                };
-                t = s.add(t, s.mul(valid, shared));
-            }
-            let coef = s.mul(self.alpha.lanes(s, k), t);
-            let keep = s.or(s.ne(coef, zero), s.is_nan(pv));
-            if !s.any(keep) {
-                continue;
-            }
-            let (ln_p, ln_q) = match shift {
-                // Logits: ln p_c and ln(1 − p_c) from the row's shift.
-                Some(shift) => {
-                    let (mv, sum) = (s.splat(shift.m), s.splat(shift.sum));
-                    let d = s.sub(pv, mv);
-                    let e = P::exp_v(s, d);
-                    let rest = s.select(s.eq(pv, mv), s.splat(shift.others), s.sub(sum, e));
-                    let ln_sum = s.splat(shift.ln_sum);
-                    (s.sub(d, ln_sum), s.sub(P::ln_v(s, rest), ln_sum))
-                }
-                None => {
-                    let eps = self.eps.unwrap_or(0.0);
-                    let pc = s.min(s.max(pv, s.splat(eps)), s.splat(1.0 - eps));
-                    (P::ln_v(s, pc), P::ln_1p_v(s, s.neg(pc)))
-                }
-            };
-            let factor = pow_from_ln::<S, P>(s, self.gamma, ln_q);
-            let term = s.neg(s.mul(s.mul(coef, factor), ln_p));
-            acc.push([s.select(keep, term, zero)]);
-        }
-        // +0, never −0.
-        Ok(acc.finish()[0].value() + 0.0)
+        let targets = DenseRow::new(self.t, base, c, scratch);
+        let focus = (self.gamma, self.alpha, self.smoothing);
+        focal_row(s, p, base, focus, self.eps, targets)
     }
+}
+
+/// `−Σ_c α_c·t'_c·(1 − p_c)^γ·ln p_c` of one row `p` (at flat offset `base`) of
+/// probabilities (`eps = Some`) or logits, with `focus = (γ, α, ε)` and `t_c` from `targets`
+/// (see the module docs).
+#[inline(always)]
+fn focal_row<S: Simd, P: Real>(
+    s: S,
+    p: &[P],
+    base: usize,
+    (gamma, alpha, smoothing): (f64, ClassAlpha<'_>, f64),
+    eps: Option<f64>,
+    mut targets: impl RowTargets,
+) -> Result<f64> {
+    let c = p.len();
+    let logits = eps.is_none();
+    let shift = if logits { Some(row_shift(s, p)) } else { None };
+    if let Some(shift) = shift {
+        if !shift.m.is_finite() {
+            // The targets are still checked, as without the focus.
+            for k in (0..c).step_by(LANES) {
+                targets.lanes(s, k)?;
+            }
+            return Ok(f64::NAN);
+        }
+    }
+    let zero = s.splat(0.0);
+    let share = match smoothing {
+        0.0 => 0.0,
+        e => e / smoothing_classes(s, p, logits),
+    };
+    let (keep_t, share_v) = (s.splat(1.0 - smoothing), s.splat(share));
+    let ninf = s.splat(f64::NEG_INFINITY);
+    let mut acc = VecSum::<S, 1>::new(s);
+    for k in (0..c).step_by(LANES) {
+        let tv = targets.lanes(s, k)?;
+        let pad = if logits { f64::NEG_INFINITY } else { 0.5 };
+        let pv = P::load(s, p, k, pad);
+        if !logits {
+            check_unit(s, pv, "y_pred", p, base, P::to_f64)?;
+        }
+        let valid = class_weights(s, None, c, k); // 1 on classes, 0 on padding lanes
+        let mut t = s.mul(tv, keep_t);
+        if smoothing != 0.0 {
+            let shared = match logits {
+                true => s.select(s.ne(pv, ninf), share_v, zero),
+                false => share_v,
+            };
+            t = s.add(t, s.mul(valid, shared));
+        }
+        let coef = s.mul(alpha.lanes(s, k), t);
+        let keep = s.or(s.ne(coef, zero), s.is_nan(pv));
+        if !s.any(keep) {
+            continue;
+        }
+        let (ln_p, ln_q) = match shift {
+            // Logits: ln p_c and ln(1 − p_c) from the row's shift.
+            Some(shift) => {
+                let (mv, sum) = (s.splat(shift.m), s.splat(shift.sum));
+                let d = s.sub(pv, mv);
+                let e = P::exp_v(s, d);
+                let rest = s.select(s.eq(pv, mv), s.splat(shift.others), s.sub(sum, e));
+                let ln_sum = s.splat(shift.ln_sum);
+                (s.sub(d, ln_sum), s.sub(P::ln_v(s, rest), ln_sum))
+            }
+            None => {
+                let eps = eps.unwrap_or(0.0);
+                let pc = s.min(s.max(pv, s.splat(eps)), s.splat(1.0 - eps));
+                (P::ln_v(s, pc), P::ln_1p_v(s, s.neg(pc)))
+            }
+        };
+        let factor = pow_from_ln::<S, P>(s, gamma, ln_q);
+        let term = s.neg(s.mul(s.mul(coef, factor), ln_p));
+        acc.push([s.select(keep, term, zero)]);
+    }
+    // +0, never −0.
+    Ok(acc.finish()[0].value() + 0.0)
 }
 
 /// Categorical focal cross-entropy of dense targets `t` and probabilities (`eps = Some`) or
@@ -636,14 +653,17 @@ mod tests {
         let labels = [0i64, -100, 2];
         let z = [1.0f64, 2.0, 3.0, 9.0, 9.0, 9.0, 0.0, 0.0, -f64::INFINITY];
         let mut out = [0.0f64; 3];
+        let focus = SparseFocus {
+            gamma: 0.0,
+            alpha: ClassAlpha::None,
+            ignore: Some(-100),
+            smoothing: 0.0,
+        };
         let t = sparse_focal(
             &labels,
             &z,
-            3,
-            3,
-            0.0,
-            ClassAlpha::None,
-            Some(-100),
+            (3, 3),
+            focus,
             None,
             Weights::None,
             NanPolicy::Propagate,
@@ -655,6 +675,69 @@ mod tests {
         assert_eq!(out[2], f64::INFINITY);
         let lse = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln();
         assert!((out[0] - (lse - 1.0)).abs() <= 1e-15 * lse);
+    }
+
+    #[test]
+    fn smoothed_sparse_focal_is_categorical_on_one_hot() {
+        let c = 7;
+        let labels = [3i64, 0, 6, -1, 2];
+        let z: Vec<f64> = (0..labels.len() * c)
+            .map(|i| match i {
+                9 => f64::NEG_INFINITY,
+                _ => ((i * 37) % 11) as f64 * 0.7 - 3.0,
+            })
+            .collect();
+        let p: Vec<f64> = z
+            .chunks(c)
+            .flat_map(|row| {
+                let e: Vec<f64> = row.iter().map(|x| x.exp()).collect();
+                let sum: f64 = e.iter().sum();
+                e.into_iter().map(move |x| x / sum)
+            })
+            .collect();
+        let alpha = [0.5f64, 1.0, 2.0, 1.0, 0.25, 0.0, 3.0];
+        let one_hot: Vec<f64> = (0..labels.len() * c)
+            .map(|i| f64::from(u8::from(labels[i / c] == (i % c) as i64)))
+            .collect();
+        for (x, eps) in [(&z, None), (&p, Some(1e-7))] {
+            for a in [ClassAlpha::None, ClassAlpha::PerClass(&alpha)] {
+                let (mut got, mut want) = ([0.0f64; 5], [0.0f64; 5]);
+                let focus = SparseFocus {
+                    gamma: 1.5,
+                    alpha: a,
+                    ignore: Some(-1),
+                    smoothing: 0.2,
+                };
+                let (none, keep) = (Weights::None, NanPolicy::Propagate);
+                let t = sparse_focal(
+                    &labels,
+                    &x[..],
+                    (5, c),
+                    focus,
+                    eps,
+                    none,
+                    keep,
+                    Some((&mut got[..]).into()),
+                )
+                .unwrap();
+                assert_eq!(t.weight, 4.0);
+                categorical_focal(
+                    Targets::from(&one_hot[..]),
+                    Floats::from(&x[..]),
+                    (5, c),
+                    (1.5, a),
+                    0.2,
+                    eps,
+                    none,
+                    keep,
+                    Some((&mut want[..]).into()),
+                )
+                .unwrap();
+                want[3] = 0.0; // the ignored row
+                assert_eq!(got, want, "{eps:?} {a:?}");
+                assert!(got.iter().all(|v| v.is_finite()));
+            }
+        }
     }
 
     /// `−Σ_c α_c·t'_c·(1 − p_c)^γ·ln p_c` of one row of logits, plainly (softmax in f64).

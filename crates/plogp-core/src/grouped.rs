@@ -16,7 +16,7 @@ use std::ops::Range;
 
 use crate::driver::{check_weight, NanPolicy, Totals, Weights};
 use crate::error::{Error, Result};
-use crate::focal::{self, ClassAlpha, Focus};
+use crate::focal::{self, ClassAlpha, Focus, SparseFocus};
 use crate::input::{Floats, Ints, Targets, BLOCK};
 use crate::loss_options::{self, LossOptions};
 use crate::parallel::map_chunks;
@@ -426,7 +426,7 @@ pub fn sparse_focal(
     labels: Ints<'_>,
     p: Floats<'_>,
     (n, c): (usize, usize),
-    (gamma, alpha, ignore): (f64, ClassAlpha<'_>, Option<i128>),
+    focus: SparseFocus<'_>,
     eps: Option<f64>,
     groups: GroupIds<'_>,
     n_groups: usize,
@@ -434,13 +434,12 @@ pub fn sparse_focal(
     nan: NanPolicy,
 ) -> Result<GroupTotals> {
     let shape = (n, rows_per_chunk(c), c);
-    let factor = |r| loss_options::sparse_row_factor(labels, None, ignore, r);
-    let factor: Factor<'_> = if ignore.is_some() {
+    let factor = |r| loss_options::sparse_row_factor(labels, None, focus.ignore, r);
+    let factor: Factor<'_> = if focus.ignore.is_some() {
         Some(&factor)
     } else {
         None
     };
-    let focus = (gamma, alpha, ignore);
     let (none, keep) = (Weights::None, NanPolicy::Propagate);
     match p {
         Floats::F32(p) => grouped(shape, groups, n_groups, w, nan, factor, |r, out| {

@@ -309,7 +309,7 @@ impl RowTargets for DenseRow<'_, '_> {
 }
 
 /// The one-hot row of class `label`.
-struct OneHot(usize);
+pub(crate) struct OneHot(pub(crate) usize);
 
 impl RowTargets for OneHot {
     #[inline(always)]

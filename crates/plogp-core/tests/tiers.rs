@@ -1333,19 +1333,29 @@ fn categorical_options_and_sparse_focal_match_scalar() {
                 ("alpha per class", ClassAlpha::PerClass(&alpha)),
             ];
             for (aname, a) in alphas {
-                for (gamma, ign) in [(2.0, None), (0.5, ignore), (0.0, None)] {
-                    let what =
-                        || format!("rows={rows} c={c} off={off} {pol:?} {aname} γ={gamma} {ign:?}");
+                let cases = [
+                    (2.0, None, 0.0),
+                    (0.5, ignore, 0.0),
+                    (0.0, None, 0.0),
+                    (2.0, ignore, 0.1),
+                ];
+                for (gamma, ign, smoothing) in cases {
+                    let focus = focal::SparseFocus {
+                        gamma,
+                        alpha: a,
+                        ignore: ign,
+                        smoothing,
+                    };
+                    let what = || {
+                        format!("rows={rows} c={c} off={off} {pol:?} {aname} γ={gamma} {ign:?} ε={smoothing}")
+                    };
                     same_on_every_tier(&g, &|| format!("sparse_focal prob {}", what()), &|| {
                         let mut out = vec![0.0f64; rows];
                         let res = focal::sparse_focal(
                             &labels,
                             &p_nan[s.clone()],
-                            rows,
-                            c,
-                            gamma,
-                            a,
-                            ign,
+                            (rows, c),
+                            focus,
                             Some(1e-7),
                             Weights::PerItem(&w),
                             pol,
@@ -1362,11 +1372,8 @@ fn categorical_options_and_sparse_focal_match_scalar() {
                                 let res = focal::sparse_focal(
                                     &labels,
                                     &zz[s.clone()],
-                                    rows,
-                                    c,
-                                    gamma,
-                                    a,
-                                    ign,
+                                    (rows, c),
+                                    focus,
                                     None,
                                     Weights::None,
                                     pol,
@@ -1384,11 +1391,8 @@ fn categorical_options_and_sparse_focal_match_scalar() {
                                 let res = focal::sparse_focal(
                                     &labels,
                                     &z32,
-                                    rows,
-                                    c,
-                                    gamma,
-                                    a,
-                                    ign,
+                                    (rows, c),
+                                    focus,
                                     None,
                                     Weights::PerItem(&w),
                                     pol,
@@ -1685,16 +1689,31 @@ fn grouped_kernels_match_scalar() {
                     ))
                 },
             );
-            for (gamma, alpha) in [(2.0, ClassAlpha::All(0.25)), (0.0, ClassAlpha::None)] {
+            let cases = [
+                (2.0, ClassAlpha::All(0.25), 0.0),
+                (0.0, ClassAlpha::None, 0.0),
+                (2.0, ClassAlpha::None, 0.2),
+            ];
+            for (gamma, alpha, smoothing) in cases {
                 same_on_every_tier(
                     &g,
-                    &|| format!("grouped sparse_focal logits γ={gamma} {}", what()),
+                    &|| {
+                        format!(
+                            "grouped sparse_focal logits γ={gamma} ε={smoothing} {}",
+                            what()
+                        )
+                    },
                     &|| {
                         group_result(grouped::sparse_focal(
                             (&labels).into(),
                             (&z[s.clone()]).into(),
                             (rows, c),
-                            (gamma, alpha, ignore),
+                            focal::SparseFocus {
+                                gamma,
+                                alpha,
+                                ignore,
+                                smoothing,
+                            },
                             None,
                             groups,
                             k,
@@ -1705,14 +1724,24 @@ fn grouped_kernels_match_scalar() {
                 );
                 same_on_every_tier(
                     &g,
-                    &|| format!("grouped sparse_focal prob f32 γ={gamma} {}", what()),
+                    &|| {
+                        format!(
+                            "grouped sparse_focal prob f32 γ={gamma} ε={smoothing} {}",
+                            what()
+                        )
+                    },
                     &|| {
                         let p32: Vec<f32> = p[s.clone()].iter().map(|&x| x as f32).collect();
                         group_result(grouped::sparse_focal(
                             (&labels).into(),
                             (&p32).into(),
                             (rows, c),
-                            (gamma, alpha, None),
+                            focal::SparseFocus {
+                                gamma,
+                                alpha,
+                                ignore: None,
+                                smoothing,
+                            },
                             Some(f32::EPSILON as f64),
                             groups,
                             k,
