@@ -484,6 +484,30 @@ ERRORS = [
     ("sparse_categorical_cross_entropy", dict(ignore_index=True), TypeError, "ignore_index"),
     ("sparse_categorical_cross_entropy", dict(ignore_index="0"), TypeError, "ignore_index"),
     ("sparse_categorical_cross_entropy", dict(label_smoothing=None), TypeError, "label_smoothing"),
+    (
+        "sparse_categorical_focal_cross_entropy",
+        dict(label_smoothing=1.01),
+        ValueError,
+        "label_smoothing",
+    ),
+    (
+        "sparse_categorical_focal_cross_entropy",
+        dict(label_smoothing=np.nan),
+        ValueError,
+        "label_smoothing",
+    ),
+    (
+        "sparse_categorical_focal_cross_entropy",
+        dict(label_smoothing=True),
+        TypeError,
+        "label_smoothing",
+    ),
+    (
+        "sparse_categorical_focal_cross_entropy",
+        dict(label_smoothing=[0.1]),
+        TypeError,
+        "label_smoothing",
+    ),
 ]
 
 
