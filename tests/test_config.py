@@ -166,7 +166,8 @@ def test_show_config_docstring_examples_run() -> None:
         ("x86_64", {"sse2", "avx"}, ["scalar"]),
         ("x86_64", {"avx2"}, ["scalar"]),  # AVX2 without FMA is not the avx2 tier
         ("x86_64", {"avx2", "fma"}, ["scalar", "avx2"]),
-        ("x86_64", {"avx2", "fma", "avx512f"}, ["scalar", "avx2"]),
+        ("x86_64", {"avx2", "fma", "avx512f"}, ["scalar", "avx2", "avx512"]),
+        ("x86_64", {"avx2", "avx512f"}, ["scalar"]),  # both native tiers need FMA
         (
             "x86_64",
             {"avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl"},

@@ -19,7 +19,8 @@ DISTRIBUTION = "plogp"
 UNKNOWN_VERSION = "0+unknown"
 
 # Tiers of each machine, lowest first (the names `simd_level()` returns), and the CPU flags
-# (as Linux's /proc/cpuinfo spells them) each x86-64 tier needs.
+# (as Linux's /proc/cpuinfo spells them) each x86-64 tier needs: the same features the native
+# tiers check (`simd::Avx2::try_new`, `simd::Avx512::try_new`).
 _TIERS = {
     "x86_64": ("scalar", "avx2", "avx512"),
     "aarch64": ("scalar", "neon"),
@@ -27,7 +28,7 @@ _TIERS = {
 _MACHINE_ALIASES = {"amd64": "x86_64", "x86-64": "x86_64", "arm64": "aarch64"}
 _X86_FLAGS = {
     "avx2": frozenset({"avx2", "fma"}),
-    "avx512": frozenset({"avx512f", "avx512dq", "avx512bw", "avx512vl"}),
+    "avx512": frozenset({"avx512f", "avx2", "fma"}),
 }
 # The extras' dependencies whose versions show_config reports when installed.
 _OPTIONAL = ("scipy", "scikit-learn", "dask", "distributed", "pyarrow", "matplotlib", "rich")
