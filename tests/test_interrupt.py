@@ -2,7 +2,9 @@
 no thread left behind, the pool usable and bit-identical afterwards, no memory kept.
 
 Each case runs in a child interpreter that first sizes its input so that one uninterrupted
-call lasts at least ``MIN_CALL_S`` (so a call that ignored the signal could not pass), prints
+call lasts at least ``MIN_CALL_S`` (so a call that ignored the signal could not pass; the
+size stays within 70 % of the available memory, and the parent checks that the call still
+lasts longer than the signal delay plus the latency bound), prints
 ``ready``, and makes the call again; the parent sends SIGINT ``SIGNAL_AFTER_S`` later. Both
 read ``time.monotonic()`` (``CLOCK_MONOTONIC``, one clock for every process on Linux). Linux
 only (``/proc/self/task`` lists the child's threads).
@@ -96,17 +98,36 @@ def make(n):
             reduction="none")
     raise SystemExit(f"unknown kind {kind}")
 
-# Size the input: double n until one call lasts MIN_CALL_S.
-n = 1 << 24
+# Bytes per element that a call of each kind holds at once (inputs, outputs; "concurrent"
+# runs two calls), so that sizing never asks for more memory than the machine has.
+BYTES = {"bce": 9, "concurrent": 13, "groups": 9, "grad": 13, "focal": 5, "sparse": 6,
+         "entropy": 5, "softmax": 9, "pos_weight": 9}
+
+def available_bytes():
+    with open("/proc/meminfo") as f:
+        fields = dict(line.split(":", 1) for line in f)
+    return int(fields["MemAvailable"].split()[0]) * 1024
+
+def timed(call, n):
+    t = time.monotonic()
+    out = call(0, n)
+    return time.monotonic() - t, out
+
+# Size the input: double n until one call lasts MIN_CALL_S, or up to 70 % of the available
+# memory. A call is timed twice and the shorter time counts: the first touch of fresh memory
+# can cost more than the kernel on a VM, and the interrupted call is a repeat too.
+limit = int(0.7 * available_bytes() / BYTES[kind])
+n = min(1 << 24, limit)
 while True:
     call = make(n)
-    t = time.monotonic()
-    full = call(0, n)
-    full_s = time.monotonic() - t
-    if full_s >= MIN_CALL_S or n >= 1 << 31:
+    first_s, full = timed(call, n)
+    del full
+    full_s, full = timed(call, n)
+    full_s = min(first_s, full_s)
+    if full_s >= MIN_CALL_S or n >= limit:
         break
     del call, full
-    n *= 2
+    n = min(2 * n, limit)
 full = digest(full)
 small = digest(call(0, 1 << 22))  # several chunks and the pool, below the interrupt threshold
 report = {"n": n, "full_s": full_s}
