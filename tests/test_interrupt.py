@@ -3,7 +3,7 @@ no thread left behind, the pool usable and bit-identical afterwards, no memory k
 
 Each case runs in a child interpreter that first sizes its input so that one uninterrupted
 call lasts at least ``MIN_CALL_S`` (so a call that ignored the signal could not pass; the
-size stays within 2^30 elements and half of the available memory, and the parent checks
+size stays within half of the available memory, and the parent checks
 that the call still lasts longer than the signal delay plus the latency bound), prints
 ``ready``, and makes the call again; the parent sends SIGINT ``SIGNAL_AFTER_S`` later. Both
 read ``time.monotonic()`` (``CLOCK_MONOTONIC``, one clock for every process on Linux). Linux
@@ -31,7 +31,7 @@ pytestmark = [
     pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc (Linux)"),
 ]
 
-SIGNAL_AFTER_S = 0.3
+SIGNAL_AFTER_S = 0.2  # the child prints "ready" just before the call: it is inside it by then
 LATENCY_S = 0.5  # issue 15: KeyboardInterrupt within 0.5 s of the signal
 MIN_CALL_S = 1.5  # an uninterrupted call lasts at least this long (> SIGNAL_AFTER_S + LATENCY_S)
 
@@ -113,11 +113,11 @@ def timed(call, n):
     out = call(0, n)
     return time.monotonic() - t, out
 
-# Size the input: double n until one call lasts MIN_CALL_S, up to 2^30 elements and half of
-# the available memory. A call is timed twice and the shorter time counts: the first touch
+# Size the input: double n until one call lasts MIN_CALL_S, up to half of the available
+# memory. A call is timed twice and the shorter time counts: the first touch
 # of fresh memory can cost more than the kernel on a VM, and the interrupted call is a repeat
 # too.
-limit = min(1 << 30, int(0.5 * available_bytes() / BYTES[kind]))
+limit = int(0.5 * available_bytes() / BYTES[kind])
 n = min(1 << 24, limit)
 while True:
     call = make(n)
@@ -234,7 +234,9 @@ CASES = [
     pytest.param("bce", "2", id="bce-logits-none-2-threads"),
     pytest.param("sparse", "2", id="sparse-ce-rows"),
     pytest.param("entropy", "2", id="entropy-rows"),
-    pytest.param("grad", "2", id="grad-bce-hessian"),
+    # One thread: writing the gradient and the Hessian is bound by memory bandwidth, so on two
+    # threads an input that fits in half of the memory can be too short to time the signal.
+    pytest.param("grad", "1", id="grad-bce-hessian-1-thread"),
     pytest.param("groups", "2", id="bce-groups"),
     pytest.param("softmax", "2", id="softmax-rows"),
     pytest.param("pos_weight", "2", id="bce-logits-pos-weight-rows"),
