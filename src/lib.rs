@@ -24,6 +24,7 @@ use loss_inputs::LossInputs;
 use loss_opts::{IgnoreIndex, LabelSmoothing};
 use numpy::{PyArrayDescrMethods, PyArrayMethods, PyUntypedArrayMethods};
 use options::{Axes, Eps, Flag, LnBase, NanPolicyArg, Reduction};
+use plogp_core::categorical::{prob_with_row_sums, RowStats, Truth};
 use plogp_core::entropy as info;
 use plogp_core::loss_options;
 use plogp_core::NanPolicy;
@@ -31,6 +32,7 @@ use plogp_core::{activation, grouped, parallel, simd, FloatsMut};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyFloat;
+use std::sync::Mutex;
 use views::FloatArray;
 
 /// Calls touching fewer elements keep the GIL: below ~8k elements the whole call takes a few
@@ -640,6 +642,82 @@ fn sparse_categorical_cross_entropy<'py>(
     )
 }
 
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/_log_loss_rows.txt"))]
+#[pyfunction]
+#[pyo3(
+    signature = (y_true, y_pred, *, one_hot, eps, sample_weight = None, reduction = Reduction::Mean),
+    text_signature = "(y_true, y_pred, *, one_hot, eps, sample_weight=None, reduction='mean')"
+)]
+fn _log_loss_rows<'py>(
+    y_true: &Bound<'py, PyAny>,
+    y_pred: &Bound<'py, PyAny>,
+    one_hot: bool,
+    eps: Eps,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    reduction: Reduction,
+) -> PyResult<(Bound<'py, PyAny>, f64, usize)> {
+    let stats = Mutex::new(None);
+    let keep = |found: plogp_core::Result<(plogp_core::Totals, RowStats)>| {
+        found.map(|(totals, found)| {
+            *stats.lock().unwrap_or_else(|e| e.into_inner()) = Some(found);
+            totals
+        })
+    };
+    let axis = Axes::One(-1);
+    let loss = if one_hot {
+        let inputs = LossInputs::categorical(y_true, y_pred, &axis)?
+            .eps(eps, false)
+            .sample_weight(sample_weight)?
+            .reduce(reduction, None)?;
+        inputs.run(
+            1,
+            |v, _| {
+                let truth = Truth::Targets(v.y_true);
+                keep(prob_with_row_sums(
+                    truth,
+                    v.y_pred,
+                    v.n,
+                    v.c,
+                    v.eps.unwrap_or(0.0),
+                    v.weights,
+                ))
+            },
+            |_, _, _| {
+                Err(plogp_core::Error::Internal(
+                    "_log_loss_rows takes no groups",
+                ))
+            },
+        )?
+    } else {
+        let inputs = LossInputs::sparse(y_true, y_pred, &axis)?
+            .eps(eps, false)
+            .sample_weight(sample_weight)?
+            .reduce(reduction, None)?;
+        inputs.run(
+            1,
+            |v, _| {
+                let truth = Truth::Labels(v.y_true);
+                keep(prob_with_row_sums(
+                    truth,
+                    v.y_pred,
+                    v.n,
+                    v.c,
+                    v.eps.unwrap_or(0.0),
+                    v.weights,
+                ))
+            },
+            |_, _, _| {
+                Err(plogp_core::Error::Internal(
+                    "_log_loss_rows takes no groups",
+                ))
+            },
+        )?
+    };
+    let stats = stats.into_inner().unwrap_or_else(|e| e.into_inner());
+    let stats = stats.ok_or_else(|| PyValueError::new_err("_log_loss_rows: no result"))?;
+    Ok((loss, stats.row_sum_deviation, stats.labels_seen))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Runtime
 
@@ -695,6 +773,7 @@ fn _after_fork_in_child() {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(_log_loss_rows, m)?)?;
     m.add_function(wrap_pyfunction!(entropy_from_logits, m)?)?;
     m.add_function(wrap_pyfunction!(cross_entropy, m)?)?;
     m.add_function(wrap_pyfunction!(kl_divergence, m)?)?;

@@ -220,6 +220,45 @@ def test_rows_not_summing_to_one_warn(impl: ModuleType, multiclass) -> None:
         impl.log_loss(y, scaled)
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.uint16, np.int64])
+@pytest.mark.parametrize(
+    "case", ["good", "one-row-off", "one-row-just-inside", "class-missing", "label-too-big",
+             "labels-from-one", "nan-row", "float32"],
+)  # fmt: skip
+def test_integer_labels_many_rows(impl: ModuleType, rng, dtype, case: str) -> None:
+    """Integer labels 0 .. C-1 of 2-D probabilities take one kernel pass that also finds the
+    row-sum deviation and the classes present (several chunks, so both are merged across
+    threads); every way off that path gives scikit-learn's result, warning or error."""
+    n, c = 150_001, 7
+    y = rng.integers(0, c, n).astype(dtype)
+    proba = rng.random((n, c)) + 0.05
+    proba /= proba.sum(axis=1, keepdims=True)
+    tolerance = 1e-8 + math.sqrt(np.finfo(np.float64).eps)
+    if case == "one-row-off":
+        proba[n - 3, 2] += 2 * tolerance
+    elif case == "one-row-just-inside":
+        proba[n - 3, 2] += 0.5 * tolerance
+    elif case == "class-missing":
+        y[y == 4] = 5
+    elif case == "label-too-big":
+        y[n // 2] = c
+    elif case == "labels-from-one":
+        y = y + dtype(1)  # classes 1 .. C: codes are the labels minus one
+    elif case == "nan-row":
+        proba[n // 3, 0] = np.nan
+    elif case == "float32":
+        proba = proba.astype(np.float32)
+    # scikit-learn sums float32 probabilities in float32.
+    outcome = assert_same_as_sklearn(impl, y, proba, rtol=1e-6 if case == "float32" else 1e-12)
+    assert (outcome.warnings == [UserWarning]) == (case == "one-row-off")
+    assert (outcome.error is None) == (case in ("good", "one-row-off", "one-row-just-inside",
+                                                "labels-from-one", "float32"))  # fmt: skip
+    if case == "one-row-off":
+        with pytest.warns(UserWarning, match="sum to one") as caught:
+            impl.log_loss(y, proba)
+        assert caught[0].filename == __file__  # the warning points at the caller
+
+
 def test_unsorted_labels_warn(impl: ModuleType, rng) -> None:
     y = rng.integers(0, 3, 60)
     proba = rng.random((60, 3))

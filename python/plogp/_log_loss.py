@@ -17,7 +17,8 @@ What is cheaper here than in scikit-learn:
 - Binary integer or boolean labels 0/1 go to the kernel as they are: the kernel checks them
   as it reads them, so they cost no pass of their own.
 - Without ``labels=``, the finiteness and [0, 1] checks of ``y_proba`` are left to the
-  kernel, which makes them in its own pass; when anything fails (the kernel, or a label
+  kernel, which makes them in its own pass, and for 2-D ``y_proba`` the same pass returns the
+  largest deviation of a row sum from 1, for scikit-learn's warning (``_log_loss_rows``); when anything fails (the kernel, or a label
   check that scikit-learn makes after the value checks) the values are checked first, so the
   error is scikit-learn's and comes in scikit-learn's order.
 """
@@ -88,6 +89,10 @@ def _log_loss(
         loss = _binary_01_labels(y, proba, weight, eps, reduction)
         if loss is not None:
             return loss
+    if labels is None and y.ndim == 1 and y.dtype.kind in "iu" and proba.ndim == 2 and y.size:
+        loss = _labels_are_codes(y, proba, weight, eps, reduction)
+        if loss is not None:
+            return loss
     # A list of strings goes to encode_labels, which checks it mixes no numbers in.
     small = (
         labels is None and y.ndim == 1 and (isinstance(y_true, np.ndarray) or y.dtype.kind != "U")
@@ -111,14 +116,48 @@ def _log_loss(
                     codes, proba, sample_weight=weight, eps=eps, reduction=reduction
                 )
             )
-    _warn_unless_rows_sum_to_one(proba, eps)
-    compat.check_class_count(len(classes), proba.shape[1], labels, classes)
-    kernel = (
-        _native.categorical_cross_entropy
-        if is_indicator
-        else _native.sparse_categorical_cross_entropy
+    try:
+        compat.check_class_count(len(classes), proba.shape[1], labels, classes)
+    except ValueError:
+        _warn_unless_rows_sum_to_one(proba, eps)  # scikit-learn warns before this error
+        raise
+    found = _native._log_loss_rows(
+        codes, proba, one_hot=is_indicator, sample_weight=weight, eps=eps, reduction=reduction
     )
-    return _finite(kernel(codes, proba, sample_weight=weight, eps=eps, reduction=reduction))
+    return _rows_loss(found, proba, eps, stacklevel=5)
+
+
+def _labels_are_codes(
+    y: np.ndarray, proba: np.ndarray, weight: Any, eps: float, reduction: Literal["mean", "sum"]
+) -> float | None:
+    """The common multiclass case in one kernel pass: integer labels that are exactly the
+    classes ``0 .. C-1`` of ``y_proba``, every one present, are their own codes. The kernel
+    checks their range as it reads them and counts the classes it sees. ``None`` when the
+    labels are anything else: the general path then encodes them, or raises scikit-learn's
+    error."""
+    try:
+        found = _native._log_loss_rows(
+            y, proba, one_hot=False, sample_weight=weight, eps=eps, reduction=reduction
+        )
+    except ValueError:
+        return None
+    if proba.shape[1] < 2 or found[2] != proba.shape[1]:
+        return None
+    return _rows_loss(found, proba, eps, stacklevel=6)
+
+
+def _rows_loss(
+    found: tuple[float, float, int], proba: np.ndarray, eps: float, stacklevel: int
+) -> float:
+    """The loss of ``_log_loss_rows``, with scikit-learn's warning when a row sum is off (the
+    values are checked first: a NaN or inf row is scikit-learn's error). ``stacklevel`` points
+    the warning at the caller of ``log_loss``."""
+    loss, deviation, _ = found
+    loss = _finite(loss)
+    if not deviation <= compat.row_sum_tolerance(eps):
+        compat.check_proba_values(proba)
+        compat.warn_unless_rows_sum_to_one(proba, eps, stacklevel=stacklevel)
+    return loss
 
 
 def _finite(loss: Any) -> float:

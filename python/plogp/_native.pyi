@@ -29,6 +29,7 @@ __all__ = [
     "simd_level",
     "_after_fork_in_child",
     "_build_info",
+    "_log_loss_rows",
 ]
 __all__ += [
     "binary_focal_cross_entropy",
@@ -1332,6 +1333,22 @@ def _after_fork_in_child() -> None:
     Registered by ``plogp/__init__.py`` with ``os.register_at_fork(after_in_child=...)``: a
     forked child has none of its parent's worker threads, so the next large call starts a
     new pool. Not public API.
+    """
+
+def _log_loss_rows(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    one_hot: bool,
+    eps: float,
+    sample_weight: ArrayLike | None = None,
+    reduction: Literal["mean", "sum"] = "mean",
+) -> tuple[float, float, int]:
+    """``plogp.log_loss``'s 2-D kernel: the sparse (``one_hot=False``: integer class codes) or
+    categorical (``one_hot=True``: one-hot rows) cross-entropy of probabilities clipped at
+    ``eps``; the largest ``|sum(y_pred[i]) - 1|`` over the rows (NaN if a row sum is NaN, 0.0
+    without rows); and how many distinct codes occur (0 with ``one_hot=True``), all from the
+    same pass over ``y_pred``. Not public API.
     """
 
 def _build_info() -> dict[str, str]:

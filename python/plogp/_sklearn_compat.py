@@ -186,7 +186,12 @@ def rows_sum_to_one(proba: np.ndarray, eps: float) -> bool:
     """
     sums = np.einsum("ij->i", proba)
     deviation = np.max(np.abs(sums - 1)) if sums.size else 0.0
-    return bool(deviation <= 1e-8 + math.sqrt(eps))
+    return bool(deviation <= row_sum_tolerance(eps))
+
+
+def row_sum_tolerance(eps: float) -> float:
+    """The largest ``|Σ_c p − 1|`` that ``np.isclose(s, 1, rtol=sqrt(eps))`` accepts."""
+    return 1e-8 + math.sqrt(eps)
 
 
 def warn_unless_rows_sum_to_one(proba: np.ndarray, eps: float, stacklevel: int = 3) -> None:

@@ -20,6 +20,7 @@ use crate::math::{lane0, row_logsumexp};
 use crate::reduce::VecSum;
 use crate::simd::{Simd, LANES};
 use crate::value::{lanes, Real};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 struct CategoricalRows<'a, P> {
     t: Targets<'a>,
@@ -324,6 +325,181 @@ pub(crate) fn sparse_typed<P: Real, O: Real>(
     rows(&SparseRows { labels, p, c, eps }, n_rows, c, w, nan, out)
 }
 
+/// The true classes of [`prob_with_row_sums`]: integer labels or one-hot (or soft) targets.
+pub enum Truth<'a> {
+    Labels(Ints<'a>),
+    Targets(Targets<'a>),
+}
+
+/// What [`prob_with_row_sums`] finds besides the loss.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowStats {
+    /// The largest `|Σ_c p_rc − 1|` over the rows: NaN if a row sum is NaN, 0 without rows.
+    pub row_sum_deviation: f64,
+    /// How many distinct labels occur (`Truth::Labels`; 0 for `Truth::Targets`).
+    pub labels_seen: usize,
+}
+
+/// [`sparse_prob`] (`Truth::Labels`) or [`cce_prob`] (`Truth::Targets`) without a per-row
+/// output, and [`RowStats`] from the same pass over `p`, while each block of rows is in
+/// cache: scikit-learn's `log_loss` warns when rows do not sum to one and needs the classes
+/// that occur, which would otherwise take passes of their own.
+pub fn prob_with_row_sums<'a>(
+    truth: Truth<'a>,
+    p: impl Into<Floats<'a>>,
+    n_rows: usize,
+    c: usize,
+    eps: f64,
+    w: Weights<'_>,
+) -> Result<(Totals, RowStats)> {
+    fn run<'a, P: Real, Op: RowOp>(
+        op: Op,
+        labels: Option<Ints<'a>>,
+        p: &'a [P],
+        (n_rows, c): (usize, usize),
+        w: Weights<'_>,
+    ) -> Result<(Totals, RowStats)> {
+        let words = if labels.is_some() { c.div_ceil(64) } else { 0 };
+        let checked = RowSumCheck {
+            op,
+            p,
+            c,
+            labels,
+            worst: AtomicU64::new(0),
+            seen: (0..words).map(|_| AtomicU64::new(0)).collect(),
+        };
+        let totals = rows::<_, f64>(&checked, n_rows, c, w, NanPolicy::Propagate, None)?;
+        let seen = checked
+            .seen
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed).count_ones());
+        let stats = RowStats {
+            row_sum_deviation: f64::from_bits(checked.worst.into_inner()),
+            labels_seen: seen.sum::<u32>() as usize,
+        };
+        Ok((totals, stats))
+    }
+    let shape = (n_rows, c);
+    match (p.into(), truth) {
+        (Floats::F32(p), Truth::Labels(y)) => run(sparse_rows(y, p, c, eps), Some(y), p, shape, w),
+        (Floats::F64(p), Truth::Labels(y)) => run(sparse_rows(y, p, c, eps), Some(y), p, shape, w),
+        (Floats::F32(p), Truth::Targets(t)) => {
+            run(categorical_rows(t, p, c, eps), None, p, shape, w)
+        }
+        (Floats::F64(p), Truth::Targets(t)) => {
+            run(categorical_rows(t, p, c, eps), None, p, shape, w)
+        }
+    }
+}
+
+fn sparse_rows<'a, P>(labels: Ints<'a>, p: &'a [P], c: usize, eps: f64) -> SparseRows<'a, P> {
+    SparseRows {
+        labels,
+        p,
+        c,
+        eps: Some(eps),
+    }
+}
+
+fn categorical_rows<'a, P>(
+    t: Targets<'a>,
+    p: &'a [P],
+    c: usize,
+    eps: f64,
+) -> CategoricalRows<'a, P> {
+    CategoricalRows {
+        t,
+        p,
+        c,
+        eps: Some(eps),
+    }
+}
+
+/// A row kernel that also keeps the largest `|Σ_c p_rc − 1|` of the rows it computes, as the
+/// bits of a non-negative f64 (their integer order is the numeric order, with NaN above +inf),
+/// so that the maximum over threads is one `fetch_max` per block of rows and does not depend
+/// on their order; and, given labels, the set of labels seen (a bit per class, set once: a
+/// label already seen costs one load of a shared word).
+struct RowSumCheck<'a, Op, P> {
+    op: Op,
+    p: &'a [P],
+    c: usize,
+    labels: Option<Ints<'a>>,
+    worst: AtomicU64,
+    seen: Vec<AtomicU64>,
+}
+
+impl<Op: RowOp, P: Real> RowSumCheck<'_, Op, P> {
+    #[inline(always)]
+    fn note<S: Simd>(&self, s: S, rows: std::ops::Range<usize>) {
+        // Up to 64 classes, the labels seen are one word, kept here for the whole block.
+        let (mut worst, mut few) = (0u64, 0u64);
+        for r in rows {
+            let row = &self.p[r * self.c..(r + 1) * self.c];
+            let sum = if self.c < 2 * LANES {
+                // Short rows: a vector sum would cost a partial load and a horizontal sum.
+                row.iter().map(|x| x.to_f64()).sum::<f64>()
+            } else {
+                let mut sum = s.splat(0.0);
+                for k in (0..self.c).step_by(LANES) {
+                    sum = s.add(sum, P::load(s, row, k, 0.0));
+                }
+                s.reduce_sum(sum)
+            };
+            worst = worst.max((sum - 1.0).abs().to_bits());
+            if let Some(labels) = &self.labels {
+                // The rows given here passed the kernel: their labels are in [0, c).
+                let y = labels.get(r) as usize;
+                if self.c <= 64 {
+                    few |= 1u64 << y;
+                } else {
+                    let (word, bit) = (&self.seen[y / 64], 1u64 << (y % 64));
+                    if word.load(Ordering::Relaxed) & bit == 0 {
+                        word.fetch_or(bit, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        if few != 0 {
+            self.seen[0].fetch_or(few, Ordering::Relaxed);
+        }
+        self.worst.fetch_max(worst, Ordering::Relaxed);
+    }
+}
+
+impl<Op: RowOp, P: Real> RowOp for RowSumCheck<'_, Op, P> {
+    const SCALED_WEIGHT: bool = Op::SCALED_WEIGHT;
+
+    #[inline(always)]
+    fn row<S: Simd>(&self, s: S, r: usize, scratch: &mut [f64; BLOCK]) -> Result<f64> {
+        let v = self.op.row(s, r, scratch)?;
+        self.note(s, r..r + 1);
+        Ok(v)
+    }
+
+    #[inline(always)]
+    fn rows_into<S: Simd>(
+        &self,
+        s: S,
+        first: usize,
+        vals: &mut [f64],
+        scratch: &mut [f64; BLOCK],
+    ) -> std::result::Result<(), (usize, Error)> {
+        let done = self.op.rows_into(s, first, vals, scratch);
+        let n = match &done {
+            Ok(()) => vals.len(),
+            Err((n, _)) => *n,
+        };
+        self.note(s, first..first + n);
+        done
+    }
+
+    #[inline(always)]
+    fn row_weight(&self, r: usize) -> f64 {
+        self.op.row_weight(r)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,5 +594,63 @@ mod tests {
         let want = (3.0 * -(0.75f64).ln() + -(0.5f64).ln()) / 4.0;
         assert!((t.mean().unwrap() - want).abs() <= 1e-16);
         assert_eq!(t.weight, 4.0);
+    }
+
+    #[test]
+    fn row_sums_ride_along_with_the_loss() {
+        // Enough rows for several chunks on every thread count; rows off by a known amount.
+        let (n, c) = (50_000, 13);
+        let mut p = vec![1.0 / c as f64; n * c];
+        let labels: Vec<i64> = (0..n).map(|r| (r * 7 % c) as i64).collect();
+        let mut onehot = vec![0.0f64; n * c];
+        for (r, &y) in labels.iter().enumerate() {
+            onehot[r * c + y as usize] = 1.0;
+        }
+        p[31_337 * c + 4] += 3e-6;
+        p[777 * c] -= 1e-7;
+        let want = |p: &[f64]| {
+            (0..n)
+                .map(|r| (p[r * c..(r + 1) * c].iter().sum::<f64>() - 1.0).abs())
+                .fold(0.0, f64::max)
+        };
+        let (w, nan, eps) = (Weights::None, NanPolicy::Propagate, 1e-15);
+        let by_labels = || Truth::Labels((&labels[..]).into());
+        let (sparse, stats) = prob_with_row_sums(by_labels(), &p[..], n, c, eps, w).unwrap();
+        let plain = sparse_prob(&labels[..], &p[..], n, c, eps, w, nan, None).unwrap();
+        assert_eq!(sparse, plain);
+        let dev = stats.row_sum_deviation;
+        assert!((dev - want(&p)).abs() < 1e-15, "{dev} vs {}", want(&p));
+        assert!(dev > 2.9e-6);
+        assert_eq!(stats.labels_seen, c);
+        let targets = Truth::Targets((&onehot[..]).into());
+        let (dense, dense_stats) = prob_with_row_sums(targets, &p[..], n, c, eps, w).unwrap();
+        let plain = cce_prob(&onehot[..], &p[..], n, c, eps, w, nan, None).unwrap();
+        assert_eq!(dense, plain);
+        assert_eq!(dense_stats.row_sum_deviation, dev);
+        assert_eq!(dense_stats.labels_seen, 0);
+        // Labels that miss classes, with more than 64 classes: only those seen are counted.
+        let wide: Vec<i64> = (0..n).map(|r| (r % 3 * 50) as i64).collect();
+        let p150 = vec![1.0 / 150.0; n * 150];
+        let truth = Truth::Labels((&wide[..]).into());
+        let (_, wide_stats) = prob_with_row_sums(truth, &p150[..], n, 150, eps, w).unwrap();
+        assert_eq!(wide_stats.labels_seen, 3);
+        assert!(wide_stats.row_sum_deviation < 1e-13);
+        // float32 rows.
+        let p32: Vec<f32> = p.iter().map(|&x| x as f32).collect();
+        let (_, stats32) = prob_with_row_sums(by_labels(), &p32[..], n, c, 1e-7, w).unwrap();
+        let dev32 = stats32.row_sum_deviation;
+        assert!(dev32 > 2.5e-6 && dev32 < 4e-6, "{dev32}");
+        // A NaN row sum wins over every finite one; no rows give 0.
+        p[40_000 * c + 2] = f64::NAN;
+        let (with_nan, stats) = prob_with_row_sums(by_labels(), &p[..], n, c, eps, w).unwrap();
+        assert!(with_nan.loss.is_nan() && stats.row_sum_deviation.is_nan());
+        let none: [i64; 0] = [];
+        let truth = Truth::Labels((&none[..]).into());
+        let (_, stats) = prob_with_row_sums(truth, &p[..0], 0, c, eps, w).unwrap();
+        let zero = RowStats {
+            row_sum_deviation: 0.0,
+            labels_seen: 0,
+        };
+        assert_eq!(stats, zero);
     }
 }
