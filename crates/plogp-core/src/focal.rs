@@ -359,8 +359,8 @@ fn log_p_and_q<S: Simd, P: Real>(s: S, z: &[P], y: usize) -> Option<(S::V, S::V)
     if !m.is_finite() {
         return None;
     }
-    let (zero, one) = (s.splat(0.0), s.splat(1.0));
-    let mut acc = VecSum::<S, 3>::new(s);
+    let zero = s.splat(0.0);
+    let (mut acc, mut n) = (VecSum::<S, 2>::new(s), 0u64);
     let mv = s.splat(m);
     let yv = s.splat(y as f64);
     let mut idx = s.load(&std::array::from_fn(|k| k as f64));
@@ -370,15 +370,12 @@ fn log_p_and_q<S: Simd, P: Real>(s: S, z: &[P], y: usize) -> Option<(S::V, S::V)
         let at_max = s.eq(zv, mv);
         let e = P::exp_v(s, s.sub(zv, mv));
         let not_y = s.select(s.eq(idx, yv), zero, e);
-        acc.push([
-            s.select(at_max, zero, e),
-            s.select(at_max, one, zero),
-            not_y,
-        ]);
+        acc.push([s.select(at_max, zero, e), not_y]);
+        n += u64::from(s.bits(at_max).count_ones());
         idx = s.add(idx, step);
     }
-    let [rest, n, others] = acc.finish();
-    let (rest, n, others) = (rest.value(), n.value(), others.value());
+    let [rest, others] = acc.finish();
+    let (rest, n, others) = (rest.value(), n as f64, others.value());
     // ln S with S = n + rest, accurate when S is close to 1 (see `math::row_shift`).
     let ln_sum = P::ln_1p_v(s, s.splat((n - 1.0) + rest));
     let zy = z[y].to_f64();

@@ -204,15 +204,16 @@ impl<P: Real> RowMapOp for SoftmaxGrad<'_, P> {
         }
         let m = s.reduce_max(mv);
         let m_v = s.splat(m);
-        let mut acc = VecSum::<S, 2>::new(s);
+        let (mut acc, mut n) = (VecSum::<S, 1>::new(s), 0u64);
         for j in (0..c).step_by(LANES) {
             let zv = P::load(s, row, j, f64::NEG_INFINITY);
             let at_max = s.eq(zv, m_v);
             let e = P::exp_v(s, s.sub(zv, m_v));
-            acc.push([s.select(at_max, zero, e), s.select(at_max, one, zero)]);
+            acc.push([s.select(at_max, zero, e)]);
+            n += u64::from(s.bits(at_max).count_ones());
         }
-        let [rest, n] = acc.finish();
-        let (rest, n) = (rest.value(), n.value());
+        let [rest] = acc.finish();
+        let (rest, n) = (rest.value(), n as f64);
         // A non-finite max (NaN, +inf, all −inf) makes every output of the row NaN.
         let bad_row = !m.is_finite();
         let total = n + rest;

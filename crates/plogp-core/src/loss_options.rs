@@ -347,8 +347,8 @@ fn smoothed_logits_row<S: Simd, P: Real>(
     if !m.is_finite() {
         return None;
     }
-    let (zero, one, mv) = (s.splat(0.0), s.splat(1.0), s.splat(m));
-    let mut acc = VecSum::<S, 3>::new(s);
+    let (zero, mv) = (s.splat(0.0), s.splat(m));
+    let (mut acc, mut n) = (VecSum::<S, 2>::new(s), 0u64);
     // Padding lanes hold m: they add 0 to the exp sum and to the gaps, and are taken off the
     // count of logits at the max below.
     for k in (0..c).step_by(LANES) {
@@ -360,15 +360,16 @@ fn smoothed_logits_row<S: Simd, P: Real>(
             None => d,
             Some((cw, _)) => s.mul(s.load(&lanes(cw, k, 0.0, |x| x)), d),
         };
-        acc.push([s.select(at_max, zero, e), s.select(at_max, one, zero), wd]);
+        acc.push([s.select(at_max, zero, e), wd]);
+        n += u64::from(s.bits(at_max).count_ones());
     }
-    let [rest, n, neg_gap] = acc.finish();
+    let [rest, neg_gap] = acc.finish();
     let gap = -neg_gap.value();
     if !gap.is_finite() {
         return None;
     }
     let pads = (c.next_multiple_of(LANES) - c) as f64;
-    let ln_s = RowShift::from_parts::<S, P>(s, m, n.value() - pads, rest.value()).ln_sum;
+    let ln_s = RowShift::from_parts::<S, P>(s, m, n as f64 - pads, rest.value()).ln_sum;
     let (w_y, w_total) = match cw {
         None => (1.0, c as f64),
         Some((cw, total)) => (cw[y], total),

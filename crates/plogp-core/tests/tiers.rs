@@ -403,6 +403,28 @@ fn min_max_propagate_nan_and_break_ties_like_scalar() {
     }
 }
 
+#[test]
+fn horizontal_reductions_break_ties_like_scalar() {
+    // Every arrangement of +0 / −0 over the 8 lanes (the tree's tie rule decides the sign of a
+    // zero maximum and of a zero sum), and of two equal maxima among −inf, NaN and ordinary lanes.
+    let mut a = Vec::new();
+    for bits in 0u32..256 {
+        a.extend((0..LANES).map(|i| if bits >> i & 1 == 1 { -0.0 } else { 0.0 }));
+    }
+    for (i, j) in [(0, 4), (1, 2), (3, 7), (5, 6)] {
+        let mut v = [f64::NEG_INFINITY; LANES];
+        v[i] = 2.5;
+        v[j] = 2.5;
+        a.extend(v);
+        v[(j + 1) % LANES] = f64::NAN;
+        a.extend(v);
+    }
+    let want = apply(Tier::Scalar, Op::Reduce, &a, &a, &a);
+    for tier in other_tiers() {
+        assert_eq!(apply(tier, Op::Reduce, &a, &a, &a), want, "{tier:?}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Level 2: the math primitives, lanes and scalar functions.
 

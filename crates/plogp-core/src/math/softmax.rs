@@ -71,17 +71,21 @@ pub(crate) fn row_shift<S: Simd, P: Real>(s: S, z: &[P]) -> RowShift {
             others: f64::NAN,
         };
     }
-    let (zero, one) = (s.splat(0.0), s.splat(1.0));
-    let mut acc = VecSum::<S, 2>::new(s);
+    let zero = s.splat(0.0);
+    let mut rest = VecSum::<S, 1>::new(s);
+    // The logits at the max, counted from the lane mask (an integer: exact, and no vector
+    // accumulator or horizontal sum of its own).
+    let mut n = 0u64;
     let mv = s.splat(m);
     for k in (0..z.len()).step_by(LANES) {
         let zv = P::load(s, z, k, f64::NEG_INFINITY);
         let at_max = s.eq(zv, mv);
         let e = P::exp_v(s, s.sub(zv, mv));
-        acc.push([s.select(at_max, zero, e), s.select(at_max, one, zero)]);
+        rest.push([s.select(at_max, zero, e)]);
+        n += u64::from(s.bits(at_max).count_ones());
     }
-    let [rest, n] = acc.finish();
-    RowShift::from_parts::<S, P>(s, m, n.value(), rest.value())
+    let [rest] = rest.finish();
+    RowShift::from_parts::<S, P>(s, m, n as f64, rest.value())
 }
 
 /// `ln Σ exp(z)` of one row: −inf for an empty or all −inf row, +inf if any logit is +inf,

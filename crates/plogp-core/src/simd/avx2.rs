@@ -94,6 +94,25 @@ impl Simd for Avx2 {
         out
     }
     #[inline(always)]
+    fn reduce_sum(self, v: V) -> f64 {
+        // SAFETY: an `Avx2` token exists, so the CPU supports AVX2 and FMA.
+        unsafe { sum_quarters(_mm256_add_pd(v[0], v[1])) }
+    }
+    #[inline(always)]
+    fn reduce_max(self, v: V) -> f64 {
+        // SAFETY: an `Avx2` token exists, so the CPU supports AVX2 and FMA.
+        unsafe {
+            let nan = _mm256_or_pd(
+                _mm256_cmp_pd::<_CMP_UNORD_Q>(v[0], v[0]),
+                _mm256_cmp_pd::<_CMP_UNORD_Q>(v[1], v[1]),
+            );
+            if _mm256_movemask_pd(nan) != 0 {
+                return f64::NAN;
+            }
+            max_quarters(_mm256_max_pd(v[0], v[1]))
+        }
+    }
+    #[inline(always)]
     fn add(self, a: V, b: V) -> V {
         halves!(_mm256_add_pd, a, b)
     }
@@ -304,4 +323,28 @@ unsafe fn ln_rare(s: Avx2, a: V) -> V {
 #[inline(never)]
 unsafe fn ln_1p_rare(s: Avx2, a: V) -> V {
     math::ln_1p_rare(s, a)
+}
+
+/// The last two levels of [`Simd::reduce_sum`]'s canonical tree in registers, from
+/// `h = [l0 + l4, l1 + l5, l2 + l6, l3 + l7]`: `(h0 + h2) + (h1 + h3)`, the same roundings as
+/// the generic form, without a store and reload. Shared with the AVX-512 tier.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[inline(always)]
+pub(super) unsafe fn sum_quarters(h: __m256d) -> f64 {
+    let q = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd::<1>(h));
+    _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)))
+}
+
+/// The last two levels of [`Simd::reduce_max`]'s tree, from `h = [max(l0, l4), ..]` of
+/// NaN-free lanes. `maxpd(x, y)` is `x > y ? x : y`, the generic form's tie rule, so ±0 ties
+/// resolve the same way.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[inline(always)]
+pub(super) unsafe fn max_quarters(h: __m256d) -> f64 {
+    let q = _mm_max_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd::<1>(h));
+    _mm_cvtsd_f64(_mm_max_sd(q, _mm_unpackhi_pd(q, q)))
 }

@@ -99,6 +99,23 @@ impl Simd for Avx512 {
         ))
     }
     #[inline(always)]
+    fn reduce_sum(self, v: V) -> f64 {
+        avx512!(super::avx2::sum_quarters(_mm256_add_pd(
+            _mm512_castpd512_pd256(v),
+            _mm512_extractf64x4_pd::<1>(v)
+        )))
+    }
+    #[inline(always)]
+    fn reduce_max(self, v: V) -> f64 {
+        if avx512!(_mm512_cmp_pd_mask::<_CMP_UNORD_Q>(v, v)) != 0 {
+            return f64::NAN;
+        }
+        avx512!(super::avx2::max_quarters(_mm256_max_pd(
+            _mm512_castpd512_pd256(v),
+            _mm512_extractf64x4_pd::<1>(v)
+        )))
+    }
+    #[inline(always)]
     fn max(self, a: V, b: V) -> V {
         avx512!(_mm512_mask_blend_pd(
             _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(a, b),
