@@ -664,54 +664,34 @@ fn _log_loss_rows<'py>(
         })
     };
     let axis = Axes::One(-1);
+    // The same steps for one-hot rows and for labels; only the inputs' kind differs.
+    macro_rules! run {
+        ($inputs:ident, $truth:ident) => {
+            LossInputs::$inputs(y_true, y_pred, &axis)?
+                .eps(eps, false)
+                .sample_weight(sample_weight)?
+                .reduce(reduction, None)?
+                .run(
+                    1,
+                    |v, _| {
+                        let truth = Truth::$truth(v.y_true);
+                        let eps = v.eps.unwrap_or(0.0);
+                        keep(prob_with_row_sums(
+                            truth, v.y_pred, v.n, v.c, eps, v.weights,
+                        ))
+                    },
+                    |_, _, _| {
+                        Err(plogp_core::Error::Internal(
+                            "_log_loss_rows takes no groups",
+                        ))
+                    },
+                )?
+        };
+    }
     let loss = if one_hot {
-        let inputs = LossInputs::categorical(y_true, y_pred, &axis)?
-            .eps(eps, false)
-            .sample_weight(sample_weight)?
-            .reduce(reduction, None)?;
-        inputs.run(
-            1,
-            |v, _| {
-                let truth = Truth::Targets(v.y_true);
-                keep(prob_with_row_sums(
-                    truth,
-                    v.y_pred,
-                    v.n,
-                    v.c,
-                    v.eps.unwrap_or(0.0),
-                    v.weights,
-                ))
-            },
-            |_, _, _| {
-                Err(plogp_core::Error::Internal(
-                    "_log_loss_rows takes no groups",
-                ))
-            },
-        )?
+        run!(categorical, Targets)
     } else {
-        let inputs = LossInputs::sparse(y_true, y_pred, &axis)?
-            .eps(eps, false)
-            .sample_weight(sample_weight)?
-            .reduce(reduction, None)?;
-        inputs.run(
-            1,
-            |v, _| {
-                let truth = Truth::Labels(v.y_true);
-                keep(prob_with_row_sums(
-                    truth,
-                    v.y_pred,
-                    v.n,
-                    v.c,
-                    v.eps.unwrap_or(0.0),
-                    v.weights,
-                ))
-            },
-            |_, _, _| {
-                Err(plogp_core::Error::Internal(
-                    "_log_loss_rows takes no groups",
-                ))
-            },
-        )?
+        run!(sparse, Labels)
     };
     let stats = stats.into_inner().unwrap_or_else(|e| e.into_inner());
     let stats = stats.ok_or_else(|| PyValueError::new_err("_log_loss_rows: no result"))?;
