@@ -3,11 +3,11 @@ no thread left behind, the pool usable and bit-identical afterwards, no memory k
 
 Each case runs in a child interpreter that first sizes its input so that one uninterrupted
 call lasts at least ``MIN_CALL_S`` (so a call that ignored the signal could not pass; the
-size stays within half of the available memory, and the parent checks
-that the call still lasts longer than the signal delay plus the latency bound), prints
-``ready``, and makes the call again; the parent sends SIGINT ``SIGNAL_AFTER_S`` later. Both
-read ``time.monotonic()`` (``CLOCK_MONOTONIC``, one clock for every process on Linux). Linux
-only (``/proc/self/task`` lists the child's threads).
+size stays within half of the available memory, and the parent checks that the call still
+lasts longer than the signal delay plus the latency bound), prints ``ready``, and makes the
+call again; the parent sends SIGINT ``SIGNAL_AFTER_S`` later. Both read ``time.monotonic()``
+(``CLOCK_MONOTONIC``, one clock for every process on Linux). Linux only (``/proc/self/task``
+lists the child's threads).
 """
 
 from __future__ import annotations
@@ -114,9 +114,8 @@ def timed(call, n):
     return time.monotonic() - t, out
 
 # Size the input: double n until one call lasts MIN_CALL_S, up to half of the available
-# memory. A call is timed twice and the shorter time counts: the first touch
-# of fresh memory can cost more than the kernel on a VM, and the interrupted call is a repeat
-# too.
+# memory. A call is timed twice and the shorter time counts: the first touch of fresh memory
+# can cost more than the kernel on a VM, and the interrupted call is a repeat too.
 limit = int(0.5 * available_bytes() / BYTES[kind])
 n = min(1 << 24, limit)
 while True:

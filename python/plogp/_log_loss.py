@@ -16,11 +16,14 @@ What is cheaper here than in scikit-learn:
   ``_sklearn_compat.encode_labels`` (``np.unique``).
 - Binary integer or boolean labels 0/1 go to the kernel as they are: the kernel checks them
   as it reads them, so they cost no pass of their own.
+- Integer labels that are exactly the classes 0 .. C-1 of 2-D ``y_proba`` go to the kernel
+  as they are too: ``_log_loss_rows`` checks their range and counts the classes present in
+  its pass, so they are never encoded.
 - Without ``labels=``, the finiteness and [0, 1] checks of ``y_proba`` are left to the
-  kernel, which makes them in its own pass, and for 2-D ``y_proba`` the same pass returns the
-  largest deviation of a row sum from 1, for scikit-learn's warning (``_log_loss_rows``); when anything fails (the kernel, or a label
-  check that scikit-learn makes after the value checks) the values are checked first, so the
-  error is scikit-learn's and comes in scikit-learn's order.
+  kernel, which makes them in its own pass; for 2-D ``y_proba`` the same pass returns the
+  largest deviation of a row sum from 1, for scikit-learn's warning. When anything fails (the
+  kernel, or a label check that scikit-learn makes after the value checks) the values are
+  checked first, so the error is scikit-learn's and comes in scikit-learn's order.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ def _log_loss(
         loss = _binary_01_labels(y, proba, weight, eps, reduction)
         if loss is not None:
             return loss
-    if labels is None and y.ndim == 1 and y.dtype.kind in "iu" and proba.ndim == 2 and y.size:
+    if labels is None and y.ndim == 1 and y.dtype.kind in "iu" and y.size and _multiclass(proba):
         loss = _labels_are_codes(y, proba, weight, eps, reduction)
         if loss is not None:
             return loss
@@ -124,7 +127,7 @@ def _log_loss(
     found = _native._log_loss_rows(
         codes, proba, one_hot=is_indicator, sample_weight=weight, eps=eps, reduction=reduction
     )
-    return _rows_loss(found, proba, eps, stacklevel=5)
+    return _rows_loss(found, proba, eps, stacklevel=4)
 
 
 def _labels_are_codes(
@@ -141,22 +144,27 @@ def _labels_are_codes(
         )
     except ValueError:
         return None
-    if proba.shape[1] < 2 or found[2] != proba.shape[1]:
+    if found[2] != proba.shape[1]:
         return None
-    return _rows_loss(found, proba, eps, stacklevel=6)
+    return _rows_loss(found, proba, eps, stacklevel=5)
+
+
+def _multiclass(proba: np.ndarray) -> bool:
+    """2-D ``y_proba`` with at least two columns (one column is the binary case)."""
+    return proba.ndim == 2 and proba.shape[1] >= 2
 
 
 def _rows_loss(
     found: tuple[float, float, int], proba: np.ndarray, eps: float, stacklevel: int
 ) -> float:
     """The loss of ``_log_loss_rows``, with scikit-learn's warning when a row sum is off (the
-    values are checked first: a NaN or inf row is scikit-learn's error). ``stacklevel`` points
-    the warning at the caller of ``log_loss``."""
+    values are checked first: a NaN or inf row is scikit-learn's error). ``stacklevel``, as for
+    ``warnings.warn`` here, points the warning at the caller of ``log_loss``."""
     loss, deviation, _ = found
     loss = _finite(loss)
     if not deviation <= compat.row_sum_tolerance(eps):
         compat.check_proba_values(proba)
-        compat.warn_unless_rows_sum_to_one(proba, eps, stacklevel=stacklevel)
+        compat.warn_rows_do_not_sum_to_one(stacklevel)
     return loss
 
 

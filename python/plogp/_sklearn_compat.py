@@ -198,11 +198,18 @@ def warn_unless_rows_sum_to_one(proba: np.ndarray, eps: float, stacklevel: int =
     """scikit-learn's warning for rows of ``y_proba`` that do not sum to 1 (within
     ``sqrt(eps)`` relative)."""
     if not rows_sum_to_one(proba, eps):
-        warnings.warn(
-            "The y_prob values do not sum to one. Make sure to pass probabilities.",
-            UserWarning,
-            stacklevel=stacklevel,
-        )
+        warn_rows_do_not_sum_to_one(stacklevel)
+
+
+def warn_rows_do_not_sum_to_one(stacklevel: int = 2) -> None:
+    """scikit-learn's warning, for a caller that already knows a row sum is off (the native
+    kernel returns the largest deviation). ``stacklevel`` is that of a ``warnings.warn`` in the
+    caller (1: the caller itself)."""
+    warnings.warn(
+        "The y_prob values do not sum to one. Make sure to pass probabilities.",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def check_proba(y_proba: Any) -> np.ndarray:
