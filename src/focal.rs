@@ -93,11 +93,12 @@ pub fn binary_focal_cross_entropy<'py>(
         .eps(eps, from_logits.0)
         .sample_weight(sample_weight)?
         .reduce(reduction, groups)?;
+    let tally = inputs.tally(nan);
     inputs.run(
         1,
-        |v, out| focal::binary_focal(v.y_true, v.y_pred, focus, v.eps, v.weights, nan, out),
+        |v, out| focal::binary_focal(v.y_true, v.y_pred, focus, v.eps, v.weights, tally, out),
         |v, ids, ng| {
-            grouped::binary_focal(v.y_true, v.y_pred, focus, v.eps, ids, ng, v.weights, nan)
+            grouped::binary_focal(v.y_true, v.y_pred, focus, v.eps, ids, ng, v.weights, tally)
         },
     )
 }

@@ -3,7 +3,8 @@
 //! The loss pyfunctions check their arguments as usual, then [`run`] calls the loss's entry in
 //! `plogp_core::grouped` (every option composes) and returns a float64 array of length
 //! `G = max(groups) + 1`: per-group `Σ s·l` ("sum") or `Σ s·l / Σ s` ("mean", NaN for a group
-//! of zero weight, e.g. an id that never occurs).
+//! of zero weight, e.g. an id that never occurs), or for `plogp.metrics`' private `"_tally"`
+//! the tuple of per-group sums and counts.
 
 use crate::arrays::{prepare, Prepared, Role};
 use crate::options::{per_item, Reduction};
@@ -79,6 +80,29 @@ pub fn run<'py>(
         .map_err(|e| value_error(unmove(layout)(e)))?;
     let values = match reduction {
         Reduction::Sum => totals.loss,
+        Reduction::Tally => {
+            let array = |v: Vec<f64>| PyArray1::from_vec(py, v).into_any();
+            // int64, as NumPy counts (u64 would turn sums with int64 into floats).
+            let count = |v: Vec<u64>| {
+                let v: Vec<i64> = v.into_iter().map(|k| k as i64).collect();
+                PyArray1::from_vec(py, v).into_any()
+            };
+            let GroupTotals {
+                loss,
+                weight,
+                items,
+                kept,
+                positive,
+            } = totals;
+            let tally = (
+                array(loss),
+                array(weight),
+                count(items),
+                count(kept),
+                array(positive),
+            );
+            return Ok(tally.into_pyobject(py)?.into_any());
+        }
         _ => totals.means(),
     };
     Ok(PyArray1::from_vec(py, values).into_any())

@@ -553,10 +553,15 @@ fn binary_cross_entropy<'py>(
         .reduce(reduction, groups)?
         .pos_weight(pos_weight)?
         .label_smoothing(label_smoothing);
+    let tally = inputs.tally(nan);
     inputs.run(
         1,
-        |v, out| loss_options::bce(v.y_true, v.y_pred, v.eps, &v.opts, v.weights, nan, out),
-        |v, ids, ng| grouped::binary(v.y_true, v.y_pred, v.eps, &v.opts, ids, ng, v.weights, nan),
+        |v, out| loss_options::bce(v.y_true, v.y_pred, v.eps, &v.opts, v.weights, tally, out),
+        |v, ids, ng| {
+            grouped::binary(
+                v.y_true, v.y_pred, v.eps, &v.opts, ids, ng, v.weights, tally,
+            )
+        },
     )
 }
 

@@ -18,7 +18,9 @@ use crate::views::{FloatArray, IntArray, TargetArray, Truth};
 use crate::{detached, fill_new, float, is_wide, row_layout, unmove, value_error};
 use numpy::{PyArrayDescrMethods, PyUntypedArrayMethods};
 use plogp_core::grouped::{GroupIds, GroupTotals};
-use plogp_core::{Floats, FloatsMut, LossOptions, Result as CoreResult, Totals, Weights};
+use plogp_core::{
+    Floats, FloatsMut, LossOptions, NanPolicy, Result as CoreResult, Tally, Totals, Weights,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -218,6 +220,15 @@ impl<'py, T: Truth<'py>> LossInputs<'py, T> {
         self
     }
 
+    /// What the kernel counts: the NaN policy, and for `"_tally"` the targets kept (read
+    /// only by the binary losses).
+    pub fn tally(&self, nan: NanPolicy) -> Tally {
+        Tally {
+            nan,
+            positives: self.reduction == Reduction::Tally,
+        }
+    }
+
     /// The core's views of the inputs.
     pub fn views(&self) -> PyResult<ViewsOf<'_, 'py, T>> {
         Ok(LossViews {
@@ -238,7 +249,9 @@ impl<'py, T: Truth<'py>> LossInputs<'py, T> {
 
     /// Run the loss and reduce it: `grouped(views, ids, n_groups)` with `groups=` (a float64
     /// array of one loss per group), else `plain(views, out)` (per-item losses written to
-    /// `out` for reduction="none", a Python float otherwise). `cost` is the work per element
+    /// `out` for reduction="none", a Python float otherwise). `"_tally"` returns the tuple
+    /// `(Σ s·l, Σ s, dropped, Σ s·y)` — with groups, `(Σ s·l, Σ s, items, kept, Σ s·y)` of
+    /// arrays of one entry per group — that `plogp.metrics` accumulates. `cost` is the work per element
     /// of `y_pred` (2 where the kernel reads a second array of that size or does about twice
     /// the math of one pass) that decides whether the GIL is released.
     pub fn run<'s>(
@@ -295,6 +308,12 @@ fn run_loss<'py>(
         Reduction::Mean => {
             let t = detached(py, work, || kernel(None))?.map_err(value_error)?;
             Ok(float(py, t.mean().map_err(value_error)?))
+        }
+        Reduction::Tally => {
+            let t = detached(py, work, || kernel(None))?.map_err(value_error)?;
+            Ok((t.loss, t.weight, t.dropped, t.positive)
+                .into_pyobject(py)?
+                .into_any())
         }
     }
 }

@@ -24,6 +24,9 @@ pub enum Reduction {
     Mean,
     Sum,
     None,
+    /// `"_tally"`, private to `plogp.metrics`: the sums and counts of a batch as a tuple
+    /// (see [`crate::loss_inputs::LossInputs::run`]), from the same single pass.
+    Tally,
 }
 
 impl FromPyObject<'_, '_> for Reduction {
@@ -33,6 +36,7 @@ impl FromPyObject<'_, '_> for Reduction {
             Some("mean") => Ok(Reduction::Mean),
             Some("sum") => Ok(Reduction::Sum),
             Some("none") => Ok(Reduction::None),
+            Some("_tally") => Ok(Reduction::Tally),
             _ => Err(PyValueError::new_err(format!(
                 "reduction must be one of 'mean', 'sum', 'none'; got {}",
                 obj.repr()?

@@ -709,3 +709,96 @@ def test_focal_metrics_take_groups(focal: str) -> None:
     assert sorted(got) == list(range(5))
     for g in range(5):
         assert got[g].mean == pytest.approx(want[g], rel=1e-13)
+
+
+@pytest.mark.parametrize("kind", ["binary", "logits", "categorical", "sparse"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("grouped", [False, True])
+@pytest.mark.parametrize("nan_policy", ["propagate", "omit"])
+def test_an_update_is_one_native_call(
+    kind: str,
+    weighted: bool,
+    grouped: bool,
+    nan_policy: str,
+    rng: np.random.Generator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loss, weight, counts and the binary base rate come from one pass of the kernel; the
+    result is still the function's."""
+    metric, y, p = _data(kind, rng)
+    metric = type(metric)(**{**metric._options(), "nan_policy": nan_policy})
+    w = rng.random(N) if weighted else None
+    groups = rng.integers(0, 7, N) if grouped else None
+    name = FUNCTIONS[kind]
+    native = getattr(plogp, name)
+    calls: list[Any] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs.get("reduction"))
+        return native(*args, **kwargs)
+
+    monkeypatch.setattr(plogp, name, counted)
+    metric.update(y, p, sample_weight=w, groups=groups)
+    assert calls == ["_tally"]
+    total, mean = _expected(kind, metric, y, p, w)
+    r = metric.result()
+    assert within_ulps(r.sum, total) and within_ulps(r.mean, mean)
+    assert r.count == N
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_binary_tally_counts_what_it_keeps(grouped: bool, rng: np.random.Generator) -> None:
+    """reduction="_tally" of a binary loss: Σ s·l, Σ s, items dropped by nan_policy="omit"
+    and Σ s·y over the items kept, per group with groups=, against NumPy."""
+    n = 50_003
+    y = rng.random(n)
+    p = rng.random(n)
+    w = rng.random(n)
+    g = rng.integers(0, 5, n)
+    p[rng.integers(0, n, 40)] = np.nan
+    y[rng.integers(0, n, 40)] = np.nan
+    kept = ~(np.isnan(p) | np.isnan(y))
+    per_item = plogp.binary_cross_entropy(y, p, sample_weight=w, reduction="none")
+    call = {"sample_weight": w, "nan_policy": "omit", "reduction": "_tally"}
+    if not grouped:
+        loss, weight, dropped, positive = plogp.binary_cross_entropy(y, p, **call)
+        assert dropped == np.count_nonzero(~kept)
+        assert within_ulps(positive, math.fsum(w[kept] * y[kept]))
+        assert within_ulps(weight, math.fsum(w[kept]))
+        assert within_ulps(loss, math.fsum(per_item[kept]))
+        return
+    loss, weight, items, kept_g, positive = plogp.binary_cross_entropy(y, p, groups=g, **call)
+    assert items.dtype == kept_g.dtype == np.int64
+    for k in range(5):
+        mine, mine_kept = g == k, (g == k) & kept
+        assert items[k] == np.count_nonzero(mine) and kept_g[k] == np.count_nonzero(mine_kept)
+        assert within_ulps(positive[k], math.fsum(w[mine_kept] * y[mine_kept]))
+        assert within_ulps(weight[k], math.fsum(w[mine_kept]))
+        assert within_ulps(loss[k], math.fsum(per_item[mine_kept]))
+
+
+def test_categorical_omit_with_nan_rows_makes_a_second_pass(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only when rows were dropped does the update read the per-row losses (for the class
+    masses of the rows kept)."""
+    labels = rng.integers(0, C, N)
+    z = rng.standard_normal((N, C))
+    z[[3, 100], 1] = np.nan
+    calls: list[Any] = []
+    native = plogp.sparse_categorical_cross_entropy
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs.get("reduction"))
+        return native(*args, **kwargs)
+
+    m = metrics.SparseCategoricalCrossEntropy(from_logits=True, nan_policy="omit")
+    monkeypatch.setattr(plogp, "sparse_categorical_cross_entropy", counted)
+    r = m.update(labels, z).result()
+    assert calls == ["_tally", "none"]
+    keep = np.ones(N, dtype=bool)
+    keep[[3, 100]] = False
+    assert r.count == N - 2
+    base = np.bincount(labels[keep], minlength=C) / (N - 2)
+    h = -float(np.sum(base * np.log(base)))
+    assert within_ulps(r.normalized_entropy, r.mean / h, 4)

@@ -9,11 +9,16 @@ process, another dask block), and ``result`` turns into a :class:`MetricResult`:
         metric.update(y, z)
     metric.result().mean          # the loss of all batches at once
 
-Every update makes one call to the native loss with ``reduction="sum"`` (so the per-item
-losses are exactly those of the functions), and reads the weight and base-rate sums from
-the arrays. The sums are two-sum compensated (the running error is carried in a second
-float64), so the order and the number of updates — 10^10 single-sample updates included —
-change the result by at most a rounding or two of the total, and counts are Python ints.
+Every update of a loss metric makes one call to the native loss with the private
+``reduction="_tally"``: in its one pass over the batch the kernel returns ``Σ s·l`` (the
+per-item losses are exactly those of the functions), ``Σ s``, the number of items
+``nan_policy="omit"`` dropped and, for the binary losses, the base-rate sum ``Σ s·y`` —
+per group with ``groups=``. The categorical class masses are summed from the targets (a
+``bincount`` of the labels for the sparse losses); only when ``nan_policy="omit"`` dropped
+rows does a second call find which. The running sums are two-sum compensated (the error is
+carried in a second float64), so the order and the number of updates — 10^10
+single-sample updates included — change the result by at most a rounding or two of the
+total, and counts are Python ints.
 
 ``groups=`` (integer ids ≥ 0 of the items: elements for the binary loss, rows otherwise)
 additionally accumulates one state per group; ``result().groups`` maps each group id that
@@ -165,6 +170,26 @@ def _accurate_sum(x: Any) -> float:
     return float(np.sum(q) + np.sum(x - q))
 
 
+class _GroupTally(NamedTuple):
+    """What the native pass of a batch with ``groups=`` returns, one entry per group id."""
+
+    loss: np.ndarray  # Σ s·l
+    weight: np.ndarray  # Σ s (the "mean" denominator)
+    items: np.ndarray  # items with this id, int64
+    kept: np.ndarray  # items not dropped by nan_policy="omit", int64
+    positive: np.ndarray  # Σ s·y of the items kept (binary losses; empty otherwise)
+
+
+class _Tally(NamedTuple):
+    """What the native pass of a batch (``reduction="_tally"``) returns."""
+
+    loss: float  # Σ s·l
+    weight: float  # Σ s (the "mean" denominator)
+    dropped: int  # items dropped by nan_policy="omit"
+    positive: float  # Σ s·y of the items kept (binary losses)
+    groups: _GroupTally | None
+
+
 class _GroupBatch(NamedTuple):
     """The per-group sums of one batch, indexed by group id ``0 .. G-1``."""
 
@@ -218,18 +243,15 @@ def _bincount(ids: np.ndarray, weights: Weights, n: int) -> np.ndarray:
     return total
 
 
-def _group_counts(
-    ids: np.ndarray, dropped: np.ndarray | None, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(items accumulated, id seen) per group: dropped items count as seen, not accumulated."""
-    seen = np.zeros(n, dtype=np.int64)
-    kept = np.zeros(n, dtype=np.int64)
+def _count_where(ids: np.ndarray, mask: np.ndarray | None, n: int) -> np.ndarray:
+    """Per-group number of items where ``mask`` holds (every item without a mask), int64."""
+    counts = np.zeros(n, dtype=np.int64)
     for sl in _leading_slices(np.shape(ids)):
         part = _flat_part(ids, sl).astype(np.intp)
-        seen += np.bincount(part, minlength=n)
-        if dropped is not None:
-            kept += np.bincount(part[~_flat_part(dropped, sl)], minlength=n)
-    return (seen if dropped is None else kept), seen > 0
+        if mask is not None:
+            part = part[_flat_part(mask, sl)]
+        counts += np.bincount(part, minlength=n)
+    return counts
 
 
 def _check_axis_type(axis: Any) -> int:
@@ -507,36 +529,30 @@ class _Loss(_Metric):
     def _call(self, y_true: Any, y_pred: Any, **kwargs: Any) -> Any:
         return getattr(plogp, self._function)(y_true, y_pred, **self._options(), **kwargs)
 
-    def _sums(
-        self,
-        y_true: np.ndarray,
-        y_pred: np.ndarray,
-        sample_weight: Any,
-        groups: Any,
-        items: tuple[int, ...],
-    ) -> tuple[float, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-        """``Σ s·l`` of a batch (the function checks every argument here), its weights
-        (None for all ones), the mask of the items dropped by ``nan_policy="omit"`` (None
-        when nothing is dropped) and, with ``groups``, the per-group ``Σ s·l`` (one pass)."""
-        group_sums = None
+    def _tally(self, y_true: Any, y_pred: Any, sample_weight: Any, groups: Any) -> _Tally:
+        """One native pass over a batch (the function checks every argument here)."""
         if groups is None:
-            total = float(self._call(y_true, y_pred, sample_weight=sample_weight, reduction="sum"))
-        else:
-            group_sums = np.asarray(
-                self._call(
-                    y_true, y_pred, sample_weight=sample_weight, groups=groups, reduction="sum"
-                ),
-                dtype=np.float64,
+            loss, weight, dropped, positive = self._call(
+                y_true, y_pred, sample_weight=sample_weight, reduction="_tally"
             )
-            total = _accurate_sum(group_sums)
-        w = _weights(sample_weight, items)
-        dropped = None
-        if self.nan_policy == "omit":
-            per_item = np.asarray(self._call(y_true, y_pred, reduction="none"))
-            mask = np.isnan(per_item)
-            if mask.any():
-                dropped = mask.reshape(items)
-        return total, w, dropped, group_sums
+            return _Tally(loss, weight, dropped, positive, None)
+        per_group = _GroupTally(
+            *self._call(
+                y_true, y_pred, sample_weight=sample_weight, groups=groups, reduction="_tally"
+            )
+        )
+        return _Tally(
+            _accurate_sum(per_group.loss),
+            _accurate_sum(per_group.weight),
+            int(np.sum(per_group.items) - np.sum(per_group.kept)),
+            _accurate_sum(per_group.positive),
+            per_group,
+        )
+
+    def _nan_items(self, y_true: Any, y_pred: Any, items: tuple[int, ...]) -> np.ndarray:
+        """The mask of the items ``nan_policy="omit"`` dropped: a second pass, made only
+        when the first one dropped some."""
+        return np.isnan(np.asarray(self._call(y_true, y_pred, reduction="none"))).reshape(items)
 
     def _kept(
         self, w: np.ndarray | None, dropped: np.ndarray | None, items: tuple[int, ...]
@@ -565,36 +581,12 @@ class _BinaryLoss(_Loss):
         (an id per element, or per row of a 2-D batch), each group also accumulates its
         own state. On any error the state is left unchanged."""
         y_pred = np.asarray(y_pred)
-        items = y_pred.shape
-        y_true = _items.binary_truth(np.asarray(y_true), items)
-        total, w, dropped, group_sums = self._sums(y_true, y_pred, sample_weight, groups, items)
-        kept = self._kept(w, dropped, items)
-        y = y_true if dropped is None else np.where(dropped, 0, y_true)
-        if kept is None:
-            weight = float(y_pred.size)
-            exact = y.dtype.kind in "biu"  # integer counts below 2^53 sum exactly
-            positive = float(np.sum(y, dtype=np.float64)) if exact else _accurate_sum(y)
-        else:
-            weight = _accurate_sum(kept)
-            positive = _accurate_sum(kept * y)
-        count = y_pred.size - (0 if dropped is None else int(np.count_nonzero(dropped)))
+        tally = self._tally(y_true, y_pred, sample_weight, groups)
         batch = None
-        if group_sums is not None:
-            ids, n = _group_ids(groups, items), len(group_sums)
-
-            def positives(sl: slice, y: np.ndarray = y, k: Any = kept) -> np.ndarray:
-                yk = _flat_part(y, sl).astype(np.float64)
-                return yk if k is None else _flat_part(k, sl) * yk
-
-            counts, seen = _group_counts(ids, dropped, n)
-            batch = _GroupBatch(
-                group_sums,
-                _bincount(ids, kept, n),
-                counts,
-                _bincount(ids, positives, n)[:, None],
-                seen,
-            )
-        self._accumulate(total, weight, count, np.array([positive]), batch)
+        if (g := tally.groups) is not None:
+            batch = _GroupBatch(g.loss, g.weight, g.kept, g.positive[:, None], g.items > 0)
+        count = y_pred.size - tally.dropped
+        self._accumulate(tally.loss, tally.weight, count, np.array([tally.positive]), batch)
         return self
 
 
@@ -693,10 +685,6 @@ class _CategoricalBase(_Loss):
         """The rows the loss leaves out (``ignore_index``), or None."""
         return None
 
-    def _denominator(self, y_true: np.ndarray, kept: np.ndarray | None, n_rows: int) -> float:
-        """The "mean" denominator of the batch: ``Σ s`` over the rows kept."""
-        return float(n_rows) if kept is None else _accurate_sum(kept)
-
     def _class_sums(
         self, y_true: np.ndarray, kept: np.ndarray | None, n_classes: int
     ) -> np.ndarray:
@@ -725,32 +713,36 @@ class _CategoricalBase(_Loss):
         n_classes = 0
         if y_pred.ndim:
             rows, n_classes = self._rows(y_pred)
-        total, w, dropped, group_sums = self._sums(y_true, y_pred, sample_weight, groups, rows)
+        tally = self._tally(y_true, y_pred, sample_weight, groups)
         if self._n_base is not None and self._n_base != n_classes:
             raise ValueError(
                 f"y_pred has {n_classes} classes but this metric has accumulated {self._n_base}"
             )
+        # The class masses leave out the rows the loss leaves out: ignored ones, and those
+        # dropped by nan_policy="omit" (found by a second pass only if the first dropped any).
         ignored = self._ignored(y_true)
+        dropped = self._nan_items(y_true, y_pred, rows) if tally.dropped else None
         if ignored is not None:
             dropped = ignored if dropped is None else dropped | ignored
-        kept = self._kept(w, dropped, rows)
-        n_rows = math.prod(rows)
-        weight = self._denominator(y_true, kept, n_rows)
+        kept = self._kept(_weights(sample_weight, rows), dropped, rows)
+        n_ignored = 0 if ignored is None else int(np.count_nonzero(ignored))
+        count = math.prod(rows) - tally.dropped - n_ignored
         per_class = self._class_sums(y_true, kept, n_classes)
-        count = n_rows - (0 if dropped is None else int(np.count_nonzero(dropped)))
         batch = None
-        if group_sums is not None:
-            ids, n = _group_ids(groups, rows), len(group_sums)
-            counts, seen = _group_counts(ids, dropped, n)
+        if (g := tally.groups) is not None:
+            ids, n = _group_ids(groups, rows), len(g.loss)
+            counts = g.kept
+            if ignored is not None:
+                counts -= _count_where(ids, ignored, n)
             batch = _GroupBatch(
-                group_sums,
-                _bincount(ids, kept, n),
+                g.loss,
+                g.weight,
                 counts,
                 self._group_class_sums(y_true, kept, ids, n, n_classes),
-                seen,
+                g.items > 0,
             )
         self._fix_n_base(n_classes)
-        self._accumulate(total, weight, count, per_class, batch)
+        self._accumulate(tally.loss, tally.weight, count, per_class, batch)
         return self
 
 
@@ -976,12 +968,6 @@ class SparseCategoricalCrossEntropy(_SparseBase):
         pred, _, labels = _one_row(self.axis, classes)
         self._call(labels, pred, reduction="sum")
 
-    def _denominator(self, y_true: np.ndarray, kept: np.ndarray | None, n_rows: int) -> float:
-        if self.class_weight is None:
-            return super()._denominator(y_true, kept, n_rows)
-        w_y = np.asarray(self.class_weight)[self._labels(y_true, kept)]
-        return _accurate_sum(w_y if kept is None else kept.reshape(-1) * w_y)
-
 
 class SparseCategoricalFocalCrossEntropy(_SparseBase):
     """Streaming :func:`plogp.sparse_categorical_focal_cross_entropy`: every row is an item.
@@ -1076,7 +1062,8 @@ class Entropy(_Metric):
             n = int(ids.max()) + 1 if ids.size else 0
             with np.errstate(invalid="ignore", over="ignore"):
                 terms = np.ravel(per_row if w is None else w * per_row)
-            counts, seen = _group_counts(ids, None, n)
+            counts = _count_where(ids, None, n)
+            seen = counts > 0
             batch = _GroupBatch(
                 _bincount(ids, terms, n),
                 _bincount(ids, None if w is None else np.ravel(w), n),

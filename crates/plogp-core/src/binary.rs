@@ -16,7 +16,7 @@
 //! compensated, deterministic sums of [`crate::reduce`].
 //! NaN in `y` or `p` propagates to the result; values outside `[0, 1]` are errors.
 
-use crate::driver::{elementwise, ElementLoss, NanPolicy, Totals, Weights};
+use crate::driver::{elementwise, ElementLoss, NanPolicy, Tally, Totals, Weights};
 use crate::error::Result;
 use crate::input::{with_floats, Floats, FloatsMut, Targets};
 use crate::simd::Simd;
@@ -128,7 +128,7 @@ pub(crate) fn bce(
     nan: NanPolicy,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    with_floats!(p, out, |p, out| bce_typed(y, p, eps, w, nan, out))
+    with_floats!(p, out, |p, out| bce_typed(y, p, eps, w, nan.into(), out))
 }
 
 /// [`bce`] on typed slices; the output may be wider than the input (per-group losses).
@@ -137,12 +137,12 @@ pub(crate) fn bce_typed<P: Real, O: Real>(
     p: &[P],
     eps: Option<f64>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: Tally,
     out: Option<&mut [O]>,
 ) -> Result<Totals> {
     match eps {
-        Some(eps) => elementwise(BceProb { eps }, y, p, w, nan, out),
-        None => elementwise(BceLogits, y, p, w, nan, out),
+        Some(eps) => elementwise(BceProb { eps }, y, p, w, tally, out),
+        None => elementwise(BceLogits, y, p, w, tally, out),
     }
 }
 
@@ -374,6 +374,50 @@ mod tests {
         assert!(out[3].is_nan() && out[66].is_nan() && out[4] == std::f64::consts::LN_2);
         let err = bce_prob(&y, &p, 0.0, Weights::None, NanPolicy::Raise, None).unwrap_err();
         assert_eq!(err, Error::NanLoss { index: 3 });
+    }
+
+    #[test]
+    fn tally_counts_dropped_items_and_sums_kept_targets() {
+        use crate::driver::Tally;
+        use crate::loss_options::{bce, LossOptions};
+        use crate::reduce::Sum;
+        // Soft targets, weights, NaN in both arguments, a partial last vector.
+        let n = 3 * 4096 + 13;
+        let y: Vec<f64> = (0..n).map(|i| (i * 7 % 11) as f64 / 10.0).collect();
+        let w: Vec<f64> = (0..n).map(|i| (i % 5) as f64 * 0.375).collect();
+        let mut p: Vec<f64> = (0..n).map(|i| (i % 97 + 1) as f64 / 99.0).collect();
+        let mut y = y;
+        for i in [0, 5, 4096, n - 1] {
+            p[i] = f64::NAN;
+        }
+        y[77] = f64::NAN;
+        let kept = |i: usize| !p[i].is_nan() && !y[i].is_nan();
+        let mut want = Sum::ZERO;
+        (0..n)
+            .filter(|&i| kept(i))
+            .for_each(|i| want.add(w[i] * y[i]));
+        let opts = LossOptions::default();
+        let tally = Tally {
+            nan: NanPolicy::Omit,
+            positives: true,
+        };
+        let run = |tally: Tally| {
+            let (y, p) = ((&y[..]).into(), (&p[..]).into());
+            bce(y, p, Some(1e-12), &opts, Weights::PerItem(&w), tally, None).unwrap()
+        };
+        let t = run(tally);
+        assert_eq!(t.dropped, 5);
+        let exact = want.value();
+        assert!(
+            (t.positive - exact).abs() <= 2.0 * f64::EPSILON * exact,
+            "{t:?} {exact}"
+        );
+        // The same loss and weight without the extra sum, which is then left at 0.
+        let plain = run(NanPolicy::Omit.into());
+        assert_eq!(
+            (plain.loss, plain.weight, plain.positive),
+            (t.loss, t.weight, 0.0)
+        );
     }
 
     #[test]

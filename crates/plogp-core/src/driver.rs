@@ -86,11 +86,33 @@ pub enum NanPolicy {
     Omit,
 }
 
-/// `Σ s_i·l_i` and `Σ s_i` of a call, as compensated sums.
+/// What a reduction counts besides the loss: the NaN policy, and whether a binary loss also
+/// sums its targets (the base rate a streaming metric needs, in the same pass).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tally {
+    pub nan: NanPolicy,
+    /// Sum `s_i·y_i` over the items kept into [`Totals::positive`] (elementwise losses).
+    pub positives: bool,
+}
+
+impl From<NanPolicy> for Tally {
+    fn from(nan: NanPolicy) -> Tally {
+        Tally {
+            nan,
+            positives: false,
+        }
+    }
+}
+
+/// `Σ s_i·l_i` and `Σ s_i` of a call, as compensated sums, and what else it counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Totals {
     pub loss: f64,
     pub weight: f64,
+    /// Items left out by [`NanPolicy::Omit`].
+    pub dropped: usize,
+    /// `Σ s_i·y_i` over the items kept, when [`Tally::positives`] asked for it (else 0).
+    pub positive: f64,
 }
 
 impl Totals {
@@ -137,7 +159,7 @@ pub(crate) fn elementwise<L: ElementLoss, P: Real, O: Real>(
     y: Targets<'_>,
     p: &[P],
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: Tally,
     out: Option<&mut [O]>,
 ) -> Result<Totals> {
     debug_assert_eq!(y.len(), p.len());
@@ -148,17 +170,18 @@ pub(crate) fn elementwise<L: ElementLoss, P: Real, O: Real>(
             y: y.slice(range.clone()),
             p: &p[range.clone()],
             w,
-            nan,
+            tally,
             start: range.start,
             out,
         })
     });
-    let mut total = [Sum::ZERO; 2];
+    let (mut total, mut dropped) = ([Sum::ZERO; 3], 0);
     for part in parts {
-        let part = part?;
+        let (part, d) = part?;
         total = merge_in_order([total, part]);
+        dropped += d;
     }
-    let weight = if w.is_weighted() || nan == NanPolicy::Omit {
+    let weight = if w.is_weighted() || tally.nan == NanPolicy::Omit {
         total[1].value()
     } else {
         n as f64
@@ -166,6 +189,8 @@ pub(crate) fn elementwise<L: ElementLoss, P: Real, O: Real>(
     Ok(Totals {
         loss: total[0].value(),
         weight,
+        dropped,
+        positive: total[2].value(),
     })
 }
 
@@ -174,13 +199,14 @@ struct ElementChunk<'a, L, P, O> {
     y: Targets<'a>,
     p: &'a [P],
     w: Weights<'a>,
-    nan: NanPolicy,
+    tally: Tally,
     start: usize,
     out: Option<&'a mut [O]>,
 }
 
 impl<L: ElementLoss, P: Real, O: Real> WithSimd for ElementChunk<'_, L, P, O> {
-    type Output = Result<[Sum; 2]>;
+    /// `[Σ s·l, Σ s, Σ s·y]` and the number of items dropped.
+    type Output = Result<([Sum; 3], usize)>;
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> Self::Output {
@@ -189,10 +215,11 @@ impl<L: ElementLoss, P: Real, O: Real> WithSimd for ElementChunk<'_, L, P, O> {
             y,
             p,
             w,
-            nan,
+            tally,
             start,
             mut out,
         } = self;
+        let (nan, positives) = (tally.nan, tally.positives);
         let n = p.len();
         let zero = s.splat(0.0);
         let weighted = w.is_weighted();
@@ -202,6 +229,8 @@ impl<L: ElementLoss, P: Real, O: Real> WithSimd for ElementChunk<'_, L, P, O> {
         let track_weight = weighted || nan == NanPolicy::Omit;
         let mut acc_loss = VecSum::<S, 1>::new(s);
         let mut acc_weight = VecSum::<S, 1>::new(s);
+        let mut acc_positive = VecSum::<S, 1>::new(s);
+        let mut dropped = 0;
         // Targets are decoded a block at a time (f64 targets are read in place); the vectors
         // run over the block exactly as over the whole chunk, so the sums are unchanged.
         let mut buf = [0.0f64; BLOCK];
@@ -224,7 +253,7 @@ impl<L: ElementLoss, P: Real, O: Real> WithSimd for ElementChunk<'_, L, P, O> {
                     return Err(first_bad_element(yb, pb, p_arg, &w, start + b, j));
                 }
                 let mut term = loss.term_at::<S, P>(s, yv, pv, start + i);
-                let mut wv = wv;
+                let (mut wv, mut yk) = (wv, yv);
                 let mut shown = None;
                 if nan != NanPolicy::Propagate {
                     let is_nan = s.is_nan(term);
@@ -238,6 +267,9 @@ impl<L: ElementLoss, P: Real, O: Real> WithSimd for ElementChunk<'_, L, P, O> {
                         shown = Some(s.select(is_nan, term, s.mul(wv, term)));
                         term = s.select(is_nan, zero, term);
                         wv = s.select(is_nan, zero, wv);
+                        yk = s.select(is_nan, zero, yk);
+                        // Padding lanes (y 0, p ½) never give NaN: every set bit is an item.
+                        dropped += s.bits(is_nan).count_ones() as usize;
                     }
                 }
                 // Unweighted full vectors skip the product by 1 (same bits); the last, partial
@@ -254,12 +286,16 @@ impl<L: ElementLoss, P: Real, O: Real> WithSimd for ElementChunk<'_, L, P, O> {
                 if track_weight {
                     acc_weight.push([wv]);
                 }
+                if positives {
+                    acc_positive.push([s.mul(wv, yk)]);
+                }
                 j += LANES;
             }
         }
         let [loss] = acc_loss.finish();
         let [weight] = acc_weight.finish();
-        Ok([loss, weight])
+        let [positive] = acc_positive.finish();
+        Ok(([loss, weight, positive], dropped))
     }
 }
 
@@ -412,9 +448,11 @@ pub(crate) fn rows<Op: RowOp, O: Real>(
             })
         },
     );
-    let mut total = [Sum::ZERO; 2];
+    let (mut total, mut dropped) = ([Sum::ZERO; 2], 0);
     for part in parts {
-        total = merge_in_order([total, part?]);
+        let (part, d) = part?;
+        total = merge_in_order([total, part]);
+        dropped += d;
     }
     let weight = if w.is_weighted() || nan == NanPolicy::Omit || Op::SCALED_WEIGHT {
         total[1].value()
@@ -424,6 +462,8 @@ pub(crate) fn rows<Op: RowOp, O: Real>(
     Ok(Totals {
         loss: total[0].value(),
         weight,
+        dropped,
+        positive: 0.0,
     })
 }
 
@@ -436,7 +476,8 @@ struct RowChunk<'a, Op, O> {
 }
 
 impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
-    type Output = Result<[Sum; 2]>;
+    /// `[Σ s·v, Σ s]` and the number of rows dropped.
+    type Output = Result<([Sum; 2], usize)>;
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> Self::Output {
@@ -447,7 +488,7 @@ impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
             rows,
             mut out,
         } = self;
-        let (mut loss, mut weight) = (Sum::ZERO, Sum::ZERO);
+        let (mut loss, mut weight, mut dropped) = (Sum::ZERO, Sum::ZERO, 0);
         let mut scratch = [0.0f64; BLOCK];
         let mut vals = [0.0f64; ROWS_AT_ONCE];
         for first in rows.clone().step_by(ROWS_AT_ONCE) {
@@ -472,6 +513,7 @@ impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
                     if let Some(out) = out.as_deref_mut() {
                         out[k] = O::from_f64(f64::NAN);
                     }
+                    dropped += 1;
                     continue;
                 }
                 // Skip the product when unweighted so that 1·v never turns a −0 into +0 or similar.
@@ -490,7 +532,7 @@ impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
                 return Err(e);
             }
         }
-        Ok([loss, weight])
+        Ok(([loss, weight], dropped))
     }
 }
 

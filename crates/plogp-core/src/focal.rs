@@ -38,7 +38,7 @@
 //! all −inf, gives NaN. With γ = 0 and no α it is [`crate::loss_options::cce`], bit for bit.
 
 use crate::driver::{
-    check_unit, elementwise, rows, ElementLoss, NanPolicy, RowOp, Totals, Weights,
+    check_unit, elementwise, rows, ElementLoss, NanPolicy, RowOp, Tally, Totals, Weights,
 };
 use crate::error::{Error, Result};
 use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
@@ -184,17 +184,19 @@ pub fn binary_focal_logits<'a>(
 }
 
 /// Both binary focal losses: from probabilities (`eps` given) or logits (`eps` `None`).
+/// `tally` is a [`NanPolicy`], or a [`Tally`] that also sums the targets kept.
 pub fn binary_focal(
     y: Targets<'_>,
     p: Floats<'_>,
     focus: Focus,
     eps: Option<f64>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
+    let tally = tally.into();
     with_floats!(p, out, |p, out| binary_focal_typed(
-        y, p, focus, eps, w, nan, out
+        y, p, focus, eps, w, tally, out
     ))
 }
 
@@ -206,15 +208,15 @@ pub(crate) fn binary_focal_typed<P: Real, O: Real>(
     focus: Focus,
     eps: Option<f64>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: Tally,
     out: Option<&mut [O]>,
 ) -> Result<Totals> {
     if focus.is_plain() {
-        return crate::binary::bce_typed(y, p, eps, w, nan, out);
+        return crate::binary::bce_typed(y, p, eps, w, tally, out);
     }
     match eps {
-        Some(eps) => elementwise(FocalProb { focus, eps }, y, p, w, nan, out),
-        None => elementwise(FocalLogits { focus }, y, p, w, nan, out),
+        Some(eps) => elementwise(FocalProb { focus, eps }, y, p, w, tally, out),
+        None => elementwise(FocalLogits { focus }, y, p, w, tally, out),
     }
 }
 

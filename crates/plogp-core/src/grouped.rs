@@ -14,7 +14,7 @@
 
 use std::ops::Range;
 
-use crate::driver::{check_weight, NanPolicy, Totals, Weights};
+use crate::driver::{check_weight, NanPolicy, Tally, Totals, Weights};
 use crate::error::{Error, Result};
 use crate::focal::{self, ClassAlpha, Focus, SparseFocus};
 use crate::input::{Floats, Ints, Targets, BLOCK};
@@ -40,11 +40,17 @@ pub struct GroupIds<'a> {
     pub inner: usize,
 }
 
-/// `Σ s_i·l_i` and `Σ s_i` of every group `0..n_groups` (0 and 0 for an empty group).
+/// `Σ s_i·l_i` and `Σ s_i` of every group `0..n_groups` (0 and 0 for an empty group), and
+/// what a streaming metric needs besides: the items of each group, those kept by
+/// `nan_policy`, and (binary losses) `Σ s_i·y_i` over the items kept.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupTotals {
     pub loss: Vec<f64>,
     pub weight: Vec<f64>,
+    pub items: Vec<u64>,
+    pub kept: Vec<u64>,
+    /// Empty for the categorical losses (their targets are not summed here).
+    pub positive: Vec<f64>,
 }
 
 impl GroupTotals {
@@ -94,7 +100,8 @@ type Factor<'a> = Option<&'a (dyn Fn(usize) -> f64 + Sync)>;
 /// kernel's chunk size in items (`CHUNK_ELEMS` or `rows_per_chunk(c)`). `n_groups` must be at
 /// least `n_groups(ids.ids)` (checked by the caller with [`n_groups`]). With `factor`, item `i`
 /// counts `s_i·factor(i)` in its group's weight (as the sparse loss with `class_weight` or
-/// `ignore_index` does without groups).
+/// `ignore_index` does without groups). With `targets` (one per item), each group also sums
+/// `s_i·y_i` over its items kept.
 #[allow(clippy::too_many_arguments)]
 fn grouped<O: Real>(
     (n_items, chunk_items, elems_per_item): (usize, usize, usize),
@@ -103,6 +110,7 @@ fn grouped<O: Real>(
     w: Weights<'_>,
     nan: NanPolicy,
     factor: Factor<'_>,
+    targets: Option<Targets<'_>>,
     kernel: impl Fn(Range<usize>, &mut [O]) -> Result<Totals> + Sync,
 ) -> Result<GroupTotals> {
     let inner = groups.inner.max(1);
@@ -110,6 +118,10 @@ fn grouped<O: Real>(
     let window = chunk_items.saturating_mul(WINDOW_CHUNKS);
     let mut loss = vec![Sum::ZERO; n_groups];
     let mut weight = vec![Sum::ZERO; n_groups];
+    let mut positive = vec![Sum::ZERO; if targets.is_some() { n_groups } else { 0 }];
+    let (mut items, mut kept) = (vec![0u64; n_groups], vec![0u64; n_groups]);
+    // Targets decoded a block at a time, as the ids below.
+    let (mut ys, mut ys_from) = ([0.0f64; BLOCK], usize::MAX - BLOCK);
     let mut buffer = vec![O::from_f64(0.0); window.min(n_items)];
     let weighted = w.is_weighted();
     // Group ids decoded a block at a time: `ids[k]` is the id of item index `ids_from + k`.
@@ -137,11 +149,9 @@ fn grouped<O: Real>(
             if !check_weight(s) {
                 return Err(crate::driver::bad_weight(&w, i));
             }
-            if l.is_nan() && nan != NanPolicy::Propagate {
-                if nan == NanPolicy::Raise {
-                    return Err(Error::NanLoss { index: i });
-                }
-                continue;
+            let omit = l.is_nan() && nan != NanPolicy::Propagate;
+            if omit && nan == NanPolicy::Raise {
+                return Err(Error::NanLoss { index: i });
             }
             let gi = i / inner;
             if gi >= groups.ids.len() {
@@ -160,18 +170,35 @@ fn grouped<O: Real>(
                     max_groups: n_groups,
                 });
             }
+            items[g] += 1;
+            if omit {
+                continue;
+            }
+            kept[g] += 1;
             // As the ungrouped drivers: no product when unweighted (keeps −0 and NaN bits).
             loss[g].add(if weighted { s * l } else { l });
             weight[g].add(match factor {
                 Some(f) => s * f(i),
                 None => s,
             });
+            if let Some(y) = targets {
+                if !(ys_from..ys_from + BLOCK).contains(&i) {
+                    ys_from = i;
+                    let len = (y.len() - i).min(BLOCK);
+                    y.decode(i, &mut ys[..len]);
+                }
+                positive[g].add(s * ys[i - ys_from]);
+            }
         }
         start += len;
     }
+    let values = |sums: Vec<Sum>| sums.into_iter().map(Sum::value).collect();
     Ok(GroupTotals {
-        loss: loss.into_iter().map(Sum::value).collect(),
-        weight: weight.into_iter().map(Sum::value).collect(),
+        loss: values(loss),
+        weight: values(weight),
+        items,
+        kept,
+        positive: values(positive),
     })
 }
 
@@ -186,12 +213,13 @@ pub fn binary(
     groups: GroupIds<'_>,
     n_groups: usize,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
 ) -> Result<GroupTotals> {
     let shape = (p.len(), CHUNK_ELEMS, 1);
+    let tally = tally.into();
     match p {
-        Floats::F32(p) => binary_typed(y, p, eps, opts, shape, groups, n_groups, w, nan),
-        Floats::F64(p) => binary_typed(y, p, eps, opts, shape, groups, n_groups, w, nan),
+        Floats::F32(p) => binary_typed(y, p, eps, opts, shape, groups, n_groups, w, tally),
+        Floats::F64(p) => binary_typed(y, p, eps, opts, shape, groups, n_groups, w, tally),
     }
 }
 
@@ -205,15 +233,16 @@ fn binary_typed<P: Real>(
     groups: GroupIds<'_>,
     n_groups: usize,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: Tally,
 ) -> Result<GroupTotals> {
     grouped(
         shape,
         groups,
         n_groups,
         w,
-        nan,
+        tally.nan,
         None,
+        tally.positives.then_some(y),
         |r, out: &mut [f64]| {
             // `pos_weight` repeats with its period from element 0: rotate it to start at r.start.
             let rotated: Vec<f64>;
@@ -231,7 +260,7 @@ fn binary_typed<P: Real>(
                 eps,
                 &opts,
                 Weights::None,
-                NanPolicy::Propagate,
+                NanPolicy::Propagate.into(),
                 Some(out),
             )
         },
@@ -278,6 +307,7 @@ fn categorical_typed<P: Real>(
         n_groups,
         w,
         nan,
+        None,
         None,
         |r, out: &mut [f64]| {
             let elems = r.start * c..r.end * c;
@@ -334,6 +364,7 @@ fn sparse_typed<P: Real>(
         w,
         nan,
         factor,
+        None,
         |r, out: &mut [f64]| {
             let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
             let (none, keep) = (Weights::None, NanPolicy::Propagate);
@@ -352,16 +383,20 @@ pub fn binary_focal(
     groups: GroupIds<'_>,
     n_groups: usize,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
 ) -> Result<GroupTotals> {
     let shape = (p.len(), CHUNK_ELEMS, 1);
-    let (none, keep) = (Weights::None, NanPolicy::Propagate);
+    let (none, keep) = (Weights::None, NanPolicy::Propagate.into());
+    let (nan, targets) = {
+        let tally: Tally = tally.into();
+        (tally.nan, tally.positives.then_some(y))
+    };
     match p {
-        Floats::F32(p) => grouped(shape, groups, n_groups, w, nan, None, |r, out| {
+        Floats::F32(p) => grouped(shape, groups, n_groups, w, nan, None, targets, |r, out| {
             let (y, p) = (y.slice(r.clone()), &p[r]);
             focal::binary_focal_typed::<_, f64>(y, p, focus, eps, none, keep, Some(out))
         }),
-        Floats::F64(p) => grouped(shape, groups, n_groups, w, nan, None, |r, out| {
+        Floats::F64(p) => grouped(shape, groups, n_groups, w, nan, None, targets, |r, out| {
             let (y, p) = (y.slice(r.clone()), &p[r]);
             focal::binary_focal_typed::<_, f64>(y, p, focus, eps, none, keep, Some(out))
         }),
@@ -409,6 +444,7 @@ fn categorical_focal_typed<P: Real>(
         w,
         nan,
         None,
+        None,
         |r, out: &mut [f64]| {
             let elems = r.start * c..r.end * c;
             let (t, p) = (t.slice(elems.clone()), &p[elems]);
@@ -442,7 +478,7 @@ pub fn sparse_focal(
     };
     let (none, keep) = (Weights::None, NanPolicy::Propagate);
     match p {
-        Floats::F32(p) => grouped(shape, groups, n_groups, w, nan, factor, |r, out| {
+        Floats::F32(p) => grouped(shape, groups, n_groups, w, nan, factor, None, |r, out| {
             let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
             focal::sparse_focal_typed::<_, f64>(
                 y,
@@ -455,7 +491,7 @@ pub fn sparse_focal(
                 Some(out),
             )
         }),
-        Floats::F64(p) => grouped(shape, groups, n_groups, w, nan, factor, |r, out| {
+        Floats::F64(p) => grouped(shape, groups, n_groups, w, nan, factor, None, |r, out| {
             let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
             focal::sparse_focal_typed::<_, f64>(
                 y,
@@ -531,6 +567,7 @@ mod tests {
             w,
             nan,
             None,
+            Some(y.into()),
             |r, out: &mut [f64]| {
                 bce_prob(
                     &y[r.clone()],
@@ -641,6 +678,9 @@ mod tests {
         let g = bce_grouped(&y, &p, &ids, Weights::None, NanPolicy::Omit).unwrap();
         assert_eq!(g.weight, vec![1.0, 2.0]);
         assert_eq!(g.loss[0], -(0.5f64.ln()));
+        // The metric's tallies: every item seen, the NaN one not kept nor in Σ s·y.
+        assert_eq!((g.items, g.kept), (vec![2, 2], vec![1, 2]));
+        assert_eq!(g.positive, vec![1.0, 2.0]);
         let g = bce_grouped(&y, &p, &ids, Weights::None, NanPolicy::Propagate).unwrap();
         assert!(g.loss[0].is_nan() && !g.loss[1].is_nan());
     }
@@ -663,6 +703,7 @@ mod tests {
                 n_groups(&ids).unwrap(),
                 Weights::None,
                 NanPolicy::Propagate,
+                None,
                 None,
                 |r, out: &mut [f32]| {
                     sparse_logits(

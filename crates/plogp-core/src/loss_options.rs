@@ -18,7 +18,7 @@
 use crate::binary;
 use crate::categorical;
 use crate::driver::{check_unit, elementwise, rows, ElementLoss, RowOp};
-use crate::driver::{NanPolicy, Totals, Weights};
+use crate::driver::{NanPolicy, Tally, Totals, Weights};
 use crate::error::{Error, Result};
 use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
 use crate::math::{lane0, row_logsumexp, row_max, RowShift};
@@ -110,17 +110,19 @@ impl<const LOGITS: bool> ElementLoss for BceOpt<'_, LOGITS> {
     }
 }
 
-/// Binary cross-entropy with options; `eps` is `None` for logits.
+/// Binary cross-entropy with options; `eps` is `None` for logits. `tally` is a
+/// [`NanPolicy`], or a [`Tally`] that also sums the targets kept.
 pub fn bce(
     y: Targets<'_>,
     p: Floats<'_>,
     eps: Option<f64>,
     opts: &LossOptions<'_>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    with_floats!(p, out, |p, out| bce_typed(y, p, eps, opts, w, nan, out))
+    let tally = tally.into();
+    with_floats!(p, out, |p, out| bce_typed(y, p, eps, opts, w, tally, out))
 }
 
 /// [`bce`] on typed slices; the output may be wider than the input (per-group losses).
@@ -130,11 +132,11 @@ pub(crate) fn bce_typed<P: Real, O: Real>(
     eps: Option<f64>,
     opts: &LossOptions<'_>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: Tally,
     out: Option<&mut [O]>,
 ) -> Result<Totals> {
     if opts.pos_weight.is_none() && opts.label_smoothing == 0.0 {
-        return binary::bce_typed(y, p, eps, w, nan, out);
+        return binary::bce_typed(y, p, eps, w, tally, out);
     }
     let (smoothing, pos_weight) = (opts.label_smoothing, opts.pos_weight);
     match eps {
@@ -144,7 +146,7 @@ pub(crate) fn bce_typed<P: Real, O: Real>(
                 smoothing,
                 pos_weight,
             };
-            elementwise(loss, y, p, w, nan, out)
+            elementwise(loss, y, p, w, tally, out)
         }
         None => {
             let loss = BceOpt::<true> {
@@ -152,7 +154,7 @@ pub(crate) fn bce_typed<P: Real, O: Real>(
                 smoothing,
                 pos_weight,
             };
-            elementwise(loss, y, p, w, nan, out)
+            elementwise(loss, y, p, w, tally, out)
         }
     }
 }
