@@ -87,19 +87,12 @@ pub fn run<'py>(
                 let v: Vec<i64> = v.into_iter().map(|k| k as i64).collect();
                 PyArray1::from_vec(py, v).into_any()
             };
-            let GroupTotals {
-                loss,
-                weight,
-                items,
-                kept,
-                positive,
-            } = totals;
             let tally = (
-                array(loss),
-                array(weight),
-                count(items),
-                count(kept),
-                array(positive),
+                array(totals.loss),
+                array(totals.weight),
+                count(totals.items),
+                count(totals.kept),
+                array(totals.positive),
             );
             return Ok(tally.into_pyobject(py)?.into_any());
         }

@@ -251,9 +251,9 @@ impl<'py, T: Truth<'py>> LossInputs<'py, T> {
     /// array of one loss per group), else `plain(views, out)` (per-item losses written to
     /// `out` for reduction="none", a Python float otherwise). `"_tally"` returns the tuple
     /// `(Σ s·l, Σ s, dropped, Σ s·y)` — with groups, `(Σ s·l, Σ s, items, kept, Σ s·y)` of
-    /// arrays of one entry per group — that `plogp.metrics` accumulates. `cost` is the work per element
-    /// of `y_pred` (2 where the kernel reads a second array of that size or does about twice
-    /// the math of one pass) that decides whether the GIL is released.
+    /// arrays of one entry per group — that `plogp.metrics` accumulates. `cost` is the work
+    /// per element of `y_pred` (2 where the kernel reads a second array of that size or does
+    /// about twice the math of one pass) that decides whether the GIL is released.
     pub fn run<'s>(
         &'s self,
         cost: usize,

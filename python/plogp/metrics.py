@@ -731,9 +731,8 @@ class _CategoricalBase(_Loss):
         batch = None
         if (g := tally.groups) is not None:
             ids, n = _group_ids(groups, rows), len(g.loss)
-            counts = g.kept
-            if ignored is not None:
-                counts -= _count_where(ids, ignored, n)
+            # The kernel keeps ignored rows (at weight 0); the count leaves them out.
+            counts = g.kept if ignored is None else g.kept - _count_where(ids, ignored, n)
             batch = _GroupBatch(
                 g.loss,
                 g.weight,

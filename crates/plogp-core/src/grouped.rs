@@ -387,10 +387,8 @@ pub fn binary_focal(
 ) -> Result<GroupTotals> {
     let shape = (p.len(), CHUNK_ELEMS, 1);
     let (none, keep) = (Weights::None, NanPolicy::Propagate.into());
-    let (nan, targets) = {
-        let tally: Tally = tally.into();
-        (tally.nan, tally.positives.then_some(y))
-    };
+    let tally: Tally = tally.into();
+    let (nan, targets) = (tally.nan, tally.positives.then_some(y));
     match p {
         Floats::F32(p) => grouped(shape, groups, n_groups, w, nan, None, targets, |r, out| {
             let (y, p) = (y.slice(r.clone()), &p[r]);
