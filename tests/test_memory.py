@@ -128,6 +128,7 @@ def tile(block, n):
 logits = tile(rng.normal(0, 3, 2**20).astype(np.float32), ROWS * CLASSES).reshape(ROWS, CLASSES)
 labels = tile(rng.integers(0, CLASSES, 2**16), ROWS)
 row_groups = tile(rng.integers(0, 50, 2**16).astype(np.int32), ROWS)
+row_w = tile(rng.random(2**16), ROWS)
 y = tile(rng.random(2**16) < 0.3, N)
 z = tile(rng.normal(0, 3, 2**20).astype(np.float32), N)
 item_groups = tile(rng.integers(0, 50, 2**16).astype(np.int32), N)
@@ -209,6 +210,19 @@ PEAK_CASES = {
     "metrics_sparse_update": (
         "lambda s: plogp.metrics.SparseCategoricalCrossEntropy(from_logits=True, "
         "ignore_index=2).update(labels[:s // CLASSES], logits[:s // CLASSES])",
+        "0",
+    ),
+    # Dense targets: the class masses Σ s·t_c are summed in blocks (no rows × classes
+    # product), per group too.
+    "metrics_cce_update_weighted": (
+        "lambda s: plogp.metrics.CategoricalCrossEntropy(from_logits=True).update("
+        "onehot[:s // CLASSES], logits[:s // CLASSES], sample_weight=row_w[:s // CLASSES])",
+        "0",
+    ),
+    "metrics_cce_update_groups": (
+        "lambda s: plogp.metrics.CategoricalCrossEntropy(from_logits=True).update("
+        "onehot[:s // CLASSES], logits[:s // CLASSES], sample_weight=row_w[:s // CLASSES], "
+        "groups=row_groups[:s // CLASSES])",
         "0",
     ),
     "metrics_bce_update_groups": (

@@ -802,3 +802,38 @@ def test_categorical_omit_with_nan_rows_makes_a_second_pass(
     base = np.bincount(labels[keep], minlength=C) / (N - 2)
     h = -float(np.sum(base * np.log(base)))
     assert within_ulps(r.normalized_entropy, r.mean / h, 4)
+
+
+def test_dense_class_masses_in_blocks(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The class masses of soft targets are summed a block of rows at a time: many small
+    blocks (3-D targets, class axis 1, zero weights, NaN rows dropped, groups) give the
+    base rates of the rows kept, per group too."""
+    a, b, c = 40, 7, 5
+    t = rng.dirichlet(np.ones(c), (a, b)).transpose(0, 2, 1).copy()  # (a, c, b)
+    logits = rng.standard_normal((a, c, b))
+    t[3, :, 2] = np.nan  # dropped by nan_policy="omit"
+    w = rng.random((a, b))
+    w[5] = 0.0
+    ids = rng.integers(0, 3, a)  # one id per leading row, broadcast over the second axis
+    monkeypatch.setattr(metrics, "_GROUP_SLICE", 3 * b * c)  # 3 leading rows per block
+    m = metrics.CategoricalCrossEntropy(from_logits=True, axis=1, nan_policy="omit")
+    r = m.update(t, logits, sample_weight=w, groups=ids).result()
+    rows = np.moveaxis(t, 1, -1)  # (a, b, c)
+    kept = np.isfinite(rows).all(axis=-1) & (w > 0)
+    per_row = np.asarray(
+        plogp.categorical_cross_entropy(t, logits, from_logits=True, axis=1, reduction="none")
+    )
+
+    def expected(mask: np.ndarray) -> float:
+        mass = np.sum(rows[mask] * w[mask][:, None], axis=0)
+        base = mass / mass.sum()
+        mean = np.sum(per_row[mask] * w[mask]) / np.sum(w[mask])
+        return float(mean / -np.sum(base * np.log(base)))
+
+    assert r.normalized_entropy == pytest.approx(expected(kept), rel=1e-12)
+    assert sorted(r.groups) == sorted(set(ids.tolist()))
+    for g, part in r.groups.items():
+        mine = kept & (ids == g)[:, None]
+        assert part.normalized_entropy == pytest.approx(expected(mine), rel=1e-12)

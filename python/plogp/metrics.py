@@ -13,9 +13,10 @@ Every update of a loss metric makes one call to the native loss with the private
 ``reduction="_tally"``: in its one pass over the batch the kernel returns ``Σ s·l`` (the
 per-item losses are exactly those of the functions), ``Σ s``, the number of items
 ``nan_policy="omit"`` dropped and, for the binary losses, the base-rate sum ``Σ s·y`` —
-per group with ``groups=``. The categorical class masses are summed from the targets (a
-``bincount`` of the labels for the sparse losses); only when ``nan_policy="omit"`` dropped
-rows does a second call find which. The running sums are two-sum compensated (the error is
+per group with ``groups=``. The categorical class masses are summed from the targets in
+NumPy, a block of rows at a time with no rows × classes temporary (a ``bincount`` of the
+labels for the sparse losses); only when ``nan_policy="omit"`` dropped rows does a second
+call find which. The running sums are two-sum compensated (the error is
 carried in a second float64), so the order and the number of updates — 10^10
 single-sample updates included — change the result by at most a rounding or two of the
 total, and counts are Python ints.
@@ -206,14 +207,16 @@ def _group_ids(groups: Any, items: tuple[int, ...]) -> np.ndarray:
     return _items.per_item("groups", groups, items)
 
 
-# Per-group sums run over slices of about this many items along the first axis, so that the
+# Per-group sums run over slices of about this many values along the first axis, so that the
 # group bookkeeping of a batch needs no N-sized temporary (ids as intp, products, masks).
 _GROUP_SLICE = 1 << 20
 
 
-def _leading_slices(shape: tuple[int, ...]) -> Iterator[slice]:
+def _leading_slices(shape: tuple[int, ...], width: int = 1) -> Iterator[slice]:
+    """Slices of the first axis of items of ``shape`` covering about ``_GROUP_SLICE`` values
+    each (``width`` values per item)."""
     lead = shape[0] if shape else 1
-    step = max(1, _GROUP_SLICE // max(1, math.prod(shape[1:])))
+    step = max(1, _GROUP_SLICE // max(1, math.prod(shape[1:]) * width))
     return (slice(a, a + step) for a in range(0, lead, step))
 
 
@@ -751,14 +754,10 @@ class _DenseBase(_CategoricalBase):
     def _class_sums(
         self, y_true: np.ndarray, kept: np.ndarray | None, n_classes: int
     ) -> np.ndarray:
-        t = np.moveaxis(y_true, self.axis, -1).reshape(-1, n_classes)
-        if kept is None:
-            return np.asarray(np.sum(t, axis=0, dtype=np.float64))
-        k = kept.reshape(-1)
-        # 0 weight × NaN target (an omitted row) must not reach the sums.
-        return np.asarray(
-            np.sum(np.where(k[:, None] > 0, k[:, None] * t, 0.0), axis=0, dtype=np.float64)
-        )
+        total = np.zeros(n_classes)
+        for _, t, k in self._blocks(y_true, kept, n_classes):
+            total += t.sum(axis=0, dtype=np.float64) if k is None else k @ t
+        return total
 
     def _group_class_sums(
         self,
@@ -768,20 +767,42 @@ class _DenseBase(_CategoricalBase):
         n_groups: int,
         n_classes: int,
     ) -> np.ndarray:
-        t = np.moveaxis(y_true, self.axis, -1)  # rows × classes, a view
+        sums = np.zeros((n_groups, n_classes))
+        for sl, t, k in self._blocks(y_true, kept, n_classes):
+            g = _flat_part(ids, sl)
+            if k is not None and len(k) < len(g):
+                g = g[_flat_part(kept, sl) > 0]
+            # The block's rows sorted by group, each group's rows summed in one reduceat.
+            order = np.argsort(g, kind="stable")
+            g = g[order]
+            starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+            rows = np.asarray(t[order], dtype=np.float64)
+            if k is not None:
+                rows *= k[order][:, None]
+            if len(rows):
+                sums[g[starts]] += np.add.reduceat(rows, starts, axis=0)
+        return sums
 
-        def mass(c: int) -> Callable[[slice], np.ndarray]:
-            def part(sl: slice) -> np.ndarray:
-                tc = t[sl][..., c].reshape(-1).astype(np.float64)
-                if kept is None:
-                    return tc
-                k = _flat_part(kept, sl)
-                return np.where(k > 0, k * tc, 0.0)
-
-            return part
-
-        columns = [_bincount(ids, mass(c), n_groups) for c in range(n_classes)]
-        return np.stack(columns, axis=1) if columns else np.zeros((n_groups, 0))
+    def _blocks(
+        self, y_true: np.ndarray, kept: np.ndarray | None, n_classes: int
+    ) -> Iterator[tuple[slice, np.ndarray, np.ndarray | None]]:
+        """The targets as rows × classes, with the rows' weights (None: all 1), in blocks of
+        about ``_GROUP_SLICE`` values along the first row axis, with the block's slice (no
+        N×C temporary). Rows of weight 0 are left out (a dropped row's NaN target must not
+        reach the sums)."""
+        t = np.moveaxis(y_true, self.axis, -1)
+        if t.ndim == 1:  # one row: a leading axis of 1, as _flat_part reads a 0-d id or weight
+            t = t[None]
+        for sl in _leading_slices(t.shape[:-1], n_classes):
+            block = t[sl].reshape(-1, n_classes)
+            if kept is None:
+                yield sl, block, None
+                continue
+            k = _flat_part(kept, sl)
+            keep = k > 0
+            if not keep.all():
+                block, k = block[keep], k[keep]
+            yield sl, block, k
 
 
 class CategoricalCrossEntropy(_DenseBase):
