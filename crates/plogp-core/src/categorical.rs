@@ -12,7 +12,8 @@
 //! also for sparse labels), labels in `[0, C)`. NaN propagates.
 
 use crate::driver::{
-    check_unit, outside_unit_lanes, row_by_row, rows, NanPolicy, RowOp, Totals, Weights,
+    check_unit, outside_unit_lanes, row_by_row, rows, store_lanes, unreachable_error, NanPolicy,
+    RowOp, Totals, Weights,
 };
 use crate::error::{Error, Result};
 use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
@@ -196,6 +197,60 @@ impl<P: Real> RowOp for SparseRows<'_, P> {
                 Ok(0.0 - lane0(s, P::ln_v(s, s.splat(target.clamp(eps, 1.0 - eps)))))
             }
             None => Ok(row_logsumexp(s, row) - target),
+        }
+    }
+
+    /// From probabilities, the block's values are checked as one flat run of full vectors
+    /// (a short row read on its own would end in a partial vector, which costs a
+    /// store-forwarding stall), each row's clamped target is kept in `vals`, and the
+    /// logarithms of the block's targets are taken a vector at a time (one lane per row).
+    /// A block holding a NaN or an out-of-range value goes row by row: same values and
+    /// errors as [`RowOp::row`].
+    #[inline(always)]
+    fn rows_into<S: Simd>(
+        &self,
+        s: S,
+        first: usize,
+        vals: &mut [f64],
+        scratch: &mut [f64; BLOCK],
+    ) -> std::result::Result<(), (usize, Error)> {
+        let Some(eps) = self.eps else {
+            return row_by_row(self, s, first, vals, scratch, 0);
+        };
+        let c = self.c;
+        let block = &self.p[first * c..(first + vals.len()) * c];
+        let mut bad = s.is_nan(s.splat(0.0));
+        for k in (0..block.len()).step_by(LANES) {
+            // NaN is not outside [0, 1] by this test: it is a NaN row, not an error.
+            let pv = P::load(s, block, k, 0.5);
+            bad = s.or(bad, s.or(s.is_nan(pv), outside_unit_lanes(s, pv)));
+        }
+        if s.any(bad) {
+            return row_by_row(self, s, first, vals, scratch, 0);
+        }
+        let mut failed = None;
+        for (k, v) in vals.iter_mut().enumerate() {
+            let label = self.labels.get(first + k);
+            if label < 0 || label >= c as i128 {
+                failed = Some(k);
+                break;
+            }
+            *v = block[k * c + label as usize].to_f64().clamp(eps, 1.0 - eps);
+        }
+        let done = failed.unwrap_or(vals.len());
+        for k in (0..done).step_by(LANES) {
+            let x = <f64 as Real>::load(s, &vals[..done], k, 1.0);
+            // 0 − ln(1) is +0 (a bare negation would give −0).
+            store_lanes(s, &mut vals[..done], k, s.sub(s.splat(0.0), P::ln_v(s, x)));
+        }
+        match failed {
+            Some(k) => Err((
+                k,
+                self.row(s, first + k, scratch)
+                    .err()
+                    .unwrap_or_else(unreachable_error),
+            )),
+            None => Ok(()),
         }
     }
 }
@@ -434,11 +489,22 @@ impl<Op: RowOp, P: Real> RowSumCheck<'_, Op, P> {
     fn note<S: Simd>(&self, s: S, rows: std::ops::Range<usize>) {
         // Up to 64 classes, the labels seen are one word, kept here for the whole block.
         let (mut worst, mut few) = (0u64, 0u64);
-        for r in rows {
+        let mut labels = [0i64; BLOCK];
+        let mut labels_from = usize::MAX - BLOCK;
+        for r in rows.clone() {
             let row = &self.p[r * self.c..(r + 1) * self.c];
             let sum = if self.c < 2 * LANES {
-                // Short rows: a vector sum would cost a partial load and a horizontal sum.
-                row.iter().map(|x| x.to_f64()).sum::<f64>()
+                // Short rows: a vector sum would cost a partial load and a horizontal sum;
+                // four running sums keep the additions of a row from waiting on each other.
+                let mut part = [0.0f64; 4];
+                let quads = row.chunks_exact(4);
+                let rest = quads.remainder().iter().map(|x| x.to_f64()).sum::<f64>();
+                for q in quads {
+                    for (acc, x) in part.iter_mut().zip(q) {
+                        *acc += x.to_f64();
+                    }
+                }
+                ((part[0] + part[1]) + (part[2] + part[3])) + rest
             } else {
                 let mut sum = s.splat(0.0);
                 for k in (0..self.c).step_by(LANES) {
@@ -447,9 +513,14 @@ impl<Op: RowOp, P: Real> RowSumCheck<'_, Op, P> {
                 s.reduce_sum(sum)
             };
             worst = worst.max((sum - 1.0).abs().to_bits());
-            if let Some(labels) = &self.labels {
+            if let Some(ints) = &self.labels {
                 // The rows given here passed the kernel: their labels are in [0, c).
-                let y = labels.get(r) as usize;
+                if !(labels_from..labels_from + BLOCK).contains(&r) {
+                    labels_from = r;
+                    let len = (rows.end - r).min(BLOCK);
+                    ints.decode_i64(r, &mut labels[..len]);
+                }
+                let y = labels[r - labels_from] as usize;
                 if self.c <= 64 {
                     few |= 1u64 << y;
                 } else {
@@ -530,6 +601,60 @@ mod tests {
         let t = [1.0f64, 0.0, 0.0];
         let got = cce_logits(&t, &z, 1, 3, Weights::None, NanPolicy::Propagate, None).unwrap();
         assert_eq!(got.loss, std::f64::consts::LN_2);
+    }
+
+    #[test]
+    fn sparse_prob_blocks_equal_rows_one_by_one() {
+        // A block with a NaN goes row by row; every other row must get the same bits as in
+        // a clean block, whose values are checked flat and whose logarithms are vectors.
+        for c in [1usize, 3, 8, 10, 17] {
+            let n = 600;
+            let p: Vec<f64> = (0..n * c)
+                .map(|i| ((i * 7919) % 1009) as f64 / 1009.0)
+                .collect();
+            let labels: Vec<u32> = (0..n).map(|r| (r * 13 % c) as u32).collect();
+            let run = |p: &[f64]| {
+                let mut out = vec![0.0f64; n];
+                let t = sparse_prob(
+                    &labels,
+                    p,
+                    n,
+                    c,
+                    1e-7,
+                    Weights::None,
+                    NanPolicy::Omit,
+                    Some((&mut out[..]).into()),
+                )
+                .unwrap();
+                (t, out)
+            };
+            let (clean, fast) = run(&p);
+            let mut holed = p.clone();
+            holed[5 * c] = f64::NAN;
+            let (t, slow) = run(&holed);
+            assert!(slow[5].is_nan() && t.dropped == 1, "c={c}");
+            for r in (0..n).filter(|&r| r != 5) {
+                assert_eq!(fast[r].to_bits(), slow[r].to_bits(), "c={c} row {r}");
+            }
+            assert_eq!(clean.dropped, 0);
+            // An out-of-range value and a bad label in a later block: the first in row order.
+            let mut bad = p.clone();
+            bad[300 * c + c - 1] = 1.5;
+            let mut y = labels.clone();
+            y[299] = c as u32;
+            let e = sparse_prob(&y, &bad, n, c, 1e-7, Weights::None, NanPolicy::Omit, None);
+            assert!(
+                matches!(e, Err(Error::LabelOutOfRange { index: 299, .. })),
+                "c={c}"
+            );
+            y[299] = 0;
+            let e = sparse_prob(&y, &bad, n, c, 1e-7, Weights::None, NanPolicy::Omit, None);
+            let at = 300 * c + c - 1;
+            assert!(
+                matches!(e, Err(Error::OutOfRange { index, .. }) if index == at),
+                "c={c}"
+            );
+        }
     }
 
     #[test]

@@ -363,7 +363,7 @@ fn first_bad_element<P: Real>(
 /// Returned only if a vector check and its scalar re-check disagree, which would be a bug;
 /// an error is still better than a panic inside a user's process.
 #[cold]
-fn unreachable_error() -> Error {
+pub(crate) fn unreachable_error() -> Error {
     Error::OutOfRange {
         arg: "internal",
         index: 0,
