@@ -47,7 +47,7 @@ impl Real for f64 {
     fn load<S: Simd>(s: S, src: &[Self], start: usize, fill: f64) -> S::V {
         match src.get(start..).and_then(<[f64]>::first_chunk::<LANES>) {
             Some(block) => s.load(block),
-            None => s.load(&partial_lanes(src, start, fill, |x| x)),
+            None => s.load_head(src.get(start..).unwrap_or(&[]), fill),
         }
     }
     #[inline(always)]
@@ -82,7 +82,7 @@ impl Real for f32 {
     fn load<S: Simd>(s: S, src: &[Self], start: usize, fill: f64) -> S::V {
         match src.get(start..).and_then(<[f32]>::first_chunk::<LANES>) {
             Some(block) => s.load_f32(block),
-            None => s.load(&partial_lanes(src, start, fill, f64::from)),
+            None => s.load_head_f32(src.get(start..).unwrap_or(&[]), fill),
         }
     }
     #[inline(always)]

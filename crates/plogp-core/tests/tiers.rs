@@ -1776,3 +1776,44 @@ fn grouped_kernels_match_scalar() {
         }
     }
 }
+
+/// `load_head` / `load_head_f32` on every tier: the live values, then `fill`, bit for bit as
+/// the Scalar tier's lanes built in memory; the values read only from the slice given (the
+/// slices end at a page-sized allocation's last element, so a read past them would fault
+/// under a memory checker).
+#[test]
+fn partial_loads_match_scalar() {
+    struct Heads<'a>(&'a [f64], &'a [f32], f64);
+    impl WithSimd for Heads<'_> {
+        type Output = Vec<u64>;
+        fn with_simd<S: Simd>(self, s: S) -> Vec<u64> {
+            let mut bits = Vec::new();
+            for n in 0..=LANES + 1 {
+                let (a, b) = (
+                    &self.0[self.0.len() - n.min(self.0.len())..],
+                    &self.1[self.1.len() - n.min(self.1.len())..],
+                );
+                for v in [s.load_head(a, self.2), s.load_head_f32(b, self.2)] {
+                    bits.extend(s.store(v).iter().map(|x| x.to_bits()));
+                }
+            }
+            bits
+        }
+    }
+    let _forced = Forced::take();
+    let f64s: Vec<f64> = (0..512).map(|i| (i as f64 - 100.5) / 3.0).collect();
+    let f32s: Vec<f32> = (0..1024).map(|i| (i as f32 - 100.5) / 3.0).collect();
+    for fill in [0.0, -0.0, 0.5, 1.0, f64::NEG_INFINITY, f64::NAN] {
+        let run = |tier| run_on(tier, Heads(&f64s, &f32s, fill)).ok().unwrap();
+        let want = run(Tier::Scalar);
+        // The expected lanes: the slice's values, then `fill`.
+        assert_eq!(want[..2 * LANES], vec![fill.to_bits(); 2 * LANES][..]);
+        let three = &want[3 * 2 * LANES..3 * 2 * LANES + LANES];
+        let tail = f64s[f64s.len() - 3..].iter().map(|x| x.to_bits());
+        let lanes: Vec<u64> = tail.chain([fill.to_bits(); LANES - 3]).collect();
+        assert_eq!(three, &lanes[..]);
+        for tier in other_tiers() {
+            assert_eq!(run(tier), want, "{tier:?} fill {fill}");
+        }
+    }
+}

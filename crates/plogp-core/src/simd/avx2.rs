@@ -52,6 +52,19 @@ macro_rules! compare {
     }};
 }
 
+/// All-ones in the 64-bit lanes `0..n` of the two halves (lanes 0–3, 4–7), zero elsewhere.
+#[inline(always)]
+fn live_halves(n: i64) -> I {
+    // SAFETY: only called from `Avx2` methods, which exist only when the CPU has AVX2.
+    unsafe {
+        let n = _mm256_set1_epi64x(n);
+        [
+            _mm256_cmpgt_epi64(n, _mm256_setr_epi64x(0, 1, 2, 3)),
+            _mm256_cmpgt_epi64(n, _mm256_setr_epi64x(4, 5, 6, 7)),
+        ]
+    }
+}
+
 impl Simd for Avx2 {
     type V = V;
     type M = V;
@@ -80,6 +93,44 @@ impl Simd for Avx2 {
             [
                 _mm256_cvtps_pd(_mm_loadu_ps(a.as_ptr())),
                 _mm256_cvtps_pd(_mm_loadu_ps(a.as_ptr().add(4))),
+            ]
+        }
+    }
+    #[inline(always)]
+    fn load_head(self, a: &[f64], fill: f64) -> V {
+        let n = a.len().min(LANES) as i64;
+        // SAFETY: AVX2 is available (token); the masked loads read only the first
+        // `min(len, 8)` f64 of `a` (masked-off lanes are not accessed and cannot fault; the
+        // second half's address is formed with `wrapping_add` and only read where live).
+        unsafe {
+            let live = live_halves(n);
+            let f = _mm256_set1_pd(fill);
+            let lo = _mm256_maskload_pd(a.as_ptr(), live[0]);
+            let hi = _mm256_maskload_pd(a.as_ptr().wrapping_add(4), live[1]);
+            [
+                _mm256_blendv_pd(f, lo, _mm256_castsi256_pd(live[0])),
+                _mm256_blendv_pd(f, hi, _mm256_castsi256_pd(live[1])),
+            ]
+        }
+    }
+    #[inline(always)]
+    fn load_head_f32(self, a: &[f32], fill: f64) -> V {
+        let n = a.len().min(LANES);
+        // SAFETY: AVX2 is available (token); the masked load reads only the first
+        // `min(len, 8)` f32 of `a` (masked-off lanes are not accessed and cannot fault).
+        unsafe {
+            let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            let x = _mm256_maskload_ps(
+                a.as_ptr(),
+                _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), lanes),
+            );
+            let live = live_halves(n as i64);
+            let f = _mm256_set1_pd(fill);
+            let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(x));
+            let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(x));
+            [
+                _mm256_blendv_pd(f, lo, _mm256_castsi256_pd(live[0])),
+                _mm256_blendv_pd(f, hi, _mm256_castsi256_pd(live[1])),
             ]
         }
     }

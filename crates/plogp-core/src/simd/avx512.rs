@@ -62,6 +62,24 @@ impl Simd for Avx512 {
         unsafe { _mm512_cvtps_pd(_mm256_loadu_ps(a.as_ptr())) }
     }
     #[inline(always)]
+    fn load_head(self, a: &[f64], fill: f64) -> V {
+        let live = (1u32 << a.len().min(LANES)) - 1;
+        // SAFETY: AVX-512F is available (token); the masked load reads only the first
+        // `min(len, 8)` f64 of `a` (masked-off lanes are not accessed and cannot fault).
+        unsafe { _mm512_mask_loadu_pd(_mm512_set1_pd(fill), live as M, a.as_ptr()) }
+    }
+    #[inline(always)]
+    fn load_head_f32(self, a: &[f32], fill: f64) -> V {
+        let live = (1u32 << a.len().min(LANES)) - 1;
+        // SAFETY: AVX-512F is available (token); the masked load reads only the first
+        // `min(len, 8)` f32 of `a` (masked-off lanes are not accessed and cannot fault).
+        unsafe {
+            let x = _mm512_maskz_loadu_ps(live as __mmask16, a.as_ptr());
+            let wide = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
+            _mm512_mask_blend_pd(live as M, _mm512_set1_pd(fill), wide)
+        }
+    }
+    #[inline(always)]
     fn store(self, v: V) -> [f64; LANES] {
         let mut out = [0.0; LANES];
         // SAFETY: AVX-512F is available (token); the unaligned store writes exactly the 8 f64

@@ -245,6 +245,26 @@ pub trait Simd: Copy + Send + Sync + 'static {
     fn load(self, a: &[f64; LANES]) -> Self::V;
     /// Eight f32 values widened (exactly) to f64 lanes.
     fn load_f32(self, a: &[f32; LANES]) -> Self::V;
+    /// The values of `a` (at most [`LANES`]; more are ignored) in the low lanes, `fill` in
+    /// the others: the tail of a slice, or a short row. The x86 tiers use masked loads, which
+    /// read only `a`: building the lanes in memory and loading them as one vector would stall
+    /// on store forwarding, once per row for rows whose length is not a multiple of 8.
+    #[inline(always)]
+    fn load_head(self, a: &[f64], fill: f64) -> Self::V {
+        let mut lanes = [fill; LANES];
+        lanes.iter_mut().zip(a).for_each(|(l, &x)| *l = x);
+        self.load(&lanes)
+    }
+    /// As [`Simd::load_head`], of f32 values widened (exactly) to f64.
+    #[inline(always)]
+    fn load_head_f32(self, a: &[f32], fill: f64) -> Self::V {
+        let mut lanes = [fill; LANES];
+        lanes
+            .iter_mut()
+            .zip(a)
+            .for_each(|(l, &x)| *l = f64::from(x));
+        self.load(&lanes)
+    }
     fn store(self, v: Self::V) -> [f64; LANES];
 
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
