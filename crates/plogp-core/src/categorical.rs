@@ -200,10 +200,10 @@ impl<P: Real> RowOp for SparseRows<'_, P> {
         }
     }
 
-    /// From probabilities, the block's values are checked as one flat run of full vectors
-    /// (a short row read on its own would end in a partial vector, which costs a
-    /// store-forwarding stall), each row's clamped target is kept in `vals`, and the
-    /// logarithms of the block's targets are taken a vector at a time (one lane per row).
+    /// From probabilities, the block's values are checked as one flat run of vectors (one
+    /// partial vector per block rather than one per row whose length is not a multiple of
+    /// 8), each row's clamped target is kept in `vals`, and the logarithms of the block's
+    /// targets are taken a vector at a time (one lane per row, not a vector per row).
     /// A block holding a NaN or an out-of-range value goes row by row: same values and
     /// errors as [`RowOp::row`].
     #[inline(always)]
