@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, NamedTuple, Union
+from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
@@ -226,22 +226,14 @@ def _flat_part(x: Any, sl: slice) -> np.ndarray:
     return (x[sl] if x.ndim else x.reshape(1)).reshape(-1)
 
 
-Weights = Union[None, np.ndarray, Callable[[slice], np.ndarray]]
-
-
-def _bincount(ids: np.ndarray, weights: Weights, n: int) -> np.ndarray:
+def _bincount(ids: np.ndarray, weights: np.ndarray | None, n: int) -> np.ndarray:
     """Per-group sums of ``weights`` (of ones without weights) as float64 of length ``n``.
 
     ``ids`` holds the group id of every item in any shape (a broadcast view is fine);
-    ``weights`` is None, an array of that shape, or a function of a first-axis slice that
-    returns the flat weights of those items."""
+    ``weights`` is None or an array of that shape."""
     total = np.zeros(n)
     for sl in _leading_slices(np.shape(ids)):
-        w: np.ndarray | None
-        if callable(weights):
-            w = weights(sl)
-        else:
-            w = None if weights is None else _flat_part(weights, sl)
+        w = None if weights is None else _flat_part(weights, sl)
         total += np.bincount(_flat_part(ids, sl).astype(np.intp), weights=w, minlength=n)
     return total
 
@@ -755,7 +747,7 @@ class _DenseBase(_CategoricalBase):
         self, y_true: np.ndarray, kept: np.ndarray | None, n_classes: int
     ) -> np.ndarray:
         total = np.zeros(n_classes)
-        for _, t, k in self._blocks(y_true, kept, n_classes):
+        for t, k, _ in self._blocks(y_true, kept, n_classes):
             total += t.sum(axis=0, dtype=np.float64) if k is None else k @ t
         return total
 
@@ -768,10 +760,8 @@ class _DenseBase(_CategoricalBase):
         n_classes: int,
     ) -> np.ndarray:
         sums = np.zeros((n_groups, n_classes))
-        for sl, t, k in self._blocks(y_true, kept, n_classes):
-            g = _flat_part(ids, sl)
-            if k is not None and len(k) < len(g):
-                g = g[_flat_part(kept, sl) > 0]
+        for t, k, g in self._blocks(y_true, kept, n_classes, ids):
+            assert g is not None  # ids were given
             # The block's rows sorted by group, each group's rows summed in one reduceat.
             order = np.argsort(g, kind="stable")
             g = g[order]
@@ -784,25 +774,31 @@ class _DenseBase(_CategoricalBase):
         return sums
 
     def _blocks(
-        self, y_true: np.ndarray, kept: np.ndarray | None, n_classes: int
-    ) -> Iterator[tuple[slice, np.ndarray, np.ndarray | None]]:
-        """The targets as rows × classes, with the rows' weights (None: all 1), in blocks of
-        about ``_GROUP_SLICE`` values along the first row axis, with the block's slice (no
-        N×C temporary). Rows of weight 0 are left out (a dropped row's NaN target must not
-        reach the sums)."""
+        self,
+        y_true: np.ndarray,
+        kept: np.ndarray | None,
+        n_classes: int,
+        ids: np.ndarray | None = None,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
+        """The targets as rows × classes, with the rows' weights (None: all 1) and, given
+        ``ids``, their group ids, in blocks of about ``_GROUP_SLICE`` values along the first
+        row axis (no N×C temporary). Rows of weight 0 are left out (a dropped row's NaN
+        target must not reach the sums)."""
         t = np.moveaxis(y_true, self.axis, -1)
         if t.ndim == 1:  # one row: a leading axis of 1, as _flat_part reads a 0-d id or weight
             t = t[None]
         for sl in _leading_slices(t.shape[:-1], n_classes):
             block = t[sl].reshape(-1, n_classes)
+            g = None if ids is None else _flat_part(ids, sl)
             if kept is None:
-                yield sl, block, None
+                yield block, None, g
                 continue
             k = _flat_part(kept, sl)
             keep = k > 0
             if not keep.all():
                 block, k = block[keep], k[keep]
-            yield sl, block, k
+                g = None if g is None else g[keep]
+            yield block, k, g
 
 
 class CategoricalCrossEntropy(_DenseBase):
