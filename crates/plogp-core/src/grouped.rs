@@ -122,7 +122,6 @@ impl GroupSum {
 /// What the per-item pass reads besides the losses: ids, weights, policy and targets.
 struct ItemSums<'a> {
     groups: GroupIds<'a>,
-    inner: usize,
     w: Weights<'a>,
     nan: NanPolicy,
     factor: Factor<'a>,
@@ -141,7 +140,7 @@ impl ItemSums<'_> {
     fn add<O: Real>(&self, first: usize, losses: &[O], sums: &mut [GroupSum]) -> Result<()> {
         let weighted = self.w.is_weighted();
         let counts_weight = self.counts_weight();
-        let (inner, n_ids) = (self.inner, self.groups.ids.len());
+        let (inner, n_ids) = (self.groups.inner.max(1), self.groups.ids.len());
         // Ids and targets decoded a block of items at a time: `ids[k]` is the id at index
         // `id0 + k` of the ids, `ys[k]` the target of the block's item `k`.
         let (mut ids, mut ys) = ([0i64; BLOCK], [0.0f64; BLOCK]);
@@ -234,7 +233,6 @@ fn grouped<O: Real>(
     let per_chunk = n_groups.saturating_mul(ITEMS_PER_GROUP_FOR_CHUNK_SUMS) <= chunk_items;
     let pass = ItemSums {
         groups,
-        inner: groups.inner.max(1),
         w,
         nan,
         factor,
@@ -273,7 +271,6 @@ fn grouped<O: Real>(
         }
         start += len;
     }
-    let positives = targets.is_some();
     let column = |f: fn(&GroupSum) -> f64| sums.iter().map(f).collect();
     Ok(GroupTotals {
         loss: column(|s| s.loss.value()),
@@ -284,7 +281,7 @@ fn grouped<O: Real>(
         },
         items: sums.iter().map(|s| s.items).collect(),
         kept: sums.iter().map(|s| s.kept).collect(),
-        positive: if positives {
+        positive: if targets.is_some() {
             column(|s| s.positive.value())
         } else {
             Vec::new()
