@@ -487,40 +487,20 @@ struct RowSumCheck<'a, Op, P> {
 impl<Op: RowOp, P: Real> RowSumCheck<'_, Op, P> {
     #[inline(always)]
     fn note<S: Simd>(&self, s: S, rows: std::ops::Range<usize>) {
-        // Up to 64 classes, the labels seen are one word, kept here for the whole block.
-        let (mut worst, mut few) = (0u64, 0u64);
+        let worst = self.worst_row_sum(s, rows.clone());
+        self.worst.fetch_max(worst, Ordering::Relaxed);
+        let Some(ints) = &self.labels else {
+            return;
+        };
+        // Up to 64 classes, the labels seen are one word, kept here for the whole run.
+        let mut few = 0u64;
         let mut labels = [0i64; BLOCK];
-        let mut labels_from = usize::MAX - BLOCK;
-        for r in rows.clone() {
-            let row = &self.p[r * self.c..(r + 1) * self.c];
-            let sum = if self.c < 2 * LANES {
-                // Short rows: a vector sum would cost a partial load and a horizontal sum;
-                // four running sums keep the additions of a row from waiting on each other.
-                let mut part = [0.0f64; 4];
-                let quads = row.chunks_exact(4);
-                let rest = quads.remainder().iter().map(|x| x.to_f64()).sum::<f64>();
-                for q in quads {
-                    for (acc, x) in part.iter_mut().zip(q) {
-                        *acc += x.to_f64();
-                    }
-                }
-                ((part[0] + part[1]) + (part[2] + part[3])) + rest
-            } else {
-                let mut sum = s.splat(0.0);
-                for k in (0..self.c).step_by(LANES) {
-                    sum = s.add(sum, P::load(s, row, k, 0.0));
-                }
-                s.reduce_sum(sum)
-            };
-            worst = worst.max((sum - 1.0).abs().to_bits());
-            if let Some(ints) = &self.labels {
-                // The rows given here passed the kernel: their labels are in [0, c).
-                if !(labels_from..labels_from + BLOCK).contains(&r) {
-                    labels_from = r;
-                    let len = (rows.end - r).min(BLOCK);
-                    ints.decode_i64(r, &mut labels[..len]);
-                }
-                let y = labels[r - labels_from] as usize;
+        for start in rows.clone().step_by(BLOCK) {
+            let labels = &mut labels[..(rows.end - start).min(BLOCK)];
+            ints.decode_i64(start, labels);
+            // The rows given here passed the kernel: their labels are in [0, c).
+            for &y in labels.iter() {
+                let y = y as usize;
                 if self.c <= 64 {
                     few |= 1u64 << y;
                 } else {
@@ -534,7 +514,44 @@ impl<Op: RowOp, P: Real> RowSumCheck<'_, Op, P> {
         if few != 0 {
             self.seen[0].fetch_or(few, Ordering::Relaxed);
         }
-        self.worst.fetch_max(worst, Ordering::Relaxed);
+    }
+
+    /// The bits of the largest `|Σ_c p_rc − 1|` of `rows` (NaN if a sum is NaN; 0 without
+    /// rows).
+    #[inline(always)]
+    fn worst_row_sum<S: Simd>(&self, s: S, rows: std::ops::Range<usize>) -> u64 {
+        let one = s.splat(1.0);
+        let mut worst = s.splat(0.0);
+        let mut r = rows.start;
+        if self.c < 2 * LANES {
+            // Short rows are one or two vectors: a horizontal sum per row would cost more than
+            // the adds, so eight rows' sums are one transposing reduction.
+            let mut v = [one; LANES];
+            while r + LANES <= rows.end {
+                for (j, v) in v.iter_mut().enumerate() {
+                    *v = self.row_vector(s, r + j);
+                }
+                worst = s.max(worst, s.abs(s.sub(s.reduce_sum_each(v), one)));
+                r += LANES;
+            }
+        }
+        // Non-negative f64 (NaN included, sign cleared) order as their bits do.
+        let mut bits = s.reduce_max(worst).to_bits();
+        for r in r..rows.end {
+            bits = bits.max((s.reduce_sum(self.row_vector(s, r)) - 1.0).abs().to_bits());
+        }
+        bits
+    }
+
+    /// Row `r`'s values added a vector at a time into one vector.
+    #[inline(always)]
+    fn row_vector<S: Simd>(&self, s: S, r: usize) -> S::V {
+        let row = &self.p[r * self.c..(r + 1) * self.c];
+        let mut sum = P::load(s, row, 0, 0.0);
+        for k in (LANES..self.c).step_by(LANES) {
+            sum = s.add(sum, P::load(s, row, k, 0.0));
+        }
+        sum
     }
 }
 
@@ -777,5 +794,24 @@ mod tests {
             labels_seen: 0,
         };
         assert_eq!(stats, zero);
+    }
+
+    #[test]
+    fn the_worst_row_sum_is_found_in_every_position() {
+        // Short rows are summed eight rows at a time, then the block's last rows one by one:
+        // one row off by a known amount, in every lane of a group and in the tail.
+        let n = 8 * 40 + 5;
+        for c in 1..=17usize {
+            let labels: Vec<u32> = (0..n).map(|r| (r % c) as u32).collect();
+            for off in [0, 3, 7, 8 * 33 + 1, n - 1] {
+                let mut p = vec![1.0 / c as f64; n * c];
+                p[off * c + c / 2] -= 2e-5;
+                let truth = Truth::Labels((&labels[..]).into());
+                let (_, stats) =
+                    prob_with_row_sums(truth, &p[..], n, c, 1e-15, Weights::None).unwrap();
+                let dev = stats.row_sum_deviation;
+                assert!((dev - 2e-5).abs() < 1e-12, "c={c} row {off}: {dev}");
+            }
+        }
     }
 }

@@ -1817,3 +1817,50 @@ fn partial_loads_match_scalar() {
         }
     }
 }
+
+/// `reduce_sum_each` (eight horizontal sums transposed into one vector) gives, lane by lane,
+/// the bits of `reduce_sum` of each vector, on every tier: lanes of mixed magnitude and sign
+/// (whose sum depends on the order of the adds), signed zeros, infinities and NaN.
+#[test]
+fn transposed_sums_match_one_by_one() {
+    struct Sums<'a>(&'a [f64]);
+    impl WithSimd for Sums<'_> {
+        type Output = Vec<u64>;
+        fn with_simd<S: Simd>(self, s: S) -> Vec<u64> {
+            let mut bits = Vec::new();
+            for rows in self.0.chunks_exact(LANES * LANES) {
+                let v: Vec<S::V> = rows
+                    .chunks_exact(LANES)
+                    .map(|r| s.load(r.try_into().unwrap()))
+                    .collect();
+                let each = s.store(s.reduce_sum_each(v.clone().try_into().ok().unwrap()));
+                for (j, &x) in v.iter().enumerate() {
+                    assert_eq!(each[j].to_bits(), s.reduce_sum(x).to_bits(), "lane {j}");
+                }
+                bits.extend(each.iter().map(|x| x.to_bits()));
+            }
+            bits
+        }
+    }
+    let _forced = Forced::take();
+    let mut r = Rng(41);
+    let specials = [
+        0.0,
+        -0.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        1e300,
+        -1e-300,
+    ];
+    let values: Vec<f64> = (0..LANES * LANES * 64)
+        .map(|i| match i % 13 {
+            0 => specials[(i / 13) % specials.len()],
+            k => (r.unit() - 0.5) * 10f64.powi(k as i32 * 3 - 18),
+        })
+        .collect();
+    let want = run_on(Tier::Scalar, Sums(&values)).ok().unwrap();
+    for tier in other_tiers() {
+        assert_eq!(run_on(tier, Sums(&values)).ok().unwrap(), want, "{tier:?}");
+    }
+}

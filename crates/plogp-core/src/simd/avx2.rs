@@ -150,6 +150,11 @@ impl Simd for Avx2 {
         unsafe { sum_quarters(_mm256_add_pd(v[0], v[1])) }
     }
     #[inline(always)]
+    fn reduce_sum_each(self, v: [V; LANES]) -> V {
+        // SAFETY: an `Avx2` token exists, so the CPU supports AVX2 and FMA.
+        unsafe { [sum_four(&v[..4]), sum_four(&v[4..])] }
+    }
+    #[inline(always)]
     fn reduce_max(self, v: V) -> f64 {
         // SAFETY: an `Avx2` token exists, so the CPU supports AVX2 and FMA.
         unsafe {
@@ -398,4 +403,25 @@ pub(super) unsafe fn sum_quarters(h: __m256d) -> f64 {
 pub(super) unsafe fn max_quarters(h: __m256d) -> f64 {
     let q = _mm_max_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd::<1>(h));
     _mm_cvtsd_f64(_mm_max_sd(q, _mm_unpackhi_pd(q, q)))
+}
+
+/// [`Simd::reduce_sum`] of four rows `v` as the lanes of one half: level 1 adds each row's
+/// halves; level 2 pairs rows `j` and `j + 2`, so that one horizontal add finishes the four
+/// rows in order.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[inline(always)]
+unsafe fn sum_four(v: &[V]) -> __m256d {
+    let h = |j: usize| _mm256_add_pd(v[j][0], v[j][1]);
+    let (h0, h1, h2, h3) = (h(0), h(1), h(2), h(3));
+    let q02 = _mm256_add_pd(
+        _mm256_permute2f128_pd::<0x20>(h0, h2),
+        _mm256_permute2f128_pd::<0x31>(h0, h2),
+    );
+    let q13 = _mm256_add_pd(
+        _mm256_permute2f128_pd::<0x20>(h1, h3),
+        _mm256_permute2f128_pd::<0x31>(h1, h3),
+    );
+    _mm256_hadd_pd(q02, q13)
 }

@@ -124,6 +124,18 @@ impl Simd for Avx512 {
         )))
     }
     #[inline(always)]
+    fn reduce_sum_each(self, v: [V; LANES]) -> V {
+        // SAFETY: an `Avx512` token exists, so the CPU supports AVX-512F, AVX2 and FMA.
+        unsafe {
+            let q0 = sum_level2(sum_level1(v[0], v[1]), sum_level1(v[2], v[3]));
+            let q1 = sum_level2(sum_level1(v[4], v[5]), sum_level1(v[6], v[7]));
+            // Rows 0..3 in `q0`, 4..7 in `q1`, two lanes each: the last pair, row order
+            // 0 4 1 5 2 6 3 7, then back in order.
+            let sums = _mm512_add_pd(_mm512_unpacklo_pd(q0, q1), _mm512_unpackhi_pd(q0, q1));
+            _mm512_permutexvar_pd(_mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), sums)
+        }
+    }
+    #[inline(always)]
     fn reduce_max(self, v: V) -> f64 {
         if avx512!(_mm512_cmp_pd_mask::<_CMP_UNORD_Q>(v, v)) != 0 {
             return f64::NAN;
@@ -294,4 +306,30 @@ unsafe fn ln_rare(s: Avx512, a: V) -> V {
 #[inline(never)]
 unsafe fn ln_1p_rare(s: Avx512, a: V) -> V {
     math::ln_1p_rare(s, a)
+}
+
+/// Level 1 of [`Simd::reduce_sum`]'s tree for two rows `a`, `b`: `[a0..3, b0..3] + [a4..7,
+/// b4..7]`, each row's `l_i + l_(i+4)` (128-bit lane shuffles put the halves side by side).
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[inline(always)]
+unsafe fn sum_level1(a: V, b: V) -> V {
+    _mm512_add_pd(
+        _mm512_shuffle_f64x2::<0x44>(a, b),
+        _mm512_shuffle_f64x2::<0xEE>(a, b),
+    )
+}
+
+/// Level 2 for two vectors of [`sum_level1`] (rows 0, 1 and rows 2, 3): `h_i + h_(i+2)` of
+/// the four rows, two lanes each, in row order.
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[inline(always)]
+unsafe fn sum_level2(a: V, b: V) -> V {
+    _mm512_add_pd(
+        _mm512_shuffle_f64x2::<0x88>(a, b),
+        _mm512_shuffle_f64x2::<0xDD>(a, b),
+    )
 }

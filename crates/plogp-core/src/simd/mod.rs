@@ -329,6 +329,13 @@ pub trait Simd: Copy + Send + Sync + 'static {
         q[0] + q[1]
     }
 
+    /// Lane `j` is `reduce_sum(v[j])`, bit for bit: eight horizontal sums as one vector. The
+    /// x86 tiers transpose as they add (a few shuffles per row instead of a reduction each).
+    #[inline(always)]
+    fn reduce_sum_each(self, v: [Self::V; LANES]) -> Self::V {
+        self.load(&v.map(|x| self.reduce_sum(x)))
+    }
+
     /// Largest lane, NaN if any lane is NaN (same tree shape as [`Simd::reduce_sum`], same
     /// tie rule as [`Simd::max`]).
     #[inline(always)]
