@@ -799,7 +799,7 @@ mod tests {
     #[test]
     fn the_worst_row_sum_is_found_in_every_position() {
         // Short rows are summed eight rows at a time, then the block's last rows one by one:
-        // one row off by a known amount, in every lane of a group and in the tail.
+        // one row off by a known amount, in lanes 0, 3 and 7 of a group and in the tail.
         let n = 8 * 40 + 5;
         for c in 1..=17usize {
             let labels: Vec<u32> = (0..n).map(|r| (r % c) as u32).collect();
