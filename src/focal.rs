@@ -224,15 +224,16 @@ pub fn sparse_categorical_focal_cross_entropy<'py>(
         .eps(eps, from_logits.0)
         .sample_weight(sample_weight)?
         .reduce(reduction, groups)?;
+    let tally = inputs.tally(nan);
     inputs.run(
         2,
         |v, out| {
             let (y, p, w) = (v.y_true, v.y_pred, v.weights);
-            focal::sparse_focal(y, p, (v.n, v.c), focus, v.eps, w, nan, out)
+            focal::sparse_focal(y, p, (v.n, v.c), focus, v.eps, w, tally, out)
         },
         |v, ids, ng| {
             let (y, p) = (v.y_true, v.y_pred);
-            grouped::sparse_focal(y, p, (v.n, v.c), focus, v.eps, ids, ng, v.weights, nan)
+            grouped::sparse_focal(y, p, (v.n, v.c), focus, v.eps, ids, ng, v.weights, tally)
         },
     )
 }
@@ -266,6 +267,7 @@ pub fn categorical_focal_cross_entropy<'py>(
         .eps(eps, from_logits.0)
         .sample_weight(sample_weight)?
         .reduce(reduction, groups)?;
+    let tally = inputs.tally(nan);
     inputs.run(
         2,
         |v, out| {
@@ -278,14 +280,14 @@ pub fn categorical_focal_cross_entropy<'py>(
                 smoothing,
                 v.eps,
                 v.weights,
-                nan,
+                tally,
                 out,
             )
         },
         |v, ids, ng| {
             let (t, p, focus) = (v.y_true, v.y_pred, (gamma, alpha));
             let nc = (v.n, v.c);
-            grouped::categorical_focal(t, p, nc, focus, smoothing, v.eps, ids, ng, v.weights, nan)
+            grouped::categorical_focal(t, p, nc, focus, smoothing, v.eps, ids, ng, v.weights, tally)
         },
     )
 }

@@ -10,7 +10,7 @@ use crate::arrays::{prepare, Prepared, Role};
 use crate::options::{per_item, Reduction};
 use crate::views::{IntArray, Truth};
 use crate::{detached, unmove, value_error};
-use numpy::{PyArray1, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use plogp_core::grouped::{n_groups, GroupIds, GroupTotals};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -87,12 +87,17 @@ pub fn run<'py>(
                 let v: Vec<i64> = v.into_iter().map(|k| k as i64).collect();
                 PyArray1::from_vec(py, v).into_any()
             };
+            // The class masses as (groups, classes); (groups, 0) for the binary losses.
+            let n = totals.loss.len();
+            let classes = totals.class_mass.len().checked_div(n).unwrap_or(0);
+            let mass = PyArray1::from_vec(py, totals.class_mass).reshape([n, classes])?;
             let tally = (
                 array(totals.loss),
                 array(totals.weight),
                 count(totals.items),
                 count(totals.kept),
                 array(totals.positive),
+                mass.into_any(),
             );
             return Ok(tally.into_pyobject(py)?.into_any());
         }

@@ -592,15 +592,16 @@ fn categorical_cross_entropy<'py>(
         .class_weight(class_weight)?
         .label_smoothing(label_smoothing)
         .reduce(reduction, groups)?;
+    let tally = inputs.tally(nan);
     inputs.run(
         2,
         |v, out| {
             let (t, p) = (v.y_true, v.y_pred);
-            loss_options::cce(t, p, v.n, v.c, v.eps, &v.opts, v.weights, nan, out)
+            loss_options::cce(t, p, v.n, v.c, v.eps, &v.opts, v.weights, tally, out)
         },
         |v, ids, ng| {
             let (t, p) = (v.y_true, v.y_pred);
-            grouped::categorical(t, p, (v.n, v.c), v.eps, &v.opts, ids, ng, v.weights, nan)
+            grouped::categorical(t, p, (v.n, v.c), v.eps, &v.opts, ids, ng, v.weights, tally)
         },
     )
 }
@@ -634,15 +635,16 @@ fn sparse_categorical_cross_entropy<'py>(
         .class_weight(class_weight)?
         .label_smoothing(label_smoothing)
         .ignore_index(ignore_index);
+    let tally = inputs.tally(nan);
     inputs.run(
         1,
         |v, out| {
             let (y, p) = (v.y_true, v.y_pred);
-            loss_options::sparse(y, p, v.n, v.c, v.eps, &v.opts, v.weights, nan, out)
+            loss_options::sparse(y, p, v.n, v.c, v.eps, &v.opts, v.weights, tally, out)
         },
         |v, ids, ng| {
             let (y, p) = (v.y_true, v.y_pred);
-            grouped::sparse(y, p, (v.n, v.c), v.eps, &v.opts, ids, ng, v.weights, nan)
+            grouped::sparse(y, p, (v.n, v.c), v.eps, &v.opts, ids, ng, v.weights, tally)
         },
     )
 }

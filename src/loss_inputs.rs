@@ -16,7 +16,7 @@ use crate::options::{
 };
 use crate::views::{FloatArray, IntArray, TargetArray, Truth};
 use crate::{detached, fill_new, float, is_wide, row_layout, unmove, value_error};
-use numpy::{PyArrayDescrMethods, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArrayDescrMethods, PyUntypedArrayMethods};
 use plogp_core::grouped::{GroupIds, GroupTotals};
 use plogp_core::{
     Floats, FloatsMut, LossOptions, NanPolicy, Result as CoreResult, Tally, Totals, Weights,
@@ -220,8 +220,8 @@ impl<'py, T: Truth<'py>> LossInputs<'py, T> {
         self
     }
 
-    /// What the kernel counts: the NaN policy, and for `"_tally"` the targets kept (read
-    /// only by the binary losses).
+    /// What the kernel counts: the NaN policy, and for `"_tally"` the targets kept (`Σ s·y`
+    /// of a binary loss, the class masses of a categorical one).
     pub fn tally(&self, nan: NanPolicy) -> Tally {
         Tally {
             nan,
@@ -250,8 +250,9 @@ impl<'py, T: Truth<'py>> LossInputs<'py, T> {
     /// Run the loss and reduce it: `grouped(views, ids, n_groups)` with `groups=` (a float64
     /// array of one loss per group), else `plain(views, out)` (per-item losses written to
     /// `out` for reduction="none", a Python float otherwise). `"_tally"` returns the tuple
-    /// `(Σ s·l, Σ s, dropped, Σ s·y)` — with groups, `(Σ s·l, Σ s, items, kept, Σ s·y)` of
-    /// arrays of one entry per group — that `plogp.metrics` accumulates. `cost` is the work
+    /// `(Σ s·l, Σ s, dropped, Σ s·y, class masses, ignored)` — with groups,
+    /// `(Σ s·l, Σ s, items, kept, Σ s·y, class masses)` of arrays of one entry (class masses:
+    /// one row) per group — that `plogp.metrics` accumulates. `cost` is the work
     /// per element of `y_pred` (2 where the kernel reads a second array of that size or does
     /// about twice the math of one pass) that decides whether the GIL is released.
     pub fn run<'s>(
@@ -311,7 +312,8 @@ fn run_loss<'py>(
         }
         Reduction::Tally => {
             let t = detached(py, work, || kernel(None))?.map_err(value_error)?;
-            Ok((t.loss, t.weight, t.dropped, t.positive)
+            let mass = PyArray1::from_vec(py, t.class_mass);
+            Ok((t.loss, t.weight, t.dropped, t.positive, mass, t.ignored)
                 .into_pyobject(py)?
                 .into_any())
         }

@@ -761,14 +761,15 @@ def test_binary_tally_counts_what_it_keeps(grouped: bool, rng: np.random.Generat
     per_item = plogp.binary_cross_entropy(y, p, sample_weight=w, reduction="none")
     call = {"sample_weight": w, "nan_policy": "omit", "reduction": "_tally"}
     if not grouped:
-        loss, weight, dropped, positive = plogp.binary_cross_entropy(y, p, **call)
+        loss, weight, dropped, positive, mass, ignored = plogp.binary_cross_entropy(y, p, **call)
+        assert mass.shape == (0,) and ignored == 0
         assert dropped == np.count_nonzero(~kept)
         assert within_ulps(positive, math.fsum(w[kept] * y[kept]))
         assert within_ulps(weight, math.fsum(w[kept]))
         assert within_ulps(loss, math.fsum(per_item[kept]))
         return
-    loss, weight, items, kept_g, positive = plogp.binary_cross_entropy(y, p, groups=g, **call)
-    assert items.dtype == kept_g.dtype == np.int64
+    loss, weight, items, kept_g, positive, mass = plogp.binary_cross_entropy(y, p, groups=g, **call)
+    assert items.dtype == kept_g.dtype == np.int64 and mass.shape == (5, 0)
     for k in range(5):
         mine, mine_kept = g == k, (g == k) & kept
         assert items[k] == np.count_nonzero(mine) and kept_g[k] == np.count_nonzero(mine_kept)
@@ -777,11 +778,11 @@ def test_binary_tally_counts_what_it_keeps(grouped: bool, rng: np.random.Generat
         assert within_ulps(loss[k], math.fsum(per_item[mine_kept]))
 
 
-def test_categorical_omit_with_nan_rows_makes_a_second_pass(
+def test_categorical_omit_with_nan_rows_is_one_pass(
     rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Only when rows were dropped does the update read the per-row losses (for the class
-    masses of the rows kept)."""
+    """Rows dropped by nan_policy="omit" leave the class masses in the same native call:
+    the update reads the batch once."""
     labels = rng.integers(0, C, N)
     z = rng.standard_normal((N, C))
     z[[3, 100], 1] = np.nan
@@ -795,7 +796,7 @@ def test_categorical_omit_with_nan_rows_makes_a_second_pass(
     m = metrics.SparseCategoricalCrossEntropy(from_logits=True, nan_policy="omit")
     monkeypatch.setattr(plogp, "sparse_categorical_cross_entropy", counted)
     r = m.update(labels, z).result()
-    assert calls == ["_tally", "none"]
+    assert calls == ["_tally"]
     keep = np.ones(N, dtype=bool)
     keep[[3, 100]] = False
     assert r.count == N - 2
@@ -804,20 +805,68 @@ def test_categorical_omit_with_nan_rows_makes_a_second_pass(
     assert within_ulps(r.normalized_entropy, r.mean / h, 4)
 
 
-def test_dense_class_masses_in_blocks(
-    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("grouped", [False, True])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_categorical_tally_sums_the_class_masses(
+    grouped: bool, sparse: bool, rng: np.random.Generator
 ) -> None:
-    """The class masses of soft targets are summed a block of rows at a time: many small
-    blocks (3-D targets, class axis 1, zero weights, NaN rows dropped, groups) give the
-    base rates of the rows kept, per group too."""
-    a, b, c = 40, 7, 5
+    """reduction="_tally" of a categorical loss: besides Σ s·l and Σ s, the class masses
+    Σ s·t_c of the rows kept (counts of the labels, ignore_index rows left out, for the
+    sparse loss) and the ignored rows, per group with groups=, against math.fsum. 20,000
+    rows of 7 classes span several chunks."""
+    n, c = 20_000, 7
+    z = rng.standard_normal((n, c))
+    z[rng.integers(0, n, 30), rng.integers(0, c, 30)] = np.nan
+    w = rng.random(n)
+    g = rng.integers(0, 4, n)
+    if sparse:
+        y = rng.integers(0, c, n)
+        y[rng.integers(0, n, 50)] = -100
+        t = np.where((y >= 0)[:, None], np.eye(c)[np.maximum(y, 0)], 0.0)
+        loss = plogp.sparse_categorical_cross_entropy
+        extra: dict[str, Any] = {"ignore_index": -100}
+    else:
+        t = rng.dirichlet(np.ones(c), n)
+        y = t
+        loss = plogp.categorical_cross_entropy
+        extra = {}
+    call = {"from_logits": True, "sample_weight": w, "nan_policy": "omit", **extra}
+    per_row = np.asarray(loss(y, z, reduction="none", **call))
+    kept = ~np.isnan(per_row)
+    counted = kept & ((y != -100) if sparse else True)
+
+    def check(mass: np.ndarray, rows: np.ndarray) -> None:
+        for k in range(c):
+            assert within_ulps(mass[k], math.fsum(w[rows] * t[rows, k]))
+
+    if not grouped:
+        _, weight, dropped, _, mass, ignored = loss(y, z, reduction="_tally", **call)
+        assert dropped == np.count_nonzero(~kept)
+        assert ignored == np.count_nonzero(kept & ~counted)
+        assert mass.shape == (c,)
+        check(mass, counted)
+        return
+    tally = loss(y, z, groups=g, reduction="_tally", **call)
+    _, _, items, kept_g, _, mass = tally
+    assert mass.shape == (4, c)
+    for k in range(4):
+        mine = g == k
+        assert items[k] == np.count_nonzero(mine)
+        assert kept_g[k] == np.count_nonzero(mine & counted)
+        check(mass[k], mine & counted)
+
+
+def test_dense_class_masses_of_the_rows_kept(rng: np.random.Generator) -> None:
+    """The class masses of soft targets (3-D targets, class axis 1, zero weights, NaN rows
+    dropped, ids broadcast over the second axis; 2,000 × 7 rows span several chunks) give
+    the base rates of the rows kept, per group too."""
+    a, b, c = 2000, 7, 5
     t = rng.dirichlet(np.ones(c), (a, b)).transpose(0, 2, 1).copy()  # (a, c, b)
     logits = rng.standard_normal((a, c, b))
     t[3, :, 2] = np.nan  # dropped by nan_policy="omit"
     w = rng.random((a, b))
     w[5] = 0.0
     ids = rng.integers(0, 3, a)  # one id per leading row, broadcast over the second axis
-    monkeypatch.setattr(metrics, "_GROUP_SLICE", 3 * b * c)  # 3 leading rows per block
     m = metrics.CategoricalCrossEntropy(from_logits=True, axis=1, nan_policy="omit")
     r = m.update(t, logits, sample_weight=w, groups=ids).result()
     rows = np.moveaxis(t, 1, -1)  # (a, b, c)

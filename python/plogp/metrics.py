@@ -12,14 +12,12 @@ process, another dask block), and ``result`` turns into a :class:`MetricResult`:
 Every update of a loss metric makes one call to the native loss with the private
 ``reduction="_tally"``: in its one pass over the batch the kernel returns ``Σ s·l`` (the
 per-item losses are exactly those of the functions), ``Σ s``, the number of items
-``nan_policy="omit"`` dropped and, for the binary losses, the base-rate sum ``Σ s·y`` —
-per group with ``groups=``. The categorical class masses are summed from the targets in
-NumPy, a block of rows at a time with no rows × classes temporary (a ``bincount`` of the
-labels for the sparse losses); only when ``nan_policy="omit"`` dropped rows does a second
-call find which. The running sums are two-sum compensated (the error is
-carried in a second float64), so the order and the number of updates — 10^10
-single-sample updates included — change the result by at most a rounding or two of the
-total, and counts are Python ints.
+``nan_policy="omit"`` dropped and the base-rate sums of the items kept: ``Σ s·y`` for the
+binary losses, the class masses ``Σ s·t_c`` (counts of the labels for the sparse losses,
+``ignore_index`` rows left out) for the categorical ones — per group with ``groups=``. The
+running sums are two-sum compensated (the error is carried in a second float64), so the
+order and the number of updates — 10^10 single-sample updates included — change the result
+by at most a rounding or two of the total, and counts are Python ints.
 
 ``groups=`` (integer ids ≥ 0 of the items: elements for the binary loss, rows otherwise)
 additionally accumulates one state per group; ``result().groups`` maps each group id that
@@ -142,33 +140,33 @@ class _Sum:
 # --------------------------------------------------------------------------- helpers
 
 
-def _weights(sample_weight: Any, items: tuple[int, ...]) -> np.ndarray | None:
-    """The (already validated) sample weights as float64 of the per-item shape ``items``."""
-    if sample_weight is None:
-        return None
-    return _items.weights_per_item(np.asarray(sample_weight, dtype=np.float64), items)
-
-
 def _accurate_sum(x: Any) -> float:
     """``Σ x`` in float64, faithfully rounded for any length (where ``np.sum``'s pairwise
     error grows with ``log n``), so that a sum over the parts of a batch and the sum over the
-    whole batch agree to an ulp or two.
+    whole batch agree to an ulp or two."""
+    return float(_accurate_column_sums(np.asarray(x, dtype=np.float64).reshape(-1, 1))[0])
+
+
+def _accurate_column_sums(x: np.ndarray) -> np.ndarray:
+    """The sums of the columns of a 2-D float64 array, each as :func:`_accurate_sum`.
 
     Method (Rump, Ogita and Oishi's error-free extraction): with ``σ`` a power of two of at
-    least ``(n + 2)·max|x|``, ``q = (σ + x) − σ`` keeps the leading bits of every term on one
-    grid, so ``Σ q`` is exact in any order, and the remainders ``r = x − q`` (exact) are so
-    small that their rounded sum adds far less than an ulp of the total. Non-finite input
-    falls back to ``np.sum`` (the result is inf or NaN anyway).
+    least ``(n + 2)·max|x|`` of the column, ``q = (σ + x) − σ`` keeps the leading bits of
+    every term on one grid, so ``Σ q`` is exact in any order, and the remainders
+    ``r = x − q`` (exact) are so small that their rounded sum adds far less than an ulp of
+    the total. A column with a non-finite value falls back to ``np.sum`` (its sum is inf or
+    NaN anyway), as does an all-zero one.
     """
-    x = np.asarray(x, dtype=np.float64).ravel()
-    m = float(np.max(np.abs(x))) if x.size else 0.0
-    if m == 0.0 or not math.isfinite(m):
-        return float(np.sum(x))
-    sigma = math.ldexp(1.0, math.ceil(math.log2(x.size + 2)) + math.frexp(m)[1])
-    if not math.isfinite(sigma):
-        return float(np.sum(x))
-    q = (sigma + x) - sigma
-    return float(np.sum(q) + np.sum(x - q))
+    with np.errstate(invalid="ignore", over="ignore"):
+        m = np.max(np.abs(x), axis=0, initial=0.0)
+        scale = math.ceil(math.log2(x.shape[0] + 2))
+        usable = np.isfinite(m) & (m > 0)
+        sigma = np.ldexp(1.0, scale + np.frexp(np.where(usable, m, 1.0))[1])
+        usable &= np.isfinite(sigma)
+        sigma = np.where(usable, sigma, 0.0)
+        q = (sigma + x) - sigma
+        exact = np.sum(q, axis=0) + np.sum(x - q, axis=0)
+        return np.where(usable, exact, np.sum(x, axis=0))
 
 
 class _GroupTally(NamedTuple):
@@ -177,8 +175,9 @@ class _GroupTally(NamedTuple):
     loss: np.ndarray  # Σ s·l
     weight: np.ndarray  # Σ s (the "mean" denominator)
     items: np.ndarray  # items with this id, int64
-    kept: np.ndarray  # items not dropped by nan_policy="omit", int64
+    kept: np.ndarray  # items not dropped by nan_policy="omit" nor ignored, int64
     positive: np.ndarray  # Σ s·y of the items kept (binary losses; empty otherwise)
+    class_mass: np.ndarray  # Σ s·t_c of the rows kept, (G, C) (categorical; C = 0 otherwise)
 
 
 class _Tally(NamedTuple):
@@ -188,6 +187,8 @@ class _Tally(NamedTuple):
     weight: float  # Σ s (the "mean" denominator)
     dropped: int  # items dropped by nan_policy="omit"
     positive: float  # Σ s·y of the items kept (binary losses)
+    class_mass: np.ndarray  # Σ s·t_c of the rows kept (categorical losses; empty otherwise)
+    ignored: int  # rows labelled ignore_index (sparse losses)
     groups: _GroupTally | None
 
 
@@ -199,12 +200,6 @@ class _GroupBatch(NamedTuple):
     items: np.ndarray  # items accumulated, int64 (G,)
     base: np.ndarray  # base-rate sums, shape (G, n_base)
     seen: np.ndarray  # the id occurs in the batch, bool (G,)
-
-
-def _group_ids(groups: Any, items: tuple[int, ...]) -> np.ndarray:
-    """The (already validated) group id of every item, with the items' shape: a view (a 1-D
-    array of row ids is broadcast, not copied)."""
-    return _items.per_item("groups", groups, items)
 
 
 # Per-group sums run over slices of about this many values along the first axis, so that the
@@ -525,12 +520,13 @@ class _Loss(_Metric):
         return getattr(plogp, self._function)(y_true, y_pred, **self._options(), **kwargs)
 
     def _tally(self, y_true: Any, y_pred: Any, sample_weight: Any, groups: Any) -> _Tally:
-        """One native pass over a batch (the function checks every argument here)."""
+        """One native pass over a batch (the function checks every argument here). With
+        groups, ``dropped`` counts the rows ignored by ``ignore_index`` too."""
         if groups is None:
-            loss, weight, dropped, positive = self._call(
+            loss, weight, dropped, positive, mass, ignored = self._call(
                 y_true, y_pred, sample_weight=sample_weight, reduction="_tally"
             )
-            return _Tally(loss, weight, dropped, positive, None)
+            return _Tally(loss, weight, dropped, positive, mass, ignored, None)
         per_group = _GroupTally(
             *self._call(
                 y_true, y_pred, sample_weight=sample_weight, groups=groups, reduction="_tally"
@@ -541,21 +537,10 @@ class _Loss(_Metric):
             _accurate_sum(per_group.weight),
             int(np.sum(per_group.items) - np.sum(per_group.kept)),
             _accurate_sum(per_group.positive),
+            _accurate_column_sums(per_group.class_mass),
+            0,
             per_group,
         )
-
-    def _nan_items(self, y_true: Any, y_pred: Any, items: tuple[int, ...]) -> np.ndarray:
-        """The mask of the items ``nan_policy="omit"`` dropped: a second pass, made only
-        when the first one dropped some."""
-        return np.isnan(np.asarray(self._call(y_true, y_pred, reduction="none"))).reshape(items)
-
-    def _kept(
-        self, w: np.ndarray | None, dropped: np.ndarray | None, items: tuple[int, ...]
-    ) -> np.ndarray | None:
-        """The weight of every item once dropped items count 0 (None: all ones)."""
-        if dropped is None:
-            return w
-        return np.where(dropped, 0.0, 1.0 if w is None else w)
 
 
 class _BinaryLoss(_Loss):
@@ -676,33 +661,13 @@ class _CategoricalBase(_Loss):
         axis = self.axis % y_pred.ndim
         return y_pred.shape[:axis] + y_pred.shape[axis + 1 :], y_pred.shape[axis]
 
-    def _ignored(self, y_true: np.ndarray) -> np.ndarray | None:
-        """The rows the loss leaves out (``ignore_index``), or None."""
-        return None
-
-    def _class_sums(
-        self, y_true: np.ndarray, kept: np.ndarray | None, n_classes: int
-    ) -> np.ndarray:
-        raise NotImplementedError
-
-    def _group_class_sums(
-        self,
-        y_true: np.ndarray,
-        kept: np.ndarray | None,
-        ids: np.ndarray,
-        n_groups: int,
-        n_classes: int,
-    ) -> np.ndarray:
-        """Per-group, per-class ``Σ s·t_c``, shape ``(n_groups, n_classes)``."""
-        raise NotImplementedError
-
     def update(
         self, y_true: Any, y_pred: Any, *, sample_weight: Any = None, groups: Any = None
     ) -> _CategoricalBase:
         """Add a batch (arguments as in the function); returns ``self``. On any error the
         state is left unchanged. With ``groups`` (an id per row), each group also accumulates
         its own state."""
-        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        y_pred = np.asarray(y_pred)
         # The function checks every argument (axis included) before anything is used.
         rows: tuple[int, ...] = ()
         n_classes = 0
@@ -713,92 +678,19 @@ class _CategoricalBase(_Loss):
             raise ValueError(
                 f"y_pred has {n_classes} classes but this metric has accumulated {self._n_base}"
             )
-        # The class masses leave out the rows the loss leaves out: ignored ones, and those
-        # dropped by nan_policy="omit" (found by a second pass only if the first dropped any).
-        ignored = self._ignored(y_true)
-        dropped = self._nan_items(y_true, y_pred, rows) if tally.dropped else None
-        if ignored is not None:
-            dropped = ignored if dropped is None else dropped | ignored
-        kept = self._kept(_weights(sample_weight, rows), dropped, rows)
-        n_ignored = 0 if ignored is None else int(np.count_nonzero(ignored))
-        count = math.prod(rows) - tally.dropped - n_ignored
-        per_class = self._class_sums(y_true, kept, n_classes)
+        # The kernel's class masses and counts leave out the rows the loss leaves out: those
+        # dropped by nan_policy="omit" and those labelled ignore_index.
+        count = math.prod(rows) - tally.dropped - tally.ignored
         batch = None
         if (g := tally.groups) is not None:
-            ids, n = _group_ids(groups, rows), len(g.loss)
-            # The kernel keeps ignored rows (at weight 0); the count leaves them out.
-            counts = g.kept if ignored is None else g.kept - _count_where(ids, ignored, n)
-            batch = _GroupBatch(
-                g.loss,
-                g.weight,
-                counts,
-                self._group_class_sums(y_true, kept, ids, n, n_classes),
-                g.items > 0,
-            )
+            batch = _GroupBatch(g.loss, g.weight, g.kept, g.class_mass, g.items > 0)
         self._fix_n_base(n_classes)
-        self._accumulate(tally.loss, tally.weight, count, per_class, batch)
+        self._accumulate(tally.loss, tally.weight, count, tally.class_mass, batch)
         return self
 
 
 class _DenseBase(_CategoricalBase):
     """One-hot or soft targets: the base rates are the class masses of the targets as given."""
-
-    def _class_sums(
-        self, y_true: np.ndarray, kept: np.ndarray | None, n_classes: int
-    ) -> np.ndarray:
-        total = np.zeros(n_classes)
-        for t, k, _ in self._blocks(y_true, kept, n_classes):
-            total += t.sum(axis=0, dtype=np.float64) if k is None else k @ t
-        return total
-
-    def _group_class_sums(
-        self,
-        y_true: np.ndarray,
-        kept: np.ndarray | None,
-        ids: np.ndarray,
-        n_groups: int,
-        n_classes: int,
-    ) -> np.ndarray:
-        sums = np.zeros((n_groups, n_classes))
-        for t, k, g in self._blocks(y_true, kept, n_classes, ids):
-            assert g is not None  # ids were given
-            # The block's rows sorted by group, each group's rows summed in one reduceat.
-            order = np.argsort(g, kind="stable")
-            g = g[order]
-            starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-            rows = np.asarray(t[order], dtype=np.float64)
-            if k is not None:
-                rows *= k[order][:, None]
-            if len(rows):
-                sums[g[starts]] += np.add.reduceat(rows, starts, axis=0)
-        return sums
-
-    def _blocks(
-        self,
-        y_true: np.ndarray,
-        kept: np.ndarray | None,
-        n_classes: int,
-        ids: np.ndarray | None = None,
-    ) -> Iterator[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
-        """The targets as rows × classes, with the rows' weights (None: all 1) and, given
-        ``ids``, their group ids, in blocks of about ``_GROUP_SLICE`` values along the first
-        row axis (no N×C temporary). Rows of weight 0 are left out (a dropped row's NaN
-        target must not reach the sums)."""
-        t = np.moveaxis(y_true, self.axis, -1)
-        if t.ndim == 1:  # one row: a leading axis of 1, as _flat_part reads a 0-d id or weight
-            t = t[None]
-        for sl in _leading_slices(t.shape[:-1], n_classes):
-            block = t[sl].reshape(-1, n_classes)
-            g = None if ids is None else _flat_part(ids, sl)
-            if kept is None:
-                yield block, None, g
-                continue
-            k = _flat_part(kept, sl)
-            keep = k > 0
-            if not keep.all():
-                block, k = block[keep], k[keep]
-                g = None if g is None else g[keep]
-            yield block, k, g
 
 
 class CategoricalCrossEntropy(_DenseBase):
@@ -895,44 +787,6 @@ class _SparseBase(_CategoricalBase):
 
     ignore_index: int | None
     alpha: Any = None
-
-    def _ignored(self, y_true: np.ndarray) -> np.ndarray | None:
-        if self.ignore_index is None:
-            return None
-        mask = np.asarray(y_true == self.ignore_index)  # False for a value the dtype lacks
-        return mask if mask.any() else None
-
-    def _labels(self, y_true: np.ndarray, kept: np.ndarray | None) -> np.ndarray:
-        """The labels as ``intp``, 0 where the row is not kept (ignored rows may hold any
-        value)."""
-        labels = y_true.reshape(-1)
-        if kept is not None and self.ignore_index is not None:
-            labels = np.where(kept.reshape(-1) > 0, labels, 0)
-        return labels.astype(np.intp)
-
-    def _class_sums(
-        self, y_true: np.ndarray, kept: np.ndarray | None, n_classes: int
-    ) -> np.ndarray:
-        weights = None if kept is None else kept.reshape(-1)
-        return np.bincount(self._labels(y_true, kept), weights=weights, minlength=n_classes).astype(
-            np.float64
-        )
-
-    def _group_class_sums(
-        self,
-        y_true: np.ndarray,
-        kept: np.ndarray | None,
-        ids: np.ndarray,
-        n_groups: int,
-        n_classes: int,
-    ) -> np.ndarray:
-        sums = np.zeros(n_groups * n_classes)
-        for sl in _leading_slices(np.shape(ids)):
-            k = None if kept is None else kept[sl]
-            cell = _flat_part(ids, sl).astype(np.intp) * n_classes + self._labels(y_true[sl], k)
-            w = None if k is None else k.reshape(-1)
-            sums += np.bincount(cell, weights=w, minlength=n_groups * n_classes)
-        return sums.reshape(n_groups, n_classes)
 
 
 class SparseCategoricalCrossEntropy(_SparseBase):

@@ -12,8 +12,8 @@
 //! also for sparse labels), labels in `[0, C)`. NaN propagates.
 
 use crate::driver::{
-    check_unit, outside_unit_lanes, row_by_row, rows, store_lanes, unreachable_error, NanPolicy,
-    RowOp, Totals, Weights,
+    check_unit, outside_unit_lanes, row_by_row, rows, store_lanes, unreachable_error, ClassTargets,
+    NanPolicy, RowOp, Tally, Totals, Weights,
 };
 use crate::error::{Error, Result};
 use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
@@ -32,6 +32,13 @@ struct CategoricalRows<'a, P> {
 }
 
 impl<P: Real> RowOp for CategoricalRows<'_, P> {
+    fn class_targets(&self) -> Option<ClassTargets<'_>> {
+        Some(ClassTargets::Dense {
+            t: self.t,
+            c: self.c,
+        })
+    }
+
     #[inline(always)]
     fn row<S: Simd>(&self, s: S, r: usize, scratch: &mut [f64; BLOCK]) -> Result<f64> {
         let base = r * self.c;
@@ -167,6 +174,14 @@ struct SparseRows<'a, P> {
 }
 
 impl<P: Real> RowOp for SparseRows<'_, P> {
+    fn class_targets(&self) -> Option<ClassTargets<'_>> {
+        Some(ClassTargets::Labels {
+            labels: self.labels,
+            c: self.c,
+            ignore: None,
+        })
+    }
+
     #[inline(always)]
     fn row<S: Simd>(&self, s: S, r: usize, scratch: &mut [f64; BLOCK]) -> Result<f64> {
         let _ = scratch;
@@ -266,10 +281,11 @@ pub fn cce_prob<'a>(
     c: usize,
     eps: f64,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    cce(t.into(), p.into(), n_rows, c, Some(eps), w, nan, out)
+    let tally: Tally = tally.into();
+    cce(t.into(), p.into(), n_rows, c, Some(eps), w, tally, out)
 }
 
 /// Categorical cross-entropy of targets `t` and logits `z` (see [`cce_prob`]).
@@ -280,10 +296,11 @@ pub fn cce_logits<'a>(
     n_rows: usize,
     c: usize,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    cce(t.into(), z.into(), n_rows, c, None, w, nan, out)
+    let tally: Tally = tally.into();
+    cce(t.into(), z.into(), n_rows, c, None, w, tally, out)
 }
 
 /// Both [`cce_prob`] (`eps` given) and [`cce_logits`] (`eps` `None`).
@@ -295,11 +312,12 @@ pub(crate) fn cce(
     c: usize,
     eps: Option<f64>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
+    let tally: Tally = tally.into();
     with_floats!(p, out, |p, out| cce_typed(
-        t, p, n_rows, c, eps, w, nan, out
+        t, p, n_rows, c, eps, w, tally, out
     ))
 }
 
@@ -312,10 +330,11 @@ pub(crate) fn cce_typed<P: Real, O: Real>(
     c: usize,
     eps: Option<f64>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<&mut [O]>,
 ) -> Result<Totals> {
-    rows(&CategoricalRows { t, p, c, eps }, n_rows, c, w, nan, out)
+    let tally: Tally = tally.into();
+    rows(&CategoricalRows { t, p, c, eps }, n_rows, c, w, tally, out)
 }
 
 /// Sparse categorical cross-entropy of integer `labels` (length `n_rows`) and probabilities
@@ -328,10 +347,11 @@ pub fn sparse_prob<'a>(
     c: usize,
     eps: f64,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    sparse(labels.into(), p.into(), n_rows, c, Some(eps), w, nan, out)
+    let tally: Tally = tally.into();
+    sparse(labels.into(), p.into(), n_rows, c, Some(eps), w, tally, out)
 }
 
 /// Sparse categorical cross-entropy of integer `labels` and logits `z`: `lse(z_r) − z_r[y_r]`.
@@ -342,10 +362,11 @@ pub fn sparse_logits<'a>(
     n_rows: usize,
     c: usize,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
-    sparse(labels.into(), z.into(), n_rows, c, None, w, nan, out)
+    let tally: Tally = tally.into();
+    sparse(labels.into(), z.into(), n_rows, c, None, w, tally, out)
 }
 
 /// Both [`sparse_prob`] (`eps` given) and [`sparse_logits`] (`eps` `None`).
@@ -357,11 +378,12 @@ pub(crate) fn sparse(
     c: usize,
     eps: Option<f64>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
+    let tally: Tally = tally.into();
     with_floats!(p, out, |p, out| sparse_typed(
-        labels, p, n_rows, c, eps, w, nan, out
+        labels, p, n_rows, c, eps, w, tally, out
     ))
 }
 
@@ -374,10 +396,11 @@ pub(crate) fn sparse_typed<P: Real, O: Real>(
     c: usize,
     eps: Option<f64>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<&mut [O]>,
 ) -> Result<Totals> {
-    rows(&SparseRows { labels, p, c, eps }, n_rows, c, w, nan, out)
+    let tally: Tally = tally.into();
+    rows(&SparseRows { labels, p, c, eps }, n_rows, c, w, tally, out)
 }
 
 /// The true classes of [`prob_with_row_sums`]: integer labels or one-hot (or soft) targets.

@@ -18,9 +18,9 @@ use std::num::NonZeroUsize;
 use std::ops::Range;
 
 use crate::error::{Error, Result};
-use crate::input::{Targets, BLOCK};
+use crate::input::{Ints, Targets, BLOCK};
 use crate::parallel::{map_chunks, rows_per_chunk, CHUNK_ELEMS};
-use crate::reduce::{merge_in_order, Sum, VecSum};
+use crate::reduce::{merge_in_order, Sum, Sums, VecSum};
 use crate::simd::{dispatch, Simd, WithSimd, LANES};
 use crate::value::{lanes, Real};
 
@@ -86,12 +86,14 @@ pub enum NanPolicy {
     Omit,
 }
 
-/// What a reduction counts besides the loss: the NaN policy, and whether a binary loss also
-/// sums its targets (the base rate a streaming metric needs, in the same pass).
+/// What a reduction counts besides the loss: the NaN policy, and whether it also sums its
+/// targets (the base rates a streaming metric needs, in the same pass).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Tally {
     pub nan: NanPolicy,
-    /// Sum `s_i·y_i` over the items kept into [`Totals::positive`] (elementwise losses).
+    /// Sum the targets of the items kept: `s_i·y_i` into [`Totals::positive`] (elementwise
+    /// losses), `s_r·t_{r,c}` of every class into [`Totals::class_mass`] (categorical losses,
+    /// by [`RowOp::class_targets`]).
     pub positives: bool,
 }
 
@@ -105,7 +107,7 @@ impl From<NanPolicy> for Tally {
 }
 
 /// `Σ s_i·l_i` and `Σ s_i` of a call, as compensated sums, and what else it counted.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Totals {
     pub loss: f64,
     pub weight: f64,
@@ -113,6 +115,171 @@ pub struct Totals {
     pub dropped: usize,
     /// `Σ s_i·y_i` over the items kept, when [`Tally::positives`] asked for it (else 0).
     pub positive: f64,
+    /// Per class `c`, `Σ s_r·t_{r,c}` over the rows kept and not ignored, when
+    /// [`Tally::positives`] asked for it of a categorical loss (else empty).
+    pub class_mass: Vec<f64>,
+    /// Rows whose label is the sparse losses' `ignore_index`, when `class_mass` is summed.
+    pub ignored: usize,
+}
+
+/// The targets of a row reduction whose class masses a [`Tally`] sums.
+#[derive(Debug, Clone, Copy)]
+pub enum ClassTargets<'a> {
+    /// `c` targets per row (one-hot or soft): row `r` adds `s_r·t_{r,k}` to class `k`.
+    Dense { t: Targets<'a>, c: usize },
+    /// One label per row: row `r` adds `s_r` to class `labels[r]`, except when that label is
+    /// `ignore` (the row is counted as ignored instead). Labels are checked by the loss
+    /// before they are summed here.
+    Labels {
+        labels: Ints<'a>,
+        c: usize,
+        ignore: Option<i128>,
+    },
+}
+
+impl<'a> ClassTargets<'a> {
+    pub(crate) fn classes(&self) -> usize {
+        match *self {
+            ClassTargets::Dense { c, .. } | ClassTargets::Labels { c, .. } => c,
+        }
+    }
+
+    /// Add row `r`'s targets, times `s` (`None`: unweighted), to `sums[at..at + c]`; false
+    /// (nothing added) for an ignored row. `buf` holds decoded integer targets.
+    #[inline(always)]
+    pub(crate) fn add_row(
+        &self,
+        r: usize,
+        s: Option<f64>,
+        sums: &mut Sums,
+        at: usize,
+        buf: &mut [f64; BLOCK],
+    ) -> bool {
+        match *self {
+            ClassTargets::Dense { t, c } => {
+                dense_row(t, r, c, buf, |k, row| sums.add_row(at + k, s, row, |x| x));
+                true
+            }
+            ClassTargets::Labels { .. } => self.add_label(r, s, sums, at),
+        }
+    }
+
+    /// [`ClassTargets::add_row`] of a label: `s` added to its class.
+    #[inline(always)]
+    fn add_label(&self, r: usize, s: Option<f64>, sums: &mut Sums, at: usize) -> bool {
+        let ClassTargets::Labels { labels, c, ignore } = *self else {
+            return true;
+        };
+        let label = labels.get(r);
+        if Some(label) == ignore {
+            return false;
+        }
+        if (0..c as i128).contains(&label) {
+            sums.add(at + label as usize, s.unwrap_or(1.0));
+        }
+        true
+    }
+}
+
+/// Row `r` of `c` dense targets, as f64 pieces `f(offset, values)` of at most [`BLOCK`]
+/// values: f64 targets in place, others widened into `buf`.
+#[inline(always)]
+fn dense_row(
+    t: Targets<'_>,
+    r: usize,
+    c: usize,
+    buf: &mut [f64; BLOCK],
+    mut f: impl FnMut(usize, &[f64]),
+) {
+    for k in (0..c).step_by(BLOCK) {
+        let len = (c - k).min(BLOCK);
+        let start = r * c + k;
+        match t {
+            Targets::F64(v) => f(k, &v[start..start + len]),
+            Targets::F32(v) => {
+                for (o, &x) in buf.iter_mut().zip(&v[start..start + len]) {
+                    *o = x as f64;
+                }
+                f(k, &buf[..len])
+            }
+            Targets::Int(_) => f(k, t.block(start, len, buf)),
+        }
+    }
+}
+
+/// `acc[k] += s·f(row[k])` (`f(row[k])` when `s` is `None`).
+#[inline(always)]
+fn add_scaled<T: Copy>(acc: &mut [f64], row: &[T], s: Option<f64>, f: impl Fn(T) -> f64) {
+    match s {
+        None => acc.iter_mut().zip(row).for_each(|(a, &x)| *a += f(x)),
+        Some(s) => acc.iter_mut().zip(row).for_each(|(a, &x)| *a += s * f(x)),
+    }
+}
+
+/// Rows of dense targets summed per class with plain adds into a block of [`MASS_BLOCK_ROWS`]
+/// rows, then each class's block total into its compensated sum: the rounding inside a block
+/// is that of `MASS_BLOCK_ROWS` terms, as [`VecSum`]'s, and does not grow with the rows.
+/// Labels go straight to their class's sum. The blocks depend only on the rows kept, in
+/// order, so the sums do not depend on the thread count or the tier.
+struct ClassMass<'a> {
+    targets: ClassTargets<'a>,
+    sums: Sums,
+    block: Vec<f64>,
+    rows: usize,
+    ignored: usize,
+}
+
+/// Rows per plain-add block of [`ClassMass`].
+const MASS_BLOCK_ROWS: usize = 8;
+
+impl<'a> ClassMass<'a> {
+    fn new(targets: ClassTargets<'a>) -> Self {
+        let c = targets.classes();
+        let dense = matches!(targets, ClassTargets::Dense { .. });
+        ClassMass {
+            targets,
+            sums: Sums::new(c),
+            block: vec![0.0; if dense { c } else { 0 }],
+            rows: 0,
+            ignored: 0,
+        }
+    }
+
+    /// Add row `r` (kept by the loss) with weight `s` (`None`: unweighted).
+    #[inline(always)]
+    fn add(&mut self, r: usize, s: Option<f64>, buf: &mut [f64; BLOCK]) {
+        let ClassTargets::Dense { t, c } = self.targets else {
+            if !self.targets.add_label(r, s, &mut self.sums, 0) {
+                self.ignored += 1;
+            }
+            return;
+        };
+        let block = &mut self.block;
+        match t {
+            // float32 targets widened as they are added (no copy through `buf`).
+            Targets::F32(v) => add_scaled(block, &v[r * c..(r + 1) * c], s, |x| x as f64),
+            _ => dense_row(t, r, c, buf, |k, row| {
+                add_scaled(&mut block[k..k + row.len()], row, s, |x| x)
+            }),
+        }
+        self.rows += 1;
+        if self.rows == MASS_BLOCK_ROWS {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        self.sums.add_row(0, None, &self.block, |x| x);
+        self.block.fill(0.0);
+        self.rows = 0;
+    }
+
+    fn finish(mut self) -> (Sums, usize) {
+        if self.rows > 0 {
+            self.flush();
+        }
+        (self.sums, self.ignored)
+    }
 }
 
 impl Totals {
@@ -191,6 +358,7 @@ pub(crate) fn elementwise<L: ElementLoss, P: Real, O: Real>(
         weight,
         dropped,
         positive: total[2].value(),
+        ..Totals::default()
     })
 }
 
@@ -393,6 +561,11 @@ pub(crate) trait RowOp: Sync {
     ) -> std::result::Result<(), (usize, Error)> {
         row_by_row(self, s, first, vals, scratch, 0)
     }
+    /// The targets whose class masses a [`Tally`] with `positives` sums (categorical losses);
+    /// `None` for an op without class targets.
+    fn class_targets(&self) -> Option<ClassTargets<'_>> {
+        None
+    }
     /// The factor of row `r` in the denominator (read only when `SCALED_WEIGHT`, after `row`
     /// succeeded for that row).
     #[inline(always)]
@@ -422,15 +595,18 @@ pub(crate) fn row_by_row<Op: RowOp + ?Sized, S: Simd>(
 const ROWS_AT_ONCE: usize = 256;
 
 /// Apply `op` to `n_rows` rows of `row_len` elements; write `s_r·v_r` to `out` when given and
-/// return `Σ s_r·v_r`, `Σ s_r`.
+/// return `Σ s_r·v_r`, `Σ s_r` (and the class masses when `tally` asks for them).
 pub(crate) fn rows<Op: RowOp, O: Real>(
     op: &Op,
     n_rows: usize,
     row_len: usize,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<&mut [O]>,
 ) -> Result<Totals> {
+    let tally = tally.into();
+    let nan = tally.nan;
+    let classes = op.class_targets().filter(|_| tally.positives);
     let work = n_rows.saturating_mul(row_len.max(1));
     let parts = map_chunks(
         n_rows,
@@ -443,16 +619,21 @@ pub(crate) fn rows<Op: RowOp, O: Real>(
                 op,
                 w,
                 nan,
+                classes,
                 rows: range,
                 out,
             })
         },
     );
     let (mut total, mut dropped) = ([Sum::ZERO; 2], 0);
+    let mut mass = Sums::new(classes.map_or(0, |t| t.classes()));
+    let mut ignored = 0;
     for part in parts {
-        let (part, d) = part?;
-        total = merge_in_order([total, part]);
-        dropped += d;
+        let part = part?;
+        total = merge_in_order([total, part.sums]);
+        dropped += part.dropped;
+        mass.merge(&part.mass);
+        ignored += part.ignored;
     }
     let weight = if w.is_weighted() || nan == NanPolicy::Omit || Op::SCALED_WEIGHT {
         total[1].value()
@@ -464,6 +645,8 @@ pub(crate) fn rows<Op: RowOp, O: Real>(
         weight,
         dropped,
         positive: 0.0,
+        class_mass: mass.values(),
+        ignored,
     })
 }
 
@@ -471,13 +654,22 @@ struct RowChunk<'a, Op, O> {
     op: &'a Op,
     w: Weights<'a>,
     nan: NanPolicy,
+    classes: Option<ClassTargets<'a>>,
     rows: std::ops::Range<usize>,
     out: Option<&'a mut [O]>,
 }
 
+/// What a chunk of rows sums: `[Σ s·v, Σ s]`, the rows dropped, and the class masses (with the
+/// rows ignored) when asked for.
+struct RowPart {
+    sums: [Sum; 2],
+    dropped: usize,
+    mass: Sums,
+    ignored: usize,
+}
+
 impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
-    /// `[Σ s·v, Σ s]` and the number of rows dropped.
-    type Output = Result<([Sum; 2], usize)>;
+    type Output = Result<RowPart>;
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> Self::Output {
@@ -485,10 +677,12 @@ impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
             op,
             w,
             nan,
+            classes,
             rows,
             mut out,
         } = self;
         let (mut loss, mut weight, mut dropped) = (Sum::ZERO, Sum::ZERO, 0);
+        let mut mass = classes.map(ClassMass::new);
         let mut scratch = [0.0f64; BLOCK];
         let mut vals = [0.0f64; ROWS_AT_ONCE];
         for first in rows.clone().step_by(ROWS_AT_ONCE) {
@@ -527,12 +721,21 @@ impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
                 } else {
                     wr
                 });
+                if let Some(mass) = mass.as_mut() {
+                    mass.add(r, w.is_weighted().then_some(wr), &mut scratch);
+                }
             }
             if let Some(e) = failed {
                 return Err(e);
             }
         }
-        Ok(([loss, weight], dropped))
+        let (mass, ignored) = mass.map_or((Sums::default(), 0), ClassMass::finish);
+        Ok(RowPart {
+            sums: [loss, weight],
+            dropped,
+            mass,
+            ignored,
+        })
     }
 }
 

@@ -38,7 +38,8 @@
 //! all −inf, gives NaN. With γ = 0 and no α it is [`crate::loss_options::cce`], bit for bit.
 
 use crate::driver::{
-    check_unit, elementwise, rows, ElementLoss, NanPolicy, RowOp, Tally, Totals, Weights,
+    check_unit, elementwise, rows, ClassTargets, ElementLoss, NanPolicy, RowOp, Tally, Totals,
+    Weights,
 };
 use crate::error::{Error, Result};
 use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
@@ -269,6 +270,14 @@ impl<P: Real> RowOp for SparseFocalRows<'_, P> {
     /// Rows whose label is `ignore` have weight 0 in `Σ s_r` (α does not enter it).
     const SCALED_WEIGHT: bool = true;
 
+    fn class_targets(&self) -> Option<ClassTargets<'_>> {
+        Some(ClassTargets::Labels {
+            labels: self.labels,
+            c: self.c,
+            ignore: self.focus.ignore,
+        })
+    }
+
     #[inline(always)]
     fn row<S: Simd>(&self, s: S, r: usize, _: &mut [f64; BLOCK]) -> Result<f64> {
         let label = self.labels.get(r);
@@ -398,9 +407,10 @@ pub fn sparse_focal<'a>(
     focus: SparseFocus<'_>,
     eps: Option<f64>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
+    let tally: Tally = tally.into();
     let (labels, p) = (labels.into(), p.into());
     with_floats!(p, out, |p, out| sparse_focal_typed(
         labels,
@@ -409,7 +419,7 @@ pub fn sparse_focal<'a>(
         focus,
         eps,
         w,
-        nan,
+        tally,
         out
     ))
 }
@@ -424,9 +434,10 @@ pub(crate) fn sparse_focal_typed<P: Real, O: Real>(
     focus: SparseFocus<'_>,
     eps: Option<f64>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<&mut [O]>,
 ) -> Result<Totals> {
+    let tally: Tally = tally.into();
     let op = SparseFocalRows {
         labels,
         p,
@@ -434,7 +445,7 @@ pub(crate) fn sparse_focal_typed<P: Real, O: Real>(
         focus,
         eps,
     };
-    rows(&op, n_rows, c, w, nan, out)
+    rows(&op, n_rows, c, w, tally, out)
 }
 
 impl ClassAlpha<'_> {
@@ -461,6 +472,13 @@ struct CategoricalFocalRows<'a, P> {
 }
 
 impl<P: Real> RowOp for CategoricalFocalRows<'_, P> {
+    fn class_targets(&self) -> Option<ClassTargets<'_>> {
+        Some(ClassTargets::Dense {
+            t: self.t,
+            c: self.c,
+        })
+    }
+
     #[inline(always)]
     fn row<S: Simd>(&self, s: S, r: usize, scratch: &mut [f64; BLOCK]) -> Result<f64> {
         let (base, c) = (r * self.c, self.c);
@@ -561,9 +579,10 @@ pub fn categorical_focal(
     smoothing: f64,
     eps: Option<f64>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
+    let tally: Tally = tally.into();
     with_floats!(p, out, |p, out| categorical_focal_typed(
         t,
         p,
@@ -572,7 +591,7 @@ pub fn categorical_focal(
         smoothing,
         eps,
         w,
-        nan,
+        tally,
         out
     ))
 }
@@ -588,15 +607,16 @@ pub(crate) fn categorical_focal_typed<P: Real, O: Real>(
     smoothing: f64,
     eps: Option<f64>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<&mut [O]>,
 ) -> Result<Totals> {
+    let tally: Tally = tally.into();
     if gamma == 0.0 && matches!(alpha, ClassAlpha::None) {
         let opts = LossOptions {
             label_smoothing: smoothing,
             ..LossOptions::default()
         };
-        return loss_options::cce_typed(t, p, (n_rows, c), eps, &opts, w, nan, out);
+        return loss_options::cce_typed(t, p, (n_rows, c), eps, &opts, w, tally, out);
     }
     let op = CategoricalFocalRows {
         t,
@@ -607,7 +627,7 @@ pub(crate) fn categorical_focal_typed<P: Real, O: Real>(
         smoothing,
         eps,
     };
-    rows(&op, n_rows, c, w, nan, out)
+    rows(&op, n_rows, c, w, tally, out)
 }
 
 #[cfg(test)]

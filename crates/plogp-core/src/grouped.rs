@@ -17,14 +17,14 @@
 
 use std::ops::Range;
 
-use crate::driver::{check_weight, NanPolicy, Tally, Totals, Weights};
+use crate::driver::{check_weight, ClassTargets, NanPolicy, Tally, Totals, Weights};
 use crate::error::{Error, Result};
 use crate::focal::{self, ClassAlpha, Focus, SparseFocus};
 use crate::input::{Floats, Ints, Targets, BLOCK};
 use crate::loss_options::{self, LossOptions};
 use crate::parallel::map_chunks;
 use crate::parallel::{rows_per_chunk, CHUNK_ELEMS};
-use crate::reduce::Sum;
+use crate::reduce::{Sum, Sums};
 use crate::value::Real;
 
 /// Chunks evaluated (in parallel) per window: bounds the per-item buffer to
@@ -45,15 +45,20 @@ pub struct GroupIds<'a> {
 
 /// `Σ s_i·l_i` and `Σ s_i` of every group `0..n_groups` (0 and 0 for an empty group), and
 /// what a streaming metric needs besides: the items of each group, those kept by
-/// `nan_policy`, and (binary losses) `Σ s_i·y_i` over the items kept.
+/// `nan_policy`, and the sums of the targets of the items kept.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupTotals {
     pub loss: Vec<f64>,
     pub weight: Vec<f64>,
     pub items: Vec<u64>,
+    /// Items not dropped by `nan_policy` (nor, when the class masses are summed, ignored by
+    /// `ignore_index`).
     pub kept: Vec<u64>,
-    /// Empty for the categorical losses (their targets are not summed here).
+    /// `Σ s_i·y_i` of the binary losses when a [`Tally`] asks for it (else empty).
     pub positive: Vec<f64>,
+    /// `Σ s_r·t_{r,c}` of the categorical losses when a [`Tally`] asks for it, row-major
+    /// `n_groups × c` (else empty).
+    pub class_mass: Vec<f64>,
 }
 
 impl GroupTotals {
@@ -126,24 +131,48 @@ struct ItemSums<'a> {
     nan: NanPolicy,
     factor: Factor<'a>,
     targets: Option<Targets<'a>>,
+    classes: Option<ClassTargets<'a>>,
 }
 
 impl ItemSums<'_> {
+    /// Per-group class sums, `n_groups × c` (empty without class targets).
+    fn class_sums(&self, n_groups: usize) -> Sums {
+        Sums::new(self.classes.map_or(0, |t| n_groups * t.classes()))
+    }
+
     /// Whether `Σ s_i` is the number of items kept (no weights, no factor): it is then not
     /// summed but read from the count.
     fn counts_weight(&self) -> bool {
         !self.w.is_weighted() && self.factor.is_none()
     }
 
-    /// Add the items `first..first + losses.len()` (their unweighted losses) to `sums`, in
-    /// item order, applying weights and `nan_policy` as the ungrouped drivers do.
-    fn add<O: Real>(&self, first: usize, losses: &[O], sums: &mut [GroupSum]) -> Result<()> {
+    /// Add the items `first..first + losses.len()` (their unweighted losses) to `sums` (and
+    /// their class targets to `mass`), in item order, applying weights and `nan_policy` as
+    /// the ungrouped drivers do.
+    ///
+    /// `integral` says that every `Σ s·y` of `sums` has only had 0/1 terms so far, so holds
+    /// an integer: while unweighted blocks of 0/1 targets keep it so, their targets are added
+    /// with one plain add, exact and bit for bit the compensated sum's result (its error term
+    /// would be 0). The first other block clears it for good.
+    fn add<O: Real>(
+        &self,
+        first: usize,
+        losses: &[O],
+        (sums, mass, integral): (&mut [GroupSum], &mut Sums, &mut bool),
+    ) -> Result<()> {
         let weighted = self.w.is_weighted();
         let counts_weight = self.counts_weight();
         let (inner, n_ids) = (self.groups.inner.max(1), self.groups.ids.len());
         // Ids and targets decoded a block of items at a time: `ids[k]` is the id at index
         // `id0 + k` of the ids, `ys[k]` the target of the block's item `k`.
         let (mut ids, mut ys) = ([0i64; BLOCK], [0.0f64; BLOCK]);
+        // Dense class targets are read a row at a time (decoded into `buf`), labels a block
+        // at a time (into `labels`).
+        let mut buf = match self.classes {
+            Some(ClassTargets::Dense { .. }) => Some([0.0f64; BLOCK]),
+            _ => None,
+        };
+        let mut labels = [0i64; BLOCK];
         for (b, block) in losses.chunks(BLOCK).enumerate() {
             let i0 = first + b * BLOCK;
             let id0 = i0 / inner;
@@ -152,8 +181,16 @@ impl ItemSums<'_> {
                 self.groups.ids.decode_i64(id0, &mut ids[..id_end - id0]);
             }
             if let Some(y) = self.targets {
-                y.decode(i0, &mut ys[..block.len()]);
+                let ys = &mut ys[..block.len()];
+                y.decode(i0, ys);
+                // Branch-free (a short-circuit test of random 0/1 labels mispredicts).
+                let binary = ys.iter().fold(true, |a, &y| a & ((y == 0.0) | (y == 1.0)));
+                *integral &= !weighted & binary;
             }
+            if let Some(ClassTargets::Labels { labels: l, .. }) = self.classes {
+                l.decode_i64(i0, &mut labels[..block.len()]);
+            }
+            let counts_positive = *integral;
             // Item i's id index, i / inner, stepped without a division.
             let (mut next_id, mut run) = (id0, i0 % inner);
             for (k, &l) in block.iter().enumerate() {
@@ -186,7 +223,24 @@ impl ItemSums<'_> {
                 if omit {
                     continue;
                 }
-                sum.kept += 1;
+                // An ignored row (weight 0 through its factor) adds no class mass and is not
+                // counted as kept.
+                let counted = match (self.classes, buf.as_mut()) {
+                    (Some(ClassTargets::Labels { c, ignore, .. }), _) => {
+                        // Labels were checked by the kernel; ignored rows add nothing.
+                        let label = labels[k];
+                        let kept = ignore != Some(label as i128);
+                        if kept && (0..c as i64).contains(&label) {
+                            mass.add(g * c + label as usize, s);
+                        }
+                        kept
+                    }
+                    (Some(t), Some(buf)) => {
+                        add_class_row(t, i, weighted.then_some(s), g, mass, buf)
+                    }
+                    _ => true,
+                };
+                sum.kept += u64::from(counted);
                 // As the ungrouped drivers: no product when unweighted (keeps −0 and NaN bits).
                 sum.loss.add(if weighted { s * l } else { l });
                 if !counts_weight {
@@ -196,12 +250,31 @@ impl ItemSums<'_> {
                     });
                 }
                 if self.targets.is_some() {
-                    sum.positive.add(s * ys[k]);
+                    if counts_positive {
+                        sum.positive.add_exact(ys[k]);
+                    } else {
+                        sum.positive.add(s * ys[k]);
+                    }
                 }
             }
         }
         Ok(())
     }
+}
+
+/// Row `r`'s class targets, times `s`, added to group `g`'s class sums in `mass`; false for
+/// an ignored row. Out of line, so that the item loop of the losses without class targets
+/// stays as small as it was.
+#[inline(never)]
+fn add_class_row(
+    t: ClassTargets<'_>,
+    r: usize,
+    s: Option<f64>,
+    g: usize,
+    mass: &mut Sums,
+    buf: &mut [f64; BLOCK],
+) -> bool {
+    t.add_row(r, s, mass, g * t.classes(), buf)
 }
 
 /// Per-group totals of a loss over `n_items` items, the driver of the entry points below.
@@ -225,7 +298,7 @@ fn grouped<O: Real>(
     w: Weights<'_>,
     nan: NanPolicy,
     factor: Factor<'_>,
-    targets: Option<Targets<'_>>,
+    (targets, classes): (Option<Targets<'_>>, Option<ClassTargets<'_>>),
     kernel: impl Fn(Range<usize>, &mut [O]) -> Result<Totals> + Sync,
 ) -> Result<GroupTotals> {
     let chunk_items = chunk_items.max(1);
@@ -237,8 +310,11 @@ fn grouped<O: Real>(
         nan,
         factor,
         targets,
+        classes,
     };
     let mut sums = vec![GroupSum::default(); n_groups];
+    let mut mass = pass.class_sums(n_groups);
+    let mut integral = true; // see ItemSums::add
     let mut buffer = vec![O::from_f64(0.0); window.min(n_items)];
     let mut start = 0;
     while start < n_items {
@@ -255,17 +331,24 @@ fn grouped<O: Real>(
             if !per_chunk {
                 return Ok(None);
             }
-            let mut chunk = vec![GroupSum::default(); n_groups];
-            pass.add(items.start, out, &mut chunk)?;
+            let mut chunk = (
+                vec![GroupSum::default(); n_groups],
+                pass.class_sums(n_groups),
+            );
+            pass.add(items.start, out, (&mut chunk.0, &mut chunk.1, &mut true))?;
             Ok(Some(chunk))
         });
         for (c, part) in parts.into_iter().enumerate() {
             match part? {
-                Some(chunk) => sums.iter_mut().zip(&chunk).for_each(|(s, x)| s.merge(x)),
+                Some((chunk, chunk_mass)) => {
+                    sums.iter_mut().zip(&chunk).for_each(|(s, x)| s.merge(x));
+                    mass.merge(&chunk_mass);
+                }
                 None => {
                     let first = c * chunk_items;
                     let last = (first + chunk_items).min(len);
-                    pass.add(start + first, &buffer[first..last], &mut sums)?;
+                    let items = &buffer[first..last];
+                    pass.add(start + first, items, (&mut sums, &mut mass, &mut integral))?;
                 }
             }
         }
@@ -286,6 +369,7 @@ fn grouped<O: Real>(
         } else {
             Vec::new()
         },
+        class_mass: mass.values(),
     })
 }
 
@@ -329,7 +413,7 @@ fn binary_typed<P: Real>(
         w,
         tally.nan,
         None,
-        tally.positives.then_some(y),
+        (tally.positives.then_some(y), None),
         |r, out: &mut [f64]| {
             // `pos_weight` repeats with its period from element 0: rotate it to start at r.start.
             let rotated: Vec<f64>;
@@ -366,12 +450,13 @@ pub fn categorical(
     groups: GroupIds<'_>,
     n_groups: usize,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
 ) -> Result<GroupTotals> {
+    let tally: Tally = tally.into();
     let shape = (n, rows_per_chunk(c), c);
     match p {
-        Floats::F32(p) => categorical_typed(t, p, c, eps, opts, shape, groups, n_groups, w, nan),
-        Floats::F64(p) => categorical_typed(t, p, c, eps, opts, shape, groups, n_groups, w, nan),
+        Floats::F32(p) => categorical_typed(t, p, c, eps, opts, shape, groups, n_groups, w, tally),
+        Floats::F64(p) => categorical_typed(t, p, c, eps, opts, shape, groups, n_groups, w, tally),
     }
 }
 
@@ -386,16 +471,20 @@ fn categorical_typed<P: Real>(
     groups: GroupIds<'_>,
     n_groups: usize,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
 ) -> Result<GroupTotals> {
+    let tally: Tally = tally.into();
     grouped(
         shape,
         groups,
         n_groups,
         w,
-        nan,
+        tally.nan,
         None,
-        None,
+        (
+            None,
+            tally.positives.then_some(ClassTargets::Dense { t, c }),
+        ),
         |r, out: &mut [f64]| {
             let elems = r.start * c..r.end * c;
             let (t, p) = (t.slice(elems.clone()), &p[elems]);
@@ -418,12 +507,13 @@ pub fn sparse(
     groups: GroupIds<'_>,
     n_groups: usize,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
 ) -> Result<GroupTotals> {
+    let tally: Tally = tally.into();
     let shape = (n, rows_per_chunk(c), c);
     match p {
-        Floats::F32(p) => sparse_typed(labels, p, c, eps, opts, shape, groups, n_groups, w, nan),
-        Floats::F64(p) => sparse_typed(labels, p, c, eps, opts, shape, groups, n_groups, w, nan),
+        Floats::F32(p) => sparse_typed(labels, p, c, eps, opts, shape, groups, n_groups, w, tally),
+        Floats::F64(p) => sparse_typed(labels, p, c, eps, opts, shape, groups, n_groups, w, tally),
     }
 }
 
@@ -438,20 +528,24 @@ fn sparse_typed<P: Real>(
     groups: GroupIds<'_>,
     n_groups: usize,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
 ) -> Result<GroupTotals> {
+    let tally: Tally = tally.into();
     let (cw, ignore) = (opts.class_weight, opts.ignore_index);
     let factor = |r| loss_options::sparse_row_factor(labels, cw, ignore, r);
     let scaled = cw.is_some() || ignore.is_some();
     let factor: Factor<'_> = if scaled { Some(&factor) } else { None };
+    let classes = tally
+        .positives
+        .then_some(ClassTargets::Labels { labels, c, ignore });
     grouped(
         shape,
         groups,
         n_groups,
         w,
-        nan,
+        tally.nan,
         factor,
-        None,
+        (None, classes),
         |r, out: &mut [f64]| {
             let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
             let (none, keep) = (Weights::None, NanPolicy::Propagate);
@@ -477,14 +571,32 @@ pub fn binary_focal(
     let tally: Tally = tally.into();
     let (nan, targets) = (tally.nan, tally.positives.then_some(y));
     match p {
-        Floats::F32(p) => grouped(shape, groups, n_groups, w, nan, None, targets, |r, out| {
-            let (y, p) = (y.slice(r.clone()), &p[r]);
-            focal::binary_focal_typed::<_, f64>(y, p, focus, eps, none, keep, Some(out))
-        }),
-        Floats::F64(p) => grouped(shape, groups, n_groups, w, nan, None, targets, |r, out| {
-            let (y, p) = (y.slice(r.clone()), &p[r]);
-            focal::binary_focal_typed::<_, f64>(y, p, focus, eps, none, keep, Some(out))
-        }),
+        Floats::F32(p) => grouped(
+            shape,
+            groups,
+            n_groups,
+            w,
+            nan,
+            None,
+            (targets, None),
+            |r, out| {
+                let (y, p) = (y.slice(r.clone()), &p[r]);
+                focal::binary_focal_typed::<_, f64>(y, p, focus, eps, none, keep, Some(out))
+            },
+        ),
+        Floats::F64(p) => grouped(
+            shape,
+            groups,
+            n_groups,
+            w,
+            nan,
+            None,
+            (targets, None),
+            |r, out| {
+                let (y, p) = (y.slice(r.clone()), &p[r]);
+                focal::binary_focal_typed::<_, f64>(y, p, focus, eps, none, keep, Some(out))
+            },
+        ),
     }
 }
 
@@ -500,13 +612,18 @@ pub fn categorical_focal(
     groups: GroupIds<'_>,
     n_groups: usize,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
 ) -> Result<GroupTotals> {
+    let tally: Tally = tally.into();
     let shape = (n, rows_per_chunk(c), c);
     let focal = (focus, smoothing, eps);
     match p {
-        Floats::F32(p) => categorical_focal_typed(t, p, c, focal, shape, groups, n_groups, w, nan),
-        Floats::F64(p) => categorical_focal_typed(t, p, c, focal, shape, groups, n_groups, w, nan),
+        Floats::F32(p) => {
+            categorical_focal_typed(t, p, c, focal, shape, groups, n_groups, w, tally)
+        }
+        Floats::F64(p) => {
+            categorical_focal_typed(t, p, c, focal, shape, groups, n_groups, w, tally)
+        }
     }
 }
 
@@ -520,16 +637,20 @@ fn categorical_focal_typed<P: Real>(
     groups: GroupIds<'_>,
     n_groups: usize,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
 ) -> Result<GroupTotals> {
+    let tally: Tally = tally.into();
     grouped(
         shape,
         groups,
         n_groups,
         w,
-        nan,
+        tally.nan,
         None,
-        None,
+        (
+            None,
+            tally.positives.then_some(ClassTargets::Dense { t, c }),
+        ),
         |r, out: &mut [f64]| {
             let elems = r.start * c..r.end * c;
             let (t, p) = (t.slice(elems.clone()), &p[elems]);
@@ -552,8 +673,9 @@ pub fn sparse_focal(
     groups: GroupIds<'_>,
     n_groups: usize,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
 ) -> Result<GroupTotals> {
+    let tally: Tally = tally.into();
     let shape = (n, rows_per_chunk(c), c);
     let factor = |r| loss_options::sparse_row_factor(labels, None, focus.ignore, r);
     let factor: Factor<'_> = if focus.ignore.is_some() {
@@ -562,33 +684,58 @@ pub fn sparse_focal(
         None
     };
     let (none, keep) = (Weights::None, NanPolicy::Propagate);
+    let (nan, ignore) = (tally.nan, focus.ignore);
+    let classes = (
+        None,
+        tally
+            .positives
+            .then_some(ClassTargets::Labels { labels, c, ignore }),
+    );
     match p {
-        Floats::F32(p) => grouped(shape, groups, n_groups, w, nan, factor, None, |r, out| {
-            let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
-            focal::sparse_focal_typed::<_, f64>(
-                y,
-                p,
-                (r.len(), c),
-                focus,
-                eps,
-                none,
-                keep,
-                Some(out),
-            )
-        }),
-        Floats::F64(p) => grouped(shape, groups, n_groups, w, nan, factor, None, |r, out| {
-            let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
-            focal::sparse_focal_typed::<_, f64>(
-                y,
-                p,
-                (r.len(), c),
-                focus,
-                eps,
-                none,
-                keep,
-                Some(out),
-            )
-        }),
+        Floats::F32(p) => grouped(
+            shape,
+            groups,
+            n_groups,
+            w,
+            nan,
+            factor,
+            classes,
+            |r, out| {
+                let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
+                focal::sparse_focal_typed::<_, f64>(
+                    y,
+                    p,
+                    (r.len(), c),
+                    focus,
+                    eps,
+                    none,
+                    keep,
+                    Some(out),
+                )
+            },
+        ),
+        Floats::F64(p) => grouped(
+            shape,
+            groups,
+            n_groups,
+            w,
+            nan,
+            factor,
+            classes,
+            |r, out| {
+                let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
+                focal::sparse_focal_typed::<_, f64>(
+                    y,
+                    p,
+                    (r.len(), c),
+                    focus,
+                    eps,
+                    none,
+                    keep,
+                    Some(out),
+                )
+            },
+        ),
     }
 }
 
@@ -652,7 +799,7 @@ mod tests {
             w,
             nan,
             None,
-            Some(y.into()),
+            (Some(y.into()), None),
             |r, out: &mut [f64]| {
                 bce_prob(
                     &y[r.clone()],
@@ -833,7 +980,7 @@ mod tests {
                 Weights::None,
                 NanPolicy::Propagate,
                 None,
-                None,
+                (None, None),
                 |r, out: &mut [f32]| {
                     sparse_logits(
                         &labels[r.clone()],

@@ -26,7 +26,7 @@ pub mod reduce;
 pub mod simd;
 mod value;
 
-pub use driver::{NanPolicy, Tally, Totals, Weights};
+pub use driver::{ClassTargets, NanPolicy, Tally, Totals, Weights};
 pub use error::{Error, Result};
 pub use input::{Floats, FloatsMut, Ints, Targets};
 pub use loss_options::LossOptions;

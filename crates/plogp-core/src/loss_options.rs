@@ -18,7 +18,7 @@
 use crate::binary;
 use crate::categorical;
 use crate::driver::{check_unit, elementwise, rows, ElementLoss, RowOp};
-use crate::driver::{NanPolicy, Tally, Totals, Weights};
+use crate::driver::{ClassTargets, Tally, Totals, Weights};
 use crate::error::{Error, Result};
 use crate::input::{with_floats, Floats, FloatsMut, Ints, Targets, BLOCK};
 use crate::math::{lane0, row_logsumexp, row_max, RowShift};
@@ -396,6 +396,13 @@ struct CategoricalOptRows<'a, P> {
 }
 
 impl<P: Real> RowOp for CategoricalOptRows<'_, P> {
+    fn class_targets(&self) -> Option<ClassTargets<'_>> {
+        Some(ClassTargets::Dense {
+            t: self.t,
+            c: self.c,
+        })
+    }
+
     #[inline(always)]
     fn row<S: Simd>(&self, s: S, r: usize, scratch: &mut [f64; BLOCK]) -> Result<f64> {
         let (base, c) = (r * self.c, self.c);
@@ -416,9 +423,10 @@ pub fn cce(
     eps: Option<f64>,
     opts: &LossOptions<'_>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
+    let tally: Tally = tally.into();
     with_floats!(p, out, |p, out| cce_typed(
         t,
         p,
@@ -426,7 +434,7 @@ pub fn cce(
         eps,
         opts,
         w,
-        nan,
+        tally,
         out
     ))
 }
@@ -440,11 +448,12 @@ pub(crate) fn cce_typed<P: Real, O: Real>(
     eps: Option<f64>,
     opts: &LossOptions<'_>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<&mut [O]>,
 ) -> Result<Totals> {
+    let tally: Tally = tally.into();
     if opts.class_weight.is_none() && opts.label_smoothing == 0.0 {
-        return categorical::cce_typed(t, p, n_rows, c, eps, w, nan, out);
+        return categorical::cce_typed(t, p, n_rows, c, eps, w, tally, out);
     }
     let op = CategoricalOptRows {
         t,
@@ -454,7 +463,7 @@ pub(crate) fn cce_typed<P: Real, O: Real>(
         cw: opts.class_weight,
         smoothing: opts.label_smoothing,
     };
-    rows(&op, n_rows, c, w, nan, out)
+    rows(&op, n_rows, c, w, tally, out)
 }
 
 struct SparseOptRows<'a, P> {
@@ -471,6 +480,14 @@ struct SparseOptRows<'a, P> {
 
 impl<P: Real> RowOp for SparseOptRows<'_, P> {
     const SCALED_WEIGHT: bool = true;
+
+    fn class_targets(&self) -> Option<ClassTargets<'_>> {
+        Some(ClassTargets::Labels {
+            labels: self.labels,
+            c: self.c,
+            ignore: self.ignore,
+        })
+    }
 
     #[inline(always)]
     fn row<S: Simd>(&self, s: S, r: usize, _: &mut [f64; BLOCK]) -> Result<f64> {
@@ -547,9 +564,10 @@ pub fn sparse(
     eps: Option<f64>,
     opts: &LossOptions<'_>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<FloatsMut<'_>>,
 ) -> Result<Totals> {
+    let tally: Tally = tally.into();
     with_floats!(p, out, |p, out| sparse_typed(
         labels,
         p,
@@ -557,7 +575,7 @@ pub fn sparse(
         eps,
         opts,
         w,
-        nan,
+        tally,
         out
     ))
 }
@@ -571,11 +589,12 @@ pub(crate) fn sparse_typed<P: Real, O: Real>(
     eps: Option<f64>,
     opts: &LossOptions<'_>,
     w: Weights<'_>,
-    nan: NanPolicy,
+    tally: impl Into<Tally>,
     out: Option<&mut [O]>,
 ) -> Result<Totals> {
+    let tally: Tally = tally.into();
     if opts.class_weight.is_none() && opts.label_smoothing == 0.0 && opts.ignore_index.is_none() {
-        return categorical::sparse_typed(labels, p, n_rows, c, eps, w, nan, out);
+        return categorical::sparse_typed(labels, p, n_rows, c, eps, w, tally, out);
     }
     let cw_total = opts.class_weight.map_or(0.0, |cw| {
         let mut total = Sum::ZERO;
@@ -592,7 +611,7 @@ pub(crate) fn sparse_typed<P: Real, O: Real>(
         ignore: opts.ignore_index,
         cw_total,
     };
-    rows(&op, n_rows, c, w, nan, out)
+    rows(&op, n_rows, c, w, tally, out)
 }
 
 /// The factor of row `r` in the "mean" denominator of the sparse loss with options: 0 for a

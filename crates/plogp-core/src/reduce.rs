@@ -41,6 +41,13 @@ impl Sum {
         self.lo += err;
     }
 
+    /// Add a term known to leave the sum exact (an integer count below 2^53 plus 0 or 1):
+    /// one plain add, the same bits as [`Sum::add`], whose error term would be 0.
+    #[inline(always)]
+    pub fn add_exact(&mut self, x: f64) {
+        self.hi += x;
+    }
+
     /// Merge another partial sum (chunk partials are merged in chunk order).
     #[inline]
     pub fn merge(&mut self, other: Sum) {
@@ -110,6 +117,97 @@ impl<S: Simd, const K: usize> VecSum<S, K> {
     }
 }
 
+/// `n` compensated sums stored as two arrays (the `hi` and `lo` of [`Sum`]), so that adding a
+/// row of terms to consecutive sums runs in vector registers: the class masses `Σ s_r·t_{r,c}`
+/// of a streaming metric, one sum per class (per group and class with `groups=`). Each sum is
+/// bit for bit the [`Sum`] fed with the same terms in the same order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sums {
+    hi: Vec<f64>,
+    lo: Vec<f64>,
+}
+
+impl Sums {
+    pub fn new(n: usize) -> Sums {
+        Sums {
+            hi: vec![0.0; n],
+            lo: vec![0.0; n],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.hi.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hi.is_empty()
+    }
+
+    /// Add `s·f(terms[k])` to sum `at + k` for every `k` (`f(terms[k])` alone when `s` is
+    /// `None`: no product by 1, as the loss sums).
+    #[inline(always)]
+    pub fn add_row<T: Copy>(
+        &mut self,
+        at: usize,
+        s: Option<f64>,
+        terms: &[T],
+        f: impl Fn(T) -> f64,
+    ) {
+        let end = at + terms.len();
+        let (hi, lo) = (&mut self.hi[at..end], &mut self.lo[at..end]);
+        match s {
+            None => {
+                for ((h, l), &x) in hi.iter_mut().zip(lo.iter_mut()).zip(terms) {
+                    two_sum_into(h, l, f(x));
+                }
+            }
+            Some(s) => {
+                for ((h, l), &x) in hi.iter_mut().zip(lo.iter_mut()).zip(terms) {
+                    two_sum_into(h, l, s * f(x));
+                }
+            }
+        }
+    }
+
+    /// Add `x` to sum `i`.
+    #[inline(always)]
+    pub fn add(&mut self, i: usize, x: f64) {
+        two_sum_into(&mut self.hi[i], &mut self.lo[i], x);
+    }
+
+    /// Merge the sums of a later part (same length), each as [`Sum::merge`].
+    pub fn merge(&mut self, other: &Sums) {
+        for i in 0..self.len().min(other.len()) {
+            let mut sum = Sum {
+                hi: self.hi[i],
+                lo: self.lo[i],
+            };
+            sum.merge(Sum {
+                hi: other.hi[i],
+                lo: other.lo[i],
+            });
+            (self.hi[i], self.lo[i]) = (sum.hi, sum.lo);
+        }
+    }
+
+    /// The rounded totals, as [`Sum::value`].
+    pub fn values(&self) -> Vec<f64> {
+        self.hi
+            .iter()
+            .zip(&self.lo)
+            .map(|(&hi, &lo)| Sum { hi, lo }.value())
+            .collect()
+    }
+}
+
+/// [`Sum::add`] on a sum held as two places.
+#[inline(always)]
+fn two_sum_into(hi: &mut f64, lo: &mut f64, x: f64) {
+    let mut sum = Sum { hi: *hi, lo: *lo };
+    sum.add(x);
+    (*hi, *lo) = (sum.hi, sum.lo);
+}
+
 /// Merge per-chunk partial sums in chunk order.
 pub fn merge_in_order<const K: usize>(parts: impl IntoIterator<Item = [Sum; K]>) -> [Sum; K] {
     let mut total = [Sum::ZERO; K];
@@ -133,6 +231,33 @@ mod tests {
             s.add(1e-17);
         }
         assert_eq!(s.value(), 1.0 + 1e-14);
+    }
+
+    #[test]
+    fn sums_match_one_sum_each() {
+        let terms: Vec<f64> = (0..40)
+            .map(|k| (k as f64 * 0.37).sin() * 1e3f64.powi(k % 5))
+            .collect();
+        let mut sums = Sums::new(4);
+        let mut each = [Sum::ZERO; 4];
+        for row in terms.chunks(4) {
+            sums.add_row(0, Some(0.3), row, |x| x);
+            for (e, &x) in each.iter_mut().zip(row) {
+                e.add(0.3 * x);
+            }
+        }
+        sums.add(2, 1e-20);
+        each[2].add(1e-20);
+        let mut later = Sums::new(4);
+        later.add_row(1, None, &terms[..3], |x| x);
+        sums.merge(&later);
+        for (e, &x) in each[1..].iter_mut().zip(&terms[..3]) {
+            let mut part = Sum::ZERO;
+            part.add(x);
+            e.merge(part);
+        }
+        let expect: Vec<f64> = each.iter().map(|e| e.value()).collect();
+        assert_eq!(sums.values(), expect);
     }
 
     #[test]
