@@ -679,64 +679,105 @@ impl<Op: RowOp, O: Real> WithSimd for RowChunk<'_, Op, O> {
             nan,
             classes,
             rows,
-            mut out,
+            out,
         } = self;
-        let (mut loss, mut weight, mut dropped) = (Sum::ZERO, Sum::ZERO, 0);
-        let mut mass = classes.map(ClassMass::new);
-        let mut scratch = [0.0f64; BLOCK];
-        let mut vals = [0.0f64; ROWS_AT_ONCE];
-        for first in rows.clone().step_by(ROWS_AT_ONCE) {
-            let n = (rows.end - first).min(ROWS_AT_ONCE);
-            // Rows before a failing one still go through the checks below first, so that the
-            // first error in row order wins (a bad weight of an earlier row included).
-            let (done, failed) = match op.rows_into(s, first, &mut vals[..n], &mut scratch) {
-                Ok(()) => (n, None),
-                Err((done, e)) => (done, Some(e)),
-            };
-            for (j, &v) in vals[..done].iter().enumerate() {
-                let r = first + j;
-                let k = r - rows.start;
-                let wr = w.get(r);
-                if !check_weight(wr) {
-                    return Err(bad_weight(&w, r));
-                }
-                if v.is_nan() && nan != NanPolicy::Propagate {
-                    if nan == NanPolicy::Raise {
-                        return Err(Error::NanLoss { index: r });
-                    }
-                    if let Some(out) = out.as_deref_mut() {
-                        out[k] = O::from_f64(f64::NAN);
-                    }
-                    dropped += 1;
-                    continue;
-                }
-                // Skip the product when unweighted so that 1·v never turns a −0 into +0 or similar.
-                let wv = if w.is_weighted() { wr * v } else { v };
-                if let Some(out) = out.as_deref_mut() {
-                    out[k] = O::from_f64(wv);
-                }
-                loss.add(wv);
-                weight.add(if Op::SCALED_WEIGHT {
-                    wr * op.row_weight(r)
-                } else {
-                    wr
-                });
-                if let Some(mass) = mass.as_mut() {
-                    mass.add(r, w.is_weighted().then_some(wr), &mut scratch);
-                }
+        // One loop per case, so that a loss without class masses pays nothing for them.
+        let ((sums, dropped), (mass, ignored)) = match classes {
+            None => (
+                row_loop(s, op, w, nan, rows, out, &mut ())?,
+                Default::default(),
+            ),
+            Some(t) => {
+                let mut mass = ClassMass::new(t);
+                let part = row_loop(s, op, w, nan, rows, out, &mut mass)?;
+                (part, mass.finish())
             }
-            if let Some(e) = failed {
-                return Err(e);
-            }
-        }
-        let (mass, ignored) = mass.map_or((Sums::default(), 0), ClassMass::finish);
+        };
         Ok(RowPart {
-            sums: [loss, weight],
+            sums,
             dropped,
             mass,
             ignored,
         })
     }
+}
+
+/// Where the rows of a chunk that a reduction keeps also go: nowhere (`()`), or the class
+/// masses of a [`Tally`].
+trait RowSink {
+    fn keep(&mut self, r: usize, s: Option<f64>, buf: &mut [f64; BLOCK]);
+}
+
+impl RowSink for () {
+    #[inline(always)]
+    fn keep(&mut self, _: usize, _: Option<f64>, _: &mut [f64; BLOCK]) {}
+}
+
+impl RowSink for ClassMass<'_> {
+    #[inline(always)]
+    fn keep(&mut self, r: usize, s: Option<f64>, buf: &mut [f64; BLOCK]) {
+        self.add(r, s, buf);
+    }
+}
+
+/// The rows `rows` of `op`: `[Σ s·v, Σ s]` and the number of rows dropped; each row kept also
+/// goes to `sink`.
+#[inline(always)]
+fn row_loop<S: Simd, Op: RowOp, O: Real>(
+    s: S,
+    op: &Op,
+    w: Weights<'_>,
+    nan: NanPolicy,
+    rows: Range<usize>,
+    mut out: Option<&mut [O]>,
+    sink: &mut impl RowSink,
+) -> Result<([Sum; 2], usize)> {
+    let (mut loss, mut weight, mut dropped) = (Sum::ZERO, Sum::ZERO, 0);
+    let mut scratch = [0.0f64; BLOCK];
+    let mut vals = [0.0f64; ROWS_AT_ONCE];
+    for first in rows.clone().step_by(ROWS_AT_ONCE) {
+        let n = (rows.end - first).min(ROWS_AT_ONCE);
+        // Rows before a failing one still go through the checks below first, so that the
+        // first error in row order wins (a bad weight of an earlier row included).
+        let (done, failed) = match op.rows_into(s, first, &mut vals[..n], &mut scratch) {
+            Ok(()) => (n, None),
+            Err((done, e)) => (done, Some(e)),
+        };
+        for (j, &v) in vals[..done].iter().enumerate() {
+            let r = first + j;
+            let k = r - rows.start;
+            let wr = w.get(r);
+            if !check_weight(wr) {
+                return Err(bad_weight(&w, r));
+            }
+            if v.is_nan() && nan != NanPolicy::Propagate {
+                if nan == NanPolicy::Raise {
+                    return Err(Error::NanLoss { index: r });
+                }
+                if let Some(out) = out.as_deref_mut() {
+                    out[k] = O::from_f64(f64::NAN);
+                }
+                dropped += 1;
+                continue;
+            }
+            // Skip the product when unweighted so that 1·v never turns a −0 into +0 or similar.
+            let wv = if w.is_weighted() { wr * v } else { v };
+            if let Some(out) = out.as_deref_mut() {
+                out[k] = O::from_f64(wv);
+            }
+            loss.add(wv);
+            weight.add(if Op::SCALED_WEIGHT {
+                wr * op.row_weight(r)
+            } else {
+                wr
+            });
+            sink.keep(r, w.is_weighted().then_some(wr), &mut scratch);
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+    }
+    Ok(([loss, weight], dropped))
 }
 
 /// Lanes that hold a value outside `[0, 1]`. NaN is not outside (it propagates; it is not an
