@@ -677,66 +677,54 @@ pub fn sparse_focal(
 ) -> Result<GroupTotals> {
     let tally: Tally = tally.into();
     let shape = (n, rows_per_chunk(c), c);
-    let factor = |r| loss_options::sparse_row_factor(labels, None, focus.ignore, r);
-    let factor: Factor<'_> = if focus.ignore.is_some() {
+    match p {
+        Floats::F32(p) => {
+            sparse_focal_typed(labels, p, c, focus, eps, shape, groups, n_groups, w, tally)
+        }
+        Floats::F64(p) => {
+            sparse_focal_typed(labels, p, c, focus, eps, shape, groups, n_groups, w, tally)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sparse_focal_typed<P: Real>(
+    labels: Ints<'_>,
+    p: &[P],
+    c: usize,
+    focus: SparseFocus<'_>,
+    eps: Option<f64>,
+    shape: (usize, usize, usize),
+    groups: GroupIds<'_>,
+    n_groups: usize,
+    w: Weights<'_>,
+    tally: Tally,
+) -> Result<GroupTotals> {
+    let ignore = focus.ignore;
+    let factor = |r| loss_options::sparse_row_factor(labels, None, ignore, r);
+    let factor: Factor<'_> = if ignore.is_some() {
         Some(&factor)
     } else {
         None
     };
-    let (none, keep) = (Weights::None, NanPolicy::Propagate);
-    let (nan, ignore) = (tally.nan, focus.ignore);
-    let classes = (
-        None,
-        tally
-            .positives
-            .then_some(ClassTargets::Labels { labels, c, ignore }),
-    );
-    match p {
-        Floats::F32(p) => grouped(
-            shape,
-            groups,
-            n_groups,
-            w,
-            nan,
-            factor,
-            classes,
-            |r, out| {
-                let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
-                focal::sparse_focal_typed::<_, f64>(
-                    y,
-                    p,
-                    (r.len(), c),
-                    focus,
-                    eps,
-                    none,
-                    keep,
-                    Some(out),
-                )
-            },
-        ),
-        Floats::F64(p) => grouped(
-            shape,
-            groups,
-            n_groups,
-            w,
-            nan,
-            factor,
-            classes,
-            |r, out| {
-                let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
-                focal::sparse_focal_typed::<_, f64>(
-                    y,
-                    p,
-                    (r.len(), c),
-                    focus,
-                    eps,
-                    none,
-                    keep,
-                    Some(out),
-                )
-            },
-        ),
-    }
+    let classes = tally
+        .positives
+        .then_some(ClassTargets::Labels { labels, c, ignore });
+    grouped(
+        shape,
+        groups,
+        n_groups,
+        w,
+        tally.nan,
+        factor,
+        (None, classes),
+        |r, out: &mut [f64]| {
+            let (y, p) = (labels.slice(r.clone()), &p[r.start * c..r.end * c]);
+            let (none, keep) = (Weights::None, NanPolicy::Propagate);
+            let rc = (r.len(), c);
+            focal::sparse_focal_typed(y, p, rc, focus, eps, none, keep, Some(out))
+        },
+    )
 }
 
 /// An error of a kernel run on items `item0..` (elements `elem0..`), with its indices made
