@@ -170,15 +170,28 @@ impl<'a> ClassTargets<'a> {
         let ClassTargets::Labels { labels, c, ignore } = *self else {
             return true;
         };
-        let label = labels.get(r);
-        if Some(label) == ignore {
-            return false;
-        }
-        if (0..c as i128).contains(&label) {
-            sums.add(at + label as usize, s.unwrap_or(1.0));
-        }
-        true
+        add_label(labels.get(r), c, ignore, s, sums, at)
     }
+}
+
+/// `s` (1 when `None`) added to sum `at + label` of `c`; false (nothing added) when `label` is
+/// `ignore`. Labels outside `0..c` were rejected by the loss and add nothing.
+#[inline(always)]
+pub(crate) fn add_label(
+    label: i128,
+    c: usize,
+    ignore: Option<i128>,
+    s: Option<f64>,
+    sums: &mut Sums,
+    at: usize,
+) -> bool {
+    if Some(label) == ignore {
+        return false;
+    }
+    if (0..c as i128).contains(&label) {
+        sums.add(at + label as usize, s.unwrap_or(1.0));
+    }
+    true
 }
 
 /// Row `r` of `c` dense targets, as f64 pieces `f(offset, values)` of at most [`BLOCK`]

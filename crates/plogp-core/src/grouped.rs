@@ -17,7 +17,7 @@
 
 use std::ops::Range;
 
-use crate::driver::{check_weight, ClassTargets, NanPolicy, Tally, Totals, Weights};
+use crate::driver::{add_label, check_weight, ClassTargets, NanPolicy, Tally, Totals, Weights};
 use crate::error::{Error, Result};
 use crate::focal::{self, ClassAlpha, Focus, SparseFocus};
 use crate::input::{Floats, Ints, Targets, BLOCK};
@@ -227,13 +227,8 @@ impl ItemSums<'_> {
                 // counted as kept.
                 let counted = match (self.classes, buf.as_mut()) {
                     (Some(ClassTargets::Labels { c, ignore, .. }), _) => {
-                        // Labels were checked by the kernel; ignored rows add nothing.
-                        let label = labels[k];
-                        let kept = ignore != Some(label as i128);
-                        if kept && (0..c as i64).contains(&label) {
-                            mass.add(g * c + label as usize, s);
-                        }
-                        kept
+                        let s_r = weighted.then_some(s);
+                        add_label(labels[k] as i128, c, ignore, s_r, mass, g * c)
                     }
                     (Some(t), Some(buf)) => {
                         add_class_row(t, i, weighted.then_some(s), g, mass, buf)
@@ -471,9 +466,8 @@ fn categorical_typed<P: Real>(
     groups: GroupIds<'_>,
     n_groups: usize,
     w: Weights<'_>,
-    tally: impl Into<Tally>,
+    tally: Tally,
 ) -> Result<GroupTotals> {
-    let tally: Tally = tally.into();
     grouped(
         shape,
         groups,
@@ -528,9 +522,8 @@ fn sparse_typed<P: Real>(
     groups: GroupIds<'_>,
     n_groups: usize,
     w: Weights<'_>,
-    tally: impl Into<Tally>,
+    tally: Tally,
 ) -> Result<GroupTotals> {
-    let tally: Tally = tally.into();
     let (cw, ignore) = (opts.class_weight, opts.ignore_index);
     let factor = |r| loss_options::sparse_row_factor(labels, cw, ignore, r);
     let scaled = cw.is_some() || ignore.is_some();
@@ -637,9 +630,8 @@ fn categorical_focal_typed<P: Real>(
     groups: GroupIds<'_>,
     n_groups: usize,
     w: Weights<'_>,
-    tally: impl Into<Tally>,
+    tally: Tally,
 ) -> Result<GroupTotals> {
-    let tally: Tally = tally.into();
     grouped(
         shape,
         groups,
