@@ -286,6 +286,40 @@ fn entropy<'py>(
     })
 }
 
+// The tuple returned is that of the losses' `reduction="_tally"`: `(Σ s·H, Σ s, 0, 0.0, [],
+// 0)`, or with `groups` `(Σ s·H, Σ s, rows, rows, [], (G, 0))` of arrays per group.
+#[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/_entropy_tally.txt"))]
+#[pyfunction]
+#[pyo3(
+    signature = (p, *, axis = -1, base = LnBase(1.0), sample_weight = None, groups = None),
+    text_signature = "(p, *, axis=-1, base=None, sample_weight=None, groups=None)"
+)]
+fn _entropy_tally<'py>(
+    p: &Bound<'py, PyAny>,
+    axis: isize,
+    base: LnBase,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    groups: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = p.py();
+    let folded = Folded::new(p, &Axes::One(axis))?;
+    let pa = prepare(&folded.array, "p", Role::Distribution, Some(folded.axis))?;
+    let (n, c, rows) = row_layout(&pa);
+    let sw = options::SampleWeight::new(sample_weight, &rows)?;
+    let groups = groups::Groups::new(groups, &rows, Reduction::Tally)?;
+    let p = FloatArray::new(&pa)?;
+    let (p, w) = (p.view()?, sw.weights()?);
+    let ln_base = base.0;
+    match &groups {
+        Some(g) => groups::run(py, g, Reduction::Tally, &pa, pa.len(), |ids, n_groups| {
+            grouped::entropy(p, (n, c), ln_base, ids, n_groups, w)
+        }),
+        None => loss_inputs::run_loss(py, &rows, pa.len(), Reduction::Tally, &pa, |_| {
+            info::entropy_totals(p, n, c, ln_base, w)
+        }),
+    }
+}
+
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/entropy_from_logits.txt"))]
 #[pyfunction]
 #[pyo3(
@@ -762,6 +796,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(entropy, m)?)?;
     m.add_function(wrap_pyfunction!(_log_loss_rows, m)?)?;
     m.add_function(wrap_pyfunction!(entropy_from_logits, m)?)?;
+    m.add_function(wrap_pyfunction!(_entropy_tally, m)?)?;
     m.add_function(wrap_pyfunction!(cross_entropy, m)?)?;
     m.add_function(wrap_pyfunction!(kl_divergence, m)?)?;
     m.add_function(wrap_pyfunction!(js_divergence, m)?)?;

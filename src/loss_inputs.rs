@@ -287,7 +287,7 @@ impl<'py, T: Truth<'py>> LossInputs<'py, T> {
 
 /// Run a loss kernel and apply the reduction. `items` is the shape of the per-item losses,
 /// written in `layout`'s float type.
-fn run_loss<'py>(
+pub fn run_loss<'py>(
     py: Python<'py>,
     items: &[usize],
     work: usize,

@@ -230,6 +230,12 @@ PEAK_CASES = {
         "groups=item_groups[:s])",
         "0",
     ),
+    # Entropy: the weighted sums (per group too) in the kernel's pass, no per-row array.
+    "metrics_entropy_update_groups": (
+        "lambda s: plogp.metrics.Entropy().update(probs[:s // CLASSES], "
+        "sample_weight=row_w[:s // CLASSES], groups=row_groups[:s // CLASSES])",
+        "0",
+    ),
     # log_loss with a 2-D probability array (float32 rows summing to 1), with and without
     # labels=.
     "log_loss_2d": (

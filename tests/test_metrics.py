@@ -886,3 +886,77 @@ def test_dense_class_masses_of_the_rows_kept(rng: np.random.Generator) -> None:
     for g, part in r.groups.items():
         mine = kept & (ids == g)[:, None]
         assert part.normalized_entropy == pytest.approx(expected(mine), rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("grouped", [False, True])
+def test_entropy_update_is_one_native_pass(
+    dtype: type, grouped: bool, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entropy's weighted sums (per group with groups=) come from one call of the native
+    tally, never from per-row entropies summed in NumPy; they equal math.fsum of the
+    function's per-row values times the weights. 3-D rows with the class axis in the middle
+    and ids broadcast over the last axis; 6,000 × 5 rows of 7 classes span several chunks."""
+    a, c, b = 6000, 7, 5
+    p = rng.dirichlet(np.ones(c), (a, b)).transpose(0, 2, 1).astype(dtype)
+    p[::97, 3] = 0.0  # 0·ln 0 terms
+    w = rng.random((a, b))
+    w[11] = 0.0
+    ids = rng.integers(0, 4, a) if grouped else None
+    # The row values of the float32 inputs widened (a float32 call rounds its per-row output
+    # to float32; the tally sums the unrounded values).
+    per_row = plogp.entropy(p.astype(np.float64), axis=1, base=2)
+    calls: list[Any] = []
+    native = plogp._native._entropy_tally
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(sorted(kwargs))
+        return native(*args, **kwargs)
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("Entropy.update called plogp.entropy")
+
+    metric = metrics.Entropy(axis=1, base=2)
+    monkeypatch.setattr(plogp._native, "_entropy_tally", counted)
+    monkeypatch.setattr(plogp, "entropy", refused)
+    r = metric.update(p, sample_weight=w, groups=ids).result()
+    assert len(calls) == 1
+
+    # float64: a few ulps of the exact sum; float32: SPEC §4's 2^-24 of the exact value.
+    def close(got: float, want: float) -> bool:
+        return within_ulps(got, want) if dtype == np.float64 else abs(got - want) <= want * 2**-24
+
+    assert r.count == a * b
+    assert close(r.sum, math.fsum((w * per_row).ravel()))
+    assert close(r.mean, math.fsum((w * per_row).ravel()) / math.fsum(w.ravel()))
+    if grouped:
+        assert ids is not None
+        for k in range(4):
+            mine = np.broadcast_to((ids == k)[:, None], (a, b))
+            g = r.groups[k]
+            assert g.count == np.count_nonzero(mine)
+            assert close(g.sum, math.fsum((w * per_row)[mine]))
+            assert close(g.mean, math.fsum((w * per_row)[mine]) / math.fsum(w[mine]))
+
+
+def test_entropy_update_errors_leave_the_state_unchanged() -> None:
+    """The native tally checks weights, groups and distributions with the losses' messages;
+    a failed update changes nothing."""
+    m = metrics.Entropy().update([[0.5, 0.5], [0.9, 0.1]], sample_weight=[1.0, 2.0])
+    before = pickle.dumps(m)
+    p = [[0.5, 0.5], [0.9, 0.1]]
+    bad: list[tuple[dict[str, Any], type, str]] = [
+        ({"sample_weight": [1.0, -1.0]}, ValueError, r"sample_weight\[1\] = -1"),
+        ({"sample_weight": [1.0, np.inf]}, ValueError, "sample_weight"),
+        ({"sample_weight": [1.0, 2.0, 3.0]}, ValueError, "sample_weight"),
+        ({"sample_weight": ["a", "b"]}, TypeError, "sample_weight"),
+        ({"groups": [0, -1]}, ValueError, "groups"),
+        ({"groups": [0.0, 1.0]}, TypeError, "groups"),
+        ({"groups": [0, 1, 2]}, ValueError, "groups"),
+    ]
+    for kwargs, error, match in bad:
+        with pytest.raises(error, match=match):
+            m.update(p, **kwargs)
+    with pytest.raises(ValueError, match=r"p\[2\] = 1.5"):
+        m.update([[0.5, 0.5], [1.5, -0.5]])
+    assert pickle.dumps(m) == before

@@ -30,6 +30,7 @@ __all__ = [
     "_after_fork_in_child",
     "_build_info",
     "_log_loss_rows",
+    "_entropy_tally",
 ]
 __all__ += [
     "binary_focal_cross_entropy",
@@ -1350,6 +1351,18 @@ def _log_loss_rows(
     without rows); and how many distinct codes occur (0 with ``one_hot=True``), all from the
     same pass over ``y_pred``. Not public API.
     """
+
+def _entropy_tally(
+    p: ArrayLike,
+    *,
+    axis: int = -1,
+    base: float | None = None,
+    sample_weight: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
+) -> tuple[Any, ...]:
+    """Private to ``plogp.metrics.Entropy``: the weighted sums of one batch of
+    distributions in one pass, as the losses' ``reduction="_tally"`` (per group with
+    `groups`)."""
 
 def _build_info() -> dict[str, str]:
     """How this extension was built: ``"profile"`` (cargo profile), ``"rustc"`` (compiler

@@ -14,7 +14,8 @@ Every update of a loss metric makes one call to the native loss with the private
 per-item losses are exactly those of the functions), ``Σ s``, the number of items
 ``nan_policy="omit"`` dropped and the base-rate sums of the items kept: ``Σ s·y`` for the
 binary losses, the class masses ``Σ s·t_c`` (counts of the labels for the sparse losses,
-``ignore_index`` rows left out) for the categorical ones — per group with ``groups=``. The
+``ignore_index`` rows left out) for the categorical ones — per group with ``groups=``.
+``Entropy`` does the same through the private ``_native._entropy_tally``. The
 running sums are two-sum compensated (the error is carried in a second float64), so the
 order and the number of updates — 10^10 single-sample updates included — change the result
 by at most a rounding or two of the total, and counts are Python ints.
@@ -29,12 +30,12 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 import plogp
-from plogp import _items
+from plogp import _native
 
 __all__ = [
     "BinaryCrossEntropy",
@@ -200,48 +201,6 @@ class _GroupBatch(NamedTuple):
     items: np.ndarray  # items accumulated, int64 (G,)
     base: np.ndarray  # base-rate sums, shape (G, n_base)
     seen: np.ndarray  # the id occurs in the batch, bool (G,)
-
-
-# Per-group sums run over slices of about this many values along the first axis, so that the
-# group bookkeeping of a batch needs no N-sized temporary (ids as intp, products, masks).
-_GROUP_SLICE = 1 << 20
-
-
-def _leading_slices(shape: tuple[int, ...], width: int = 1) -> Iterator[slice]:
-    """Slices of the first axis of items of ``shape`` covering about ``_GROUP_SLICE`` values
-    each (``width`` values per item)."""
-    lead = shape[0] if shape else 1
-    step = max(1, _GROUP_SLICE // max(1, math.prod(shape[1:]) * width))
-    return (slice(a, a + step) for a in range(0, lead, step))
-
-
-def _flat_part(x: Any, sl: slice) -> np.ndarray:
-    """The slice ``sl`` (first axis) of ``x``, flat."""
-    x = np.asarray(x)
-    return (x[sl] if x.ndim else x.reshape(1)).reshape(-1)
-
-
-def _bincount(ids: np.ndarray, weights: np.ndarray | None, n: int) -> np.ndarray:
-    """Per-group sums of ``weights`` (of ones without weights) as float64 of length ``n``.
-
-    ``ids`` holds the group id of every item in any shape (a broadcast view is fine);
-    ``weights`` is None or an array of that shape."""
-    total = np.zeros(n)
-    for sl in _leading_slices(np.shape(ids)):
-        w = None if weights is None else _flat_part(weights, sl)
-        total += np.bincount(_flat_part(ids, sl).astype(np.intp), weights=w, minlength=n)
-    return total
-
-
-def _count_where(ids: np.ndarray, mask: np.ndarray | None, n: int) -> np.ndarray:
-    """Per-group number of items where ``mask`` holds (every item without a mask), int64."""
-    counts = np.zeros(n, dtype=np.int64)
-    for sl in _leading_slices(np.shape(ids)):
-        part = _flat_part(ids, sl).astype(np.intp)
-        if mask is not None:
-            part = part[_flat_part(mask, sl)]
-        counts += np.bincount(part, minlength=n)
-    return counts
 
 
 def _check_axis_type(axis: Any) -> int:
@@ -520,27 +479,31 @@ class _Loss(_Metric):
         return getattr(plogp, self._function)(y_true, y_pred, **self._options(), **kwargs)
 
     def _tally(self, y_true: Any, y_pred: Any, sample_weight: Any, groups: Any) -> _Tally:
-        """One native pass over a batch (the function checks every argument here). With
-        groups, ``dropped`` counts the rows ignored by ``ignore_index`` too."""
-        if groups is None:
-            loss, weight, dropped, positive, mass, ignored = self._call(
-                y_true, y_pred, sample_weight=sample_weight, reduction="_tally"
-            )
-            return _Tally(loss, weight, dropped, positive, mass, ignored, None)
-        per_group = _GroupTally(
-            *self._call(
-                y_true, y_pred, sample_weight=sample_weight, groups=groups, reduction="_tally"
-            )
-        )
-        return _Tally(
-            _accurate_sum(per_group.loss),
-            _accurate_sum(per_group.weight),
-            int(np.sum(per_group.items) - np.sum(per_group.kept)),
-            _accurate_sum(per_group.positive),
-            _accurate_column_sums(per_group.class_mass),
-            0,
-            per_group,
-        )
+        """One native pass over a batch (the function checks every argument here)."""
+
+        def call(**kwargs: Any) -> Any:
+            return self._call(y_true, y_pred, reduction="_tally", **kwargs)
+
+        return _tally_of(call, sample_weight, groups)
+
+
+def _tally_of(call: Any, sample_weight: Any, groups: Any) -> _Tally:
+    """The sums of one batch from ``call(sample_weight=…[, groups=…])``, the one native pass
+    of an update (``reduction="_tally"``). With groups, ``dropped`` counts the rows ignored
+    by ``ignore_index`` too."""
+    if groups is None:
+        loss, weight, dropped, positive, mass, ignored = call(sample_weight=sample_weight)
+        return _Tally(loss, weight, dropped, positive, mass, ignored, None)
+    per_group = _GroupTally(*call(sample_weight=sample_weight, groups=groups))
+    return _Tally(
+        _accurate_sum(per_group.loss),
+        _accurate_sum(per_group.weight),
+        int(np.sum(per_group.items) - np.sum(per_group.kept)),
+        _accurate_sum(per_group.positive),
+        _accurate_column_sums(per_group.class_mass),
+        0,
+        per_group,
+    )
 
 
 class _BinaryLoss(_Loss):
@@ -918,67 +881,18 @@ class Entropy(_Metric):
     def update(self, p: Any, *, sample_weight: Any = None, groups: Any = None) -> Entropy:
         """Add a batch of distributions; returns ``self``. On any error the state is left
         unchanged. With ``groups`` (an id per distribution), each group also accumulates its
-        own state."""
+        own state. ``sample_weight`` and ``groups`` have one value per distribution, shaped
+        as the losses' per-item arrays."""
         p = np.asarray(p)
-        per_row = np.asarray(plogp.entropy(p, axis=self.axis, base=self.base), dtype=np.float64)
-        rows = per_row.shape
-        w = _check_entropy_weight(sample_weight, rows)
-        with np.errstate(invalid="ignore", over="ignore"):
-            total = _accurate_sum(per_row if w is None else w * per_row)
-        weight = float(per_row.size) if w is None else _accurate_sum(w)
+
+        def call(**kwargs: Any) -> Any:
+            return _native._entropy_tally(p, axis=self.axis, base=self.base, **kwargs)
+
+        tally = _tally_of(call, sample_weight, groups)
         batch = None
-        if groups is not None:
-            ids = _check_entropy_groups(groups, rows)
-            n = int(ids.max()) + 1 if ids.size else 0
-            with np.errstate(invalid="ignore", over="ignore"):
-                terms = np.ravel(per_row if w is None else w * per_row)
-            counts = _count_where(ids, None, n)
-            seen = counts > 0
-            batch = _GroupBatch(
-                _bincount(ids, terms, n),
-                _bincount(ids, None if w is None else np.ravel(w), n),
-                counts,
-                np.zeros((n, 0)),
-                seen,
-            )
-        self._accumulate(total, weight, per_row.size, np.zeros(0), batch)
+        if (g := tally.groups) is not None:
+            batch = _GroupBatch(g.loss, g.weight, g.items, np.zeros((len(g.loss), 0)), g.items > 0)
+        axis = self.axis % p.ndim  # the call has checked it
+        rows = math.prod(n for d, n in enumerate(p.shape) if d != axis)
+        self._accumulate(tally.loss, tally.weight, rows, np.zeros(0), batch)
         return self
-
-
-def _check_entropy_weight(sample_weight: Any, rows: tuple[int, ...]) -> np.ndarray | None:
-    """``entropy`` takes no weights: check them here as the losses do (real, finite, >= 0,
-    of a shape that ``_items.weight_shape`` accepts for the rows)."""
-    if sample_weight is None:
-        return None
-    w = np.asarray(sample_weight)
-    if w.dtype.kind not in "biuf":
-        raise TypeError(f"sample_weight must be a real array, got dtype {w.dtype}")
-    w = w.astype(np.float64)
-    broadcast = _items.weights_per_item(w, rows)
-    bad = (~np.isfinite(w) | (w < 0)).ravel()
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ValueError(
-            f"sample_weight must be finite and non-negative; found sample_weight[{i}] = {w.flat[i]}"
-        )
-    return broadcast
-
-
-#: The largest number of groups (``max(groups) + 1``), as the loss functions.
-_MAX_GROUPS = 1 << 24
-
-
-def _check_entropy_groups(groups: Any, rows: tuple[int, ...]) -> np.ndarray:
-    """``entropy`` takes no groups: check them here as the losses do; the flat ids."""
-    g = np.asarray(groups)
-    if g.dtype.kind not in "biu":
-        raise TypeError(f"groups must be an integer array of group ids, got dtype {g.dtype}")
-    ids = _items.per_item("groups", g, rows).reshape(-1)
-    bad = (ids < 0) | (ids >= _MAX_GROUPS)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ValueError(
-            f"groups[{i}] = {int(ids[i])} is not a valid group id "
-            f"(group ids must be integers in [0, {_MAX_GROUPS}))"
-        )
-    return ids.astype(np.intp)

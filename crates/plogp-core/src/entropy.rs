@@ -28,7 +28,7 @@
 //! from the output's row index through a [`RowMap`], so the smaller operand is read in place,
 //! never repeated in memory.
 
-use crate::driver::{check_unit, rows, NanPolicy, RowOp, Weights};
+use crate::driver::{check_unit, rows, NanPolicy, RowOp, Totals, Weights};
 use crate::error::{Error, Result};
 use crate::input::{with_floats_out, Floats, FloatsMut, BLOCK};
 use crate::math::row_shift;
@@ -388,6 +388,38 @@ pub fn entropy_normalized<'a, 'o>(
     out: impl Into<FloatsMut<'o>>,
 ) -> Result<()> {
     entropy_(p.into(), n_rows, c, ln_base, true, out.into())
+}
+
+/// `Σ s_r·H(p_r)` and `Σ s_r` over the `n_rows` rows of `p` (each `H` divided by
+/// `ln_base`), in one pass and without a per-row output: the sums a streaming metric
+/// accumulates. NaN rows propagate; weights are checked as the losses check them.
+pub fn entropy_totals<'a>(
+    p: impl Into<Floats<'a>>,
+    n_rows: usize,
+    c: usize,
+    ln_base: f64,
+    w: Weights<'_>,
+) -> Result<Totals> {
+    match p.into() {
+        Floats::F32(p) => entropy_totals_typed(p, n_rows, c, ln_base, w),
+        Floats::F64(p) => entropy_totals_typed(p, n_rows, c, ln_base, w),
+    }
+}
+
+fn entropy_totals_typed<P: Real>(
+    p: &[P],
+    n_rows: usize,
+    c: usize,
+    ln_base: f64,
+    w: Weights<'_>,
+) -> Result<Totals> {
+    let op = EntropyRows {
+        p,
+        c,
+        ln_base,
+        normalize: false,
+    };
+    rows(&op, n_rows, c, w, NanPolicy::Propagate, None::<&mut [f64]>)
 }
 
 fn entropy_(
