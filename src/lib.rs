@@ -291,19 +291,24 @@ fn entropy<'py>(
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/_entropy_tally.txt"))]
 #[pyfunction]
 #[pyo3(
-    signature = (p, *, axis = -1, base = LnBase(1.0), sample_weight = None, groups = None),
+    signature = (p, *, axis = Axes::One(-1), base = LnBase(1.0), sample_weight = None, groups = None),
     text_signature = "(p, *, axis=-1, base=None, sample_weight=None, groups=None)"
 )]
 fn _entropy_tally<'py>(
     p: &Bound<'py, PyAny>,
-    axis: isize,
+    axis: Axes,
     base: LnBase,
     sample_weight: Option<&Bound<'py, PyAny>>,
     groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = p.py();
-    let folded = Folded::new(p, &Axes::One(axis))?;
-    let pa = prepare(&folded.array, "p", Role::Distribution, Some(folded.axis))?;
+    let folded = Folded::new(p, &axis)?;
+    let pa = folded.mark(prepare(
+        &folded.array,
+        "p",
+        Role::Distribution,
+        Some(folded.axis),
+    )?);
     let (n, c, rows) = row_layout(&pa);
     let sw = options::SampleWeight::new(sample_weight, &rows)?;
     let groups = groups::Groups::new(groups, &rows, Reduction::Tally)?;

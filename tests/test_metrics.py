@@ -960,3 +960,6 @@ def test_entropy_update_errors_leave_the_state_unchanged() -> None:
     with pytest.raises(ValueError, match=r"p\[2\] = 1.5"):
         m.update([[0.5, 0.5], [1.5, -0.5]])
     assert pickle.dumps(m) == before
+    # An axis beyond a C long is the function's TypeError, not an OverflowError.
+    with pytest.raises(TypeError, match="axis"):
+        metrics.Entropy(axis=2**63).update(p)

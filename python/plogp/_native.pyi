@@ -1355,7 +1355,7 @@ def _log_loss_rows(
 def _entropy_tally(
     p: ArrayLike,
     *,
-    axis: int = -1,
+    axis: int | tuple[int, ...] | None = -1,
     base: float | None = None,
     sample_weight: ArrayLike | None = None,
     groups: ArrayLike | None = None,
