@@ -255,6 +255,19 @@ fn row_layout(p: &Prepared<'_>) -> (usize, usize, Vec<usize>) {
 // ---------------------------------------------------------------------------------------------
 // Information theory
 
+/// `p` of the entropy functions, its class axes folded into the last: the fold (for the
+/// output shape) and the prepared array.
+fn distribution<'py>(p: &Bound<'py, PyAny>, axis: &Axes) -> PyResult<(Folded<'py>, Prepared<'py>)> {
+    let folded = Folded::new(p, axis)?;
+    let prepared = folded.mark(prepare(
+        &folded.array,
+        "p",
+        Role::Distribution,
+        Some(folded.axis),
+    )?);
+    Ok((folded, prepared))
+}
+
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/doc/entropy.txt"))]
 #[pyfunction]
 #[pyo3(
@@ -269,13 +282,7 @@ fn entropy<'py>(
     normalize: Flag,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = p.py();
-    let folded = Folded::new(p, &axis)?;
-    let pa = folded.mark(prepare(
-        &folded.array,
-        "p",
-        Role::Distribution,
-        Some(folded.axis),
-    )?);
+    let (folded, pa) = distribution(p, &axis)?;
     let (n, c, _) = row_layout(&pa);
     let rows = folded.rows(&pa, keepdims.0);
     let p = FloatArray::new(&pa)?;
@@ -302,13 +309,7 @@ fn _entropy_tally<'py>(
     groups: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = p.py();
-    let folded = Folded::new(p, &axis)?;
-    let pa = folded.mark(prepare(
-        &folded.array,
-        "p",
-        Role::Distribution,
-        Some(folded.axis),
-    )?);
+    let (_, pa) = distribution(p, &axis)?;
     let (n, c, rows) = row_layout(&pa);
     let sw = options::SampleWeight::new(sample_weight, &rows)?;
     let groups = groups::Groups::new(groups, &rows, Reduction::Tally)?;

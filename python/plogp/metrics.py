@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -487,7 +487,7 @@ class _Loss(_Metric):
         return _tally_of(call, sample_weight, groups)
 
 
-def _tally_of(call: Any, sample_weight: Any, groups: Any) -> _Tally:
+def _tally_of(call: Callable[..., Any], sample_weight: Any, groups: Any) -> _Tally:
     """The sums of one batch from ``call(sample_weight=…[, groups=…])``, the one native pass
     of an update (``reduction="_tally"``). With groups, ``dropped`` counts the rows ignored
     by ``ignore_index`` too."""

@@ -340,10 +340,12 @@ fn grouped<O: Real>(
     let mass_classes = classes.map_or(0, |t| t.classes());
     let tasks = task_items(n_groups, mass_classes, chunk_items, elems_per_item);
     let per_chunk = tasks.is_some();
-    // Tasks of whole chunks: up to WINDOW_CHUNKS of them per window, within MAX_WINDOW_ITEMS.
+    // Tasks of whole chunks: up to WINDOW_CHUNKS of them per window, within MAX_WINDOW_ITEMS
+    // (a kernel chunk is at most CHUNK_ELEMS items, so without tasks a window is always
+    // WINDOW_CHUNKS chunks).
     let chunk_items = tasks.unwrap_or(chunk_items);
     let per_window = (MAX_WINDOW_ITEMS / chunk_items).clamp(1, WINDOW_CHUNKS);
-    let window = chunk_items.saturating_mul(if per_chunk { per_window } else { WINDOW_CHUNKS });
+    let window = chunk_items.saturating_mul(per_window);
     let pass = ItemSums {
         groups,
         w,
@@ -1016,6 +1018,17 @@ mod tests {
         }
     }
 
+    /// `run()` on one thread and on three, which must agree bitwise; the one-thread result.
+    fn same_on_one_and_three_threads(run: impl Fn() -> GroupTotals) -> GroupTotals {
+        set_num_threads(1);
+        let one = run();
+        set_num_threads(3);
+        let three = run();
+        set_num_threads(1);
+        assert_eq!(one, three);
+        one
+    }
+
     #[test]
     fn class_masses_of_many_groups_in_tasks_of_several_chunks() {
         // 100 classes, 50 groups: merging a task's sums (50 × (2 + 100)) is paid for by two
@@ -1056,12 +1069,7 @@ mod tests {
             )
             .unwrap()
         };
-        set_num_threads(1);
-        let one = run();
-        set_num_threads(3);
-        let three = run();
-        set_num_threads(1);
-        assert_eq!(one, three);
+        let one = same_on_one_and_three_threads(run);
         for k in 0..c {
             let got: f64 = (0..groups).map(|g| one.class_mass[g * c + k]).sum();
             let want: f64 = (k..n).step_by(c).map(|r| w[r]).sum();
@@ -1103,12 +1111,7 @@ mod tests {
             )
             .unwrap()
         };
-        set_num_threads(1);
-        let one = run();
-        set_num_threads(3);
-        let three = run();
-        set_num_threads(1);
-        assert_eq!(one, three);
+        let one = same_on_one_and_three_threads(run);
         assert_eq!(one.weight.iter().sum::<f64>(), n as f64);
     }
 }
